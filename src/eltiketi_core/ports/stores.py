@@ -1,0 +1,285 @@
+"""Persistence ports. Each store works inside the transaction of its unit of work.
+
+Rules every implementation keeps (the contract suite in ``tests/contract``
+checks them on every adapter):
+
+* Counters change only through :class:`InventoryStore`'s conditional methods;
+  ``held + sold <= capacity`` holds at every instant.
+* ``transition`` methods are compare-and-set: they change a status only if it
+  still has the expected value and say whether they did. That one conditional
+  change decides every race (confirm vs. expire vs. cancel).
+* Uniqueness is enforced at write time: one order per booking and per payment,
+  one open payment per booking, one refund per (payment, reason), one check-in
+  per ticket, one idempotency record per (user, key), one inbox row per
+  (consumer, event id).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+from uuid import UUID
+
+import msgspec
+
+from eltiketi_core.domain.booking import Booking, BookingStatus
+from eltiketi_core.domain.catalog import Event, EventStatus, StockLevel, TicketType
+from eltiketi_core.domain.events import DomainEvent
+from eltiketi_core.domain.order import CheckIn, Order, OrderStatus, StockState, Ticket
+from eltiketi_core.domain.payment import Payment, PaymentStatus, Refund, RefundReason
+
+
+class CatalogStore(Protocol):
+    async def add_event(self, event: Event) -> None: ...
+
+    async def get_event(self, event_id: UUID) -> Event | None: ...
+
+    async def set_event_status(self, event_id: UUID, status: EventStatus) -> None: ...
+
+    async def list_events(
+        self,
+        *,
+        statuses: frozenset[EventStatus] | None = None,
+        owner: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[Event]:
+        """Events ordered by ``starts_at`` then id; filters combine with AND."""
+        ...
+
+    async def add_ticket_type(self, ticket_type: TicketType) -> None:
+        """Also creates the stock (``capacity`` split over ``shards`` rows where rows exist)."""
+        ...
+
+    async def get_ticket_type(self, ticket_type_id: UUID) -> TicketType | None: ...
+
+    async def ticket_types(self, event_id: UUID) -> list[TicketType]:
+        """In creation order."""
+        ...
+
+
+class InventoryStore(Protocol):
+    async def reserve(self, booking_id: UUID, ticket_type_id: UUID, quantity: int) -> bool:
+        """``held += quantity`` if ``capacity - held - sold >= quantity``, in one
+        conditional step; False (and no change) otherwise. Remembers which
+        shards served ``booking_id`` so the release can give back to them."""
+        ...
+
+    async def release(self, booking_id: UUID, ticket_type_id: UUID, quantity: int) -> None:
+        """``held -= quantity``, to the shards the booking took from."""
+        ...
+
+    async def sell(self, booking_id: UUID, ticket_type_id: UUID, quantity: int) -> None:
+        """``held -= quantity; sold += quantity`` on the booking's shards."""
+        ...
+
+    async def unsell(self, booking_id: UUID, ticket_type_id: UUID, quantity: int) -> None:
+        """``sold -= quantity`` on the booking's shards (a refunded order)."""
+        ...
+
+    async def levels(self, ticket_type_ids: Sequence[UUID]) -> dict[UUID, StockLevel]:
+        """Counters summed over shards. Unknown ids are absent from the result."""
+        ...
+
+
+class BookingStore(Protocol):
+    async def add(self, booking: Booking) -> None: ...
+
+    async def get(self, booking_id: UUID) -> Booking | None: ...
+
+    async def transition(self, booking_id: UUID, expected: BookingStatus, new: BookingStatus) -> bool:
+        """Compare-and-set of the status; True if this call made the change."""
+        ...
+
+    async def claim_expired(
+        self, now: datetime, *, limit: int, ticket_type_id: UUID | None = None
+    ) -> list[Booking]:
+        """Held bookings with ``expires_at <= now``, locked for this transaction.
+
+        Rows another transaction holds are skipped (``FOR UPDATE SKIP LOCKED``),
+        so several sweepers can run at once without releasing a hold twice.
+        With ``ticket_type_id``, only holds containing that type.
+        """
+        ...
+
+    async def active_quantity(self, buyer: str, event_id: UUID, now: datetime) -> int:
+        """Tickets the buyer holds (unexpired) or bought (not refunded) for the event.
+
+        Serialises callers for the same (buyer, event) until the transaction
+        ends, so a per-buyer limit checked with it cannot be raced past.
+        """
+        ...
+
+    async def held_for_event(self, event_id: UUID, *, limit: int) -> list[Booking]:
+        """Bookings still ``held`` for the event (cancelling an event releases them)."""
+        ...
+
+
+class PaymentStore(Protocol):
+    async def add(self, payment: Payment) -> bool:
+        """False (nothing written) if the booking already has an open payment."""
+        ...
+
+    async def get(self, payment_id: UUID) -> Payment | None: ...
+
+    async def open_for_booking(self, booking_id: UUID) -> Payment | None: ...
+
+    async def for_booking(self, booking_id: UUID) -> list[Payment]:
+        """Newest first."""
+        ...
+
+    async def by_reference(self, provider: str, reference: str) -> Payment | None: ...
+
+    async def update(self, payment: Payment) -> None:
+        """Stores provider reference, URLs and status as given."""
+        ...
+
+    async def transition(
+        self, payment_id: UUID, expected: frozenset[PaymentStatus], new: PaymentStatus
+    ) -> bool: ...
+
+
+class OrderStore(Protocol):
+    async def add(self, order: Order) -> bool:
+        """False (nothing written) if the booking or the payment already has an order."""
+        ...
+
+    async def get(self, order_id: UUID) -> Order | None: ...
+
+    async def for_booking(self, booking_id: UUID) -> Order | None: ...
+
+    async def list_for_buyer(self, buyer: str, *, limit: int = 50, offset: int = 0) -> list[Order]:
+        """Newest first."""
+        ...
+
+    async def list_for_event(
+        self, event_id: UUID, *, status: OrderStatus | None = None, limit: int = 500
+    ) -> list[Order]: ...
+
+    async def transition(self, order_id: UUID, expected: OrderStatus, new: OrderStatus) -> bool: ...
+
+    async def move_stock(self, order_id: UUID, expected: StockState, new: StockState) -> bool:
+        """Compare-and-set of where the order's tickets are counted."""
+        ...
+
+
+class TicketStore(Protocol):
+    async def add_many(self, tickets: Sequence[Ticket]) -> None: ...
+
+    async def get(self, ticket_id: UUID) -> Ticket | None: ...
+
+    async def for_order(self, order_id: UUID) -> list[Ticket]: ...
+
+    async def void_for_order(self, order_id: UUID) -> int:
+        """Marks every ticket of the order void; returns how many changed."""
+        ...
+
+    async def check_in(self, check_in: CheckIn) -> CheckIn:
+        """Record the first scan of a ticket. Returns the stored check-in: the
+        given one if this call won, else the earlier one (single use)."""
+        ...
+
+
+class RefundStore(Protocol):
+    async def add(self, refund: Refund) -> bool:
+        """False (nothing written) if the payment already has a refund for that reason."""
+        ...
+
+    async def get(self, refund_id: UUID) -> Refund | None: ...
+
+    async def for_payment(self, payment_id: UUID) -> list[Refund]: ...
+
+    async def find(self, payment_id: UUID, reason: RefundReason) -> Refund | None: ...
+
+    async def update(self, refund: Refund) -> None: ...
+
+
+class IdempotencyRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """The first answer to a request with an ``Idempotency-Key``."""
+
+    user: str
+    key: str
+    request_hash: str
+    response: bytes
+    created_at: datetime
+
+
+class IdempotencyStore(Protocol):
+    async def get(self, user: str, key: str) -> IdempotencyRecord | None: ...
+
+    async def add(self, record: IdempotencyRecord) -> bool:
+        """False (nothing written) if (user, key) exists."""
+        ...
+
+    async def prune(self, created_before: datetime) -> int: ...
+
+
+class OutboxEntry(msgspec.Struct, frozen=True, kw_only=True):
+    """A recorded event and its position; ``seq`` orders the outbox."""
+
+    seq: int
+    event: DomainEvent
+
+
+class OutboxStore(Protocol):
+    async def add(self, events: Sequence[DomainEvent]) -> None: ...
+
+    async def pending(self, *, limit: int) -> list[OutboxEntry]:
+        """Unpublished entries, lowest ``seq`` first."""
+        ...
+
+    async def mark_published(self, seqs: Sequence[int], at: datetime) -> None: ...
+
+    async def prune(self, published_before: datetime) -> int: ...
+
+
+class InboxStore(Protocol):
+    async def claim(self, consumer: str, event_id: str, at: datetime) -> bool:
+        """Record that ``consumer`` processed ``event_id``; False if it already had.
+
+        Committed with the handler's effect, so an effect happens at most once
+        per consumer even though delivery is at least once.
+        """
+        ...
+
+    async def prune(self, processed_before: datetime) -> int: ...
+
+
+class NotificationStatus(StrEnum):
+    QUEUED = "queued"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class NotificationRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """One message on one channel. ``key`` names what it is about (``tickets:{order}``)."""
+
+    id: UUID
+    key: str
+    channel: str
+    kind: str
+    recipient: str
+    status: NotificationStatus
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime | None = None
+    sent_at: datetime | None = None
+    error: str | None = None
+
+
+class NotificationStore(Protocol):
+    async def add(self, record: NotificationRecord) -> bool:
+        """False (nothing written) if (key, channel) exists: a message is never queued twice."""
+        ...
+
+    async def get(self, key: str, channel: str) -> NotificationRecord | None: ...
+
+    async def update(self, record: NotificationRecord) -> None: ...
+
+    async def due(self, now: datetime, *, limit: int) -> list[NotificationRecord]:
+        """Queued or failed records whose ``next_attempt_at`` has come, locked (skip locked)."""
+        ...
+
+    async def for_key_prefix(self, prefix: str) -> list[NotificationRecord]: ...
