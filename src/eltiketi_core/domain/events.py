@@ -142,7 +142,7 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
     )
 }
 
-_decoder = msgspec.json.Decoder(AnyEvent)
+_decoder: msgspec.json.Decoder[AnyEvent] = msgspec.json.Decoder(AnyEvent)
 _encoder = msgspec.json.Encoder()
 
 

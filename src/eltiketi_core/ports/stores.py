@@ -89,7 +89,9 @@ class BookingStore(Protocol):
 
     async def get(self, booking_id: UUID) -> Booking | None: ...
 
-    async def transition(self, booking_id: UUID, expected: BookingStatus, new: BookingStatus) -> bool:
+    async def transition(
+        self, booking_id: UUID, expected: BookingStatus, new: BookingStatus
+    ) -> bool:
         """Compare-and-set of the status; True if this call made the change."""
         ...
 

@@ -1,0 +1,26 @@
+"""Use cases: one class per area of the journey, each taking its ports in ``__init__``.
+
+:class:`Ticketing` wires them all from one set of ports — the shortest way to
+embed the core (and what the testing kit and the app build on).
+"""
+
+from eltiketi_core.usecases.booking import ItemRequest, Reservation, ReserveRequest
+from eltiketi_core.usecases.catalog import EventView, NewEvent, NewTicketType, TicketTypeView
+from eltiketi_core.usecases.facade import Ticketing
+from eltiketi_core.usecases.orders import OrderView
+from eltiketi_core.usecases.policy import Policy
+from eltiketi_core.usecases.settlement import Confirmation
+
+__all__ = [
+    "Confirmation",
+    "EventView",
+    "ItemRequest",
+    "NewEvent",
+    "NewTicketType",
+    "OrderView",
+    "Policy",
+    "Reservation",
+    "ReserveRequest",
+    "TicketTypeView",
+    "Ticketing",
+]

@@ -1,0 +1,275 @@
+"""Holding tickets (seed steps 3–8), reading a hold, and releasing it."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from uuid import UUID
+
+import msgspec
+
+from eltiketi_core.domain.booking import Booking, BookingItem, BookingStatus, Contact
+from eltiketi_core.domain.catalog import Event, EventStatus, TicketType
+from eltiketi_core.domain.events import BookingCreated
+from eltiketi_core.domain.identity import Principal
+from eltiketi_core.errors import Conflict, NotFound, SoldOut, ValidationFailed
+from eltiketi_core.ports.clock import Clock, IdGenerator
+from eltiketi_core.ports.stores import IdempotencyRecord
+from eltiketi_core.ports.uow import UnitOfWork, UnitOfWorkFactory
+from eltiketi_core.usecases.access import owned
+from eltiketi_core.usecases.holds import end_hold
+from eltiketi_core.usecases.policy import Policy
+
+
+class ItemRequest(msgspec.Struct, frozen=True, kw_only=True):
+    ticket_type_id: UUID
+    quantity: int
+
+
+class ReserveRequest(msgspec.Struct, frozen=True, kw_only=True):
+    event_id: UUID
+    items: tuple[ItemRequest, ...]
+    contact: Contact | None = None
+
+
+class Reservation(msgspec.Struct, frozen=True, kw_only=True):
+    """The hold, and whether it is a replay of an earlier answer (same Idempotency-Key)."""
+
+    booking: Booking
+    replayed: bool = False
+
+
+class _KeyTaken(Exception):
+    """Another request committed the same Idempotency-Key first: replay its answer."""
+
+
+_booking_decoder = msgspec.json.Decoder(Booking)
+
+
+class Bookings:
+    """Reserve, read and release holds."""
+
+    def __init__(
+        self, uow: UnitOfWorkFactory, clock: Clock, ids: IdGenerator, policy: Policy
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._ids = ids
+        self._policy = policy
+        self._in_flight: set[tuple[str, str]] = set()
+
+    async def reserve(
+        self, principal: Principal, request: ReserveRequest, *, idempotency_key: str | None = None
+    ) -> Reservation:
+        """Hold every requested ticket or none.
+
+        Each ticket type is taken with one conditional change of its counters,
+        in ticket-type-id order so two bookings never wait on each other in a
+        cycle. If one type is short, that type's expired holds are released in
+        this same transaction and the type is tried once more: stock that has
+        expired is never refused to a buyer.
+        """
+        _check_shape(request)
+        if idempotency_key is None:
+            return Reservation(booking=await self._reserve_once(principal, request, None))
+        slot = (principal.subject, idempotency_key)
+        if slot in self._in_flight:
+            raise Conflict(
+                "idempotency_in_flight", "a request with this Idempotency-Key is running"
+            )
+        self._in_flight.add(slot)
+        try:
+            for _ in range(3):
+                try:
+                    replay = await self._replay(principal, idempotency_key, _hash(request))
+                    if replay is not None:
+                        return Reservation(booking=replay, replayed=True)
+                    booking = await self._reserve_once(principal, request, idempotency_key)
+                    return Reservation(booking=booking)
+                except _KeyTaken:
+                    continue
+            raise Conflict(
+                "idempotency_in_flight", "a request with this Idempotency-Key is running"
+            )
+        finally:
+            self._in_flight.discard(slot)
+
+    async def get(self, principal: Principal, booking_id: UUID) -> Booking:
+        async with self._uow() as uow:
+            booking = await uow.bookings.get(booking_id)
+            return owned(booking, booking.buyer if booking else None, principal, "booking")
+
+    async def release(self, principal: Principal, booking_id: UUID) -> Booking:
+        """The buyer gives the hold back. Releasing twice is harmless."""
+        now = self._clock.now()
+        async with self._uow() as uow:
+            found = await uow.bookings.get(booking_id)
+            booking = owned(found, found.buyer if found else None, principal, "booking")
+            if booking.status is BookingStatus.CANCELLED:
+                return booking
+            if booking.status is BookingStatus.CONFIRMED:
+                raise Conflict(
+                    "booking_confirmed", "a confirmed booking is cancelled via its order"
+                )
+            if booking.status is BookingStatus.EXPIRED:
+                raise Conflict("booking_expired", "the hold has already expired")
+            if not await end_hold(uow, booking, BookingStatus.CANCELLED, self._ids, now):
+                raise Conflict("booking_not_held", "the booking changed meanwhile; read it again")
+            await uow.commit()
+        return booking.with_status(BookingStatus.CANCELLED)
+
+    async def _replay(self, principal: Principal, key: str, request_hash: str) -> Booking | None:
+        async with self._uow() as uow:
+            record = await uow.idempotency.get(principal.subject, key)
+        if record is None:
+            return None
+        if record.request_hash != request_hash:
+            raise ValidationFailed(
+                "idempotency_key_reused", "this Idempotency-Key was used with another request body"
+            )
+        return _booking_decoder.decode(record.response)
+
+    async def _reserve_once(
+        self, principal: Principal, request: ReserveRequest, idempotency_key: str | None
+    ) -> Booking:
+        now = self._clock.now()
+        booking_id = self._ids.new_id()
+        async with self._uow() as uow:
+            event = await _event_on_sale(uow, request.event_id, now)
+            types = await _ticket_types(uow, event, request.items)
+            wanted = sum(item.quantity for item in request.items)
+            held_or_bought = await uow.bookings.active_quantity(principal.subject, event.id, now)
+            if held_or_bought + wanted > self._policy.max_tickets_per_buyer:
+                raise ValidationFailed(
+                    "buyer_limit_exceeded",
+                    f"at most {self._policy.max_tickets_per_buyer} tickets per buyer for this event"
+                    f" (you already have {held_or_bought})",
+                    limit=self._policy.max_tickets_per_buyer,
+                )
+            shortage = await self._take_stock(uow, booking_id, request.items)
+            if shortage is not None:
+                await uow.commit()  # keeps the expired holds released on the way; no stock taken
+                raise SoldOut("sold_out", f"not enough tickets left of {shortage.name!r}")
+            items = tuple(
+                BookingItem(
+                    ticket_type_id=item.ticket_type_id,
+                    quantity=item.quantity,
+                    unit_price=types[item.ticket_type_id].price,
+                )
+                for item in request.items
+            )
+            total = sum((i.subtotal for i in items[1:]), items[0].subtotal)
+            booking = Booking(
+                id=booking_id,
+                event_id=event.id,
+                buyer=principal.subject,
+                contact=request.contact or Contact(email=principal.email, phone=principal.phone),
+                items=items,
+                total=total,
+                status=BookingStatus.HELD,
+                created_at=now,
+                expires_at=now + self._policy.hold_ttl,
+            )
+            await uow.bookings.add(booking)
+            if idempotency_key is not None:
+                stored = await uow.idempotency.add(
+                    IdempotencyRecord(
+                        user=principal.subject,
+                        key=idempotency_key,
+                        request_hash=_hash(request),
+                        response=msgspec.json.encode(booking),
+                        created_at=now,
+                    )
+                )
+                if not stored:
+                    raise _KeyTaken
+            uow.record(
+                BookingCreated(
+                    id=self._ids.new_id(),
+                    occurred_at=now,
+                    booking_id=booking.id,
+                    event_id=event.id,
+                    buyer=booking.buyer,
+                    items=items,
+                    expires_at=booking.expires_at,
+                )
+            )
+            await uow.commit()
+        return booking
+
+    async def _take_stock(
+        self, uow: UnitOfWork, booking_id: UUID, items: tuple[ItemRequest, ...]
+    ) -> TicketType | None:
+        """Reserve all items in a fixed order; on a shortage undo and name the short type."""
+        taken: list[ItemRequest] = []
+        for item in sorted(items, key=lambda i: i.ticket_type_id):
+            ok = await uow.inventory.reserve(booking_id, item.ticket_type_id, item.quantity)
+            if not ok and await self._release_expired(uow, item.ticket_type_id):
+                ok = await uow.inventory.reserve(booking_id, item.ticket_type_id, item.quantity)
+            if not ok:
+                for done in taken:
+                    await uow.inventory.release(booking_id, done.ticket_type_id, done.quantity)
+                return await uow.catalog.get_ticket_type(item.ticket_type_id)
+            taken.append(item)
+        return None
+
+    async def _release_expired(self, uow: UnitOfWork, ticket_type_id: UUID) -> bool:
+        now = self._clock.now()
+        stale = await uow.bookings.claim_expired(
+            now, limit=self._policy.sweep_batch, ticket_type_id=ticket_type_id
+        )
+        released = False
+        for booking in stale:
+            released |= await end_hold(uow, booking, BookingStatus.EXPIRED, self._ids, now)
+        return released
+
+
+def _check_shape(request: ReserveRequest) -> None:
+    if not request.items:
+        raise ValidationFailed("no_items", "a booking needs at least one item")
+    seen: set[UUID] = set()
+    for item in request.items:
+        if item.quantity < 1:
+            raise ValidationFailed("invalid_quantity", "quantity must be at least 1")
+        if item.ticket_type_id in seen:
+            raise ValidationFailed("duplicate_ticket_type", "list each ticket type once")
+        seen.add(item.ticket_type_id)
+
+
+async def _event_on_sale(uow: UnitOfWork, event_id: UUID, now: datetime) -> Event:
+    event = await uow.catalog.get_event(event_id)
+    if event is None or event.status is EventStatus.DRAFT:
+        raise NotFound("event_not_found", "no such event")
+    if event.status is EventStatus.CANCELLED:
+        raise Conflict("event_cancelled", "the event is cancelled")
+    if event.starts_at <= now:
+        raise Conflict("sales_closed", "the event has started")
+    return event
+
+
+async def _ticket_types(
+    uow: UnitOfWork, event: Event, items: tuple[ItemRequest, ...]
+) -> dict[UUID, TicketType]:
+    found: dict[UUID, TicketType] = {}
+    for item in items:
+        ticket_type = await uow.catalog.get_ticket_type(item.ticket_type_id)
+        if ticket_type is None or ticket_type.event_id != event.id:
+            raise ValidationFailed(
+                "unknown_ticket_type",
+                f"ticket type {item.ticket_type_id} is not part of this event",
+            )
+        if item.quantity > ticket_type.max_per_booking:
+            raise ValidationFailed(
+                "quantity_above_limit",
+                f"at most {ticket_type.max_per_booking} of {ticket_type.name!r} per booking",
+                limit=ticket_type.max_per_booking,
+            )
+        found[ticket_type.id] = ticket_type
+    return found
+
+
+def _hash(request: ReserveRequest) -> str:
+    canonical = msgspec.structs.replace(
+        request, items=tuple(sorted(request.items, key=lambda i: i.ticket_type_id))
+    )
+    return hashlib.sha256(msgspec.json.encode(canonical)).hexdigest()

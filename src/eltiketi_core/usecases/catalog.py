@@ -1,0 +1,156 @@
+"""Catalogue: organizers create events and ticket types; anyone browses what is on sale."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+import msgspec
+
+from eltiketi_core.domain.catalog import Event, EventStatus, StockLevel, TicketType
+from eltiketi_core.domain.identity import Principal, Role
+from eltiketi_core.domain.money import Money
+from eltiketi_core.errors import Conflict, ValidationFailed
+from eltiketi_core.ports.clock import Clock, IdGenerator
+from eltiketi_core.ports.stores import CatalogStore, InventoryStore
+from eltiketi_core.ports.uow import UnitOfWorkFactory
+from eltiketi_core.usecases.access import managed_event, require_role, visible_event
+
+
+class NewEvent(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    venue: str
+    starts_at: datetime
+    timezone: str
+    locale: str = "en"
+    currency: str = "EUR"
+
+
+class NewTicketType(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    price: Money
+    capacity: int
+    max_per_booking: int = 10
+    shards: int = 1
+
+
+class TicketTypeView(msgspec.Struct, frozen=True, kw_only=True):
+    """A ticket type with live availability, as buyers see it."""
+
+    id: UUID
+    name: str
+    price: Money
+    capacity: int
+    max_per_booking: int
+    available: int
+
+
+class EventView(msgspec.Struct, frozen=True, kw_only=True):
+    event: Event
+    ticket_types: tuple[TicketTypeView, ...]
+
+
+class Catalog:
+    """Every catalogue use case; they share the same collaborators."""
+
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, ids: IdGenerator) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._ids = ids
+
+    async def create_event(self, principal: Principal, new: NewEvent) -> Event:
+        require_role(principal, Role.ORGANIZER)
+        event = Event(
+            id=self._ids.new_id(),
+            owner=principal.subject,
+            name=new.name.strip(),
+            venue=new.venue.strip(),
+            starts_at=new.starts_at,
+            timezone=new.timezone,
+            locale=new.locale,
+            currency=Money.zero(new.currency).currency,
+            created_at=self._clock.now(),
+        )
+        async with self._uow() as uow:
+            await uow.catalog.add_event(event)
+            await uow.commit()
+        return event
+
+    async def add_ticket_type(
+        self, principal: Principal, event_id: UUID, new: NewTicketType
+    ) -> TicketType:
+        async with self._uow() as uow:
+            event = managed_event(await uow.catalog.get_event(event_id), principal)
+            if event.status is EventStatus.CANCELLED:
+                raise Conflict("event_cancelled", "the event is cancelled")
+            if new.price.currency != event.currency:
+                raise ValidationFailed(
+                    "currency_mismatch",
+                    f"prices for this event must be in {event.currency}, not {new.price.currency}",
+                )
+            ticket_type = TicketType(
+                id=self._ids.new_id(),
+                event_id=event.id,
+                name=new.name.strip(),
+                price=new.price,
+                capacity=new.capacity,
+                max_per_booking=new.max_per_booking,
+                shards=new.shards,
+            )
+            await uow.catalog.add_ticket_type(ticket_type)
+            await uow.commit()
+        return ticket_type
+
+    async def publish(self, principal: Principal, event_id: UUID) -> Event:
+        async with self._uow() as uow:
+            event = managed_event(await uow.catalog.get_event(event_id), principal)
+            if event.status is EventStatus.PUBLISHED:
+                return event
+            if not await uow.catalog.ticket_types(event.id):
+                raise ValidationFailed("no_ticket_types", "add a ticket type before publishing")
+            event = event.published()
+            await uow.catalog.set_event_status(event.id, event.status)
+            await uow.commit()
+        return event
+
+    async def list_published(self, *, limit: int = 50, offset: int = 0) -> list[EventView]:
+        async with self._uow() as uow:
+            events = await uow.catalog.list_events(
+                statuses=frozenset({EventStatus.PUBLISHED}), limit=limit, offset=offset
+            )
+            return [await _view(uow.catalog, uow.inventory, event) for event in events]
+
+    async def list_managed(
+        self, principal: Principal, *, limit: int = 50, offset: int = 0
+    ) -> list[EventView]:
+        """An organizer's own events in every status (admins: everyone's)."""
+        require_role(principal, Role.ORGANIZER)
+        owner = None if principal.is_admin else principal.subject
+        async with self._uow() as uow:
+            events = await uow.catalog.list_events(owner=owner, limit=limit, offset=offset)
+            return [await _view(uow.catalog, uow.inventory, event) for event in events]
+
+    async def get(self, event_id: UUID, principal: Principal | None = None) -> EventView:
+        async with self._uow() as uow:
+            event = visible_event(await uow.catalog.get_event(event_id), principal)
+            return await _view(uow.catalog, uow.inventory, event)
+
+
+async def _view(catalog: CatalogStore, inventory: InventoryStore, event: Event) -> EventView:
+    types = await catalog.ticket_types(event.id)
+    levels = await inventory.levels([t.id for t in types])
+    return EventView(
+        event=event,
+        ticket_types=tuple(_type_view(t, levels.get(t.id)) for t in types),
+    )
+
+
+def _type_view(ticket_type: TicketType, level: StockLevel | None) -> TicketTypeView:
+    return TicketTypeView(
+        id=ticket_type.id,
+        name=ticket_type.name,
+        price=ticket_type.price,
+        capacity=ticket_type.capacity,
+        max_per_booking=ticket_type.max_per_booking,
+        available=max(level.available, 0) if level else 0,
+    )

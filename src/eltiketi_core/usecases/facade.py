@@ -1,0 +1,73 @@
+"""One object that holds every use case, built from one set of ports."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from eltiketi_core.ports.clock import Clock, IdGenerator
+from eltiketi_core.ports.messaging import EventHandler
+from eltiketi_core.ports.notifications import Notifier
+from eltiketi_core.ports.payments import PaymentGateway
+from eltiketi_core.ports.tickets import TicketSigner
+from eltiketi_core.ports.uow import UnitOfWorkFactory
+from eltiketi_core.usecases.booking import Bookings
+from eltiketi_core.usecases.cancellation import EventCancellation
+from eltiketi_core.usecases.catalog import Catalog
+from eltiketi_core.usecases.checkin import CheckIns
+from eltiketi_core.usecases.expiry import HoldSweeper
+from eltiketi_core.usecases.handlers import (
+    InventoryHandler,
+    NotificationHandler,
+    PaymentCanceller,
+    RefundExecutor,
+)
+from eltiketi_core.usecases.notifications import Notifications
+from eltiketi_core.usecases.orders import Orders
+from eltiketi_core.usecases.payment import Payments
+from eltiketi_core.usecases.policy import Policy
+from eltiketi_core.usecases.settlement import Settlement
+
+
+class Ticketing:
+    """The whole core: ``ticketing.bookings.reserve(...)``, ``ticketing.settlement.confirm(...)``…
+
+    ``handlers`` are the event consumers; connect them to a bus (the in-process
+    bus in embedded mode, Kafka in production) behind an ``OutboxRelay``.
+    """
+
+    def __init__(
+        self,
+        *,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        ids: IdGenerator,
+        gateway: PaymentGateway,
+        signer: TicketSigner,
+        notifiers: Sequence[Notifier],
+        policy: Policy | None = None,
+    ) -> None:
+        policy = policy or Policy()
+        self.policy = policy
+        self.clock = clock
+        self.catalog = Catalog(uow, clock, ids)
+        self.bookings = Bookings(uow, clock, ids, policy)
+        self.payments = Payments(uow, clock, ids, gateway, policy)
+        self.settlement = Settlement(uow, clock, ids, gateway, signer)
+        self.orders = Orders(uow, clock, ids, policy)
+        self.cancellation = EventCancellation(uow, clock, ids)
+        self.checkins = CheckIns(uow, clock, signer)
+        self.notifications = Notifications(uow, clock, ids, notifiers, policy)
+        self.sweeper = HoldSweeper(uow, clock, ids, policy)
+        self.inventory_handler = InventoryHandler(uow, clock)
+        self.notification_handler = NotificationHandler(self.notifications)
+        self.refund_executor = RefundExecutor(uow, clock, ids, gateway)
+        self.payment_canceller = PaymentCanceller(uow, clock, gateway, self.settlement)
+
+    @property
+    def handlers(self) -> list[EventHandler]:
+        return [
+            self.inventory_handler,
+            self.notification_handler,
+            self.refund_executor,
+            self.payment_canceller,
+        ]

@@ -1,0 +1,80 @@
+"""The buyer's orders: reading them, their tickets, and cancelling before the cut-off."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import msgspec
+
+from eltiketi_core.domain.identity import Principal
+from eltiketi_core.domain.order import Order, OrderStatus, Ticket
+from eltiketi_core.domain.payment import RefundReason
+from eltiketi_core.errors import Conflict, NotFound
+from eltiketi_core.ports.clock import Clock, IdGenerator
+from eltiketi_core.ports.uow import UnitOfWorkFactory
+from eltiketi_core.usecases.access import owned
+from eltiketi_core.usecases.policy import Policy
+from eltiketi_core.usecases.refunds import refund_order
+
+
+class OrderView(msgspec.Struct, frozen=True, kw_only=True):
+    order: Order
+    tickets: tuple[Ticket, ...]
+
+
+class Orders:
+    def __init__(
+        self, uow: UnitOfWorkFactory, clock: Clock, ids: IdGenerator, policy: Policy
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._ids = ids
+        self._policy = policy
+
+    async def list(
+        self, principal: Principal, *, limit: int = 50, offset: int = 0
+    ) -> list[OrderView]:
+        async with self._uow() as uow:
+            orders = await uow.orders.list_for_buyer(principal.subject, limit=limit, offset=offset)
+            return [
+                OrderView(order=o, tickets=tuple(await uow.tickets.for_order(o.id))) for o in orders
+            ]
+
+    async def get(self, principal: Principal, order_id: UUID) -> OrderView:
+        async with self._uow() as uow:
+            found = await uow.orders.get(order_id)
+            order = owned(found, found.buyer if found else None, principal, "order")
+            return OrderView(order=order, tickets=tuple(await uow.tickets.for_order(order.id)))
+
+    async def ticket(self, principal: Principal, ticket_id: UUID) -> Ticket:
+        async with self._uow() as uow:
+            found = await uow.tickets.get(ticket_id)
+            return owned(found, found.holder if found else None, principal, "ticket")
+
+    async def cancel(self, principal: Principal, order_id: UUID) -> OrderView:
+        """Customer cancellation: allowed until ``cancel_cutoff`` before the event starts.
+
+        The tickets become void at once; the refund is executed through the
+        outbox and the stock returns when the inventory handler runs.
+        """
+        now = self._clock.now()
+        async with self._uow() as uow:
+            found = await uow.orders.get(order_id)
+            order = owned(found, found.buyer if found else None, principal, "order")
+            if order.status is OrderStatus.REFUNDED:
+                return OrderView(order=order, tickets=tuple(await uow.tickets.for_order(order.id)))
+            event = await uow.catalog.get_event(order.event_id)
+            if event is None:
+                raise NotFound("event_not_found", "no such event")
+            if event.starts_at - now < self._policy.cancel_cutoff:
+                hours = self._policy.cancel_cutoff.total_seconds() / 3600
+                raise Conflict(
+                    "cancellation_closed",
+                    f"orders can be cancelled until {hours:g} hours before the event",
+                )
+            if not await refund_order(uow, self._ids, now, order, RefundReason.CUSTOMER_CANCELLED):
+                raise Conflict("order_changed", "the order changed meanwhile; read it again")
+            await uow.commit()
+            refunded = msgspec.structs.replace(order, status=OrderStatus.REFUNDED)
+        async with self._uow() as uow:
+            return OrderView(order=refunded, tickets=tuple(await uow.tickets.for_order(order.id)))

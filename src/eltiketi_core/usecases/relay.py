@@ -1,0 +1,100 @@
+"""The outbox relay and the in-process bus.
+
+The relay is the only writer to the bus: it reads the outbox in order,
+publishes, and marks what it published. It never holds a transaction while
+publishing (handlers open their own), so a crash between publish and mark
+publishes again — which idempotent handlers absorb.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from eltiketi_core.domain.events import DomainEvent
+from eltiketi_core.ports.clock import Clock
+from eltiketi_core.ports.messaging import EventHandler, EventPublisher
+from eltiketi_core.ports.uow import UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+
+class OutboxRelay:
+    def __init__(
+        self, uow: UnitOfWorkFactory, publisher: EventPublisher, clock: Clock, *, batch: int = 100
+    ) -> None:
+        self._uow = uow
+        self._publisher = publisher
+        self._clock = clock
+        self._batch = batch
+
+    async def relay_once(self) -> int:
+        """Publish one batch; returns how many events went out (0: the outbox is empty)."""
+        async with self._uow() as uow:
+            entries = await uow.outbox.pending(limit=self._batch)
+        if not entries:
+            return 0
+        await self._publisher.publish([entry.event for entry in entries])
+        async with self._uow() as uow:
+            await uow.outbox.mark_published([e.seq for e in entries], self._clock.now())
+            await uow.commit()
+        return len(entries)
+
+    async def drain(self, *, max_batches: int = 10_000) -> int:
+        """Relay until the outbox is empty (handlers may add events as they go)."""
+        total = 0
+        for _ in range(max_batches):
+            sent = await self.relay_once()
+            if sent == 0:
+                break
+            total += sent
+        return total
+
+
+class InProcessBus:
+    """Delivers events straight to in-process handlers, in order (embedded mode, tests).
+
+    A failing handler is retried a few times with backoff; if it keeps failing
+    the event is dead-lettered (logged with the error, kept in
+    :attr:`dead_letters`) so one poison event cannot stop the others. Handlers
+    that already succeeded skip a redelivery through their inbox.
+    """
+
+    def __init__(
+        self,
+        handlers: Sequence[EventHandler],
+        *,
+        attempts: int = 3,
+        backoff_seconds: float = 0.05,
+    ) -> None:
+        self._handlers = list(handlers)
+        self._attempts = attempts
+        self._backoff = backoff_seconds
+        self.dead_letters: list[tuple[str, DomainEvent, str]] = []
+
+    async def publish(self, events: Sequence[DomainEvent]) -> None:
+        for event in events:
+            for handler in self._handlers:
+                if type(event) in handler.handles:
+                    await self._deliver(handler, event)
+
+    async def _deliver(self, handler: EventHandler, event: DomainEvent) -> None:
+        for attempt in range(1, self._attempts + 1):
+            try:
+                await handler(event)
+            except Exception as exc:
+                if attempt == self._attempts:
+                    log.exception(
+                        "event dead-lettered",
+                        extra={
+                            "handler": handler.name,
+                            "event_type": event.type,
+                            "event_id": str(event.id),
+                        },
+                    )
+                    self.dead_letters.append((handler.name, event, f"{type(exc).__name__}: {exc}"))
+                    return
+                await asyncio.sleep(self._backoff * 2 ** (attempt - 1))
+            else:
+                return
