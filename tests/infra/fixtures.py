@@ -33,6 +33,13 @@ KafkaBrokerFactory = Callable[[], KafkaBroker]
 SmtpServerFactory = Callable[..., SmtpServer]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # The authenticating SMTP variant requires AUTH over plain TCP on purpose (loopback only).
+    config.addinivalue_line(
+        "filterwarnings", "ignore:Requiring AUTH while not requiring TLS:UserWarning:aiosmtpd"
+    )
+
+
 def _run(starter: contextlib.AbstractContextManager[T]) -> Iterator[T]:
     """Enter a ``start_*`` context manager, turning a missing prerequisite into require()."""
     with contextlib.ExitStack() as stack:

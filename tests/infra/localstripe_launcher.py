@@ -17,7 +17,7 @@ def main() -> None:
     port = int(sys.argv[1])
     import localstripe.resources
 
-    localstripe.resources.store.dump_to_disk = lambda: None  # type: ignore[method-assign]
+    localstripe.resources.store.dump_to_disk = lambda: None
     from aiohttp import web
     from localstripe.server import app
 

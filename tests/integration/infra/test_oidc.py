@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 from joserfc import jwt
@@ -28,8 +30,9 @@ def _kids(server: OidcServer) -> list[str]:
 
 def _verify(server: OidcServer, token: str) -> dict[str, object]:
     """Check the signature against the published JWKS, as our token verifier will."""
+    jwks: Any = server.jwks()
     claims: dict[str, object] = jwt.decode(
-        token, KeySet.import_key_set(server.jwks()), algorithms=["RS256"]
+        token, KeySet.import_key_set(jwks), algorithms=["RS256"]
     ).claims
     return claims
 
