@@ -1,0 +1,69 @@
+"""OIDC (Keycloak) identity: JWT validation via JWKS, RFC 7662 introspection, Keycloak roles.
+
+Public API::
+
+    config = OidcConfig(issuer="https://sso.example.com/realms/eltiketi", audience="eltiketi-api")
+    verifier = OidcTokenVerifier(config)          # one per app (dishka APP scope)
+    principal = await verifier.verify(token)      # Unauthenticated / GatewayUnavailable
+    await verifier.aclose()
+
+The JWT checks live in :mod:`eltiketi_adapters.keycloak.jwt_validation` and are shared with the
+embedded dev issuer (``eltiketi_adapters.devauth``) through :class:`JwtValidator`,
+:class:`JwtPolicy` and :class:`StaticKeys`. Needs the ``[keycloak]`` extra (joserfc, httpx).
+"""
+
+from eltiketi_adapters.keycloak.config import IntrospectionMode, OidcConfig, RoleMapping
+from eltiketi_adapters.keycloak.errors import (
+    BAD_SIGNATURE,
+    INVALID_TOKEN,
+    ISSUER_UNAVAILABLE,
+    MALFORMED_TOKEN,
+    TOKEN_EXPIRED,
+    TOKEN_INACTIVE,
+    TOKEN_NOT_YET_VALID,
+    UNKNOWN_KEY,
+    UNSUPPORTED_ALGORITHM,
+    WRONG_AUDIENCE,
+    WRONG_ISSUER,
+    WRONG_TOKEN_TYPE,
+)
+from eltiketi_adapters.keycloak.jwks import JwksCache
+from eltiketi_adapters.keycloak.jwt_validation import (
+    DEFAULT_ALGORITHMS,
+    DEFAULT_TOKEN_TYPES,
+    JwtPolicy,
+    JwtValidator,
+    KeyResolver,
+    StaticKeys,
+    SystemClock,
+)
+from eltiketi_adapters.keycloak.principal import principal_from_claims
+from eltiketi_adapters.keycloak.verifier import OidcTokenVerifier
+
+__all__ = [
+    "BAD_SIGNATURE",
+    "DEFAULT_ALGORITHMS",
+    "DEFAULT_TOKEN_TYPES",
+    "INVALID_TOKEN",
+    "ISSUER_UNAVAILABLE",
+    "MALFORMED_TOKEN",
+    "TOKEN_EXPIRED",
+    "TOKEN_INACTIVE",
+    "TOKEN_NOT_YET_VALID",
+    "UNKNOWN_KEY",
+    "UNSUPPORTED_ALGORITHM",
+    "WRONG_AUDIENCE",
+    "WRONG_ISSUER",
+    "WRONG_TOKEN_TYPE",
+    "IntrospectionMode",
+    "JwksCache",
+    "JwtPolicy",
+    "JwtValidator",
+    "KeyResolver",
+    "OidcConfig",
+    "OidcTokenVerifier",
+    "RoleMapping",
+    "StaticKeys",
+    "SystemClock",
+    "principal_from_claims",
+]
