@@ -1,0 +1,219 @@
+"""What every message says, shared by the email and SMS notifiers: views and Jinja2 templates.
+
+Wording lives in template files (``templates/*.j2``) so it can be changed without touching
+code; a ``templates_dir`` given to a notifier overrides any of them by file name. Templates
+whose name ends in ``.html.j2`` are autoescaped; the others (subject, text, SMS) are not.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from typing import Final
+from uuid import UUID
+
+import jinja2
+
+from eltiketi_adapters.notify.formatting import (
+    format_local_date,
+    format_local_datetime,
+    format_money,
+)
+from eltiketi_core.domain.order import TicketStatus
+from eltiketi_core.ports.notifications import PaymentProblemNotice, RefundNotice, TicketsNotice
+
+#: Where a buyer's link points. The ``{public_url}`` and ``{order_id}`` fields are filled in.
+DEFAULT_ORDER_URL: Final = "{public_url}/v1/orders/{order_id}"
+DEFAULT_BRAND: Final = "elTiketi"
+
+#: Refund reasons (``RefundReason`` values) in words; anything else is shown as given.
+REFUND_REASONS: Final = {
+    "hold_lost": (
+        "Your payment arrived after your reservation had expired and the tickets were no "
+        "longer available, so no order was made."
+    ),
+    "customer_cancelled": "You cancelled your order.",
+    "event_cancelled": "The event has been cancelled by the organiser.",
+}
+
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def one_line(text: str) -> str:
+    """Header-safe text: control characters (CR, LF, tabs…) become single spaces."""
+    return " ".join(_CONTROL.sub(" ", text).split())
+
+
+def short_ref(value: UUID | str) -> str:
+    """The first 8 hex digits, upper case: what a buyer reads out on the phone."""
+    return str(value).replace("-", "")[:8].upper()
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    name: str
+    quantity: int
+    unit_price: str
+    subtotal: str
+
+
+@dataclass(frozen=True, slots=True)
+class TicketView:
+    number: int
+    id: str
+    type_name: str
+    token: str
+    #: Content-ID of the inline QR image (without angle brackets), for ``cid:`` links
+    cid: str
+
+
+@dataclass(frozen=True, slots=True)
+class TicketsView:
+    brand: str
+    event_name: str
+    venue: str
+    starts: str
+    starts_date: str
+    timezone: str
+    order_id: str
+    order_ref: str
+    order_url: str
+    lines: tuple[Line, ...]
+    total: str
+    tickets: tuple[TicketView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RefundView:
+    brand: str
+    amount: str
+    reason: str
+    event_name: str | None
+    order_ref: str | None
+    order_url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentProblemView:
+    brand: str
+    reason: str
+    event_name: str | None
+    booking_ref: str
+
+
+class MessageTemplates:
+    """Builds views from notices and renders the named templates for them.
+
+    Args:
+        public_url: base URL of the service (``ELTIKETI_PUBLIC_URL``), for links.
+        order_url_template: the buyer's link to an order; ``{public_url}`` and ``{order_id}``
+            are filled in.
+        brand: the sender's name in subjects and texts.
+        default_locale: language of notices that carry no event locale (refunds, payment
+            problems).
+        templates_dir: a folder whose files override the packaged templates by name.
+    """
+
+    def __init__(
+        self,
+        *,
+        public_url: str,
+        order_url_template: str = DEFAULT_ORDER_URL,
+        brand: str = DEFAULT_BRAND,
+        default_locale: str = "en",
+        templates_dir: str | os.PathLike[str] | None = None,
+    ) -> None:
+        if not public_url.startswith(("http://", "https://")):
+            raise ValueError(f"public_url must be an http(s) URL, got {public_url!r}")
+        self._public_url = public_url.rstrip("/")
+        self._order_url_template = order_url_template
+        self._brand = brand
+        self._default_locale = default_locale
+        loaders: list[jinja2.BaseLoader] = []
+        if templates_dir is not None:
+            loaders.append(jinja2.FileSystemLoader(os.fspath(templates_dir)))
+        loaders.append(jinja2.PackageLoader("eltiketi_adapters.notify", "templates"))
+        self._env = jinja2.Environment(
+            loader=jinja2.ChoiceLoader(loaders),
+            autoescape=jinja2.select_autoescape(
+                enabled_extensions=("html.j2", "html"), default_for_string=False
+            ),
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+            auto_reload=False,
+        )
+        self.order_url(UUID(int=0))  # fail at start-up, not at the first order
+
+    def order_url(self, order_id: UUID | str) -> str:
+        return self._order_url_template.format(public_url=self._public_url, order_id=order_id)
+
+    def render(self, name: str, view: object) -> str:
+        """Render ``templates/<name>`` with ``view`` (as ``v``) and the brand."""
+        return self._env.get_template(name).render(v=view, brand=self._brand)
+
+    def subject(self, name: str, view: object) -> str:
+        return one_line(self.render(name, view))
+
+    # -- views --------------------------------------------------------------------------
+
+    def tickets_view(self, notice: TicketsNotice) -> TicketsView:
+        event, order = notice.event, notice.order
+        locale = event.locale or self._default_locale
+
+        def type_name(ticket_type_id: UUID) -> str:
+            ticket_type = notice.ticket_types.get(str(ticket_type_id))
+            return ticket_type.name if ticket_type is not None else "Ticket"
+
+        valid = [t for t in notice.tickets if t.status is TicketStatus.VALID]
+        return TicketsView(
+            brand=self._brand,
+            event_name=event.name,
+            venue=event.venue,
+            starts=format_local_datetime(event.starts_at, event.timezone, locale),
+            starts_date=format_local_date(event.starts_at, event.timezone, locale),
+            timezone=event.timezone,
+            order_id=str(order.id),
+            order_ref=short_ref(order.id),
+            order_url=self.order_url(order.id),
+            lines=tuple(
+                Line(
+                    name=type_name(item.ticket_type_id),
+                    quantity=item.quantity,
+                    unit_price=format_money(item.unit_price, locale),
+                    subtotal=format_money(item.subtotal, locale),
+                )
+                for item in order.items
+            ),
+            total=format_money(order.total, locale),
+            tickets=tuple(
+                TicketView(
+                    number=number,
+                    id=str(ticket.id),
+                    type_name=type_name(ticket.ticket_type_id),
+                    token=ticket.token,
+                    cid=f"ticket-{ticket.id}@eltiketi",
+                )
+                for number, ticket in enumerate(valid, start=1)
+            ),
+        )
+
+    def refund_view(self, notice: RefundNotice) -> RefundView:
+        return RefundView(
+            brand=self._brand,
+            amount=format_money(notice.amount, self._default_locale),
+            reason=REFUND_REASONS.get(notice.reason, notice.reason),
+            event_name=notice.event_name,
+            order_ref=short_ref(notice.order_id) if notice.order_id else None,
+            order_url=self.order_url(notice.order_id) if notice.order_id else None,
+        )
+
+    def payment_problem_view(self, notice: PaymentProblemNotice) -> PaymentProblemView:
+        return PaymentProblemView(
+            brand=self._brand,
+            reason=notice.reason,
+            event_name=notice.event_name,
+            booking_ref=short_ref(notice.booking_id),
+        )
