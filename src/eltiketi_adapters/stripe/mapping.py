@@ -174,7 +174,6 @@ def payment_intent_params(
         "amount": payment.amount.amount,
         "currency": payment.amount.currency.lower(),
         "metadata": payment_metadata(payment, booking),
-        "description": f"elTiketi booking {booking.id}",
     }
     if config.allowed_payment_method_types:
         params["allowed_payment_method_types"] = list(config.allowed_payment_method_types)
