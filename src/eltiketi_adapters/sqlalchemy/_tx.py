@@ -1,0 +1,108 @@
+"""What the stores of one unit of work share: its connection, dialect and caches."""
+
+from __future__ import annotations
+
+import random
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeAlias
+from uuid import UUID
+
+from sqlalchemy import CursorResult, Executable, Row
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from eltiketi_adapters.sqlalchemy.engine import POSTGRES
+from eltiketi_adapters.sqlalchemy.errors import is_database_error, translate
+
+#: A result row of any width (SQLAlchemy 2.1 types rows by their column tuple).
+AnyRow: TypeAlias = Row[*tuple[Any, ...]]
+
+
+class ShardCounts:
+    """How many inventory rows each ticket type has (fixed when the type is created).
+
+    Shared by every unit of work of one engine, so the hot reservation path
+    does not read ``ticket_types`` again for every buyer. Bounded LRU.
+    """
+
+    def __init__(self, max_entries: int = 10_000) -> None:
+        self._counts: OrderedDict[UUID, int] = OrderedDict()
+        self._max = max_entries
+
+    def get(self, ticket_type_id: UUID) -> int | None:
+        count = self._counts.get(ticket_type_id)
+        if count is not None:
+            self._counts.move_to_end(ticket_type_id)
+        return count
+
+    def put(self, ticket_type_id: UUID, count: int) -> None:
+        self._counts[ticket_type_id] = count
+        self._counts.move_to_end(ticket_type_id)
+        while len(self._counts) > self._max:
+            self._counts.popitem(last=False)
+
+
+class Tx:
+    """The open transaction of a unit of work. Every statement goes through :meth:`execute`
+    so database errors reach the core as domain errors."""
+
+    def __init__(
+        self,
+        connection: AsyncConnection,
+        dialect: str,
+        shard_counts: ShardCounts,
+        rng: random.Random,
+    ) -> None:
+        self.connection = connection
+        self.dialect = dialect
+        self.shard_counts = shard_counts
+        self.rng = rng
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.dialect == POSTGRES
+
+    async def execute(
+        self,
+        statement: Executable,
+        params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
+    ) -> CursorResult[Any]:
+        try:
+            return await self.connection.execute(statement, params)
+        except Exception as error:
+            if is_database_error(error):
+                raise translate(error) from error
+            raise
+
+    async def rows(self, statement: Executable) -> Sequence[AnyRow]:
+        return (await self.execute(statement)).all()
+
+    async def first(self, statement: Executable) -> AnyRow | None:
+        return (await self.execute(statement)).first()
+
+
+async def insert_unless_exists(
+    tx: Tx,
+    model: Any,
+    values: Mapping[str, Any],
+    *,
+    conflict_on: Sequence[Any] | None = None,
+    conflict_where: Any = None,
+) -> bool:
+    """``INSERT … ON CONFLICT DO NOTHING``; True if the row was written.
+
+    The uniqueness rule is checked by the database at write time, so of two
+    concurrent callers exactly one wins; the other waits for it to commit and
+    then gets False, without an error that would abort its transaction.
+    ``conflict_on`` (+ ``conflict_where`` for a partial index) names the rule;
+    without it any unique constraint counts.
+    """
+    dialect_insert = pg_insert if tx.is_postgres else sqlite_insert
+    statement = dialect_insert(model).values(**values)
+    statement = statement.on_conflict_do_nothing(
+        index_elements=conflict_on, index_where=conflict_where
+    )
+    primary_key = model.__table__.primary_key.columns[0]
+    return (await tx.first(statement.returning(primary_key))) is not None

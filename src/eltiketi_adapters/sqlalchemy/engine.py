@@ -1,0 +1,142 @@
+"""Building async engines for PostgreSQL (asyncpg) and SQLite (aiosqlite).
+
+SQLite needs three things to behave like a database server under concurrent
+use, all set up here:
+
+* ``journal_mode=WAL`` (readers do not block the writer), ``busy_timeout``
+  (another process holding the write lock makes us wait, not fail) and
+  ``foreign_keys=ON``, on every new connection;
+* the driver's own transaction handling switched off (``isolation_level =
+  None``) and ``BEGIN IMMEDIATE`` emitted by SQLAlchemy's ``begin`` event, so a
+  transaction takes the write lock when it starts. A deferred ``BEGIN`` that
+  reads and later writes can fail with "database is locked" at the write,
+  which ``busy_timeout`` does not retry. This is the recipe of SQLAlchemy's
+  SQLite documentation ("Enabling Non-Legacy SQLite Transactional Modes").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from eltiketi_core.errors import ValidationFailed
+
+POSTGRES = "postgresql"
+SQLITE = "sqlite"
+
+
+@dataclass(frozen=True, slots=True)
+class PoolOptions:
+    """Connection pool sizing (PostgreSQL; SQLite uses a small fixed pool).
+
+    Every replica opens up to ``pool_size + max_overflow`` connections: keep the
+    sum over all replicas and workers below the server's ``max_connections``.
+    """
+
+    pool_size: int = 10
+    max_overflow: int = 5
+    pool_timeout: float = 30.0
+    pool_recycle: float = 1800.0
+    statement_timeout_ms: int | None = None
+
+
+def normalize_url(url: str | URL) -> URL:
+    """Accept plain ``postgresql://`` / ``sqlite:///`` URLs and pick the async driver.
+
+    Raises:
+        ValidationFailed: for a database other than PostgreSQL or SQLite, or a sync driver.
+    """
+    parsed = make_url(url) if isinstance(url, str) else url
+    backend = parsed.get_backend_name()
+    if backend in {"postgresql", "postgres"}:
+        # The URL's parts are the same for every PostgreSQL driver; ours is asyncpg.
+        return parsed.set(drivername="postgresql+asyncpg")
+    if backend == SQLITE:
+        return parsed.set(drivername="sqlite+aiosqlite")
+    raise ValidationFailed(
+        "unsupported_database_url", f"elTiketi supports PostgreSQL and SQLite, not {backend!r}"
+    )
+
+
+def dialect_of(url: URL) -> str:
+    return POSTGRES if url.get_backend_name() in {"postgresql", "postgres"} else SQLITE
+
+
+def create_engine(
+    url: str | URL,
+    *,
+    pool: PoolOptions | None = None,
+    sqlite_busy_timeout_ms: int = 30_000,
+    sqlite_foreign_keys: bool = True,
+    single_connection: bool = False,
+    echo: bool = False,
+) -> AsyncEngine:
+    """An async engine with elTiketi's connection settings.
+
+    ``single_connection`` gives a pool-less engine (one connection per use),
+    for migrations and one-shot maintenance commands.
+    """
+    parsed = normalize_url(url)
+    pool = pool or PoolOptions()
+    kwargs: dict[str, Any] = {"echo": echo}
+    if dialect_of(parsed) == POSTGRES:
+        server_settings = {"application_name": "eltiketi"}
+        if pool.statement_timeout_ms is not None:
+            server_settings["statement_timeout"] = str(pool.statement_timeout_ms)
+        kwargs["connect_args"] = {"server_settings": server_settings}
+        if single_connection:
+            kwargs["poolclass"] = NullPool
+        else:
+            kwargs.update(
+                pool_size=pool.pool_size,
+                max_overflow=pool.max_overflow,
+                pool_timeout=pool.pool_timeout,
+                pool_recycle=pool.pool_recycle,
+                pool_pre_ping=True,
+            )
+        return create_async_engine(parsed, **kwargs)
+    if single_connection and not _is_memory(parsed):
+        kwargs["poolclass"] = NullPool
+    elif not _is_memory(parsed):  # ":memory:" keeps SQLAlchemy's single shared connection
+        # One writer at a time anyway; a few connections let readers proceed.
+        kwargs.update(
+            pool_size=min(pool.pool_size, 5), max_overflow=0, pool_timeout=pool.pool_timeout
+        )
+    engine = create_async_engine(parsed, **kwargs)
+    install_sqlite_transactions(
+        engine, busy_timeout_ms=sqlite_busy_timeout_ms, foreign_keys=sqlite_foreign_keys
+    )
+    return engine
+
+
+def install_sqlite_transactions(
+    engine: AsyncEngine, *, busy_timeout_ms: int, foreign_keys: bool
+) -> None:
+    """Pragmas on connect and ``BEGIN IMMEDIATE`` on begin (see the module docstring)."""
+    memory = _is_memory(engine.url)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN, not the driver
+        cursor = dbapi_connection.cursor()
+        try:
+            if not memory:
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+            cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _is_memory(url: URL) -> bool:
+    return url.get_backend_name() == SQLITE and (url.database in {None, "", ":memory:"})

@@ -1,0 +1,409 @@
+"""The relational schema, as SQLAlchemy declarative models.
+
+These classes are private to :mod:`eltiketi_adapters.sqlalchemy`: the stores
+map rows to the core's msgspec structs and nothing here crosses the port.
+The migrations in ``migrations/versions`` create exactly this schema (a test
+compares them with alembic's autogenerate).
+
+advanced-alchemy provides the registry (constraint naming convention, so every
+constraint has a stable name migrations can refer to) and the portable column
+types: ``GUID`` (native ``uuid`` on PostgreSQL, 16 bytes on SQLite),
+``DateTimeUTC`` (``timestamptz``; aware UTC datetimes back from SQLite too),
+and ``BigIntIdentity`` (``bigint`` identity, ``INTEGER`` rowid alias on SQLite).
+Its ``JsonB`` is not used: with SQLAlchemy 2.1 its Oracle variant fails at
+table creation (``sqlalchemy.util.portable_instancemethod`` is gone), so
+:data:`JsonDocument` is the same idea without the Oracle part.
+
+Money is always two columns: ``*_amount`` (bigint minor units) and
+``*_currency`` (``char(3)``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from advanced_alchemy.base import create_registry
+from advanced_alchemy.types import GUID, BigIntIdentity, DateTimeUTC
+from sqlalchemy import (
+    CHAR,
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Identity,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from eltiketi_core.domain.booking import BookingStatus
+from eltiketi_core.domain.catalog import EventStatus
+from eltiketi_core.domain.order import OrderStatus, StockState, TicketStatus
+from eltiketi_core.domain.payment import PaymentStatus, RefundReason, RefundStatus
+from eltiketi_core.ports.stores import NotificationStatus
+
+#: Our own registry (not advanced-alchemy's global one), so an application that
+#: also uses advanced-alchemy never mixes its tables into our migrations.
+_registry = create_registry()
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every elTiketi table."""
+
+    registry = _registry
+    metadata = _registry.metadata
+
+
+def _one_of(column: str, values: type[StrEnum]) -> str:
+    """SQL for ``column IN (...)`` over an enum's values (kept in sync with the core)."""
+    quoted = ", ".join(f"'{member.value}'" for member in values)
+    return f"{column} IN ({quoted})"
+
+
+ID = GUID
+#: ``jsonb`` on PostgreSQL, ``JSON`` (text) on SQLite.
+JsonDocument = JSON().with_variant(JSONB(), "postgresql")
+Money = BigInteger
+Currency = CHAR(3)
+Timestamp = DateTimeUTC
+Subject = String(255)
+
+
+class EventRow(Base):
+    __tablename__ = "events"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", EventStatus), name="status_known"),
+        Index("ix_events_status_starts_at", "status", "starts_at"),
+        Index("ix_events_owner", "owner"),
+    )
+
+    id: Mapped[UUID] = mapped_column(ID, primary_key=True)
+    owner: Mapped[str] = mapped_column(Subject)
+    name: Mapped[str] = mapped_column(String(300))
+    venue: Mapped[str] = mapped_column(String(300))
+    starts_at: Mapped[datetime] = mapped_column(Timestamp)
+    timezone: Mapped[str] = mapped_column(String(64))
+    locale: Mapped[str] = mapped_column(String(35))
+    currency: Mapped[str] = mapped_column(Currency)
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class TicketTypeRow(Base):
+    __tablename__ = "ticket_types"
+    __table_args__ = (
+        CheckConstraint("capacity >= 0", name="capacity_nonnegative"),
+        CheckConstraint("shards BETWEEN 1 AND 256", name="shards_in_range"),
+        CheckConstraint("max_per_booking >= 1", name="max_per_booking_positive"),
+        CheckConstraint("price_amount >= 0", name="price_nonnegative"),
+        Index("ix_ticket_types_event_id_position", "event_id", "position"),
+    )
+
+    id: Mapped[UUID] = mapped_column(ID, primary_key=True)
+    event_id: Mapped[UUID] = mapped_column(ID, ForeignKey("events.id", ondelete="CASCADE"))
+    #: Creation order within the event (``ticket_types()`` lists in this order).
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(300))
+    price_amount: Mapped[int] = mapped_column(Money)
+    price_currency: Mapped[str] = mapped_column(Currency)
+    capacity: Mapped[int] = mapped_column(Integer)
+    max_per_booking: Mapped[int] = mapped_column(Integer)
+    shards: Mapped[int] = mapped_column(Integer)
+
+
+class InventoryShardRow(Base):
+    """One slice of a ticket type's stock. The invariant lives in the database too."""
+
+    __tablename__ = "inventory_shards"
+    __table_args__ = (
+        CheckConstraint("capacity >= 0", name="capacity_nonnegative"),
+        CheckConstraint("held >= 0", name="held_nonnegative"),
+        CheckConstraint("sold >= 0", name="sold_nonnegative"),
+        CheckConstraint("held + sold <= capacity", name="within_capacity"),
+    )
+
+    ticket_type_id: Mapped[UUID] = mapped_column(
+        ID, ForeignKey("ticket_types.id", ondelete="CASCADE"), primary_key=True
+    )
+    shard_no: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    capacity: Mapped[int] = mapped_column(Integer)
+    held: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    sold: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+
+
+class BookingRow(Base):
+    __tablename__ = "bookings"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", BookingStatus), name="status_known"),
+        Index("ix_bookings_buyer_event_id", "buyer", "event_id"),
+        Index("ix_bookings_event_id_status", "event_id", "status"),
+        # The sweeper's scan: only live holds are indexed (PostgreSQL and SQLite
+        # both support partial indexes).
+        Index(
+            "ix_bookings_held_expires_at",
+            "expires_at",
+            postgresql_where=text("status = 'held'"),
+            sqlite_where=text("status = 'held'"),
+        ),
+    )
+
+    id: Mapped[UUID] = mapped_column(ID, primary_key=True)
+    event_id: Mapped[UUID] = mapped_column(ID, ForeignKey("events.id"))
+    buyer: Mapped[str] = mapped_column(Subject)
+    contact_email: Mapped[str | None] = mapped_column(String(320))
+    contact_phone: Mapped[str | None] = mapped_column(String(40))
+    total_amount: Mapped[int] = mapped_column(Money)
+    total_currency: Mapped[str] = mapped_column(Currency)
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    expires_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class BookingItemRow(Base):
+    __tablename__ = "booking_items"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        Index("ix_booking_items_ticket_type_id", "ticket_type_id"),
+    )
+
+    booking_id: Mapped[UUID] = mapped_column(
+        ID, ForeignKey("bookings.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    ticket_type_id: Mapped[UUID] = mapped_column(ID, ForeignKey("ticket_types.id"))
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_price_amount: Mapped[int] = mapped_column(Money)
+    unit_price_currency: Mapped[str] = mapped_column(Currency)
+
+
+class AllocationState(StrEnum):
+    """Where an allocation's tickets are counted on its shard."""
+
+    HELD = "held"
+    SOLD = "sold"
+
+
+class BookingAllocationRow(Base):
+    """Which shard served how many tickets of a booking, so stock goes back where it came from.
+
+    No foreign key to ``bookings``: the core reserves stock before it writes the
+    booking row (in the same transaction). Released stock deletes its rows; the
+    table only describes stock a booking still owns.
+    """
+
+    __tablename__ = "booking_allocations"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint(_one_of("state", AllocationState), name="state_known"),
+        ForeignKeyConstraint(
+            ["ticket_type_id", "shard_no"],
+            ["inventory_shards.ticket_type_id", "inventory_shards.shard_no"],
+            name="fk_booking_allocations_shard",
+            ondelete="CASCADE",
+        ),
+        Index("ix_booking_allocations_booking_id_ticket_type_id", "booking_id", "ticket_type_id"),
+        Index("ix_booking_allocations_ticket_type_id_shard_no", "ticket_type_id", "shard_no"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntIdentity, Identity(start=1), primary_key=True)
+    booking_id: Mapped[UUID] = mapped_column(ID)
+    ticket_type_id: Mapped[UUID] = mapped_column(ID)
+    shard_no: Mapped[int] = mapped_column(Integer)
+    quantity: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(8))
+
+
+class PaymentRow(Base):
+    __tablename__ = "payments"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", PaymentStatus), name="status_known"),
+        CheckConstraint("amount >= 0", name="amount_nonnegative"),
+        # At most one open payment per booking, enforced at write time.
+        Index(
+            "uq_payments_open_booking_id",
+            "booking_id",
+            unique=True,
+            postgresql_where=text("status = 'open'"),
+            sqlite_where=text("status = 'open'"),
+        ),
+        Index("ix_payments_booking_id", "booking_id"),
+        UniqueConstraint("provider", "provider_reference", name="uq_payments_provider_reference"),
+    )
+
+    id: Mapped[UUID] = mapped_column(ID, primary_key=True)
+    booking_id: Mapped[UUID] = mapped_column(ID, ForeignKey("bookings.id"))
+    buyer: Mapped[str] = mapped_column(Subject)
+    provider: Mapped[str] = mapped_column(String(32))
+    provider_reference: Mapped[str | None] = mapped_column(String(255))
+    amount: Mapped[int] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(Currency)
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    checkout_url: Mapped[str | None] = mapped_column(Text)
+    client_secret: Mapped[str | None] = mapped_column(Text)
+
+
+class OrderRow(Base):
+    __tablename__ = "orders"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", OrderStatus), name="status_known"),
+        CheckConstraint(_one_of("stock", StockState), name="stock_known"),
+        UniqueConstraint("booking_id", name="uq_orders_booking_id"),
+        UniqueConstraint("payment_id", name="uq_orders_payment_id"),
+        Index("ix_orders_buyer_created_at", "buyer", "created_at"),
+        Index("ix_orders_event_id_status", "event_id", "status"),
+    )
+
+    id: Mapped[UUID] = mapped_column(ID, primary_key=True)
+    booking_id: Mapped[UUID] = mapped_column(ID, ForeignKey("bookings.id"))
+    payment_id: Mapped[UUID] = mapped_column(ID, ForeignKey("payments.id"))
+    event_id: Mapped[UUID] = mapped_column(ID, ForeignKey("events.id"))
+    buyer: Mapped[str] = mapped_column(Subject)
+    contact_email: Mapped[str | None] = mapped_column(String(320))
+    contact_phone: Mapped[str | None] = mapped_column(String(40))
+    #: The order's items as they were confirmed (JSON list of BookingItem).
+    items: Mapped[Any] = mapped_column(JsonDocument)
+    total_amount: Mapped[int] = mapped_column(Money)
+    total_currency: Mapped[str] = mapped_column(Currency)
+    status: Mapped[str] = mapped_column(String(16))
+    stock: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class RefundRow(Base):
+    __tablename__ = "refunds"
+    __table_args__ = (
+        CheckConstraint(_one_of("reason", RefundReason), name="reason_known"),
+        CheckConstraint(_one_of("status", RefundStatus), name="status_known"),
+        CheckConstraint("amount >= 0", name="amount_nonnegative"),
+        # A payment is refunded at most once per reason: running a cancellation twice refunds once.
+        UniqueConstraint("payment_id", "reason", name="uq_refunds_payment_id_reason"),
+    )
+
+    id: Mapped[UUID] = mapped_column(ID, primary_key=True)
+    payment_id: Mapped[UUID] = mapped_column(ID, ForeignKey("payments.id"))
+    booking_id: Mapped[UUID] = mapped_column(ID, ForeignKey("bookings.id"))
+    order_id: Mapped[UUID | None] = mapped_column(ID, ForeignKey("orders.id"))
+    buyer: Mapped[str] = mapped_column(Subject)
+    amount: Mapped[int] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(Currency)
+    reason: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    provider_reference: Mapped[str | None] = mapped_column(String(255))
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class TicketRow(Base):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", TicketStatus), name="status_known"),
+        Index("ix_tickets_order_id", "order_id"),
+    )
+
+    id: Mapped[UUID] = mapped_column(ID, primary_key=True)
+    order_id: Mapped[UUID] = mapped_column(ID, ForeignKey("orders.id"))
+    event_id: Mapped[UUID] = mapped_column(ID, ForeignKey("events.id"))
+    ticket_type_id: Mapped[UUID] = mapped_column(ID, ForeignKey("ticket_types.id"))
+    holder: Mapped[str] = mapped_column(Subject)
+    status: Mapped[str] = mapped_column(String(16))
+    token: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class CheckInRow(Base):
+    """One row per ticket, ever: the primary key makes a ticket single-use."""
+
+    __tablename__ = "check_ins"
+
+    ticket_id: Mapped[UUID] = mapped_column(ID, ForeignKey("tickets.id"), primary_key=True)
+    event_id: Mapped[UUID] = mapped_column(ID, ForeignKey("events.id"))
+    checked_in_at: Mapped[datetime] = mapped_column(Timestamp)
+    scanned_by: Mapped[str] = mapped_column(Subject)
+
+
+class IdempotencyKeyRow(Base):
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (Index("ix_idempotency_keys_created_at", "created_at"),)
+
+    user: Mapped[str] = mapped_column(Subject, primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(128))
+    response: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class OutboxRow(Base):
+    """Domain events written in the transaction of the change they describe.
+
+    ``seq`` orders the outbox; on SQLite ``AUTOINCREMENT`` keeps it from ever
+    reusing a number after pruning.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("event_id", name="uq_outbox_event_id"),
+        # The relay's scan: only unpublished rows are indexed.
+        Index(
+            "ix_outbox_unpublished_seq",
+            "seq",
+            postgresql_where=text("published_at IS NULL"),
+            sqlite_where=text("published_at IS NULL"),
+        ),
+        Index("ix_outbox_published_at", "published_at"),
+        {"sqlite_autoincrement": True},
+    )
+
+    seq: Mapped[int] = mapped_column(BigIntIdentity, Identity(start=1), primary_key=True)
+    event_id: Mapped[UUID] = mapped_column(ID)
+    type: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(255))
+    payload: Mapped[Any] = mapped_column(JsonDocument)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    published_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class InboxRow(Base):
+    """Event ids a consumer has processed, committed with the consumer's effect."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (Index("ix_inbox_processed_at", "processed_at"),)
+
+    consumer: Mapped[str] = mapped_column(String(128), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    processed_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class NotificationRow(Base):
+    __tablename__ = "notifications"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", NotificationStatus), name="status_known"),
+        UniqueConstraint("key", "channel", name="uq_notifications_key_channel"),
+        Index("ix_notifications_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[UUID] = mapped_column(ID, primary_key=True)
+    key: Mapped[str] = mapped_column(String(255))
+    channel: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(32))
+    recipient: Mapped[str] = mapped_column(String(320))
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    sent_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+metadata = Base.metadata

@@ -1,0 +1,201 @@
+"""Holds: the booking rows, their items, the expiry sweep and the per-buyer count."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import and_, exists, func, insert, or_, select, text, tuple_, update
+
+from eltiketi_adapters.sqlalchemy._tx import Tx
+from eltiketi_adapters.sqlalchemy.models import (
+    BookingAllocationRow,
+    BookingItemRow,
+    BookingRow,
+    InventoryShardRow,
+    OrderRow,
+)
+from eltiketi_core.domain.booking import Booking, BookingItem, BookingStatus, Contact
+from eltiketi_core.domain.money import Money
+from eltiketi_core.domain.order import OrderStatus
+
+#: First key of the two-part advisory lock that serialises one buyer's bookings
+#: for one event (the second part is ``hashtext(buyer || '/' || event_id)``).
+#: Two-part keys never collide with the one-part key of the migration lock.
+BUYER_LOCK_NAMESPACE = 0x454C5431  # "ELT1"
+
+_items_order = (BookingItemRow.booking_id, BookingItemRow.position)
+
+
+class SqlBookingStore:
+    """:class:`~eltiketi_core.ports.BookingStore` over ``bookings`` and ``booking_items``."""
+
+    def __init__(self, tx: Tx) -> None:
+        self._tx = tx
+
+    async def add(self, booking: Booking) -> None:
+        await self._tx.execute(
+            insert(BookingRow).values(
+                id=booking.id,
+                event_id=booking.event_id,
+                buyer=booking.buyer,
+                contact_email=booking.contact.email,
+                contact_phone=booking.contact.phone,
+                total_amount=booking.total.amount,
+                total_currency=booking.total.currency,
+                status=booking.status.value,
+                created_at=booking.created_at,
+                expires_at=booking.expires_at,
+            )
+        )
+        if booking.items:
+            await self._tx.execute(
+                insert(BookingItemRow),
+                [
+                    {
+                        "booking_id": booking.id,
+                        "position": position,
+                        "ticket_type_id": item.ticket_type_id,
+                        "quantity": item.quantity,
+                        "unit_price_amount": item.unit_price.amount,
+                        "unit_price_currency": item.unit_price.currency,
+                    }
+                    for position, item in enumerate(booking.items)
+                ],
+            )
+
+    async def get(self, booking_id: UUID) -> Booking | None:
+        found = await self._load(select(BookingRow.__table__).where(BookingRow.id == booking_id))
+        return found[0] if found else None
+
+    async def transition(
+        self, booking_id: UUID, expected: BookingStatus, new: BookingStatus
+    ) -> bool:
+        result = await self._tx.execute(
+            update(BookingRow)
+            .where(BookingRow.id == booking_id, BookingRow.status == expected.value)
+            .values(status=new.value)
+        )
+        return bool(result.rowcount == 1)
+
+    async def claim_expired(
+        self, now: datetime, *, limit: int, ticket_type_id: UUID | None = None
+    ) -> list[Booking]:
+        query = (
+            select(BookingRow.__table__)
+            .where(BookingRow.status == BookingStatus.HELD.value, BookingRow.expires_at <= now)
+            .order_by(BookingRow.expires_at, BookingRow.id)
+            .limit(limit)
+        )
+        if ticket_type_id is not None:
+            query = query.where(
+                exists().where(
+                    BookingItemRow.booking_id == BookingRow.id,
+                    BookingItemRow.ticket_type_id == ticket_type_id,
+                )
+            )
+        if self._tx.is_postgres:
+            # Rows another sweeper holds are skipped, not waited for; a row that
+            # changed status meanwhile is re-checked by PostgreSQL and left out.
+            query = query.with_for_update(skip_locked=True)
+        claimed = await self._load(query)
+        if claimed and self._tx.is_postgres:
+            await self._lock_shards_of([booking.id for booking in claimed])
+        return claimed
+
+    async def _lock_shards_of(self, booking_ids: Sequence[UUID]) -> None:
+        """Lock the shards the claimed holds will give stock back to, in one global order.
+
+        Releasing a batch booking by booking would lock shards in whatever order
+        the bookings come, and a buyer taking the same shards in ticket-type
+        order could then deadlock with the sweeper. Locking them all now, sorted
+        by (ticket type, shard), keeps every transaction on the same order.
+        """
+        held_by_them = select(
+            BookingAllocationRow.ticket_type_id, BookingAllocationRow.shard_no
+        ).where(BookingAllocationRow.booking_id.in_(booking_ids))
+        await self._tx.execute(
+            select(InventoryShardRow.ticket_type_id, InventoryShardRow.shard_no)
+            .where(
+                tuple_(InventoryShardRow.ticket_type_id, InventoryShardRow.shard_no).in_(
+                    held_by_them
+                )
+            )
+            .order_by(InventoryShardRow.ticket_type_id, InventoryShardRow.shard_no)
+            .with_for_update(key_share=True)
+        )
+
+    async def active_quantity(self, buyer: str, event_id: UUID, now: datetime) -> int:
+        if self._tx.is_postgres:
+            # A separate statement first: under READ COMMITTED the counting query
+            # must start (take its snapshot) after the lock is ours, or it would
+            # miss the booking the previous lock holder just committed.
+            await self._tx.execute(
+                text("SELECT pg_advisory_xact_lock(:namespace, hashtext(:key))"),
+                {"namespace": BUYER_LOCK_NAMESPACE, "key": f"{buyer}/{event_id}"},
+            )
+        refunded = exists().where(
+            OrderRow.booking_id == BookingRow.id, OrderRow.status == OrderStatus.REFUNDED.value
+        )
+        row = await self._tx.first(
+            select(func.coalesce(func.sum(BookingItemRow.quantity), 0))
+            .select_from(BookingItemRow)
+            .join(BookingRow, BookingRow.id == BookingItemRow.booking_id)
+            .where(
+                BookingRow.buyer == buyer,
+                BookingRow.event_id == event_id,
+                or_(
+                    and_(
+                        BookingRow.status == BookingStatus.HELD.value,
+                        BookingRow.expires_at > now,
+                    ),
+                    and_(BookingRow.status == BookingStatus.CONFIRMED.value, ~refunded),
+                ),
+            )
+        )
+        return int(row[0]) if row else 0
+
+    async def held_for_event(self, event_id: UUID, *, limit: int) -> list[Booking]:
+        return await self._load(
+            select(BookingRow.__table__)
+            .where(BookingRow.event_id == event_id, BookingRow.status == BookingStatus.HELD.value)
+            .order_by(BookingRow.created_at, BookingRow.id)
+            .limit(limit)
+        )
+
+    async def _load(self, query: Any) -> list[Booking]:
+        """Bookings selected by ``query`` (in its order) with their items, in two statements."""
+        rows = [row._mapping for row in await self._tx.rows(query)]
+        if not rows:
+            return []
+        items: dict[UUID, list[BookingItem]] = defaultdict(list)
+        for item in await self._tx.rows(
+            select(BookingItemRow.__table__)
+            .where(BookingItemRow.booking_id.in_([row["id"] for row in rows]))
+            .order_by(*_items_order)
+        ):
+            items[item.booking_id].append(
+                BookingItem(
+                    ticket_type_id=item.ticket_type_id,
+                    quantity=item.quantity,
+                    unit_price=Money(item.unit_price_amount, item.unit_price_currency),
+                )
+            )
+        return [_booking(row, tuple(items[row["id"]])) for row in rows]
+
+
+def _booking(row: Any, items: tuple[BookingItem, ...]) -> Booking:
+    return Booking(
+        id=row["id"],
+        event_id=row["event_id"],
+        buyer=row["buyer"],
+        contact=Contact(email=row["contact_email"], phone=row["contact_phone"]),
+        items=items,
+        total=Money(row["total_amount"], row["total_currency"]),
+        status=BookingStatus(row["status"]),
+        created_at=row["created_at"],
+        expires_at=row["expires_at"],
+    )
