@@ -1,0 +1,1 @@
+"""Embedded-mode-only helpers: the dev token endpoint and the fake payment page."""

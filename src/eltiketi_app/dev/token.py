@@ -1,0 +1,35 @@
+"""``POST /dev/token``: a bearer token for anyone, in embedded mode only (seed step 2).
+
+In production the client gets its token from Keycloak (authorization code + PKCE);
+this route does not exist there.
+"""
+
+from __future__ import annotations
+
+from dishka.integrations.litestar import FromDishka, inject
+from litestar import Router, post
+
+from eltiketi_adapters.devauth import DevTokenIssuer
+from eltiketi_app.http.schemas import DevTokenIn, DevTokenOut
+from eltiketi_core.errors import ValidationFailed
+
+
+@post(
+    "/token",
+    status_code=200,
+    summary="Mint a dev token (embedded mode only)",
+    description="Roles: `organizer`, `staff`, `admin` (everyone is a customer). "
+    "Absent in production, where tokens come from the OIDC issuer.",
+)
+@inject
+async def dev_token(data: DevTokenIn, issuer: FromDishka[DevTokenIssuer]) -> DevTokenOut:
+    if not data.sub.strip():
+        raise ValidationFailed("invalid_subject", "sub must not be empty")
+    try:
+        token = issuer.mint(data.sub.strip(), data.roles, email=data.email, phone=data.phone)
+    except ValueError as exc:
+        raise ValidationFailed("invalid_token_request", str(exc)) from exc
+    return DevTokenOut(access_token=token)
+
+
+router = Router(path="/dev", tags=["dev (embedded only)"], route_handlers=[dev_token])

@@ -1,0 +1,1 @@
+"""HTTP edge: one router module per resource, problem details, bearer auth, schemas."""

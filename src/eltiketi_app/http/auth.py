@@ -1,0 +1,59 @@
+"""Bearer authentication (seed step 4): the configured ``TokenVerifier`` decides who calls.
+
+The dishka request scope resolves a :class:`Caller` once per request. Routes
+that need a signed-in user ask for :class:`~eltiketi_core.domain.identity.Principal`
+(missing token → 401); public routes that show more to the owner ask for
+:class:`Caller`, whose ``principal`` may be ``None``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Request
+
+from eltiketi_core.domain.identity import Principal
+from eltiketi_core.errors import Unauthenticated
+from eltiketi_core.ports.identity import TokenVerifier
+
+MAX_TOKEN_LENGTH = 16_384
+
+
+class Caller(msgspec.Struct, frozen=True):
+    """The verified caller of this request, or ``None`` when no token was sent."""
+
+    principal: Principal | None
+
+
+def bearer_token(request: Request[Any, Any, Any]) -> str | None:
+    """The token of ``Authorization: Bearer <token>``; None without the header.
+
+    A header in another scheme, or an empty or oversized token, is an error rather
+    than anonymous access: a client that sends credentials wants them checked.
+    """
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthenticated("invalid_token", "use the header Authorization: Bearer <token>")
+    if len(token) > MAX_TOKEN_LENGTH:
+        raise Unauthenticated("malformed_token", "the token is too long")
+    return token
+
+
+async def identify(request: Request[Any, Any, Any], verifier: TokenVerifier) -> Caller:
+    token = bearer_token(request)
+    if token is None:
+        return Caller(principal=None)
+    principal = await verifier.verify(token)
+    request.scope.setdefault("state", {})["subject"] = principal.subject
+    return Caller(principal=principal)
+
+
+def require_principal(caller: Caller) -> Principal:
+    if caller.principal is None:
+        raise Unauthenticated("missing_token", "this needs Authorization: Bearer <token>")
+    return caller.principal

@@ -1,0 +1,110 @@
+"""Holds (seed steps 3–8) and starting their payment (step 9)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from dishka.integrations.litestar import FromDishka, inject
+from litestar import Response, Router, delete, get, post
+from litestar.params import Parameter
+
+from eltiketi_app.http.schemas import (
+    BookingOut,
+    NewBookingIn,
+    PaymentOut,
+    booking_out,
+    contact_in,
+    payment_out,
+)
+from eltiketi_core.domain.identity import Principal
+from eltiketi_core.errors import ValidationFailed
+from eltiketi_core.usecases import ItemRequest, ReserveRequest, Ticketing
+
+MAX_IDEMPOTENCY_KEY = 255
+
+IdempotencyKey = Annotated[
+    str | None,
+    Parameter(
+        header="Idempotency-Key",
+        required=False,
+        description="Retry-safe creation: the same key and body answer the first result; "
+        "the same key with another body is 422 `idempotency_key_reused`; "
+        "a retry while the first is still running is 409 `idempotency_in_flight`.",
+    ),
+]
+
+
+@post(
+    "/",
+    summary="Hold tickets",
+    description="Holds every requested ticket or none, until `expires_at`. "
+    "409 `sold_out` when the stock is not there.",
+)
+@inject
+async def create_booking(
+    data: NewBookingIn,
+    ticketing: FromDishka[Ticketing],
+    principal: FromDishka[Principal],
+    idempotency_key: IdempotencyKey = None,
+) -> Response[BookingOut]:
+    if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
+        raise ValidationFailed(
+            "invalid_idempotency_key", f"Idempotency-Key must be 1–{MAX_IDEMPOTENCY_KEY} characters"
+        )
+    request = ReserveRequest(
+        event_id=data.event_id,
+        items=tuple(
+            ItemRequest(ticket_type_id=i.ticket_type_id, quantity=i.quantity) for i in data.items
+        ),
+        contact=contact_in(data.contact),
+    )
+    reservation = await ticketing.bookings.reserve(
+        principal, request, idempotency_key=idempotency_key
+    )
+    headers: dict[str, Any] = {"Location": f"/v1/bookings/{reservation.booking.id}"}
+    if reservation.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return Response(booking_out(reservation.booking), status_code=201, headers=headers)
+
+
+@get("/{booking_id:uuid}", summary="Read a hold (owner)")
+@inject
+async def get_booking(
+    booking_id: UUID, ticketing: FromDishka[Ticketing], principal: FromDishka[Principal]
+) -> BookingOut:
+    return booking_out(await ticketing.bookings.get(principal, booking_id))
+
+
+@delete(
+    "/{booking_id:uuid}",
+    status_code=200,
+    summary="Release a hold (owner)",
+    description="Gives the tickets back at once. Releasing twice is harmless.",
+)
+@inject
+async def release_booking(
+    booking_id: UUID, ticketing: FromDishka[Ticketing], principal: FromDishka[Principal]
+) -> BookingOut:
+    return booking_out(await ticketing.bookings.release(principal, booking_id))
+
+
+@post(
+    "/{booking_id:uuid}/payment",
+    status_code=200,
+    summary="Start paying for a hold (owner)",
+    description="Opens the booking's payment with the gateway, or answers the one already "
+    "open: at most one open payment per booking.",
+)
+@inject
+async def start_payment(
+    booking_id: UUID, ticketing: FromDishka[Ticketing], principal: FromDishka[Principal]
+) -> PaymentOut:
+    return payment_out(await ticketing.payments.start(principal, booking_id))
+
+
+router = Router(
+    path="/v1/bookings",
+    tags=["bookings"],
+    route_handlers=[create_booking, get_booking, release_booking, start_payment],
+)

@@ -1,0 +1,138 @@
+"""Catalogue routes (seed step 1): browse what is on sale; organizers manage their events."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from dishka.integrations.litestar import FromDishka, inject
+from litestar import Router, get, post
+from litestar.params import Parameter
+
+from eltiketi_app.http.auth import Caller, require_principal
+from eltiketi_app.http.schemas import (
+    CancellationOut,
+    EventListOut,
+    EventOut,
+    NewEventIn,
+    NewTicketTypeIn,
+    TicketTypeOut,
+    cancellation_out,
+    event_out,
+    event_view_out,
+    money_in,
+    new_ticket_type_out,
+)
+from eltiketi_core.domain.identity import Principal
+from eltiketi_core.usecases import NewEvent, NewTicketType, Ticketing
+
+Limit = Annotated[int, Parameter(ge=1, le=200, description="page size")]
+Offset = Annotated[int, Parameter(ge=0, description="items to skip")]
+
+
+@get(
+    "/",
+    summary="List events",
+    description="Published events with live availability; "
+    "`mine=true` lists the caller's own events in every status (organizers).",
+)
+@inject
+async def list_events(
+    ticketing: FromDishka[Ticketing],
+    caller: FromDishka[Caller],
+    limit: Limit = 50,
+    offset: Offset = 0,
+    mine: bool = False,
+) -> EventListOut:
+    if mine:
+        views = await ticketing.catalog.list_managed(
+            require_principal(caller), limit=limit, offset=offset
+        )
+    else:
+        views = await ticketing.catalog.list_published(limit=limit, offset=offset)
+    return EventListOut(items=[event_view_out(v) for v in views], limit=limit, offset=offset)
+
+
+@get("/{event_id:uuid}", summary="One event with its ticket types and live availability")
+@inject
+async def get_event(
+    event_id: UUID, ticketing: FromDishka[Ticketing], caller: FromDishka[Caller]
+) -> EventOut:
+    return event_view_out(await ticketing.catalog.get(event_id, caller.principal))
+
+
+@post("/", summary="Create an event (organizer)", description="Created as a draft.")
+@inject
+async def create_event(
+    data: NewEventIn, ticketing: FromDishka[Ticketing], principal: FromDishka[Principal]
+) -> EventOut:
+    event = await ticketing.catalog.create_event(
+        principal,
+        NewEvent(
+            name=data.name,
+            venue=data.venue,
+            starts_at=data.starts_at,
+            timezone=data.timezone,
+            locale=data.locale,
+            currency=data.currency,
+        ),
+    )
+    return event_out(event, [])
+
+
+@post("/{event_id:uuid}/ticket-types", summary="Add a ticket type (owning organizer)")
+@inject
+async def add_ticket_type(
+    event_id: UUID,
+    data: NewTicketTypeIn,
+    ticketing: FromDishka[Ticketing],
+    principal: FromDishka[Principal],
+) -> TicketTypeOut:
+    ticket_type = await ticketing.catalog.add_ticket_type(
+        principal,
+        event_id,
+        NewTicketType(
+            name=data.name,
+            price=money_in(data.price),
+            capacity=data.capacity,
+            max_per_booking=data.max_per_booking,
+            shards=data.shards,
+        ),
+    )
+    return new_ticket_type_out(ticket_type)
+
+
+@post("/{event_id:uuid}/publish", status_code=200, summary="Put the event on sale")
+@inject
+async def publish_event(
+    event_id: UUID, ticketing: FromDishka[Ticketing], principal: FromDishka[Principal]
+) -> EventOut:
+    await ticketing.catalog.publish(principal, event_id)
+    return event_view_out(await ticketing.catalog.get(event_id, principal))
+
+
+@post(
+    "/{event_id:uuid}/cancel",
+    status_code=200,
+    summary="Cancel the event (owning organizer)",
+    description="Releases every hold and refunds every order once; buyers are notified.",
+)
+@inject
+async def cancel_event(
+    event_id: UUID, ticketing: FromDishka[Ticketing], principal: FromDishka[Principal]
+) -> CancellationOut:
+    return cancellation_out(await ticketing.cancellation.cancel(principal, event_id))
+
+
+router = Router(
+    path="/v1/events",
+    tags=["events"],
+    route_handlers=[
+        list_events,
+        get_event,
+        create_event,
+        add_ticket_type,
+        publish_event,
+        cancel_event,
+    ],
+)

@@ -1,0 +1,44 @@
+"""Probes and metrics for operators: liveness, readiness, Prometheus."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dishka.integrations.litestar import FromDishka, inject
+from litestar import Response, Router, get
+
+from eltiketi_app.http.problems import problem
+from eltiketi_app.ioc.types import Persistence
+from eltiketi_app.metrics import CONTENT_TYPE_LATEST, Metrics
+from eltiketi_app.runtime.loops import Runtime
+
+
+@get("/health/live", summary="Liveness: the process answers", include_in_schema=True)
+async def live() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@get("/health/ready", summary="Readiness: storage reachable and background work running")
+@inject
+async def ready(
+    persistence: FromDishka[Persistence], runtime: FromDishka[Runtime]
+) -> Response[dict[str, Any]]:
+    checks: dict[str, str] = {}
+    try:
+        await persistence.ping()
+        checks["storage"] = "ok"
+    except Exception as exc:
+        checks["storage"] = f"failing: {type(exc).__name__}"
+    checks["background"] = runtime.health()
+    if all(value == "ok" for value in checks.values()):
+        return Response({"status": "ok", "checks": checks}, status_code=200)
+    return problem(503, "not_ready", "the service cannot take traffic yet", checks=checks)
+
+
+@get("/metrics", summary="Prometheus metrics", media_type=CONTENT_TYPE_LATEST)
+@inject
+async def metrics(metrics: FromDishka[Metrics]) -> Response[bytes]:
+    return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+
+router = Router(path="/", tags=["operations"], route_handlers=[live, ready, metrics])

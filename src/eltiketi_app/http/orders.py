@@ -1,0 +1,100 @@
+"""Orders (seed steps 11–13): confirmation after payment, reading, cancelling, resending."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from dishka.integrations.litestar import FromDishka, inject
+from litestar import Response, Router, get, post
+from litestar.params import Parameter
+
+from eltiketi_app.http.schemas import (
+    ConfirmOrderIn,
+    OrderListOut,
+    OrderOut,
+    ResendOut,
+    order_out,
+    order_view_out,
+)
+from eltiketi_core.domain.identity import Principal
+from eltiketi_core.usecases import Ticketing
+
+Limit = Annotated[int, Parameter(ge=1, le=200, description="page size")]
+Offset = Annotated[int, Parameter(ge=0, description="items to skip")]
+
+
+@post(
+    "/",
+    summary="Confirm a paid booking",
+    description="Asks the gateway server-side whether the payment succeeded, then creates the "
+    "order and its signed tickets: 201 for a new order, 200 if it was already confirmed "
+    "(by this call earlier or by the gateway's webhook). 402 `payment_incomplete`, "
+    "409 `payment_mismatch`, 409 `hold_lost_refunded`.",
+)
+@inject
+async def confirm_order(
+    data: ConfirmOrderIn, ticketing: FromDishka[Ticketing], principal: FromDishka[Principal]
+) -> Response[OrderOut]:
+    confirmation = await ticketing.settlement.confirm(principal, data.booking_id, data.payment_id)
+    view = await ticketing.orders.get(principal, confirmation.order.id)
+    return Response(
+        order_out(view.order, view.tickets),
+        status_code=201 if confirmation.created else 200,
+        headers={"Location": f"/v1/orders/{view.order.id}"},
+    )
+
+
+@get("/", summary="The caller's orders, newest first")
+@inject
+async def list_orders(
+    ticketing: FromDishka[Ticketing],
+    principal: FromDishka[Principal],
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> OrderListOut:
+    views = await ticketing.orders.list(principal, limit=limit, offset=offset)
+    return OrderListOut(items=[order_view_out(v) for v in views], limit=limit, offset=offset)
+
+
+@get("/{order_id:uuid}", summary="One order with its tickets (owner)")
+@inject
+async def get_order(
+    order_id: UUID, ticketing: FromDishka[Ticketing], principal: FromDishka[Principal]
+) -> OrderOut:
+    return order_view_out(await ticketing.orders.get(principal, order_id))
+
+
+@post(
+    "/{order_id:uuid}/cancel",
+    status_code=200,
+    summary="Cancel an order (owner)",
+    description="Allowed until `ELTIKETI_CANCEL_CUTOFF_HOURS` before the event: the tickets "
+    "become void and the payment is refunded.",
+)
+@inject
+async def cancel_order(
+    order_id: UUID, ticketing: FromDishka[Ticketing], principal: FromDishka[Principal]
+) -> OrderOut:
+    return order_view_out(await ticketing.orders.cancel(principal, order_id))
+
+
+@post(
+    "/{order_id:uuid}/resend",
+    status_code=200,
+    summary="Send the e-tickets again (owner)",
+    description="Rate limited: 429 `resend_rate_limited` with `Retry-After`.",
+)
+@inject
+async def resend_tickets(
+    order_id: UUID, ticketing: FromDishka[Ticketing], principal: FromDishka[Principal]
+) -> ResendOut:
+    sent = await ticketing.notifications.resend_tickets(principal, order_id)
+    return ResendOut(order_id=order_id, channels_sent=sent)
+
+
+router = Router(
+    path="/v1/orders",
+    tags=["orders"],
+    route_handlers=[confirm_order, list_orders, get_order, cancel_order, resend_tickets],
+)

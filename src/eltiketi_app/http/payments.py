@@ -1,0 +1,34 @@
+"""Gateway callbacks: signed webhooks, answered 2xx only once their effect is stored."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dishka.integrations.litestar import FromDishka, inject
+from litestar import Request, Router, post
+
+from eltiketi_app.http.schemas import WebhookOut
+from eltiketi_core.usecases import Ticketing
+
+MAX_WEBHOOK_BYTES = 1_000_000
+
+
+@post(
+    "/{provider:str}/webhook",
+    status_code=200,
+    summary="Payment provider webhook",
+    description="Verifies the provider's signature (400 `invalid_signature` otherwise), then "
+    "settles the payment it reports. Safe to deliver more than once.",
+    request_max_body_size=MAX_WEBHOOK_BYTES,
+)
+@inject
+async def payment_webhook(
+    provider: str, request: Request[Any, Any, Any], ticketing: FromDishka[Ticketing]
+) -> WebhookOut:
+    body = await request.body()
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    kind = await ticketing.settlement.handle_webhook(provider, body, headers)
+    return WebhookOut(received=True, kind=kind.value)
+
+
+router = Router(path="/v1/payments", tags=["payments"], route_handlers=[payment_webhook])

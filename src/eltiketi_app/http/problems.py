@@ -1,0 +1,180 @@
+"""RFC 9457 problem details for every error the API answers.
+
+Domain errors map to a status by their family (``DomainError.kind``); the code they
+carry becomes the problem's stable ``code`` (and its ``type`` URN). Framework errors
+(bad JSON, unknown route, wrong method) get codes of their own, and anything
+unexpected is logged with the request id and answered as ``internal_error``.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+import structlog
+from litestar import Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    MethodNotAllowedException,
+    NotFoundException,
+    ValidationException,
+)
+from litestar.types import ExceptionHandlersMap
+
+from eltiketi_core.errors import DomainError
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_TYPE_PREFIX = "urn:eltiketi:problem:"
+
+log = structlog.get_logger("eltiketi.http")
+
+#: ``DomainError.kind`` → HTTP status. Every family the core defines is here.
+STATUS_BY_KIND: dict[str, int] = {
+    "invalid": 422,
+    "unprocessable": 422,
+    "bad_request": 400,
+    "not_found": 404,
+    "forbidden": 403,
+    "unauthenticated": 401,
+    "conflict": 409,
+    "payment_required": 402,
+    "gone": 410,
+    "rate_limited": 429,
+    "unavailable": 503,
+}
+
+#: Codes for framework-level errors that carry no domain code.
+CODE_BY_STATUS: dict[int, str] = {
+    400: "malformed_request",
+    401: "invalid_token",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "request_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+def problem(
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response[dict[str, Any]]:
+    """A problem-details response with a stable ``code``."""
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_PREFIX + code,
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    body.update({k: v for k, v in extra.items() if k not in body})
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def domain_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    assert isinstance(exc, DomainError)
+    status = STATUS_BY_KIND.get(exc.kind, 422)
+    headers: dict[str, str] = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = (
+            f'Bearer error="invalid_token", error_description="{exc.code}"'
+        )
+    if status == 429 and "retry_after" in exc.extra:
+        headers["Retry-After"] = str(exc.extra["retry_after"])
+    log.info(
+        "request refused",
+        status=status,
+        code=exc.code,
+        path=request.url.path,
+        method=request.method,
+    )
+    return problem(status, exc.code, exc.detail, headers=headers or None, **_jsonable(exc.extra))
+
+
+def validation_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """Malformed JSON, wrong types or missing fields: 400 ``malformed_request``."""
+    assert isinstance(exc, ValidationException)
+    errors = exc.extra if isinstance(exc.extra, list) else []
+    detail = str(exc.detail) or "the request body or parameters are malformed"
+    return problem(400, "malformed_request", detail, errors=_jsonable_list(errors))
+
+
+def not_found_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    return problem(404, "not_found", f"nothing at {request.url.path}")
+
+
+def method_not_allowed_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    assert isinstance(exc, MethodNotAllowedException)
+    return problem(
+        405,
+        "method_not_allowed",
+        f"{request.method} is not allowed on {request.url.path}",
+        headers=exc.headers,
+    )
+
+
+def http_exception_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    assert isinstance(exc, HTTPException)
+    status = exc.status_code
+    if status >= 500:
+        return internal_error_handler(request, exc)
+    code = CODE_BY_STATUS.get(status, "http_error")
+    headers = dict(exc.headers or {})
+    if status == 401:
+        headers.setdefault("WWW-Authenticate", 'Bearer error="invalid_token"')
+    return problem(status, code, str(exc.detail), headers=headers or None)
+
+
+def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """The last resort: log everything with the request id, tell the client only the id."""
+    request_id = request.scope.get("state", {}).get("request_id") or "unknown"
+    log.error(
+        "unhandled error",
+        request_id=request_id,
+        path=request.url.path,
+        method=request.method,
+        exc_info=exc,
+    )
+    return problem(
+        500,
+        "internal_error",
+        "something went wrong on our side; quote the request id when reporting it",
+        request_id=request_id,
+    )
+
+
+def exception_handlers() -> ExceptionHandlersMap:
+    return {
+        DomainError: domain_error_handler,
+        ValidationException: validation_handler,
+        NotFoundException: not_found_handler,
+        MethodNotAllowedException: method_not_allowed_handler,
+        HTTPException: http_exception_handler,
+        Exception: internal_error_handler,
+    }
+
+
+def _jsonable(extra: dict[str, Any]) -> dict[str, Any]:
+    return {k: _plain(v) for k, v in extra.items()}
+
+
+def _jsonable_list(items: list[Any]) -> list[Any]:
+    return [_plain(v) for v in items]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return str(value)

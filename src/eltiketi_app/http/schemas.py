@@ -1,0 +1,347 @@
+"""The JSON shapes of the REST contract (v1): msgspec structs at the HTTP edge.
+
+Requests are decoded strictly (wrong types or missing fields are a 400
+``malformed_request``); the rules about values (quantity ≥ 1, currency of the
+event…) are the core's and answer 422. Responses are built from domain objects
+by the ``*_out`` functions, so the wire format is written down in one place.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from eltiketi_core.domain.booking import Booking, BookingItem, Contact
+from eltiketi_core.domain.catalog import Event, TicketType
+from eltiketi_core.domain.money import Money
+from eltiketi_core.domain.order import Order, Ticket
+from eltiketi_core.domain.payment import Payment
+from eltiketi_core.usecases.cancellation import CancellationSummary
+from eltiketi_core.usecases.catalog import EventView, TicketTypeView
+from eltiketi_core.usecases.checkin import Admission
+from eltiketi_core.usecases.orders import OrderView
+
+
+class Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Request bodies: unknown fields are an error, so typos never pass silently."""
+
+
+# --- requests -------------------------------------------------------------------------
+
+
+class MoneyIn(Strict):
+    amount: int
+    currency: str
+
+
+class ContactIn(Strict):
+    email: str | None = None
+    phone: str | None = None
+
+
+class NewEventIn(Strict):
+    name: str
+    venue: str
+    starts_at: datetime
+    timezone: str
+    locale: str = "en"
+    currency: str = "EUR"
+
+
+class NewTicketTypeIn(Strict):
+    name: str
+    price: MoneyIn
+    capacity: int
+    max_per_booking: int = 10
+    shards: int = 1
+
+
+class BookingItemIn(Strict):
+    ticket_type_id: UUID
+    quantity: int
+
+
+class NewBookingIn(Strict):
+    event_id: UUID
+    items: list[BookingItemIn]
+    contact: ContactIn | None = None
+
+
+class ConfirmOrderIn(Strict):
+    booking_id: UUID
+    payment_id: UUID
+
+
+class CheckInIn(Strict):
+    token: str
+    event_id: UUID | None = None
+
+
+# --- responses ------------------------------------------------------------------------
+
+
+class TicketTypeOut(msgspec.Struct, kw_only=True):
+    id: UUID
+    name: str
+    price: Money
+    capacity: int
+    max_per_booking: int
+    available: int
+
+
+class EventOut(msgspec.Struct, kw_only=True):
+    id: UUID
+    name: str
+    venue: str
+    starts_at: datetime
+    timezone: str
+    locale: str
+    currency: str
+    status: str
+    owner: str
+    ticket_types: list[TicketTypeOut]
+
+
+class EventListOut(msgspec.Struct, kw_only=True):
+    items: list[EventOut]
+    limit: int
+    offset: int
+
+
+class BookingItemOut(msgspec.Struct, kw_only=True):
+    ticket_type_id: UUID
+    quantity: int
+    unit_price: Money
+    subtotal: Money
+
+
+class ContactOut(msgspec.Struct, kw_only=True):
+    email: str | None
+    phone: str | None
+
+
+class BookingOut(msgspec.Struct, kw_only=True):
+    id: UUID
+    event_id: UUID
+    status: str
+    created_at: datetime
+    expires_at: datetime
+    items: list[BookingItemOut]
+    total: Money
+    contact: ContactOut
+
+
+class PaymentOut(msgspec.Struct, kw_only=True, omit_defaults=True):
+    payment_id: UUID
+    booking_id: UUID
+    provider: str
+    provider_reference: str | None
+    status: str
+    amount: Money
+    checkout_url: str | None = None
+    client_secret: str | None = None
+
+
+class TicketOut(msgspec.Struct, kw_only=True):
+    id: UUID
+    ticket_type_id: UUID
+    status: str
+    token: str
+    qr_svg: str
+    qr_png: str
+
+
+class OrderOut(msgspec.Struct, kw_only=True):
+    id: UUID
+    booking_id: UUID
+    payment_id: UUID
+    event_id: UUID
+    status: str
+    created_at: datetime
+    items: list[BookingItemOut]
+    total: Money
+    tickets: list[TicketOut]
+
+
+class OrderListOut(msgspec.Struct, kw_only=True):
+    items: list[OrderOut]
+    limit: int
+    offset: int
+
+
+class ResendOut(msgspec.Struct, kw_only=True):
+    order_id: UUID
+    channels_sent: int
+
+
+class CancellationOut(msgspec.Struct, kw_only=True):
+    event_id: UUID
+    status: str
+    orders_refunded: int
+    holds_released: int
+
+
+class AdmissionOut(msgspec.Struct, kw_only=True):
+    ticket_id: UUID
+    event_id: UUID
+    event_name: str
+    ticket_type_id: UUID
+    ticket_type_name: str
+    holder: str
+    checked_in_at: datetime
+
+
+class WebhookOut(msgspec.Struct, kw_only=True):
+    received: bool
+    kind: str
+
+
+class DevTokenIn(Strict):
+    sub: str
+    roles: list[str] = msgspec.field(default_factory=list)
+    email: str | None = None
+    phone: str | None = None
+
+
+class DevTokenOut(msgspec.Struct, kw_only=True):
+    access_token: str
+    token_type: str = "Bearer"
+
+
+# --- conversions ----------------------------------------------------------------------
+
+
+def money_in(value: MoneyIn) -> Money:
+    return Money(value.amount, value.currency)
+
+
+def contact_in(value: ContactIn | None) -> Contact | None:
+    return None if value is None else Contact(email=value.email, phone=value.phone)
+
+
+def ticket_type_out(view: TicketTypeView) -> TicketTypeOut:
+    return TicketTypeOut(
+        id=view.id,
+        name=view.name,
+        price=view.price,
+        capacity=view.capacity,
+        max_per_booking=view.max_per_booking,
+        available=view.available,
+    )
+
+
+def new_ticket_type_out(ticket_type: TicketType) -> TicketTypeOut:
+    return TicketTypeOut(
+        id=ticket_type.id,
+        name=ticket_type.name,
+        price=ticket_type.price,
+        capacity=ticket_type.capacity,
+        max_per_booking=ticket_type.max_per_booking,
+        available=ticket_type.capacity,
+    )
+
+
+def event_out(event: Event, ticket_types: list[TicketTypeOut]) -> EventOut:
+    return EventOut(
+        id=event.id,
+        name=event.name,
+        venue=event.venue,
+        starts_at=event.starts_at,
+        timezone=event.timezone,
+        locale=event.locale,
+        currency=event.currency,
+        status=event.status.value,
+        owner=event.owner,
+        ticket_types=ticket_types,
+    )
+
+
+def event_view_out(view: EventView) -> EventOut:
+    return event_out(view.event, [ticket_type_out(t) for t in view.ticket_types])
+
+
+def items_out(items: tuple[BookingItem, ...]) -> list[BookingItemOut]:
+    return [
+        BookingItemOut(
+            ticket_type_id=item.ticket_type_id,
+            quantity=item.quantity,
+            unit_price=item.unit_price,
+            subtotal=item.subtotal,
+        )
+        for item in items
+    ]
+
+
+def booking_out(booking: Booking) -> BookingOut:
+    return BookingOut(
+        id=booking.id,
+        event_id=booking.event_id,
+        status=booking.status.value,
+        created_at=booking.created_at,
+        expires_at=booking.expires_at,
+        items=items_out(booking.items),
+        total=booking.total,
+        contact=ContactOut(email=booking.contact.email, phone=booking.contact.phone),
+    )
+
+
+def payment_out(payment: Payment) -> PaymentOut:
+    return PaymentOut(
+        payment_id=payment.id,
+        booking_id=payment.booking_id,
+        provider=payment.provider,
+        provider_reference=payment.provider_reference,
+        status=payment.status.value,
+        amount=payment.amount,
+        checkout_url=payment.checkout_url,
+        client_secret=payment.client_secret,
+    )
+
+
+def ticket_out(ticket: Ticket) -> TicketOut:
+    return TicketOut(
+        id=ticket.id,
+        ticket_type_id=ticket.ticket_type_id,
+        status=ticket.status.value,
+        token=ticket.token,
+        qr_svg=f"/v1/tickets/{ticket.id}/qr.svg",
+        qr_png=f"/v1/tickets/{ticket.id}/qr.png",
+    )
+
+
+def order_out(order: Order, tickets: tuple[Ticket, ...]) -> OrderOut:
+    return OrderOut(
+        id=order.id,
+        booking_id=order.booking_id,
+        payment_id=order.payment_id,
+        event_id=order.event_id,
+        status=order.status.value,
+        created_at=order.created_at,
+        items=items_out(order.items),
+        total=order.total,
+        tickets=[ticket_out(t) for t in tickets],
+    )
+
+
+def order_view_out(view: OrderView) -> OrderOut:
+    return order_out(view.order, view.tickets)
+
+
+def cancellation_out(summary: CancellationSummary) -> CancellationOut:
+    return CancellationOut(
+        event_id=summary.event_id,
+        status="cancelled",
+        orders_refunded=summary.orders_refunded,
+        holds_released=summary.holds_released,
+    )
+
+
+def admission_out(admission: Admission) -> AdmissionOut:
+    return AdmissionOut(**msgspec.structs.asdict(admission))
+
+
+def as_dict(value: Any) -> Any:
+    return msgspec.to_builtins(value)

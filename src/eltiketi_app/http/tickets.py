@@ -1,0 +1,69 @@
+"""Tickets: the owner's QR codes, and the public keys scanners verify tokens with."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from dishka.integrations.litestar import FromDishka, inject
+from litestar import Response, Router, get
+
+from eltiketi_app.ioc.types import QrRenderer
+from eltiketi_core.domain.identity import Principal
+from eltiketi_core.ports.tickets import TicketSigner
+from eltiketi_core.usecases import Ticketing
+
+_PRIVATE = {"Cache-Control": "private, no-store"}
+
+
+@get(
+    "/keys",
+    summary="Ticket-signing public keys (JWKS)",
+    description="Every key a valid ticket may be signed with, rotated-out keys included, so "
+    "scanners verify tickets offline.",
+    media_type="application/jwk-set+json",
+)
+@inject
+async def ticket_keys(signer: FromDishka[TicketSigner]) -> Response[dict[str, Any]]:
+    return Response(
+        signer.public_jwks(),
+        media_type="application/jwk-set+json",
+        headers={"Cache-Control": "public, max-age=300"},
+    )
+
+
+@get(
+    "/{ticket_id:uuid}/qr.svg",
+    summary="The ticket's QR code as SVG (owner)",
+    media_type="image/svg+xml",
+)
+@inject
+async def ticket_qr_svg(
+    ticket_id: UUID,
+    ticketing: FromDishka[Ticketing],
+    principal: FromDishka[Principal],
+    qr: FromDishka[QrRenderer],
+) -> Response[bytes]:
+    ticket = await ticketing.orders.ticket(principal, ticket_id)
+    return Response(qr.svg(ticket.token), media_type="image/svg+xml", headers=_PRIVATE)
+
+
+@get(
+    "/{ticket_id:uuid}/qr.png",
+    summary="The ticket's QR code as PNG (owner)",
+    media_type="image/png",
+)
+@inject
+async def ticket_qr_png(
+    ticket_id: UUID,
+    ticketing: FromDishka[Ticketing],
+    principal: FromDishka[Principal],
+    qr: FromDishka[QrRenderer],
+) -> Response[bytes]:
+    ticket = await ticketing.orders.ticket(principal, ticket_id)
+    return Response(qr.png(ticket.token), media_type="image/png", headers=_PRIVATE)
+
+
+router = Router(
+    path="/v1/tickets", tags=["tickets"], route_handlers=[ticket_keys, ticket_qr_svg, ticket_qr_png]
+)

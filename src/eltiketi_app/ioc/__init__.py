@@ -1,0 +1,1 @@
+"""dishka wiring: providers chosen by settings (the only place that builds adapters)."""

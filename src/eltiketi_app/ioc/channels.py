@@ -1,0 +1,58 @@
+"""Building the notification channels the settings ask for.
+
+Embedded: e-mails as ``.eml`` files and SMS as text files in ``<data dir>/outbox``.
+Configured: SMTP (``ELTIKETI_SMTP_URL``) and the HTTP SMS provider (``ELTIKETI_SMS_URL``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from eltiketi_app.ioc.types import Notifiers
+from eltiketi_app.settings import Settings, SettingsError
+from eltiketi_core.ports.notifications import Notifier
+
+DEFAULT_MAIL_FROM = "elTiketi <tickets@eltiketi.localhost>"
+
+
+@asynccontextmanager
+async def open_notifiers(settings: Settings) -> AsyncIterator[Notifiers]:
+    from eltiketi_adapters.notify import (
+        EmlFileNotifier,
+        HttpSmsConfig,
+        HttpSmsNotifier,
+        SmsFileNotifier,
+        SmtpConfig,
+        SmtpNotifier,
+    )
+
+    public_url = settings.effective_public_url
+    mail_from = settings.mail_from or DEFAULT_MAIL_FROM
+    channels: list[Notifier] = []
+    async with AsyncExitStack() as stack:
+        if settings.smtp_url is not None:
+            try:
+                smtp_config = SmtpConfig.from_url(settings.smtp_url)
+                channels.append(
+                    SmtpNotifier(smtp_config, mail_from=mail_from, public_url=public_url)
+                )
+            except ValueError as exc:
+                raise SettingsError([f"ELTIKETI_SMTP_URL / ELTIKETI_MAIL_FROM: {exc}"]) from exc
+        else:
+            channels.append(
+                EmlFileNotifier(settings.outbox_dir, mail_from=mail_from, public_url=public_url)
+            )
+        if settings.sms_url is not None:
+            try:
+                sms_config = HttpSmsConfig.from_settings(
+                    settings.sms_url, settings.sms_user or "", settings.sms_token or ""
+                )
+            except ValueError as exc:
+                raise SettingsError([f"ELTIKETI_SMS_*: {exc}"]) from exc
+            sms = HttpSmsNotifier(sms_config, public_url=public_url)
+            stack.push_async_callback(sms.aclose)
+            channels.append(sms)
+        else:
+            channels.append(SmsFileNotifier(settings.outbox_dir, public_url=public_url))
+        yield Notifiers(channels=tuple(channels))

@@ -1,0 +1,58 @@
+"""Assembling the container: providers chosen by the settings, overrides last."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from dishka import AsyncContainer, Provider, make_async_container
+
+from eltiketi_app.ioc.adapters import (
+    BasicsProvider,
+    IdentityProvider,
+    NotifiersProvider,
+    StripeProvider,
+    TicketsProvider,
+)
+from eltiketi_app.ioc.core import CoreProvider, InProcessBusProvider, KafkaBusProvider
+from eltiketi_app.ioc.persistence import PersistenceProvider
+from eltiketi_app.ioc.request import RequestProvider
+from eltiketi_app.metrics import Metrics
+from eltiketi_app.settings import Settings
+
+
+def providers_for(settings: Settings) -> list[Provider]:
+    """The providers this configuration needs, in override order (later wins)."""
+    chosen: list[Provider] = [
+        BasicsProvider(),
+        PersistenceProvider(),
+        TicketsProvider(),
+        NotifiersProvider(),
+        IdentityProvider(),
+        CoreProvider(),
+        RequestProvider(),
+    ]
+    if settings.kafka_bootstrap is not None:
+        chosen.append(KafkaBusProvider())
+    else:
+        chosen.append(InProcessBusProvider())
+    if settings.is_embedded:
+        from eltiketi_app.ioc.dev import DevIssuerProvider, FakeGatewayProvider
+
+        if settings.uses_dev_issuer:
+            chosen.append(DevIssuerProvider())
+        if settings.uses_fake_gateway:
+            chosen.append(FakeGatewayProvider())
+    if settings.stripe_api_key is not None:
+        chosen.append(StripeProvider())
+    return chosen
+
+
+def make_container(
+    settings: Settings, overrides: Sequence[Provider] = (), *, metrics: Metrics | None = None
+) -> AsyncContainer:
+    """The app's container; ``overrides`` (tests) replace whatever they provide."""
+    return make_async_container(
+        *providers_for(settings),
+        *overrides,
+        context={Settings: settings, Metrics: metrics or Metrics()},
+    )

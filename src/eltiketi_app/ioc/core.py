@@ -1,0 +1,101 @@
+"""The core, wired: the ``Ticketing`` facade, the bus its handlers listen on, the runtime."""
+
+from __future__ import annotations
+
+from dishka import Provider, Scope, provide
+
+from eltiketi_app.ioc.types import Notifiers, Persistence
+from eltiketi_app.metrics import Metrics
+from eltiketi_app.runtime.loops import Intervals, Runtime
+from eltiketi_app.settings import Settings, SettingsError
+from eltiketi_core.ports.clock import Clock, IdGenerator
+from eltiketi_core.ports.payments import PaymentGateway
+from eltiketi_core.ports.tickets import TicketSigner
+from eltiketi_core.usecases import Policy, Ticketing
+from eltiketi_core.usecases.relay import InProcessBus, OutboxRelay
+
+
+class CoreProvider(Provider):
+    scope = Scope.APP
+
+    @provide
+    def policy(self, settings: Settings) -> Policy:
+        return settings.policy()
+
+    @provide
+    def ticketing(
+        self,
+        *,
+        persistence: Persistence,
+        clock: Clock,
+        ids: IdGenerator,
+        gateway: PaymentGateway,
+        signer: TicketSigner,
+        notifiers: Notifiers,
+        policy: Policy,
+    ) -> Ticketing:
+        return Ticketing(
+            uow=persistence.uow,
+            clock=clock,
+            ids=ids,
+            gateway=gateway,
+            signer=signer,
+            notifiers=notifiers.channels,
+            policy=policy,
+        )
+
+
+class InProcessBusProvider(Provider):
+    """Embedded: every handler runs in this process, fed by the relay."""
+
+    scope = Scope.APP
+
+    @provide
+    def bus(self, ticketing: Ticketing) -> InProcessBus:
+        return InProcessBus(ticketing.handlers)
+
+    @provide
+    def relay(self, persistence: Persistence, bus: InProcessBus, clock: Clock) -> OutboxRelay:
+        return OutboxRelay(persistence.uow, bus, clock)
+
+    @provide
+    def runtime(
+        self,
+        *,
+        settings: Settings,
+        ticketing: Ticketing,
+        relay: OutboxRelay,
+        bus: InProcessBus,
+        persistence: Persistence,
+        metrics: Metrics,
+    ) -> Runtime:
+        runtime = Runtime(
+            ticketing=ticketing,
+            relay=relay,
+            uow=persistence.uow,
+            metrics=metrics,
+            intervals=Intervals(sweep=settings.sweep_interval_seconds),
+            bus=bus,
+        )
+        if persistence.subscribe_commits is not None:
+            persistence.subscribe_commits(runtime.wake_relay)
+        return runtime
+
+
+class KafkaBusProvider(Provider):
+    """``ELTIKETI_KAFKA_BOOTSTRAP`` is set: the Kafka bus and its workers are not built yet.
+
+    Refusing at start-up is honest; running the handlers in-process instead would
+    silently ignore the operator's configuration.
+    """
+
+    scope = Scope.APP
+
+    @provide
+    def runtime(self) -> Runtime:
+        raise SettingsError(
+            [
+                "ELTIKETI_KAFKA_BOOTSTRAP is set, but this build has no Kafka bus yet; "
+                "unset it to run the event handlers in-process"
+            ]
+        )

@@ -1,0 +1,26 @@
+"""REQUEST scope: who is calling, resolved once per request."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dishka import Provider, Scope, from_context, provide
+from litestar import Request
+
+from eltiketi_app.http.auth import Caller, identify, require_principal
+from eltiketi_core.domain.identity import Principal
+from eltiketi_core.ports.identity import TokenVerifier
+
+
+class RequestProvider(Provider):
+    scope = Scope.REQUEST
+
+    request = from_context(provides=Request, scope=Scope.REQUEST)
+
+    @provide
+    async def caller(self, request: Request[Any, Any, Any], verifier: TokenVerifier) -> Caller:
+        return await identify(request, verifier)
+
+    @provide
+    def principal(self, caller: Caller) -> Principal:
+        return require_principal(caller)

@@ -1,0 +1,1 @@
+"""Background work of the process (relay, sweeper, notification retry, pruning)."""

@@ -1,0 +1,166 @@
+"""The operator's contract: ELTIKETI_* parsing, defaults, and refusals that name the variable."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from eltiketi_app.settings import (
+    Introspection,
+    Mode,
+    Settings,
+    SettingsError,
+    StripeMode,
+)
+
+PRODUCTION = {
+    "ELTIKETI_MODE": "production",
+    "ELTIKETI_PUBLIC_URL": "https://tickets.example.com",
+    "ELTIKETI_DATABASE_URL": "postgresql+asyncpg://u:secret@db/eltiketi",
+    "ELTIKETI_KAFKA_BOOTSTRAP": "kafka:9092",
+    "ELTIKETI_OIDC_ISSUER": "https://sso.example.com/realms/eltiketi",
+    "ELTIKETI_OIDC_AUDIENCE": "eltiketi-api",
+    "ELTIKETI_STRIPE_API_KEY": "sk_test_123",
+    "ELTIKETI_STRIPE_WEBHOOK_SECRET": "whsec_123",
+    "ELTIKETI_SMTP_URL": "smtp://mailer:pw@smtp.example.com:587?starttls=true",
+    "ELTIKETI_MAIL_FROM": "elTiketi <tickets@example.com>",
+    "ELTIKETI_TICKET_KEYS": '{"keys": []}',
+}
+
+
+def test_no_configuration_means_embedded_defaults() -> None:
+    settings = Settings.from_env({})
+
+    assert settings.mode is Mode.EMBEDDED
+    assert settings.data_dir == Path(".eltiketi")
+    assert settings.host == "127.0.0.1"
+    assert settings.effective_public_url == "http://127.0.0.1:8000"
+    assert settings.uses_dev_issuer
+    assert settings.uses_fake_gateway
+    policy = settings.policy()
+    assert policy.hold_ttl == timedelta(seconds=900)
+    assert policy.max_tickets_per_buyer == 10
+    assert policy.cancel_cutoff == timedelta(hours=24)
+    assert settings.sweep_interval_seconds == 5
+
+
+def test_every_variable_is_read() -> None:
+    settings = Settings.from_env(
+        {
+            **PRODUCTION,
+            "ELTIKETI_DATA_DIR": "/var/lib/eltiketi",
+            "ELTIKETI_OIDC_INTROSPECTION": "opaque-only",
+            "ELTIKETI_OIDC_CLIENT_ID": "api",
+            "ELTIKETI_OIDC_CLIENT_SECRET": "s3cret",
+            "ELTIKETI_STRIPE_MODE": "checkout",
+            "ELTIKETI_STRIPE_API_BASE": "http://127.0.0.1:8420",
+            "ELTIKETI_SMS_URL": "https://api.twilio.com?from=%2B15005550006",
+            "ELTIKETI_SMS_USER": "AC123",
+            "ELTIKETI_SMS_TOKEN": "tok",
+            "ELTIKETI_HOLD_TTL_SECONDS": "600",
+            "ELTIKETI_SWEEP_INTERVAL_SECONDS": "0.5",
+            "ELTIKETI_CANCEL_CUTOFF_HOURS": "48",
+            "ELTIKETI_MAX_TICKETS_PER_BUYER": "4",
+            "ELTIKETI_HOST": "0.0.0.0",
+            "ELTIKETI_PORT": "9000",
+        }
+    )
+
+    assert settings.mode is Mode.PRODUCTION
+    assert settings.data_dir == Path("/var/lib/eltiketi")
+    assert settings.oidc_introspection is Introspection.OPAQUE_ONLY
+    assert settings.stripe_mode is StripeMode.CHECKOUT
+    assert settings.effective_public_url == "https://tickets.example.com"
+    assert settings.policy().hold_ttl == timedelta(minutes=10)
+    assert settings.policy().max_tickets_per_buyer == 4
+    assert settings.policy().cancel_cutoff == timedelta(hours=48)
+    assert settings.sweep_interval_seconds == 0.5
+    assert settings.port == 9000
+    assert settings.is_exposed
+    assert not settings.uses_dev_issuer
+    assert not settings.uses_fake_gateway
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("ELTIKETI_MODE", "staging"),
+        ("ELTIKETI_HOLD_TTL_SECONDS", "fifteen"),
+        ("ELTIKETI_HOLD_TTL_SECONDS", "0"),
+        ("ELTIKETI_SWEEP_INTERVAL_SECONDS", "-1"),
+        ("ELTIKETI_MAX_TICKETS_PER_BUYER", "2.5"),
+        ("ELTIKETI_PORT", "70000"),
+        ("ELTIKETI_PUBLIC_URL", "tickets.example.com"),
+        ("ELTIKETI_DATABASE_URL", "mysql://db/x"),
+        ("ELTIKETI_OIDC_INTROSPECTION", "sometimes"),
+        ("ELTIKETI_STRIPE_MODE", "invoice"),
+        ("ELTIKETI_SMTP_URL", "http://mail"),
+        ("ELTIKETI_TICKET_KEYS", "not json"),
+        ("ELTIKETI_LOG_LEVEL", "chatty"),
+    ],
+)
+def test_a_bad_value_names_its_variable(name: str, value: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({name: value})
+
+    assert name in str(caught.value)
+
+
+def test_all_bad_values_are_reported_at_once() -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({"ELTIKETI_PORT": "x", "ELTIKETI_HOLD_TTL_SECONDS": "y"})
+
+    assert len(caught.value.problems) == 2
+
+
+def test_production_without_configuration_lists_every_missing_part() -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({"ELTIKETI_MODE": "production"})
+
+    message = str(caught.value)
+    for name in PRODUCTION:
+        if name != "ELTIKETI_MODE":
+            assert name in message, name
+
+
+def test_production_refuses_the_in_memory_database() -> None:
+    with pytest.raises(SettingsError, match="ELTIKETI_DATABASE_URL"):
+        Settings.from_env({**PRODUCTION, "ELTIKETI_DATABASE_URL": "memory://"})
+
+
+def test_production_with_everything_configured_starts() -> None:
+    assert Settings.from_env(PRODUCTION).mode is Mode.PRODUCTION
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        ({"ELTIKETI_OIDC_ISSUER": "https://sso.example.com/realms/x"}, "ELTIKETI_OIDC_AUDIENCE"),
+        ({"ELTIKETI_OIDC_INTROSPECTION": "always"}, "ELTIKETI_OIDC_CLIENT_ID"),
+        ({"ELTIKETI_STRIPE_API_KEY": "sk_test_1"}, "ELTIKETI_STRIPE_WEBHOOK_SECRET"),
+        ({"ELTIKETI_SMS_URL": "https://sms.example.com"}, "ELTIKETI_SMS_TOKEN"),
+    ],
+)
+def test_half_configured_parts_are_refused_in_embedded_mode_too(
+    extra: dict[str, str], named: str
+) -> None:
+    with pytest.raises(SettingsError, match=named):
+        Settings.from_env(extra)
+
+
+def test_empty_values_count_as_unset() -> None:
+    settings = Settings.from_env({"ELTIKETI_DATABASE_URL": "", "ELTIKETI_OIDC_ISSUER": "  "})
+
+    assert settings.database_url is None
+    assert settings.uses_dev_issuer
+
+
+def test_secrets_are_masked_in_the_redacted_view() -> None:
+    shown = str(Settings.from_env(PRODUCTION).redacted())
+
+    assert "sk_test_123" not in shown
+    assert "whsec_123" not in shown
+    assert ":secret@" not in shown
+    assert ":pw@" not in shown
