@@ -196,6 +196,7 @@ async def test_refund_creates_the_refund_in_stripe(
     assert refund.amount == 6000
     assert refund.currency == "eur"
     assert refund.payment_intent == session.provider_reference
+    assert refund.metadata is not None
     assert refund.metadata["idempotency_key"] == "refund:test-full"
 
 
