@@ -201,14 +201,11 @@ def format_money(money: Money, locale: str) -> str:
     sign = "-" if money.amount < 0 else ""
     whole, minor = divmod(abs(money.amount), 10**digits)
     grouped = f"{whole:,}".replace(",", language.group)
-    amount = (
-        f"{sign}{grouped}{language.decimal}{minor:0{digits}d}" if digits else f"{sign}{grouped}"
-    )
+    amount = f"{grouped}{language.decimal}{minor:0{digits}d}" if digits else grouped
     symbol = _SYMBOLS.get(money.currency)
-    if symbol is None:  # an ISO code reads better with a space, whatever the language
-        return (
-            f"{money.currency}\u00a0{amount}"
-            if language.money.startswith("{symbol}")
-            else f"{amount}\u00a0{money.currency}"
-        )
-    return language.money.format(amount=amount, symbol=symbol)
+    if symbol is not None:
+        return sign + language.money.format(amount=amount, symbol=symbol)
+    # An ISO code reads better with a space, whatever the language.
+    if language.money.startswith("{symbol}"):
+        return f"{sign}{money.currency}\u00a0{amount}"
+    return f"{sign}{amount}\u00a0{money.currency}"

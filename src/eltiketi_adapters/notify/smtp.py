@@ -136,8 +136,8 @@ class SmtpNotifier:
     * code ``smtp_unavailable`` — could not connect, timed out, connection lost, or a 4xx
       (temporary) answer; ``extra["permanent"]`` is False.
     * code ``smtp_rejected`` — a 5xx answer (recipient refused, authentication failed,
-      message refused) or a missing STARTTLS; ``extra["permanent"]`` is True, since
-      retrying the same message will not help.
+      message refused) or a server lacking what the URL requires (STARTTLS, AUTH);
+      ``extra["permanent"]`` is True, since retrying the same message will not help.
     """
 
     channel: str = EMAIL_CHANNEL
@@ -197,21 +197,38 @@ class SmtpNotifier:
             )
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [r.code for r in exc.recipients]
-            raise _failure(config, kind, min(codes, default=550), "recipient refused") from exc
+            raise _failure(config, kind, "recipient refused", code=min(codes, default=550)) from exc
         except aiosmtplib.SMTPResponseException as exc:
-            raise _failure(config, kind, exc.code, exc.message) from exc
-        except aiosmtplib.SMTPNotSupported as exc:
-            raise _failure(config, kind, 530, exc.message) from exc
-        except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
-            raise _failure(config, kind, None, str(exc) or type(exc).__name__) from exc
+            raise _failure(config, kind, exc.message, code=exc.code) from exc
+        except (
+            aiosmtplib.SMTPServerDisconnected,
+            aiosmtplib.SMTPConnectError,
+            aiosmtplib.SMTPTimeoutError,
+            TimeoutError,
+            OSError,
+        ) as exc:
+            raise _failure(config, kind, str(exc) or type(exc).__name__, permanent=False) from exc
+        except aiosmtplib.SMTPException as exc:
+            # What is left is the server lacking something we require (STARTTLS, AUTH):
+            # a configuration mismatch that no retry will fix.
+            raise _failure(config, kind, exc.message, permanent=True) from exc
         log.info(
             "e-mail sent",
             extra={"kind": kind, "smtp": config.redacted_url, "message_id": message["Message-ID"]},
         )
 
 
-def _failure(config: SmtpConfig, kind: str, code: int | None, reason: str) -> GatewayUnavailable:
-    permanent = code is not None and code >= 500
+def _failure(
+    config: SmtpConfig,
+    kind: str,
+    reason: str,
+    *,
+    code: int | None = None,
+    permanent: bool | None = None,
+) -> GatewayUnavailable:
+    """``smtp_rejected`` for 5xx answers and missing capabilities, ``smtp_unavailable`` else."""
+    if permanent is None:
+        permanent = code is not None and code >= 500
     error = GatewayUnavailable(
         "smtp_rejected" if permanent else "smtp_unavailable",
         f"SMTP {config.host}:{config.port}: {f'{code} ' if code else ''}{reason}",
