@@ -12,7 +12,7 @@ from dishka.integrations.litestar import setup_dishka
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
-from litestar.types import ControllerRouterHandler
+from litestar.types import ControllerRouterHandler, LifespanHook
 
 from eltiketi_app.http import bookings, checkins, events, ops, orders, payments, tickets
 from eltiketi_app.http.middleware import RequestContext
@@ -99,6 +99,7 @@ def create_app(
     *,
     overrides: Sequence[Provider] = (),
     background: bool = True,
+    on_startup: Sequence[LifespanHook] = (),
 ) -> Litestar:
     """The REST app for ``settings``.
 
@@ -107,6 +108,7 @@ def create_app(
         overrides: dishka providers that replace the ones the settings choose (tests
             swap a gateway or a verifier this way instead of patching).
         background: run the relay, sweeper, retry and pruning loops in this process.
+        on_startup: hooks run once the container is up (``serve --demo`` seeds with one).
     """
     settings.check()
     metrics = Metrics()
@@ -130,6 +132,7 @@ def create_app(
         exception_handlers=exception_handlers(),
         openapi_config=_openapi(),
         lifespan=[lifespan],
+        on_startup=list(on_startup),
         logging_config=None,
         request_max_body_size=MAX_BODY_BYTES,
         debug=False,

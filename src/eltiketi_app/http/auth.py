@@ -1,9 +1,11 @@
 """Bearer authentication (seed step 4): the configured ``TokenVerifier`` decides who calls.
 
 The dishka request scope resolves a :class:`Caller` once per request. Routes
-that need a signed-in user ask for :class:`~eltiketi_core.domain.identity.Principal`
-(missing token → 401); public routes that show more to the owner ask for
-:class:`Caller`, whose ``principal`` may be ``None``.
+that need a signed-in user carry the :func:`authenticated` or :func:`requires`
+guard, which runs before the body is read (so a missing token is a 401 whatever
+the body), and ask for :class:`~eltiketi_core.domain.identity.Principal`.
+Public routes that show more to the owner ask for :class:`Caller`, whose
+``principal`` may be ``None``. The use cases check roles and ownership again.
 """
 
 from __future__ import annotations
@@ -11,11 +13,16 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
+from dishka import AsyncContainer
 from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+from litestar.types import Guard
 
-from eltiketi_core.domain.identity import Principal
+from eltiketi_core.domain.identity import Principal, Role
 from eltiketi_core.errors import Unauthenticated
 from eltiketi_core.ports.identity import TokenVerifier
+from eltiketi_core.usecases.access import require_role
 
 MAX_TOKEN_LENGTH = 16_384
 
@@ -57,3 +64,25 @@ def require_principal(caller: Caller) -> Principal:
     if caller.principal is None:
         raise Unauthenticated("missing_token", "this needs Authorization: Bearer <token>")
     return caller.principal
+
+
+async def authenticated(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
+    """Guard: 401 before anything else (body parsing included) when there is no valid token."""
+    await _principal_of(connection)
+
+
+def requires(role: Role) -> Guard:
+    """Guard: 401 without a valid token, 403 without ``role`` (admins hold every role)."""
+
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        require_role(await _principal_of(connection), role)
+
+    guard.__name__ = f"requires_{role.value}"
+    return guard
+
+
+async def _principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    container: AsyncContainer = connection.state.dishka_container
+    return require_principal(await container.get(Caller))

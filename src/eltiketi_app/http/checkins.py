@@ -5,8 +5,9 @@ from __future__ import annotations
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Router, post
 
+from eltiketi_app.http.auth import requires
 from eltiketi_app.http.schemas import AdmissionOut, CheckInIn, admission_out
-from eltiketi_core.domain.identity import Principal
+from eltiketi_core.domain.identity import Principal, Role
 from eltiketi_core.usecases import Ticketing
 
 
@@ -14,6 +15,7 @@ from eltiketi_core.usecases import Ticketing
     "/",
     status_code=200,
     summary="Admit a ticket (staff)",
+    guards=[requires(Role.STAFF)],
     description="200 with who, what and when on the first scan; 409 `already_checked_in` "
     "(with `first_checked_in_at`); 410 `ticket_void`; 422 `wrong_event`; 400 `invalid_ticket`.",
 )

@@ -9,7 +9,7 @@ from dishka.integrations.litestar import FromDishka, inject
 from litestar import Router, get, post
 from litestar.params import Parameter
 
-from eltiketi_app.http.auth import Caller, require_principal
+from eltiketi_app.http.auth import Caller, require_principal, requires
 from eltiketi_app.http.schemas import (
     CancellationOut,
     EventListOut,
@@ -23,8 +23,10 @@ from eltiketi_app.http.schemas import (
     money_in,
     new_ticket_type_out,
 )
-from eltiketi_core.domain.identity import Principal
+from eltiketi_core.domain.identity import Principal, Role
 from eltiketi_core.usecases import NewEvent, NewTicketType, Ticketing
+
+ORGANIZER = requires(Role.ORGANIZER)
 
 Limit = Annotated[int, Parameter(ge=1, le=200, description="page size")]
 Offset = Annotated[int, Parameter(ge=0, description="items to skip")]
@@ -61,7 +63,12 @@ async def get_event(
     return event_view_out(await ticketing.catalog.get(event_id, caller.principal))
 
 
-@post("/", summary="Create an event (organizer)", description="Created as a draft.")
+@post(
+    "/",
+    summary="Create an event (organizer)",
+    description="Created as a draft.",
+    guards=[ORGANIZER],
+)
 @inject
 async def create_event(
     data: NewEventIn, ticketing: FromDishka[Ticketing], principal: FromDishka[Principal]
@@ -80,7 +87,11 @@ async def create_event(
     return event_out(event, [])
 
 
-@post("/{event_id:uuid}/ticket-types", summary="Add a ticket type (owning organizer)")
+@post(
+    "/{event_id:uuid}/ticket-types",
+    summary="Add a ticket type (owning organizer)",
+    guards=[ORGANIZER],
+)
 @inject
 async def add_ticket_type(
     event_id: UUID,
@@ -102,7 +113,12 @@ async def add_ticket_type(
     return new_ticket_type_out(ticket_type)
 
 
-@post("/{event_id:uuid}/publish", status_code=200, summary="Put the event on sale")
+@post(
+    "/{event_id:uuid}/publish",
+    status_code=200,
+    summary="Put the event on sale",
+    guards=[ORGANIZER],
+)
 @inject
 async def publish_event(
     event_id: UUID, ticketing: FromDishka[Ticketing], principal: FromDishka[Principal]
@@ -115,6 +131,7 @@ async def publish_event(
     "/{event_id:uuid}/cancel",
     status_code=200,
     summary="Cancel the event (owning organizer)",
+    guards=[ORGANIZER],
     description="Releases every hold and refunds every order once; buyers are notified.",
 )
 @inject

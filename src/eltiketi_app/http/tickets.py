@@ -8,6 +8,7 @@ from uuid import UUID
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Response, Router, get
 
+from eltiketi_app.http.auth import authenticated
 from eltiketi_app.ioc.types import QrRenderer
 from eltiketi_core.domain.identity import Principal
 from eltiketi_core.ports.tickets import TicketSigner
@@ -35,6 +36,7 @@ async def ticket_keys(signer: FromDishka[TicketSigner]) -> Response[dict[str, An
 @get(
     "/{ticket_id:uuid}/qr.svg",
     summary="The ticket's QR code as SVG (owner)",
+    guards=[authenticated],
     media_type="image/svg+xml",
 )
 @inject
@@ -51,6 +53,7 @@ async def ticket_qr_svg(
 @get(
     "/{ticket_id:uuid}/qr.png",
     summary="The ticket's QR code as PNG (owner)",
+    guards=[authenticated],
     media_type="image/png",
 )
 @inject

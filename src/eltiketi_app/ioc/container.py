@@ -36,11 +36,13 @@ def providers_for(settings: Settings) -> list[Provider]:
     else:
         chosen.append(InProcessBusProvider())
     if settings.is_embedded:
-        from eltiketi_app.ioc.dev import DevIssuerProvider, FakeGatewayProvider
-
         if settings.uses_dev_issuer:
+            from eltiketi_app.ioc.dev_identity import DevIssuerProvider
+
             chosen.append(DevIssuerProvider())
         if settings.uses_fake_gateway:
+            from eltiketi_app.ioc.dev_payments import FakeGatewayProvider
+
             chosen.append(FakeGatewayProvider())
     if settings.stripe_api_key is not None:
         chosen.append(StripeProvider())

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from dishka import Provider, Scope, from_context, provide
 from litestar import Request
 
@@ -18,7 +16,7 @@ class RequestProvider(Provider):
     request = from_context(provides=Request, scope=Scope.REQUEST)
 
     @provide
-    async def caller(self, request: Request[Any, Any, Any], verifier: TokenVerifier) -> Caller:
+    async def caller(self, request: Request, verifier: TokenVerifier) -> Caller:  # type: ignore[type-arg]
         return await identify(request, verifier)
 
     @provide

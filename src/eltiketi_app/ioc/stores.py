@@ -1,20 +1,66 @@
-"""Building the persistence adapter the settings ask for (imports happen only when chosen)."""
+"""Building the persistence adapter the settings ask for (imports happen only when chosen).
+
+* ``ELTIKETI_DATABASE_URL=memory://`` — the in-memory stores (gone at exit).
+* unset (embedded) — SQLite in the data folder, migrated on start.
+* a PostgreSQL URL — the shared database; embedded mode migrates it on start,
+  production expects ``eltiketi db upgrade`` to have run and refuses an old schema.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import structlog
+
 from eltiketi_app.ioc.types import Persistence
-from eltiketi_app.settings import Settings
+from eltiketi_app.settings import Settings, SettingsError
+
+SQLITE_FILE = "eltiketi.db"
+
+log = structlog.get_logger("eltiketi.storage")
+
+
+def database_url(settings: Settings) -> str:
+    """The SQLAlchemy URL this process uses (the embedded SQLite file when unset)."""
+    if settings.database_url is not None:
+        return settings.database_url
+    return f"sqlite+aiosqlite:///{(settings.data_dir / SQLITE_FILE).resolve()}"
 
 
 @asynccontextmanager
 async def open_persistence(settings: Settings) -> AsyncIterator[Persistence]:
-    if settings.uses_memory_database or settings.database_url is None:
+    if settings.uses_memory_database:
         yield memory_persistence()
         return
-    raise NotImplementedError("SQL persistence is not wired yet")
+    from eltiketi_adapters.sqlalchemy import (
+        SqlAlchemyPersistence,
+        current_revision,
+        head_revision,
+        upgrade,
+    )
+
+    url = database_url(settings)
+    if settings.database_url is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if settings.is_embedded:
+        await upgrade(url)
+    else:
+        at, head = await current_revision(url), head_revision()
+        if at != head:
+            raise SettingsError(
+                [
+                    f"ELTIKETI_DATABASE_URL: the schema is at {at or 'nothing'}, this version "
+                    f"needs {head}; run `eltiketi db upgrade` first"
+                ]
+            )
+    async with SqlAlchemyPersistence(url) as db:
+        yield Persistence(
+            uow=db.uow_factory(),
+            kind=db.dialect,
+            ping=db.ping,
+            subscribe_commits=db.add_commit_listener,
+        )
 
 
 def memory_persistence() -> Persistence:

@@ -1,0 +1,240 @@
+"""The ``eltiketi`` command: serve, dev-token, db upgrade|downgrade, openapi (worker, bench later).
+
+Configuration comes from ``ELTIKETI_*`` (see ``docs/configuration.md``); flags
+only override where the server listens. Output meant for scripts goes to
+stdout (``dev-token`` prints the token alone); logs and progress go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from eltiketi_app.settings import Settings, SettingsError
+
+EXIT_USAGE = 2
+NOT_AVAILABLE = {
+    "worker": "`eltiketi worker` is not available yet: it comes with the Kafka bus. "
+    "In embedded mode `eltiketi serve` runs every handler in-process.",
+    "bench": "`eltiketi bench` is not available yet.",
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``eltiketi`` script; returns the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    if args.command in NOT_AVAILABLE:
+        _say(NOT_AVAILABLE[args.command])
+        return EXIT_USAGE
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        _say(f"eltiketi: {exc}")
+        return EXIT_USAGE
+    handlers = {
+        "serve": _serve,
+        "dev-token": _dev_token,
+        "db": _db,
+        "openapi": _openapi,
+    }
+    try:
+        return handlers[args.command](settings, args)
+    except SettingsError as exc:
+        _say(f"eltiketi: {exc}")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="eltiketi",
+        description="elTiketi ticketing service. Configure with ELTIKETI_* variables.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the REST API (embedded defaults)")
+    serve.add_argument("--host", help="address to bind (default 127.0.0.1 or ELTIKETI_HOST)")
+    serve.add_argument("--port", type=int, help="port (default 8000 or ELTIKETI_PORT)")
+    serve.add_argument(
+        "--demo", action="store_true", help="seed a published demo event (idempotent)"
+    )
+
+    token = commands.add_parser(
+        "dev-token", help="print a bearer token for a dev user (embedded mode only)"
+    )
+    token.add_argument("--sub", required=True, help="the user's subject (id)")
+    token.add_argument(
+        "--role",
+        action="append",
+        default=[],
+        choices=["customer", "organizer", "staff", "admin"],
+        help="a role; repeat for several",
+    )
+    token.add_argument("--email", help="e-mail claim (where e-tickets go)")
+    token.add_argument("--phone", help="phone claim (E.164, for SMS)")
+
+    db = commands.add_parser("db", help="database schema migrations")
+    db_actions = db.add_subparsers(dest="action", metavar="ACTION", required=True)
+    up = db_actions.add_parser("upgrade", help="migrate to REV (default: the newest)")
+    up.add_argument("revision", nargs="?", default="head")
+    down = db_actions.add_parser("downgrade", help="migrate down to REV ('base': empty)")
+    down.add_argument("revision")
+
+    spec = commands.add_parser("openapi", help="write the OpenAPI document (JSON)")
+    spec.add_argument("--output", type=Path, help="file to write (default: stdout)")
+
+    for name, text in NOT_AVAILABLE.items():
+        placeholder = commands.add_parser(name, help=f"(not available yet) {text.split(':')[0]}")
+        placeholder.add_argument("rest", nargs=argparse.REMAINDER)
+    return parser
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+# --- serve -------------------------------------------------------------------------------
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from eltiketi_app.app import create_app
+    from eltiketi_app.logs import configure_logging
+
+    changes: dict[str, Any] = {}
+    if args.host:
+        changes["host"] = args.host
+    if args.port is not None:
+        changes["port"] = args.port
+    settings = msgspec.structs.replace(settings, **changes)
+    settings.check()
+    configure_logging(settings.log_level, settings.log_format)
+    if settings.is_embedded and settings.is_exposed:
+        _say(
+            "\n"
+            "!!! WARNING: embedded mode is listening on "
+            f"{settings.host}:{settings.port}, not on localhost.\n"
+            "!!! Anyone who can reach it can mint tokens at /dev/token and 'pay' on the fake\n"
+            "!!! payment page. Use ELTIKETI_MODE=production for anything but a local try-out.\n"
+        )
+    on_startup = [_demo_hook] if args.demo else []
+    app = create_app(settings, on_startup=on_startup)
+    _say(
+        f"elTiketi ({settings.mode.value}) on {settings.effective_public_url} — "
+        f"API docs at {settings.effective_public_url}/schema"
+    )
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        proxy_headers=not settings.is_embedded,
+    )
+    server = uvicorn.Server(config)
+    server.run()
+    return 0 if server.started else 1
+
+
+async def _demo_hook(app: Any) -> None:
+    from eltiketi_app.demo import seed_demo
+    from eltiketi_core.usecases import Ticketing
+
+    ticketing = await app.state.container.get(Ticketing)
+    view = await seed_demo(ticketing)
+    types = ", ".join(f"{t.name} ({t.available} left)" for t in view.ticket_types)
+    print(f"demo event: {view.event.id}", flush=True)
+    _say(f"demo event {view.event.name!r} ready: {types}")
+
+
+# --- dev-token ---------------------------------------------------------------------------
+
+
+def _dev_token(settings: Settings, args: argparse.Namespace) -> int:
+    if not settings.uses_dev_issuer:
+        why = (
+            "ELTIKETI_MODE=production"
+            if not settings.is_embedded
+            else "ELTIKETI_OIDC_ISSUER is set (tokens come from the OIDC issuer)"
+        )
+        _say(f"eltiketi dev-token: refused, {why}; dev tokens exist in embedded mode only")
+        return EXIT_USAGE
+    from eltiketi_adapters.devauth import DevTokenIssuer
+
+    try:
+        token = DevTokenIssuer(settings.data_dir).mint(
+            args.sub, args.role, email=args.email, phone=args.phone
+        )
+    except ValueError as exc:
+        _say(f"eltiketi dev-token: {exc}")
+        return EXIT_USAGE
+    print(token, flush=True)
+    return 0
+
+
+# --- db ----------------------------------------------------------------------------------
+
+
+def _db(settings: Settings, args: argparse.Namespace) -> int:
+    if settings.uses_memory_database:
+        _say("eltiketi db: ELTIKETI_DATABASE_URL=memory:// has no schema to migrate")
+        return EXIT_USAGE
+    from eltiketi_adapters.sqlalchemy import current_revision, downgrade, upgrade
+    from eltiketi_app.ioc.stores import database_url
+
+    url = database_url(settings)
+    if settings.database_url is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    shown = settings.redacted().get("database_url") or url
+
+    async def run() -> str | None:
+        before = await current_revision(url)
+        _say(f"database {shown}: at {before or 'nothing (empty)'}")
+        _say(f"{args.action} to {args.revision} …")
+        if args.action == "upgrade":
+            await upgrade(url, args.revision)
+        else:
+            await downgrade(url, args.revision)
+        return await current_revision(url)
+
+    after = asyncio.run(run())
+    _say(f"done: at {after or 'nothing (empty)'}")
+    return 0
+
+
+# --- openapi -----------------------------------------------------------------------------
+
+
+def _openapi(settings: Settings, args: argparse.Namespace) -> int:
+    from eltiketi_app.app import create_app
+
+    documented = msgspec.structs.replace(
+        Settings(), database_url="memory://", data_dir=settings.data_dir
+    )
+    app = create_app(documented, background=False)
+    document = json.dumps(app.openapi_schema.to_schema(), indent=2, sort_keys=True)
+    if args.output is None:
+        print(document)
+    else:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(document + "\n", encoding="utf-8")
+        _say(f"wrote {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
