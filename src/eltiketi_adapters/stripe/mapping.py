@@ -9,11 +9,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
-
-from stripe.params import PaymentIntentCreateParams
-from stripe.params.checkout import SessionCreateParams
 
 from eltiketi_adapters.stripe.config import StripeConfig
 from eltiketi_core.domain.booking import Booking
@@ -21,6 +18,10 @@ from eltiketi_core.domain.money import Money
 from eltiketi_core.domain.payment import Payment
 from eltiketi_core.errors import ValidationFailed
 from eltiketi_core.ports.payments import GatewayPaymentStatus, VerifiedPayment
+
+if TYPE_CHECKING:  # the SDK's request types, for mypy only
+    from stripe.params import PaymentIntentCreateParams
+    from stripe.params.checkout import SessionCreateParams
 
 CHECKOUT_MIN_LIFETIME = timedelta(minutes=30)
 """Stripe refuses a Checkout Session ``expires_at`` earlier than 30 minutes from creation."""
