@@ -8,17 +8,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from tests.infra.oidc import decode_unverified
-from tests.unit.adapters.keycloak.forge import (
-    MovableClock,
-    b64_json,
-    claims_for,
-    ec_key,
-    hs256_with_public_key,
-    rsa_key,
-    sign,
-    unsigned,
-)
 
 from eltiketi_adapters.devauth import (
     DEV_AUDIENCE,
@@ -37,6 +26,17 @@ from eltiketi_adapters.keycloak import (
 )
 from eltiketi_core.domain.identity import Role
 from eltiketi_core.errors import Unauthenticated
+from tests.infra.oidc import decode_unverified
+from tests.unit.adapters.keycloak.forge import (
+    MovableClock,
+    b64_json,
+    claims_for,
+    ec_key,
+    hs256_with_public_key,
+    rsa_key,
+    sign,
+    unsigned,
+)
 
 
 @pytest.fixture

@@ -5,19 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.unit.adapters.keycloak.forge import (
-    MovableClock,
-    b64_json,
-    claims_for,
-    ec_key,
-    ed_key,
-    hs256_with_public_key,
-    public_jwks,
-    rsa_key,
-    sign,
-    unsigned,
-    with_header,
-)
 
 from eltiketi_adapters.keycloak import (
     BAD_SIGNATURE,
@@ -36,6 +23,19 @@ from eltiketi_adapters.keycloak import (
 )
 from eltiketi_adapters.keycloak.jwt_validation import MAX_TOKEN_LENGTH
 from eltiketi_core.errors import Unauthenticated
+from tests.unit.adapters.keycloak.forge import (
+    MovableClock,
+    b64_json,
+    claims_for,
+    ec_key,
+    ed_key,
+    hs256_with_public_key,
+    public_jwks,
+    rsa_key,
+    sign,
+    unsigned,
+    with_header,
+)
 
 ISSUER = "https://sso.example.test/realms/eltiketi"
 AUDIENCE = "eltiketi-api"

@@ -11,13 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.unit.adapters.keycloak.forge import MovableClock, Ticker, claims_for, rsa_key, sign
-from tests.unit.adapters.keycloak.local_issuer import (
-    CLIENT_ID,
-    CLIENT_SECRET,
-    ISSUER,
-    LocalIssuer,
-)
 
 from eltiketi_adapters.devauth import DevTokenIssuer
 from eltiketi_adapters.keycloak import (
@@ -33,6 +26,13 @@ from eltiketi_adapters.keycloak import (
     OidcTokenVerifier,
 )
 from eltiketi_core.errors import GatewayUnavailable, Unauthenticated
+from tests.unit.adapters.keycloak.forge import MovableClock, Ticker, claims_for, rsa_key, sign
+from tests.unit.adapters.keycloak.local_issuer import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    ISSUER,
+    LocalIssuer,
+)
 
 AUDIENCE = "eltiketi-api"
 KEY = rsa_key("current")
