@@ -21,6 +21,7 @@ def realm() -> dict[str, Any]:
 
 def client(realm: dict[str, Any], client_id: str) -> dict[str, Any]:
     (found,) = [c for c in realm["clients"] if c["clientId"] == client_id]
+    assert isinstance(found, dict)
     return found
 
 
