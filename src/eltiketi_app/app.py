@@ -14,7 +14,16 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ControllerRouterHandler, LifespanHook
 
-from eltiketi_app.http import bookings, checkins, events, ops, orders, payments, tickets
+from eltiketi_app.http import (
+    bookings,
+    checkins,
+    events,
+    ops,
+    orders,
+    payments,
+    stock,
+    tickets,
+)
 from eltiketi_app.http.middleware import RequestContext
 from eltiketi_app.http.problems import exception_handlers
 from eltiketi_app.ioc.container import make_container
@@ -57,6 +66,7 @@ def _openapi() -> OpenAPIConfig:
 def _routes(settings: Settings) -> list[ControllerRouterHandler]:
     routes: list[ControllerRouterHandler] = [
         events.router,
+        stock.router,
         bookings.router,
         orders.router,
         tickets.router,
