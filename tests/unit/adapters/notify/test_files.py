@@ -6,14 +6,14 @@ import stat
 from pathlib import Path
 
 import pytest
-from tests.unit.adapters.notify.mail_reading import body, parse, ticket_tokens
-from tests.unit.adapters.notify.samples import payment_problem_notice, refund_notice, tickets_notice
 
 from eltiketi_adapters.notify import EmlFileNotifier, SmsFileNotifier
 from eltiketi_adapters.tickets import JoseTicketSigner, TicketKeySet
 from eltiketi_core.domain.booking import Contact
 from eltiketi_core.errors import GatewayUnavailable, ValidationFailed
 from eltiketi_core.ports.notifications import Notifier
+from tests.unit.adapters.notify.mail_reading import body, parse, ticket_tokens
+from tests.unit.adapters.notify.samples import payment_problem_notice, refund_notice, tickets_notice
 
 PUBLIC_URL = "http://127.0.0.1:8000"
 

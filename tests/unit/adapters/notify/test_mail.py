@@ -7,13 +7,13 @@ from pathlib import Path
 
 import msgspec
 import pytest
-from tests.unit.adapters.notify.mail_reading import body, inline_pngs, parse, ticket_tokens
-from tests.unit.adapters.notify.samples import payment_problem_notice, refund_notice, tickets_notice
 
 from eltiketi_adapters.notify import MailComposer
 from eltiketi_adapters.tickets import JoseTicketSigner, TicketKeySet
 from eltiketi_core.domain.booking import Contact
 from eltiketi_core.errors import ValidationFailed
+from tests.unit.adapters.notify.mail_reading import body, inline_pngs, parse, ticket_tokens
+from tests.unit.adapters.notify.samples import payment_problem_notice, refund_notice, tickets_notice
 
 PUBLIC_URL = "https://tickets.example.com/"
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from tests.unit.adapters.notify.samples import tickets_notice
 
 from eltiketi_adapters.notify import HttpSmsConfig, SmsComposer
 from eltiketi_adapters.notify.sms import normalise_phone
 from eltiketi_adapters.tickets import JoseTicketSigner, TicketKeySet
 from eltiketi_core.domain.booking import Contact
 from eltiketi_core.errors import ValidationFailed
+from tests.unit.adapters.notify.samples import tickets_notice
 
 
 def test_ticket_text_is_one_short_line_with_the_link() -> None:

@@ -8,10 +8,10 @@ from uuid import uuid4
 
 import pytest
 from PIL import Image
-from tests.unit.adapters.tickets.qr_reading import decode_qr_png
 
 from eltiketi_adapters.tickets import JoseTicketSigner, TicketKeySet, render_qr_png, render_qr_svg
 from eltiketi_core.domain.order import TicketClaims
+from tests.unit.adapters.tickets.qr_reading import decode_qr_png
 
 
 @pytest.fixture(scope="module")
