@@ -11,7 +11,9 @@ from tests.unit.adapters.tickets.qr_reading import decode_qr_png
 
 
 def parse(raw: bytes) -> EmailMessage:
-    return cast(EmailMessage, email.message_from_bytes(raw, policy=email.policy.default))
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    return message
 
 
 def body(message: EmailMessage, subtype: str) -> str:
@@ -30,7 +32,8 @@ def inline_pngs(message: EmailMessage) -> dict[str, bytes]:
             continue
         assert part.get_content_disposition() == "inline"
         cid = str(part["Content-ID"]).strip().removeprefix("<").removesuffix(">")
-        payload = cast(EmailMessage, part).get_content()
+        assert isinstance(part, EmailMessage)
+        payload = part.get_content()
         assert isinstance(payload, bytes)
         found[cid] = payload
     return found

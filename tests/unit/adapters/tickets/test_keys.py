@@ -166,3 +166,14 @@ def test_a_private_key_whose_public_part_does_not_match_is_refused() -> None:
 
     with pytest.raises(TicketKeyError, match="does not match"):
         TicketKeySet.from_json(json.dumps({"keys": [key]}))
+
+
+def test_processes_starting_together_agree_on_one_key_set(tmp_path: Path) -> None:
+    """Creation is write-aside + hard link: the first writer wins, everyone reads it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        sets = list(pool.map(lambda _: TicketKeySet.load_or_create(tmp_path), range(16)))
+
+    assert len({keys.kids for keys in sets}) == 1
+    assert sorted(os.listdir(tmp_path)) == [KEY_FILE_NAME]
