@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any, Final
+from typing import Annotated, Any, Final
 from uuid import UUID
 
 import msgspec
@@ -55,7 +55,7 @@ class _Payload(msgspec.Struct, frozen=True):
     t: str
     e: str
     y: str
-    v: int = 1
+    v: Annotated[int, msgspec.Meta(ge=1)] = 1
 
 
 _decode_payload: Final = msgspec.json.Decoder(_Payload).decode

@@ -174,6 +174,7 @@ def test_non_string_token_is_refused(signer: JoseTicketSigner) -> None:
         {"t": "short", "e": "short", "y": "short", "v": 1},
         {"e": "AAAAAAAAAAAAAAAAAAAAAA", "y": "AAAAAAAAAAAAAAAAAAAAAA", "v": 1},
         {"t": 1, "e": 2, "y": 3, "v": "one"},
+        {"t": "A" * 22, "e": "A" * 22, "y": "A" * 22, "v": 0},
         ["not", "an", "object"],
     ],
 )
