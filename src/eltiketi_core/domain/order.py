@@ -72,6 +72,9 @@ class TicketClaims(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class CheckIn(msgspec.Struct, frozen=True, kw_only=True):
+    """One scan that let someone in. ``id`` tells two scans at the same instant apart."""
+
+    id: UUID
     ticket_id: UUID
     event_id: UUID
     checked_in_at: datetime

@@ -180,7 +180,8 @@ class TicketStore(Protocol):
 
     async def check_in(self, check_in: CheckIn) -> CheckIn:
         """Record the first scan of a ticket. Returns the stored check-in: the
-        given one if this call won, else the earlier one (single use)."""
+        given one if this call won, else the earlier one (single use); compare
+        ``id`` to tell which."""
         ...
 
 

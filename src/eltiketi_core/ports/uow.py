@@ -29,17 +29,38 @@ class UnitOfWork(Protocol):
     in the same transaction as the state change they describe.
     """
 
-    catalog: CatalogStore
-    inventory: InventoryStore
-    bookings: BookingStore
-    payments: PaymentStore
-    orders: OrderStore
-    tickets: TicketStore
-    refunds: RefundStore
-    idempotency: IdempotencyStore
-    outbox: OutboxStore
-    inbox: InboxStore
-    notifications: NotificationStore
+    @property
+    def catalog(self) -> CatalogStore: ...
+
+    @property
+    def inventory(self) -> InventoryStore: ...
+
+    @property
+    def bookings(self) -> BookingStore: ...
+
+    @property
+    def payments(self) -> PaymentStore: ...
+
+    @property
+    def orders(self) -> OrderStore: ...
+
+    @property
+    def tickets(self) -> TicketStore: ...
+
+    @property
+    def refunds(self) -> RefundStore: ...
+
+    @property
+    def idempotency(self) -> IdempotencyStore: ...
+
+    @property
+    def outbox(self) -> OutboxStore: ...
+
+    @property
+    def inbox(self) -> InboxStore: ...
+
+    @property
+    def notifications(self) -> NotificationStore: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -10,7 +10,7 @@ import msgspec
 from eltiketi_core.domain.identity import Principal, Role
 from eltiketi_core.domain.order import CheckIn, TicketStatus
 from eltiketi_core.errors import AlreadyCheckedIn, InvalidTicket, TicketVoid, WrongEvent
-from eltiketi_core.ports.clock import Clock
+from eltiketi_core.ports.clock import Clock, IdGenerator
 from eltiketi_core.ports.tickets import TicketSigner
 from eltiketi_core.ports.uow import UnitOfWorkFactory
 from eltiketi_core.usecases.access import require_role
@@ -29,9 +29,12 @@ class Admission(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class CheckIns:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, signer: TicketSigner) -> None:
+    def __init__(
+        self, uow: UnitOfWorkFactory, clock: Clock, ids: IdGenerator, signer: TicketSigner
+    ) -> None:
         self._uow = uow
         self._clock = clock
+        self._ids = ids
         self._signer = signer
 
     async def check_in(
@@ -46,6 +49,7 @@ class CheckIns:
         if event_id is not None and claims.event_id != event_id:
             raise WrongEvent("wrong_event", "this ticket is for another event")
         mine = CheckIn(
+            id=self._ids.new_id(),
             ticket_id=claims.ticket_id,
             event_id=claims.event_id,
             checked_in_at=self._clock.now(),
@@ -61,7 +65,7 @@ class CheckIns:
             event = await uow.catalog.get_event(ticket.event_id)
             ticket_type = await uow.catalog.get_ticket_type(ticket.ticket_type_id)
             await uow.commit()
-        if stored != mine:
+        if stored.id != mine.id:
             raise AlreadyCheckedIn(
                 "already_checked_in",
                 "this ticket was already used",

@@ -55,7 +55,7 @@ class Ticketing:
         self.settlement = Settlement(uow, clock, ids, gateway, signer)
         self.orders = Orders(uow, clock, ids, policy)
         self.cancellation = EventCancellation(uow, clock, ids)
-        self.checkins = CheckIns(uow, clock, signer)
+        self.checkins = CheckIns(uow, clock, ids, signer)
         self.notifications = Notifications(uow, clock, ids, notifiers, policy)
         self.sweeper = HoldSweeper(uow, clock, ids, policy)
         self.inventory_handler = InventoryHandler(uow, clock)
