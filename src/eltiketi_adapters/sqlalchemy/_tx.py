@@ -59,6 +59,15 @@ class Tx:
         self.dialect = dialect
         self.shard_counts = shard_counts
         self.rng = rng
+        #: The highest (ticket type, shard) this transaction may hold a row lock on.
+        #: Blocking lock waits must only go above it (see ``docs/inventory.md``).
+        self.highest_shard_lock: tuple[UUID, int] | None = None
+
+    def note_shard_lock(self, ticket_type_id: UUID, shard_no: int) -> None:
+        """Remember that a row lock on this shard may now be ours until the end."""
+        key = (ticket_type_id, shard_no)
+        if self.highest_shard_lock is None or key > self.highest_shard_lock:
+            self.highest_shard_lock = key
 
     @property
     def is_postgres(self) -> bool:

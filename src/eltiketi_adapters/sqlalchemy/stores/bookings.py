@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, exists, func, insert, or_, select, text, tuple_, update
+from sqlalchemy import Select, and_, exists, func, insert, or_, select, text, tuple_, update
 
 from eltiketi_adapters.sqlalchemy._tx import Tx
 from eltiketi_adapters.sqlalchemy.models import (
@@ -103,30 +103,48 @@ class SqlBookingStore:
             query = query.with_for_update(skip_locked=True)
         claimed = await self._load(query)
         if claimed and self._tx.is_postgres:
-            await self._lock_shards_of([booking.id for booking in claimed])
+            claimed = await self._lock_shards_of(claimed)
         return claimed
 
-    async def _lock_shards_of(self, booking_ids: Sequence[UUID]) -> None:
+    async def _lock_shards_of(self, claimed: list[Booking]) -> list[Booking]:
         """Lock the shards the claimed holds will give stock back to, in one global order.
 
         Releasing a batch booking by booking would lock shards in whatever order
         the bookings come, and a buyer taking the same shards in ticket-type
-        order could then deadlock with the sweeper. Locking them all now, sorted
-        by (ticket type, shard), keeps every transaction on the same order.
+        order could then deadlock with the sweeper. So they are locked here,
+        sorted by (ticket type, shard), and a transaction only *waits* for shards
+        above the highest it may already hold. Shards at or below it (a buyer
+        releasing expired holds in the middle of its own reservation) are taken
+        only if free right now (``SKIP LOCKED``); a hold with a busy one is left
+        for the sweeper, which starts with no locks and may wait.
         """
-        held_by_them = select(
-            BookingAllocationRow.ticket_type_id, BookingAllocationRow.shard_no
-        ).where(BookingAllocationRow.booking_id.in_(booking_ids))
-        await self._tx.execute(
-            select(InventoryShardRow.ticket_type_id, InventoryShardRow.shard_no)
-            .where(
-                tuple_(InventoryShardRow.ticket_type_id, InventoryShardRow.shard_no).in_(
-                    held_by_them
-                )
-            )
-            .order_by(InventoryShardRow.ticket_type_id, InventoryShardRow.shard_no)
-            .with_for_update(key_share=True)
+        rows = await self._tx.rows(
+            select(
+                BookingAllocationRow.booking_id,
+                BookingAllocationRow.ticket_type_id,
+                BookingAllocationRow.shard_no,
+            ).where(BookingAllocationRow.booking_id.in_([b.id for b in claimed]))
         )
+        needs: dict[UUID, set[tuple[UUID, int]]] = defaultdict(set)
+        for booking_id, ticket_type_id, shard_no in rows:
+            needs[booking_id].add((ticket_type_id, shard_no))
+        shards = sorted(set().union(*needs.values())) if needs else []
+        ceiling = self._tx.highest_shard_lock
+        below = [key for key in shards if ceiling is not None and key <= ceiling]
+        above = [key for key in shards if ceiling is None or key > ceiling]
+        busy: set[tuple[UUID, int]] = set()
+        if below:
+            got = {
+                (row[0], row[1])
+                for row in await self._tx.rows(
+                    _lock_shards(below).with_for_update(key_share=True, skip_locked=True)
+                )
+            }
+            busy = set(below) - got
+        if above:
+            await self._tx.execute(_lock_shards(above).with_for_update(key_share=True))
+            self._tx.note_shard_lock(*above[-1])
+        return [booking for booking in claimed if not needs[booking.id] & busy]
 
     async def active_quantity(self, buyer: str, event_id: UUID, now: datetime) -> int:
         if self._tx.is_postgres:
@@ -185,6 +203,15 @@ class SqlBookingStore:
                 )
             )
         return [_booking(row, tuple(items[row["id"]])) for row in rows]
+
+
+def _lock_shards(keys: Sequence[tuple[UUID, int]]) -> Select[UUID, int]:
+    """``SELECT`` of these shards in (ticket type, shard) order, ready for a locking clause."""
+    return (
+        select(InventoryShardRow.ticket_type_id, InventoryShardRow.shard_no)
+        .where(tuple_(InventoryShardRow.ticket_type_id, InventoryShardRow.shard_no).in_(list(keys)))
+        .order_by(InventoryShardRow.ticket_type_id, InventoryShardRow.shard_no)
+    )
 
 
 def _booking(row: Any, items: tuple[BookingItem, ...]) -> Booking:

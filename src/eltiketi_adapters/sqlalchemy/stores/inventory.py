@@ -8,32 +8,39 @@ value read earlier is never written back, so two transactions cannot both see
 (``held >= 0``, ``sold >= 0``, ``held + sold <= capacity``) hold the line
 should a bug ever try.
 
-Reservation on a type with ``N`` shards (see ``docs/inventory.md``):
+Reservation (see ``docs/inventory.md`` for the why):
 
-1. one conditional ``UPDATE`` of a random shard — on PostgreSQL a single
-   statement that also inserts the allocation (``WITH taken AS (UPDATE …
-   RETURNING) INSERT … SELECT FROM taken``), one round trip;
-2. (PostgreSQL, ``N > 1``) an unlocked glance at the other shards, then a
-   conditional ``UPDATE`` of each that looked big enough;
-3. the deciding step: all the type's shards locked in ``shard_no`` order
-   (``FOR UPDATE``, which waits for transactions holding them instead of
-   guessing), then one shard that fits or pieces from several. If the locked
-   shards together lack the quantity the answer is False — and on PostgreSQL
-   the locks are dropped at once (the step runs in a savepoint that is rolled
-   back), so a refused buyer does not make others queue.
+* **one shard** — one conditional ``UPDATE``, which on PostgreSQL also inserts
+  the allocation in the same statement (``WITH taken AS (UPDATE … RETURNING)
+  INSERT … SELECT FROM taken``): one round trip. It waits for a transaction
+  holding the row, then re-checks, so False is definitive.
+* **N shards, PostgreSQL** — inside a savepoint, one statement picks the first
+  shard, in rotation from a random start, that has the quantity and is not
+  locked by another buyer (``FOR NO KEY UPDATE SKIP LOCKED``), takes from it
+  with the same conditional ``UPDATE`` and records the allocation. If none
+  qualifies, the savepoint is rolled back (PostgreSQL keeps the lock of a row
+  whose re-check failed; the rollback drops it) and the deciding step runs:
+  every shard of the type locked in ``shard_no`` order — waiting for their
+  holders — then one shard that fits, or pieces from several, or a refusal
+  (rolled back again, so a refused buyer makes nobody queue).
+* **N shards, SQLite** — the write lock is taken at ``BEGIN IMMEDIATE``; no
+  other writer exists during the transaction, so a random shard is tried and
+  then the deciding step reads the shards directly.
 
-On SQLite the write lock is taken at ``BEGIN IMMEDIATE``; nothing else can
-change a counter during the transaction, so step 3 needs no row locks.
+Lock order: types in ticket-type-id order (the core sorts items), shards of a
+type in ``shard_no`` order; a transaction only *waits* for a shard above every
+shard it may already hold (:attr:`Tx.highest_shard_lock`), which rules out a
+cycle of waiters.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Integer, delete, func, insert, literal, select, update
+from sqlalchemy import Integer, Update, delete, func, insert, literal, select, update
 
 from eltiketi_adapters.sqlalchemy._tx import Tx
 from eltiketi_adapters.sqlalchemy.models import (
@@ -70,18 +77,38 @@ class SqlInventoryStore:
         shards = await self._shard_count(ticket_type_id)
         if shards is None:
             return False
-        first = self._tx.rng.randrange(shards)
-        if await self._take(booking_id, ticket_type_id, first, quantity):
-            return True
-        if shards == 1:
-            # The one conditional UPDATE waited for any transaction holding the row,
-            # then found too little: a definitive answer.
-            return False
-        if self._tx.is_postgres and await self._take_elsewhere(
-            booking_id, ticket_type_id, quantity, shards, first
+        start = self._tx.rng.randrange(shards)
+        if shards == 1 or not self._tx.is_postgres:
+            self._tx.note_shard_lock(ticket_type_id, start)
+            if await self._take(booking_id, ticket_type_id, start, quantity):
+                return True
+            if shards == 1:
+                # The conditional UPDATE waited for any transaction holding the row,
+                # then found too little: a definitive answer.
+                return False
+            return await self._take_from_locked(booking_id, ticket_type_id, quantity, start)
+        if await self._in_savepoint(
+            self._take_free_shard(booking_id, ticket_type_id, quantity, start, shards)
         ):
             return True
-        return await self._take_under_lock(booking_id, ticket_type_id, quantity, first)
+        return await self._in_savepoint(
+            self._take_from_locked(booking_id, ticket_type_id, quantity, start)
+        )
+
+    async def _in_savepoint(self, attempt: Coroutine[Any, Any, bool]) -> bool:
+        """Run ``attempt`` in a savepoint: kept if it took stock, rolled back (locks and
+        all) if not."""
+        savepoint = await self._tx.connection.begin_nested()
+        try:
+            taken = await attempt
+        except BaseException:
+            await savepoint.rollback()
+            raise
+        if taken:
+            await savepoint.commit()
+        else:
+            await savepoint.rollback()
+        return taken
 
     async def _take(
         self, booking_id: UUID, ticket_type_id: UUID, shard_no: int, quantity: int
@@ -97,60 +124,68 @@ class SqlInventoryStore:
             .values(held=Shard.held + quantity)
         )
         if self._tx.is_postgres:
-            cte = taken.returning(Shard.ticket_type_id, Shard.shard_no).cte("taken")
-            statement = (
-                insert(Allocation)
-                .from_select(
-                    ["booking_id", "ticket_type_id", "shard_no", "quantity", "state"],
-                    select(
-                        literal(booking_id, Allocation.booking_id.type),
-                        cte.c.ticket_type_id,
-                        cte.c.shard_no,
-                        literal(quantity, Integer),
-                        literal(AllocationState.HELD.value, Allocation.state.type),
-                    ),
-                )
-                .returning(Allocation.id)
-            )
-            return (await self._tx.first(statement)) is not None
+            return (await self._take_and_record(booking_id, quantity, taken)) is not None
         if (await self._tx.execute(taken)).rowcount != 1:
             return False
         await self._record(booking_id, ticket_type_id, shard_no, quantity, AllocationState.HELD)
         return True
 
-    async def _take_elsewhere(
-        self, booking_id: UUID, ticket_type_id: UUID, quantity: int, shards: int, tried: int
+    async def _take_free_shard(
+        self, booking_id: UUID, ticket_type_id: UUID, quantity: int, start: int, shards: int
     ) -> bool:
-        """Try, without locking them all, the other shards that look big enough."""
-        looked = await self._available(ticket_type_id, lock=False)
-        for shard_no in _rotation(shards, start=tried)[1:]:
-            if looked.get(shard_no, 0) >= quantity and await self._take(
-                booking_id, ticket_type_id, shard_no, quantity
-            ):
-                return True
-        return False
+        """PostgreSQL, one statement: the first unlocked shard (rotating from ``start``)
+        with ``quantity`` left is locked, decremented and allocated — or nothing happens."""
+        pick = (
+            select(Shard.ticket_type_id, Shard.shard_no)
+            .where(
+                Shard.ticket_type_id == ticket_type_id,
+                Shard.capacity - Shard.held - Shard.sold >= quantity,
+            )
+            .order_by((Shard.shard_no + (shards - start)) % shards)
+            .limit(1)
+            .with_for_update(skip_locked=True, key_share=True)
+            .cte("pick")
+        )
+        taken = (
+            update(Shard)
+            .where(
+                Shard.ticket_type_id == pick.c.ticket_type_id,
+                Shard.shard_no == pick.c.shard_no,
+                Shard.capacity - Shard.held - Shard.sold >= quantity,
+            )
+            .values(held=Shard.held + quantity)
+        )
+        shard_no = await self._take_and_record(booking_id, quantity, taken)
+        if shard_no is None:
+            return False
+        self._tx.note_shard_lock(ticket_type_id, shard_no)
+        return True
 
-    async def _take_under_lock(
-        self, booking_id: UUID, ticket_type_id: UUID, quantity: int, start: int
-    ) -> bool:
-        """The deciding step: lock every shard of the type, then take or refuse for sure."""
-        if not self._tx.is_postgres:
-            return await self._take_from_locked(booking_id, ticket_type_id, quantity, start)
-        savepoint = await self._tx.connection.begin_nested()
-        try:
-            taken = await self._take_from_locked(booking_id, ticket_type_id, quantity, start)
-        except BaseException:
-            await savepoint.rollback()
-            raise
-        if taken:
-            await savepoint.commit()
-        else:
-            await savepoint.rollback()  # drops the shard locks a refusal took
-        return taken
+    async def _take_and_record(self, booking_id: UUID, quantity: int, taken: Update) -> int | None:
+        """PostgreSQL: run the conditional ``taken`` UPDATE and insert the allocation for
+        the row it changed, in one statement. Returns the shard taken from, if any."""
+        cte = taken.returning(Shard.ticket_type_id, Shard.shard_no).cte("taken")
+        statement = (
+            insert(Allocation)
+            .from_select(
+                ["booking_id", "ticket_type_id", "shard_no", "quantity", "state"],
+                select(
+                    literal(booking_id, Allocation.booking_id.type),
+                    cte.c.ticket_type_id,
+                    cte.c.shard_no,
+                    literal(quantity, Integer),
+                    literal(AllocationState.HELD.value, Allocation.state.type),
+                ),
+            )
+            .returning(Allocation.shard_no)
+        )
+        row = await self._tx.first(statement)
+        return None if row is None else int(row[0])
 
     async def _take_from_locked(
         self, booking_id: UUID, ticket_type_id: UUID, quantity: int, start: int
     ) -> bool:
+        """The deciding step: lock every shard of the type, then take or refuse for sure."""
         available = await self._available(ticket_type_id, lock=True)
         if sum(available.values()) < quantity:
             return False
@@ -189,6 +224,8 @@ class SqlInventoryStore:
             # FOR NO KEY UPDATE: the lock our UPDATEs take anyway, so it does not
             # also block the foreign-key checks of allocation inserts.
             query = query.with_for_update(key_share=True)
+            if rows_hint := self._tx.shard_counts.get(ticket_type_id):
+                self._tx.note_shard_lock(ticket_type_id, rows_hint - 1)
         return {row[0]: row[1] for row in await self._tx.rows(query)}
 
     async def _shard_count(self, ticket_type_id: UUID) -> int | None:
@@ -292,6 +329,7 @@ class SqlInventoryStore:
     async def _adjust_shard(
         self, ticket_type_id: UUID, shard_no: int, piece: int, *, held: int, sold: int
     ) -> None:
+        self._tx.note_shard_lock(ticket_type_id, shard_no)
         conditions: list[Any] = [Shard.ticket_type_id == ticket_type_id, Shard.shard_no == shard_no]
         values: dict[str, Any] = {}
         if held:

@@ -1,0 +1,71 @@
+"""Small real implementations of the clock and id ports, and catalogue builders, for these tests."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from eltiketi_adapters.sqlalchemy import SqlAlchemyPersistence
+from eltiketi_core.domain.catalog import Event, EventStatus, TicketType
+from eltiketi_core.domain.identity import Principal
+from eltiketi_core.domain.money import Money
+
+START = datetime(2031, 5, 4, 18, 0, tzinfo=UTC)
+
+
+class SteppingClock:
+    """A clock that stands still until the test moves it."""
+
+    def __init__(self, now: datetime = START) -> None:
+        self.current = now
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, delta: timedelta) -> None:
+        self.current += delta
+
+
+class RandomIds:
+    def new_id(self) -> uuid.UUID:
+        return uuid.uuid4()
+
+
+def buyer(n: int | str) -> Principal:
+    return Principal(subject=f"buyer-{n}", email=f"buyer-{n}@example.test")
+
+
+async def published_event(
+    db: SqlAlchemyPersistence, *capacities: int, shards: int = 1, max_per_booking: int = 10
+) -> tuple[Event, list[TicketType]]:
+    """A published event with one ticket type per capacity given."""
+    event = Event(
+        id=uuid.uuid4(),
+        owner="organizer-1",
+        name="Flash Sale Night",
+        venue="Hall 1",
+        starts_at=START + timedelta(days=30),
+        timezone="Europe/Vienna",
+        locale="de-AT",
+        currency="EUR",
+        status=EventStatus.PUBLISHED,
+        created_at=START,
+    )
+    types = [
+        TicketType(
+            id=uuid.uuid4(),
+            event_id=event.id,
+            name=f"Type {n}",
+            price=Money(2500, "EUR"),
+            capacity=capacity,
+            max_per_booking=max_per_booking,
+            shards=shards,
+        )
+        for n, capacity in enumerate(capacities)
+    ]
+    async with db.unit_of_work() as uow:
+        await uow.catalog.add_event(event)
+        for ticket_type in types:
+            await uow.catalog.add_ticket_type(ticket_type)
+        await uow.commit()
+    return event, types
