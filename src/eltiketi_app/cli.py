@@ -18,11 +18,10 @@ from typing import Any
 import msgspec
 
 from eltiketi_app.settings import Settings, SettingsError
+from eltiketi_app.workers import cli as worker_cli
 
 EXIT_USAGE = 2
 NOT_AVAILABLE = {
-    "worker": "`eltiketi worker` is not available yet: it comes with the Kafka bus. "
-    "In embedded mode `eltiketi serve` runs every handler in-process.",
     "bench": "`eltiketi bench` is not available yet.",
 }
 
@@ -47,6 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "dev-token": _dev_token,
         "db": _db,
         "openapi": _openapi,
+        **worker_cli.COMMANDS,  # worker, dead-letters
     }
     try:
         return handlers[args.command](settings, args)
@@ -95,6 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     spec = commands.add_parser("openapi", help="write the OpenAPI document (JSON)")
     spec.add_argument("--output", type=Path, help="file to write (default: stdout)")
 
+    worker_cli.add_commands(commands)
     for name, text in NOT_AVAILABLE.items():
         placeholder = commands.add_parser(name, help=f"(not available yet) {text.split(':')[0]}")
         placeholder.add_argument("rest", nargs=argparse.REMAINDER)
