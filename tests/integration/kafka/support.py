@@ -108,6 +108,7 @@ class Shop:
         self.db = db
         self.clock = SteppingClock()
         self.notifier = RecordingNotifier()
+        self.buyers: dict[UUID, Principal] = {}
         self.ticketing = Ticketing(
             uow=db.uow_factory(),
             clock=self.clock,
@@ -135,7 +136,12 @@ class Shop:
         confirmation = await self.ticketing.settlement.confirm(
             buyer, reservation.booking.id, payment.id
         )
+        self.buyers[confirmation.order.id] = buyer
         return confirmation.order
+
+    async def cancel(self, order: Order) -> None:
+        """The buyer cancels: OrderRefunded and RefundRequested go to the outbox."""
+        await self.ticketing.orders.cancel(self.buyers[order.id], order.id)
 
     async def buy_many(self, ticket_type: TicketType, count: int, *, start: int = 0) -> list[Order]:
         return [await self.buy(ticket_type, n) for n in range(start, start + count)]
