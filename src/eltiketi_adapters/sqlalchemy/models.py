@@ -326,8 +326,11 @@ class CheckInRow(Base):
     """One row per ticket, ever: the primary key makes a ticket single-use."""
 
     __tablename__ = "check_ins"
+    __table_args__ = (UniqueConstraint("id", name="uq_check_ins_id"),)
 
     ticket_id: Mapped[UUID] = mapped_column(ID, ForeignKey("tickets.id"), primary_key=True)
+    #: The scan's own id: tells the winning scan from a later one at the same instant.
+    id: Mapped[UUID] = mapped_column(ID)
     event_id: Mapped[UUID] = mapped_column(ID, ForeignKey("events.id"))
     checked_in_at: Mapped[datetime] = mapped_column(Timestamp)
     scanned_by: Mapped[str] = mapped_column(Subject)

@@ -7,7 +7,7 @@ import logging
 import random
 from collections.abc import Callable
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -28,19 +28,6 @@ from eltiketi_adapters.sqlalchemy.stores import (
 )
 from eltiketi_core.domain.events import DomainEvent
 from eltiketi_core.errors import GatewayUnavailable
-from eltiketi_core.ports.stores import (
-    BookingStore,
-    CatalogStore,
-    IdempotencyStore,
-    InboxStore,
-    InventoryStore,
-    NotificationStore,
-    OrderStore,
-    OutboxStore,
-    PaymentStore,
-    RefundStore,
-    TicketStore,
-)
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +53,7 @@ class UnitOfWorkContext:
         self.rng = rng
         self.shard_counts = ShardCounts()
         self.commit_listeners: list[CommitListener] = []
+        self.gate_owner: asyncio.Task[Any] | None = None
 
     def committed_events(self) -> None:
         for listener in list(self.commit_listeners):
@@ -87,17 +75,17 @@ class SqlAlchemyUnitOfWork:
     new transaction, which the next :meth:`commit` commits.
     """
 
-    catalog: CatalogStore
-    inventory: InventoryStore
-    bookings: BookingStore
-    payments: PaymentStore
-    orders: OrderStore
-    tickets: TicketStore
-    refunds: RefundStore
-    idempotency: IdempotencyStore
-    outbox: OutboxStore
-    inbox: InboxStore
-    notifications: NotificationStore
+    catalog: SqlCatalogStore
+    inventory: SqlInventoryStore
+    bookings: SqlBookingStore
+    payments: SqlPaymentStore
+    orders: SqlOrderStore
+    tickets: SqlTicketStore
+    refunds: SqlRefundStore
+    idempotency: SqlIdempotencyStore
+    outbox: SqlOutboxStore
+    inbox: SqlInboxStore
+    notifications: SqlNotificationStore
 
     def __init__(self, context: UnitOfWorkContext) -> None:
         self._context = context
@@ -199,6 +187,11 @@ class SqlAlchemyUnitOfWork:
         gate = self._context.write_gate
         if gate is None:
             return
+        task = asyncio.current_task()
+        if task is not None and self._context.gate_owner is task:
+            raise RuntimeError(
+                "a unit of work is already open in this task; on SQLite it would wait on itself"
+            )
         try:
             await asyncio.wait_for(gate.acquire(), timeout=self._context.gate_timeout)
         except TimeoutError as error:
@@ -207,8 +200,10 @@ class SqlAlchemyUnitOfWork:
                 "the SQLite database stayed busy; is a unit of work opened inside another?",
             ) from error
         self._gate_held = True
+        self._context.gate_owner = task
 
     def _leave_gate(self) -> None:
         if self._gate_held and self._context.write_gate is not None:
             self._gate_held = False
+            self._context.gate_owner = None
             self._context.write_gate.release()

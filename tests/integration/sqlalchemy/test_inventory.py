@@ -9,7 +9,7 @@ from sqlalchemy import func, select, update
 
 from eltiketi_adapters.sqlalchemy import SqlAlchemyPersistence
 from eltiketi_adapters.sqlalchemy.models import BookingAllocationRow, InventoryShardRow
-from eltiketi_adapters.sqlalchemy.stores.inventory import SqlInventoryStore
+from eltiketi_adapters.sqlalchemy.stores.inventory import InventoryInvariantBroken
 from eltiketi_core.domain.catalog import StockLevel
 from eltiketi_core.errors import Conflict
 from tests.integration.sqlalchemy.support import published_event
@@ -17,7 +17,6 @@ from tests.integration.sqlalchemy.support import published_event
 
 async def _shards(db: SqlAlchemyPersistence, ticket_type_id: uuid.UUID) -> list[StockLevel]:
     async with db.unit_of_work() as uow:
-        assert isinstance(uow.inventory, SqlInventoryStore)
         return await uow.inventory.shard_levels(ticket_type_id)
 
 
@@ -94,11 +93,15 @@ async def test_sell_and_unsell_follow_the_allocations(db: SqlAlchemyPersistence)
     assert sum(s.held for s in shards) == 0
     async with db.unit_of_work() as uow:
         await uow.inventory.unsell(booking, ticket_type.id, 5)
-        # nothing is held any more: a second release or unsell gives nothing back
-        await uow.inventory.release(booking, ticket_type.id, 5)
-        await uow.inventory.unsell(booking, ticket_type.id, 5)
         await uow.commit()
     assert [(s.held, s.sold) for s in await _shards(db, ticket_type.id)] == [(0, 0)] * 3
+    async with db.unit_of_work() as uow:
+        # the booking owns nothing any more: giving back again is refused, not absorbed
+        with pytest.raises(InventoryInvariantBroken):
+            await uow.inventory.unsell(booking, ticket_type.id, 1)
+        with pytest.raises(InventoryInvariantBroken):
+            await uow.inventory.release(booking, ticket_type.id, 1)
+        assert not await uow.inventory.reserve(booking, ticket_type.id, 0)
 
 
 async def test_a_partial_release_keeps_the_rest_allocated(db: SqlAlchemyPersistence) -> None:

@@ -50,7 +50,6 @@ from eltiketi_adapters.sqlalchemy.models import (
     TicketTypeRow,
 )
 from eltiketi_core.domain.catalog import StockLevel
-from eltiketi_core.errors import ValidationFailed
 
 logger = logging.getLogger(__name__)
 
@@ -72,10 +71,8 @@ class SqlInventoryStore:
     # -- reserve -----------------------------------------------------------------------------
 
     async def reserve(self, booking_id: UUID, ticket_type_id: UUID, quantity: int) -> bool:
-        if quantity < 1:
-            raise ValidationFailed("invalid_quantity", "quantity must be at least 1")
         shards = await self._shard_count(ticket_type_id)
-        if shards is None:
+        if shards is None or quantity < 1:
             return False
         start = self._tx.rng.randrange(shards)
         if shards == 1 or not self._tx.is_postgres:
@@ -289,6 +286,12 @@ class SqlInventoryStore:
             )
             .order_by(Allocation.shard_no, Allocation.id)
         )
+        if sum(allocated for _, _, allocated in allocations) < quantity:
+            # Stock this booking never took is not its to give back: a caller's bug,
+            # refused before anything changes (the in-memory adapter refuses it too).
+            raise InventoryInvariantBroken(
+                f"booking {booking_id} has fewer than {quantity} of {ticket_type_id} {source.value}"
+            )
         remaining = quantity
         for allocation_id, shard_no, allocated in allocations:
             if remaining == 0:
@@ -313,18 +316,6 @@ class SqlInventoryStore:
                 if target is not None:
                     await self._record(booking_id, ticket_type_id, shard_no, piece, target)
             remaining -= piece
-        if remaining:
-            # Stock this booking never took from these shards is not ours to give back.
-            logger.warning(
-                "inventory move larger than the booking's allocations",
-                extra={
-                    "booking_id": str(booking_id),
-                    "ticket_type_id": str(ticket_type_id),
-                    "state": source.value,
-                    "requested": quantity,
-                    "missing": remaining,
-                },
-            )
 
     async def _adjust_shard(
         self, ticket_type_id: UUID, shard_no: int, piece: int, *, held: int, sold: int

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 
 from eltiketi_adapters.sqlalchemy._tx import Tx, insert_unless_exists
 from eltiketi_adapters.sqlalchemy.models import NotificationRow
@@ -49,14 +49,9 @@ class SqlNotificationStore:
             select(_notifications)
             .where(
                 NotificationRow.status.in_(_RETRYABLE),
-                or_(
-                    NotificationRow.next_attempt_at.is_(None),
-                    NotificationRow.next_attempt_at <= now,
-                ),
+                NotificationRow.next_attempt_at <= now,  # no time set: not scheduled
             )
-            .order_by(
-                NotificationRow.next_attempt_at.asc().nulls_first(), NotificationRow.created_at
-            )
+            .order_by(NotificationRow.next_attempt_at, NotificationRow.id)
             .limit(limit)
         )
         if self._tx.is_postgres:

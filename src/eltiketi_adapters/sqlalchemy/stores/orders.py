@@ -151,6 +151,7 @@ class SqlTicketStore:
             self._tx,
             CheckInRow,
             {
+                "id": check_in.id,
                 "ticket_id": check_in.ticket_id,
                 "event_id": check_in.event_id,
                 "checked_in_at": check_in.checked_in_at,
@@ -167,6 +168,7 @@ class SqlTicketStore:
             raise RuntimeError(f"check-in of {check_in.ticket_id} conflicted but is missing")
         first = row._mapping
         return CheckIn(
+            id=first["id"],
             ticket_id=first["ticket_id"],
             event_id=first["event_id"],
             checked_in_at=first["checked_in_at"],

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select, text, update
+from sqlalchemy import exists, select, text, update
+from sqlalchemy.orm import aliased
 
 from eltiketi_adapters.sqlalchemy._tx import Tx, insert_unless_exists
 from eltiketi_adapters.sqlalchemy.models import PaymentRow, RefundRow
@@ -77,14 +78,21 @@ class SqlPaymentStore:
     async def transition(
         self, payment_id: UUID, expected: frozenset[PaymentStatus], new: PaymentStatus
     ) -> bool:
-        result = await self._tx.execute(
-            update(PaymentRow)
-            .where(
-                PaymentRow.id == payment_id,
-                PaymentRow.status.in_(sorted(status.value for status in expected)),
-            )
-            .values(status=new.value)
+        statement = update(PaymentRow).where(
+            PaymentRow.id == payment_id,
+            PaymentRow.status.in_(sorted(status.value for status in expected)),
         )
+        if new is PaymentStatus.OPEN:
+            # Reopening must not make a second open payment for the booking.
+            other = aliased(PaymentRow)
+            statement = statement.where(
+                ~exists().where(
+                    other.booking_id == PaymentRow.booking_id,
+                    other.status == PaymentStatus.OPEN.value,
+                    other.id != payment_id,
+                )
+            )
+        result = await self._tx.execute(statement.values(status=new.value))
         return bool(result.rowcount == 1)
 
 

@@ -314,6 +314,7 @@ def upgrade() -> None:
     op.create_table(
         "check_ins",
         sa.Column("ticket_id", GUID(), nullable=False),
+        sa.Column("id", GUID(), nullable=False),
         sa.Column("event_id", GUID(), nullable=False),
         sa.Column("checked_in_at", DateTimeUTC(timezone=True), nullable=False),
         sa.Column("scanned_by", sa.String(length=255), nullable=False),
@@ -324,6 +325,7 @@ def upgrade() -> None:
             ["ticket_id"], ["tickets.id"], name=op.f("fk_check_ins_ticket_id_tickets")
         ),
         sa.PrimaryKeyConstraint("ticket_id", name=op.f("pk_check_ins")),
+        sa.UniqueConstraint("id", name="uq_check_ins_id"),
     )
 
 
