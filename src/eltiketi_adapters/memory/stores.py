@@ -1,15 +1,25 @@
 """In-memory implementations of every store port, over one :class:`MemoryStorage`.
 
 They run inside :class:`~eltiketi_adapters.memory.uow.MemoryUnitOfWork`, which
-serialises transactions, so each method may read and write freely. Rules the
-SQL adapters enforce with constraints are enforced here by checks that raise
-the same way (a counter below zero is a bug, not a business outcome).
+serialises transactions, so each method may read and write freely; a store
+used outside its ``async with`` raises. The rules the SQL adapters get from
+constraints are checked here the same way, so a suite that passes in memory
+means the same on PostgreSQL:
+
+* a duplicate id or a reference to a missing row (a foreign key) raises
+  :class:`~eltiketi_core.errors.Conflict` ``constraint_violation``, as the SQL
+  adapters translate an integrity error;
+* the documented uniqueness rules answer False and write nothing;
+* a counter that would go below zero, or above capacity, raises
+  :class:`InventoryInvariantError` before anything changes.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import msgspec
@@ -27,6 +37,7 @@ from eltiketi_core.domain.order import (
     TicketStatus,
 )
 from eltiketi_core.domain.payment import Payment, PaymentStatus, Refund, RefundReason
+from eltiketi_core.errors import Conflict
 from eltiketi_core.ports.stores import (
     IdempotencyRecord,
     NotificationRecord,
@@ -34,26 +45,60 @@ from eltiketi_core.ports.stores import (
     OutboxEntry,
 )
 
+_RETRYABLE = frozenset({NotificationStatus.QUEUED, NotificationStatus.FAILED})
+
 
 class InventoryInvariantError(RuntimeError):
-    """A counter would break ``0 <= held, sold`` or ``held + sold <= capacity``."""
+    """A counter would break ``0 <= held, sold`` or ``held + sold <= capacity``, or a
+    booking would give back stock it never took: a caller's bug, not a business outcome."""
+
+
+class TransactionState:
+    """Whether the owning unit of work is inside its ``async with``."""
+
+    __slots__ = ("open",)
+
+    def __init__(self) -> None:
+        self.open = False
+
+
+def _violation(detail: str) -> Conflict:
+    return Conflict("constraint_violation", detail)
 
 
 class _Store:
-    def __init__(self, storage: MemoryStorage) -> None:
-        self._s = storage
+    __slots__ = ("_storage", "_tx")
+
+    def __init__(self, storage: MemoryStorage, tx: TransactionState) -> None:
+        self._storage = storage
+        self._tx = tx
+
+    @property
+    def _db(self) -> MemoryStorage:
+        if not self._tx.open:
+            raise RuntimeError("use the unit of work's stores inside `async with uow:`")
+        return self._storage
+
+
+def _append(index: Any, key: Any, value: UUID) -> None:
+    index[key] = (*index.get(key, ()), value)
 
 
 class MemoryCatalogStore(_Store):
     async def add_event(self, event: Event) -> None:
-        self._s.events[event.id] = event
+        db = self._db
+        if event.id in db.events:
+            raise _violation(f"event {event.id} exists")
+        db.events[event.id] = event
 
     async def get_event(self, event_id: UUID) -> Event | None:
-        return self._s.events.get(event_id)
+        return self._db.events.get(event_id)
 
     async def set_event_status(self, event_id: UUID, status: EventStatus) -> None:
-        event = self._s.events[event_id]
-        self._s.events[event_id] = msgspec.structs.replace(event, status=status)
+        db = self._db
+        event = db.events.get(event_id)
+        if event is not None:
+            db.events[event_id] = msgspec.structs.replace(event, status=status)
 
     async def list_events(
         self,
@@ -65,30 +110,39 @@ class MemoryCatalogStore(_Store):
     ) -> list[Event]:
         found = [
             e
-            for e in self._s.events.values()
+            for e in self._db.events.values()
             if (statuses is None or e.status in statuses) and (owner is None or e.owner == owner)
         ]
         found.sort(key=lambda e: (e.starts_at, e.id))
         return found[offset : offset + limit]
 
     async def add_ticket_type(self, ticket_type: TicketType) -> None:
-        self._s.ticket_types[ticket_type.id] = ticket_type
-        self._s.stock[ticket_type.id] = StockLevel(
+        db = self._db
+        if ticket_type.id in db.ticket_types:
+            raise _violation(f"ticket type {ticket_type.id} exists")
+        if ticket_type.event_id not in db.events:
+            raise _violation(f"ticket type for unknown event {ticket_type.event_id}")
+        db.ticket_types[ticket_type.id] = ticket_type
+        _append(db.ticket_types_by_event, ticket_type.event_id, ticket_type.id)
+        db.stock[ticket_type.id] = StockLevel(
             ticket_type_id=ticket_type.id, capacity=ticket_type.capacity
         )
 
     async def get_ticket_type(self, ticket_type_id: UUID) -> TicketType | None:
-        return self._s.ticket_types.get(ticket_type_id)
+        return self._db.ticket_types.get(ticket_type_id)
 
     async def ticket_types(self, event_id: UUID) -> list[TicketType]:
-        return [t for t in self._s.ticket_types.values() if t.event_id == event_id]
+        db = self._db
+        return [db.ticket_types[i] for i in db.ticket_types_by_event.get(event_id, ())]
 
 
 class MemoryInventoryStore(_Store):
-    """One counter row per ticket type; per-booking allocations keep every move exact."""
+    """One counter row per ticket type (``shards`` changes nothing here: transactions
+    are serial, so no row is ever locked) plus, per (booking, type), the held and
+    sold quantities it accounts for, so every give-back is exact."""
 
     async def reserve(self, booking_id: UUID, ticket_type_id: UUID, quantity: int) -> bool:
-        level = self._s.stock.get(ticket_type_id)
+        level = self._db.stock.get(ticket_type_id)
         if level is None or quantity < 1 or level.available < quantity:
             return False
         self._move(booking_id, ticket_type_id, held=quantity, sold=0)
@@ -104,140 +158,210 @@ class MemoryInventoryStore(_Store):
         self._move(booking_id, ticket_type_id, held=0, sold=-quantity)
 
     async def levels(self, ticket_type_ids: Sequence[UUID]) -> dict[UUID, StockLevel]:
-        return {i: self._s.stock[i] for i in ticket_type_ids if i in self._s.stock}
+        stock = self._db.stock
+        return {i: stock[i] for i in ticket_type_ids if i in stock}
 
     def _move(self, booking_id: UUID, ticket_type_id: UUID, *, held: int, sold: int) -> None:
+        db = self._db
+        level = db.stock.get(ticket_type_id)
+        if level is None:
+            raise InventoryInvariantError(f"no stock for ticket type {ticket_type_id}")
         key = (booking_id, ticket_type_id)
-        mine_held, mine_sold = self._s.allocations.get(key, (0, 0))
-        level = self._s.stock[ticket_type_id]
-        new_mine = (mine_held + held, mine_sold + sold)
-        new_level = msgspec.structs.replace(level, held=level.held + held, sold=level.sold + sold)
-        if min(new_mine) < 0 or new_level.held < 0 or new_level.sold < 0 or new_level.available < 0:
+        mine_held, mine_sold = db.allocations.get(key, (0, 0))
+        mine = (mine_held + held, mine_sold + sold)
+        after = msgspec.structs.replace(level, held=level.held + held, sold=level.sold + sold)
+        if min(mine) < 0 or after.held < 0 or after.sold < 0 or after.available < 0:
             raise InventoryInvariantError(
-                f"moving held {held:+}, sold {sold:+} for booking {booking_id} breaks the counters"
+                f"moving held {held:+}, sold {sold:+} of {ticket_type_id} for booking "
+                f"{booking_id} (which accounts for held {mine_held}, sold {mine_sold}) "
+                "breaks the counters"
             )
-        self._s.allocations[key] = new_mine
-        self._s.stock[ticket_type_id] = new_level
+        if mine == (0, 0):
+            db.allocations.pop(key, None)
+        else:
+            db.allocations[key] = mine
+        db.stock[ticket_type_id] = after
 
 
 class MemoryBookingStore(_Store):
     async def add(self, booking: Booking) -> None:
-        self._s.bookings[booking.id] = booking
+        db = self._db
+        if booking.id in db.bookings:
+            raise _violation(f"booking {booking.id} exists")
+        if booking.event_id not in db.events:
+            raise _violation(f"booking for unknown event {booking.event_id}")
+        for item in booking.items:
+            if item.ticket_type_id not in db.ticket_types:
+                raise _violation(f"booking item of unknown ticket type {item.ticket_type_id}")
+        db.bookings[booking.id] = booking
+        _append(db.bookings_by_buyer, (booking.buyer, booking.event_id), booking.id)
+        if booking.status is BookingStatus.HELD:
+            db.held[booking.id] = booking.expires_at
 
     async def get(self, booking_id: UUID) -> Booking | None:
-        return self._s.bookings.get(booking_id)
+        return self._db.bookings.get(booking_id)
 
     async def transition(
         self, booking_id: UUID, expected: BookingStatus, new: BookingStatus
     ) -> bool:
-        booking = self._s.bookings.get(booking_id)
+        db = self._db
+        booking = db.bookings.get(booking_id)
         if booking is None or booking.status is not expected:
             return False
-        self._s.bookings[booking_id] = booking.with_status(new)
+        db.bookings[booking_id] = booking.with_status(new)
+        if new is BookingStatus.HELD:
+            db.held[booking_id] = booking.expires_at
+        else:
+            db.held.pop(booking_id, None)
         return True
 
     async def claim_expired(
         self, now: datetime, *, limit: int, ticket_type_id: UUID | None = None
     ) -> list[Booking]:
+        db = self._db
         expired = [
-            b
-            for b in self._s.bookings.values()
-            if b.status is BookingStatus.HELD
-            and b.expires_at <= now
-            and (ticket_type_id is None or any(i.ticket_type_id == ticket_type_id for i in b.items))
+            db.bookings[booking_id]
+            for booking_id, expires_at in db.held.items()
+            if expires_at <= now
         ]
+        if ticket_type_id is not None:
+            expired = [
+                b for b in expired if any(i.ticket_type_id == ticket_type_id for i in b.items)
+            ]
         expired.sort(key=lambda b: (b.expires_at, b.id))
         return expired[:limit]
 
     async def active_quantity(self, buyer: str, event_id: UUID, now: datetime) -> int:
-        refunded = {
-            o.booking_id for o in self._s.orders.values() if o.status is OrderStatus.REFUNDED
-        }
-        return sum(
-            b.quantity
-            for b in self._s.bookings.values()
-            if b.buyer == buyer
-            and b.event_id == event_id
-            and (
-                (b.status is BookingStatus.HELD and b.expires_at > now)
-                or (b.status is BookingStatus.CONFIRMED and b.id not in refunded)
-            )
-        )
+        db = self._db
+        total = 0
+        for booking_id in db.bookings_by_buyer.get((buyer, event_id), ()):
+            booking = db.bookings[booking_id]
+            if booking.status is BookingStatus.HELD:
+                counts = booking.expires_at > now
+            elif booking.status is BookingStatus.CONFIRMED:
+                order_id = db.order_by_booking.get(booking_id)
+                counts = order_id is None or db.orders[order_id].status is not OrderStatus.REFUNDED
+            else:
+                counts = False
+            if counts:
+                total += booking.quantity
+        return total
 
     async def held_for_event(self, event_id: UUID, *, limit: int) -> list[Booking]:
+        db = self._db
         held = [
-            b
-            for b in self._s.bookings.values()
-            if b.event_id == event_id and b.status is BookingStatus.HELD
+            booking for booking in (db.bookings[i] for i in db.held) if booking.event_id == event_id
         ]
+        held.sort(key=lambda b: (b.created_at, b.id))
         return held[:limit]
 
 
 class MemoryPaymentStore(_Store):
     async def add(self, payment: Payment) -> bool:
-        if payment.status is PaymentStatus.OPEN and await self.open_for_booking(payment.booking_id):
+        db = self._db
+        if payment.id in db.payments:
+            raise _violation(f"payment {payment.id} exists")
+        if payment.booking_id not in db.bookings:
+            raise _violation(f"payment for unknown booking {payment.booking_id}")
+        if payment.status is PaymentStatus.OPEN and payment.booking_id in db.open_payment:
             return False
-        self._s.payments[payment.id] = payment
+        self._check_reference(payment)
+        self._write(payment)
         return True
 
     async def get(self, payment_id: UUID) -> Payment | None:
-        return self._s.payments.get(payment_id)
+        return self._db.payments.get(payment_id)
 
     async def open_for_booking(self, booking_id: UUID) -> Payment | None:
-        return next(
-            (
-                p
-                for p in self._s.payments.values()
-                if p.booking_id == booking_id and p.status is PaymentStatus.OPEN
-            ),
-            None,
-        )
+        db = self._db
+        payment_id = db.open_payment.get(booking_id)
+        return None if payment_id is None else db.payments[payment_id]
 
     async def for_booking(self, booking_id: UUID) -> list[Payment]:
-        found = [p for p in self._s.payments.values() if p.booking_id == booking_id]
+        found = [p for p in self._db.payments.values() if p.booking_id == booking_id]
         return sorted(found, key=lambda p: (p.created_at, p.id), reverse=True)
 
     async def by_reference(self, provider: str, reference: str) -> Payment | None:
-        return next(
-            (
-                p
-                for p in self._s.payments.values()
-                if p.provider == provider and p.provider_reference == reference
-            ),
-            None,
-        )
+        db = self._db
+        payment_id = db.payment_by_reference.get((provider, reference))
+        return None if payment_id is None else db.payments[payment_id]
 
     async def update(self, payment: Payment) -> None:
-        self._s.payments[payment.id] = payment
+        db = self._db
+        if payment.id not in db.payments:
+            return
+        if (
+            payment.status is PaymentStatus.OPEN
+            and db.open_payment.get(payment.booking_id, payment.id) != payment.id
+        ):
+            raise _violation(f"booking {payment.booking_id} already has an open payment")
+        self._check_reference(payment)
+        self._write(payment)
 
     async def transition(
         self, payment_id: UUID, expected: frozenset[PaymentStatus], new: PaymentStatus
     ) -> bool:
-        payment = self._s.payments.get(payment_id)
+        db = self._db
+        payment = db.payments.get(payment_id)
         if payment is None or payment.status not in expected:
             return False
-        if new is PaymentStatus.OPEN and await self.open_for_booking(payment.booking_id):
+        if (
+            new is PaymentStatus.OPEN
+            and db.open_payment.get(payment.booking_id, payment_id) != payment_id
+        ):
             return False
-        self._s.payments[payment_id] = payment.with_status(new)
+        self._write(payment.with_status(new))
         return True
+
+    def _check_reference(self, payment: Payment) -> None:
+        if payment.provider_reference is None:
+            return
+        owner = self._db.payment_by_reference.get((payment.provider, payment.provider_reference))
+        if owner is not None and owner != payment.id:
+            raise _violation(f"provider reference {payment.provider_reference!r} is taken")
+
+    def _write(self, payment: Payment) -> None:
+        db = self._db
+        before = db.payments.get(payment.id)
+        db.payments[payment.id] = payment
+        if payment.status is PaymentStatus.OPEN:
+            db.open_payment[payment.booking_id] = payment.id
+        elif db.open_payment.get(payment.booking_id) == payment.id:
+            del db.open_payment[payment.booking_id]
+        if (
+            before is not None
+            and before.provider_reference is not None
+            and before.provider_reference != payment.provider_reference
+        ):
+            db.payment_by_reference.pop((before.provider, before.provider_reference), None)
+        if payment.provider_reference is not None:
+            db.payment_by_reference[(payment.provider, payment.provider_reference)] = payment.id
 
 
 class MemoryOrderStore(_Store):
     async def add(self, order: Order) -> bool:
-        for existing in self._s.orders.values():
-            if existing.booking_id == order.booking_id or existing.payment_id == order.payment_id:
-                return False
-        self._s.orders[order.id] = order
+        db = self._db
+        if order.id in db.orders:
+            raise _violation(f"order {order.id} exists")
+        if order.booking_id not in db.bookings or order.payment_id not in db.payments:
+            raise _violation("order for an unknown booking or payment")
+        if order.booking_id in db.order_by_booking or order.payment_id in db.order_by_payment:
+            return False
+        db.orders[order.id] = order
+        db.order_by_booking[order.booking_id] = order.id
+        db.order_by_payment[order.payment_id] = order.id
         return True
 
     async def get(self, order_id: UUID) -> Order | None:
-        return self._s.orders.get(order_id)
+        return self._db.orders.get(order_id)
 
     async def for_booking(self, booking_id: UUID) -> Order | None:
-        return next((o for o in self._s.orders.values() if o.booking_id == booking_id), None)
+        db = self._db
+        order_id = db.order_by_booking.get(booking_id)
+        return None if order_id is None else db.orders[order_id]
 
     async def list_for_buyer(self, buyer: str, *, limit: int = 50, offset: int = 0) -> list[Order]:
-        found = [o for o in self._s.orders.values() if o.buyer == buyer]
+        found = [o for o in self._db.orders.values() if o.buyer == buyer]
         found.sort(key=lambda o: (o.created_at, o.id), reverse=True)
         return found[offset : offset + limit]
 
@@ -246,153 +370,211 @@ class MemoryOrderStore(_Store):
     ) -> list[Order]:
         found = [
             o
-            for o in self._s.orders.values()
+            for o in self._db.orders.values()
             if o.event_id == event_id and (status is None or o.status is status)
         ]
+        found.sort(key=lambda o: (o.created_at, o.id))
         return found[:limit]
 
     async def transition(self, order_id: UUID, expected: OrderStatus, new: OrderStatus) -> bool:
-        order = self._s.orders.get(order_id)
+        db = self._db
+        order = db.orders.get(order_id)
         if order is None or order.status is not expected:
             return False
-        self._s.orders[order_id] = msgspec.structs.replace(order, status=new)
+        db.orders[order_id] = msgspec.structs.replace(order, status=new)
         return True
 
     async def move_stock(self, order_id: UUID, expected: StockState, new: StockState) -> bool:
-        order = self._s.orders.get(order_id)
+        db = self._db
+        order = db.orders.get(order_id)
         if order is None or order.stock is not expected:
             return False
-        self._s.orders[order_id] = msgspec.structs.replace(order, stock=new)
+        db.orders[order_id] = msgspec.structs.replace(order, stock=new)
         return True
 
 
 class MemoryTicketStore(_Store):
     async def add_many(self, tickets: Sequence[Ticket]) -> None:
+        db = self._db
+        ids = [t.id for t in tickets]
+        if len(set(ids)) != len(ids) or any(i in db.tickets for i in ids):
+            raise _violation("a ticket id exists")
+        for ticket in tickets:  # all checked before any is written, like one INSERT
+            if ticket.order_id not in db.orders or ticket.ticket_type_id not in db.ticket_types:
+                raise _violation(f"ticket {ticket.id} for an unknown order or ticket type")
         for ticket in tickets:
-            self._s.tickets[ticket.id] = ticket
+            db.tickets[ticket.id] = ticket
+            _append(db.tickets_by_order, ticket.order_id, ticket.id)
 
     async def get(self, ticket_id: UUID) -> Ticket | None:
-        return self._s.tickets.get(ticket_id)
+        return self._db.tickets.get(ticket_id)
 
     async def for_order(self, order_id: UUID) -> list[Ticket]:
-        return [t for t in self._s.tickets.values() if t.order_id == order_id]
+        db = self._db
+        found = [db.tickets[i] for i in db.tickets_by_order.get(order_id, ())]
+        found.sort(key=lambda t: (t.created_at, t.id))
+        return found
 
     async def void_for_order(self, order_id: UUID) -> int:
+        db = self._db
         changed = 0
-        for ticket in await self.for_order(order_id):
+        for ticket_id in db.tickets_by_order.get(order_id, ()):
+            ticket = db.tickets[ticket_id]
             if ticket.status is not TicketStatus.VOID:
-                self._s.tickets[ticket.id] = msgspec.structs.replace(
-                    ticket, status=TicketStatus.VOID
-                )
+                db.tickets[ticket_id] = msgspec.structs.replace(ticket, status=TicketStatus.VOID)
                 changed += 1
         return changed
 
     async def check_in(self, check_in: CheckIn) -> CheckIn:
-        return self._s.check_ins.setdefault(check_in.ticket_id, check_in)  # first one stays
+        db = self._db
+        first = db.check_ins.get(check_in.ticket_id)
+        if first is not None:
+            return first
+        if check_in.ticket_id not in db.tickets:
+            raise _violation(f"check-in of unknown ticket {check_in.ticket_id}")
+        db.check_ins[check_in.ticket_id] = check_in
+        return check_in
 
 
 class MemoryRefundStore(_Store):
     async def add(self, refund: Refund) -> bool:
-        if await self.find(refund.payment_id, refund.reason) is not None:
+        db = self._db
+        if refund.id in db.refunds:
+            raise _violation(f"refund {refund.id} exists")
+        if refund.payment_id not in db.payments or refund.booking_id not in db.bookings:
+            raise _violation("refund for an unknown payment or booking")
+        if refund.order_id is not None and refund.order_id not in db.orders:
+            raise _violation(f"refund for unknown order {refund.order_id}")
+        key = (refund.payment_id, refund.reason)
+        if key in db.refund_by_reason:
             return False
-        self._s.refunds[refund.id] = refund
+        db.refunds[refund.id] = refund
+        db.refund_by_reason[key] = refund.id
         return True
 
     async def get(self, refund_id: UUID) -> Refund | None:
-        return self._s.refunds.get(refund_id)
+        return self._db.refunds.get(refund_id)
 
     async def for_payment(self, payment_id: UUID) -> list[Refund]:
-        return [r for r in self._s.refunds.values() if r.payment_id == payment_id]
+        found = [r for r in self._db.refunds.values() if r.payment_id == payment_id]
+        found.sort(key=lambda r: (r.created_at, r.id))
+        return found
 
     async def find(self, payment_id: UUID, reason: RefundReason) -> Refund | None:
-        return next(
-            (r for r in await self.for_payment(payment_id) if r.reason is reason),
-            None,
-        )
+        db = self._db
+        refund_id = db.refund_by_reason.get((payment_id, reason))
+        return None if refund_id is None else db.refunds[refund_id]
 
     async def update(self, refund: Refund) -> None:
-        self._s.refunds[refund.id] = refund
+        db = self._db
+        before = db.refunds.get(refund.id)
+        if before is None:
+            return
+        if (before.payment_id, before.reason) != (refund.payment_id, refund.reason):
+            raise _violation("a refund's payment and reason do not change")
+        db.refunds[refund.id] = refund
 
 
 class MemoryIdempotencyStore(_Store):
     async def get(self, user: str, key: str) -> IdempotencyRecord | None:
-        return self._s.idempotency.get((user, key))
+        return self._db.idempotency.get((user, key))
 
     async def add(self, record: IdempotencyRecord) -> bool:
-        if (record.user, record.key) in self._s.idempotency:
+        db = self._db
+        if (record.user, record.key) in db.idempotency:
             return False
-        self._s.idempotency[(record.user, record.key)] = record
+        db.idempotency[(record.user, record.key)] = record
         return True
 
     async def prune(self, created_before: datetime) -> int:
-        old = [k for k, r in self._s.idempotency.items() if r.created_at < created_before]
+        db = self._db
+        old = [k for k, r in db.idempotency.items() if r.created_at < created_before]
         for key in old:
-            del self._s.idempotency[key]
+            del db.idempotency[key]
         return len(old)
 
 
 class MemoryOutboxStore(_Store):
     async def add(self, events: Sequence[DomainEvent]) -> None:
+        db = self._db
+        ids = [e.id for e in events]
+        if len(set(ids)) != len(ids) or any(i in db.outbox_event_ids for i in ids):
+            raise _violation("an event is already in the outbox")
         for event in events:
-            seq = self._s.next_seq
-            self._s.next_seq += 1
-            self._s.outbox[seq] = OutboxEntry(seq=seq, event=event)
+            seq = db.next_seq
+            db.next_seq += 1
+            db.outbox[seq] = OutboxEntry(seq=seq, event=event)
+            db.outbox_event_ids[event.id] = seq
+            db.unpublished[seq] = None
 
     async def pending(self, *, limit: int) -> list[OutboxEntry]:
-        waiting = (e for s, e in self._s.outbox.items() if s not in self._s.published)
-        return sorted(waiting, key=lambda e: e.seq)[:limit]
+        db = self._db
+        return [db.outbox[seq] for seq in heapq.nsmallest(max(limit, 0), db.unpublished)]
 
     async def mark_published(self, seqs: Sequence[int], at: datetime) -> None:
+        db = self._db
         for seq in seqs:
-            if seq in self._s.outbox:
-                self._s.published.setdefault(seq, at)
+            if seq in db.unpublished:
+                del db.unpublished[seq]
+                db.published[seq] = at
 
     async def prune(self, published_before: datetime) -> int:
-        old = [s for s, at in self._s.published.items() if at < published_before]
+        db = self._db
+        old = [s for s, at in db.published.items() if at < published_before]
         for seq in old:
-            del self._s.published[seq]
-            del self._s.outbox[seq]
+            del db.published[seq]
+            del db.outbox_event_ids[db.outbox[seq].event.id]
+            del db.outbox[seq]
         return len(old)
 
 
 class MemoryInboxStore(_Store):
     async def claim(self, consumer: str, event_id: str, at: datetime) -> bool:
-        if (consumer, event_id) in self._s.inbox:
+        db = self._db
+        if (consumer, event_id) in db.inbox:
             return False
-        self._s.inbox[(consumer, event_id)] = at
+        db.inbox[(consumer, event_id)] = at
         return True
 
     async def prune(self, processed_before: datetime) -> int:
-        old = [k for k, at in self._s.inbox.items() if at < processed_before]
+        db = self._db
+        old = [k for k, at in db.inbox.items() if at < processed_before]
         for key in old:
-            del self._s.inbox[key]
+            del db.inbox[key]
         return len(old)
 
 
 class MemoryNotificationStore(_Store):
     async def add(self, record: NotificationRecord) -> bool:
+        db = self._db
         key = (record.key, record.channel)
-        if key in self._s.notifications:
+        if key in db.notifications:
             return False
-        self._s.notifications[key] = record
+        if any(r.id == record.id for r in db.notifications.values()):
+            raise _violation(f"notification {record.id} exists")
+        db.notifications[key] = record
         return True
 
     async def get(self, key: str, channel: str) -> NotificationRecord | None:
-        return self._s.notifications.get((key, channel))
+        return self._db.notifications.get((key, channel))
 
     async def update(self, record: NotificationRecord) -> None:
-        self._s.notifications[(record.key, record.channel)] = record
+        """Rewrites the record with the same id (key and channel never change)."""
+        db = self._db
+        stored = db.notifications.get((record.key, record.channel))
+        if stored is not None and stored.id == record.id:
+            db.notifications[(record.key, record.channel)] = record
 
     async def due(self, now: datetime, *, limit: int) -> list[NotificationRecord]:
         due = [
             r
-            for r in self._s.notifications.values()
-            if r.status in (NotificationStatus.QUEUED, NotificationStatus.FAILED)
-            and r.next_attempt_at is not None
-            and r.next_attempt_at <= now
+            for r in self._db.notifications.values()
+            if r.status in _RETRYABLE and r.next_attempt_at is not None and r.next_attempt_at <= now
         ]
         due.sort(key=lambda r: (r.next_attempt_at or now, r.id))
         return due[:limit]
 
     async def for_key_prefix(self, prefix: str) -> list[NotificationRecord]:
-        return [r for r in self._s.notifications.values() if r.key.startswith(prefix)]
+        found = [r for r in self._db.notifications.values() if r.key.startswith(prefix)]
+        found.sort(key=lambda r: (r.created_at, r.key, r.channel))
+        return found
