@@ -36,6 +36,8 @@ class RelayLoop:
         self.published = 0
         #: Consecutive failed batches (0 when healthy).
         self.failures = 0
+        #: Failed batches since start.
+        self.failed_batches = 0
 
     async def run(self, stopping: asyncio.Event) -> None:
         """Loop until ``stopping`` is set; the batch in hand is finished first."""
@@ -62,6 +64,7 @@ class RelayLoop:
             sent = await self._relay.relay_once()
         except Exception as error:
             self.failures += 1
+            self.failed_batches += 1
             delay = min(
                 self._timings.max_backoff, self._timings.base_backoff * 2 ** (self.failures - 1)
             )
