@@ -48,6 +48,8 @@ BROKER_DESCRIPTION = (
 class KafkaBus:
     """The Kafka side of a worker: publishers per event family, consumers per handler.
 
+    A bus is started once and stopped once; build a new one to start again.
+
     Args:
         config: bootstrap servers, topic layout, retry budget, group timings.
         logger: where FastStream's own log lines go (per-message lines are DEBUG).
@@ -158,7 +160,6 @@ class KafkaBus:
         Raises:
             GatewayUnavailable: Kafka cannot be reached.
         """
-        self.stopping.clear()
         try:
             await self.broker.start()
         except (KafkaError, OSError) as error:
