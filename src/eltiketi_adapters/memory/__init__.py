@@ -1,23 +1,44 @@
 """In-memory adapters for every core port — the elTiketi testing kit.
 
 ``pip install eltiketi`` gives you these with the core (msgspec is the only
-dependency). They obey the same contract tests as the SQL adapters, so a test
-suite written against them means the same thing in production. See
-``docs/testing-kit.md``; the pytest plugin (``[testing]`` extra) wires them in
-one line.
+dependency). They pass the same contract suite as the SQL adapters
+(``tests/contract``), so a test written against them means the same in
+production. :class:`InMemoryTicketing` wires them all; the pytest plugin
+(fixture ``eltiketi``) does it in one line; polyfactory factories live in
+``eltiketi_adapters.memory.factories`` (``[testing]`` extra). See
+``docs/testing-kit.md``.
+
+:class:`SystemClock` and :class:`TimeOrderedIds` are not test doubles: the app
+runs on them.
 """
 
 from eltiketi_adapters.memory.clock import FixedClock, SystemClock
-from eltiketi_adapters.memory.gateway import FakePayment, FakePaymentGateway
-from eltiketi_adapters.memory.ids import SequentialIds, TimeOrderedIds
-from eltiketi_adapters.memory.kit import InMemoryTicketing
+from eltiketi_adapters.memory.gateway import (
+    SIGNATURE_HEADER,
+    FakePayment,
+    FakePaymentGateway,
+)
+from eltiketi_adapters.memory.ids import RandomIds, SequentialIds, TimeOrderedIds
+from eltiketi_adapters.memory.kit import (
+    KIT_ORGANIZER,
+    KIT_STAFF,
+    InMemoryTicketing,
+    UndeliveredEvents,
+)
 from eltiketi_adapters.memory.notifier import NotifierDown, RecordingNotifier
 from eltiketi_adapters.memory.signer import HmacTicketSigner
 from eltiketi_adapters.memory.state import MemoryStorage
 from eltiketi_adapters.memory.stores import InventoryInvariantError
-from eltiketi_adapters.memory.uow import MemoryUnitOfWork, NestedUnitOfWorkError, memory_uow_factory
+from eltiketi_adapters.memory.uow import (
+    MemoryUnitOfWork,
+    NestedUnitOfWorkError,
+    memory_uow_factory,
+)
 
 __all__ = [
+    "KIT_ORGANIZER",
+    "KIT_STAFF",
+    "SIGNATURE_HEADER",
     "FakePayment",
     "FakePaymentGateway",
     "FixedClock",
@@ -28,9 +49,11 @@ __all__ = [
     "MemoryUnitOfWork",
     "NestedUnitOfWorkError",
     "NotifierDown",
+    "RandomIds",
     "RecordingNotifier",
     "SequentialIds",
     "SystemClock",
     "TimeOrderedIds",
+    "UndeliveredEvents",
     "memory_uow_factory",
 ]

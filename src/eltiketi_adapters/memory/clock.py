@@ -4,29 +4,53 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+#: Where a :class:`FixedClock` starts unless told otherwise: far enough ahead that
+#: events created "30 days from now" are in the future for years to come.
+DEFAULT_START = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
+
 
 class SystemClock:
-    """UTC wall-clock time."""
+    """The wall clock, in UTC (implements :class:`~eltiketi_core.ports.Clock`)."""
 
     def now(self) -> datetime:
         return datetime.now(UTC)
 
 
 class FixedClock:
-    """A clock that only moves when told to, so expiry can be tested without sleeping."""
+    """A clock that moves only when told to, so expiry is tested without sleeping
+    (implements :class:`~eltiketi_core.ports.Clock`).
+
+    >>> clock = FixedClock()
+    >>> clock.advance(minutes=15)  # the default hold has just expired
+    datetime.datetime(2030, 1, 1, 12, 15, tzinfo=datetime.timezone.utc)
+    """
 
     def __init__(self, start: datetime | None = None) -> None:
-        self._now = start or datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
-        if self._now.tzinfo is None:
-            raise ValueError("FixedClock needs a timezone-aware start")
+        self._now = _utc(start or DEFAULT_START)
 
     def now(self) -> datetime:
         return self._now
 
-    def set(self, instant: datetime) -> None:
-        self._now = instant
-
-    def advance(self, by: timedelta | float) -> datetime:
-        """Move forward by a timedelta or a number of seconds; returns the new now."""
-        self._now += by if isinstance(by, timedelta) else timedelta(seconds=by)
+    def set(self, instant: datetime) -> datetime:
+        """Jump to ``instant`` (timezone-aware; may go backwards). Returns it in UTC."""
+        self._now = _utc(instant)
         return self._now
+
+    def advance(self, by: timedelta | float = 0, **parts: float) -> datetime:
+        """Move forward by a ``timedelta`` or a number of seconds, plus any
+        ``timedelta`` keywords (``advance(minutes=16)``). Returns the new now."""
+        step = by if isinstance(by, timedelta) else timedelta(seconds=by)
+        step += timedelta(**parts)
+        if step < timedelta(0):
+            raise ValueError("a FixedClock advances forwards; use set() to go back")
+        self._now += step
+        return self._now
+
+    def __repr__(self) -> str:
+        return f"FixedClock({self._now.isoformat()})"
+
+
+def _utc(instant: datetime) -> datetime:
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        raise ValueError("FixedClock needs a timezone-aware datetime")
+    return instant.astimezone(UTC)

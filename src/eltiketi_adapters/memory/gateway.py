@@ -3,9 +3,10 @@ pay page) approves or declines them."""
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import hmac
-import json
+import os
 import secrets
 import threading
 from collections.abc import Mapping
@@ -18,7 +19,7 @@ import msgspec
 from eltiketi_core.domain.booking import Booking
 from eltiketi_core.domain.money import Money
 from eltiketi_core.domain.payment import Payment
-from eltiketi_core.errors import Conflict, NotFound, WebhookRejected
+from eltiketi_core.errors import Conflict, GatewayUnavailable, NotFound, WebhookRejected
 from eltiketi_core.ports.payments import (
     GatewayPaymentStatus,
     PaymentSession,
@@ -27,34 +28,69 @@ from eltiketi_core.ports.payments import (
     WebhookNotice,
 )
 
-SIGNATURE_HEADER = "x-fake-signature"
+#: The header carrying ``hex(HMAC-SHA256(secret, body))``; matched case-insensitively.
+SIGNATURE_HEADER = "X-Fake-Signature"
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
+
+_REFUND_KINDS = frozenset({WebhookKind.REFUND_SUCCEEDED, WebhookKind.REFUND_FAILED})
+_KINDS = {kind.value: kind for kind in WebhookKind}
 
 
 class FakePayment(msgspec.Struct, kw_only=True):
+    """The gateway's own record of one payment."""
+
     reference: str
+    payment_id: UUID | None = None
     booking_id: UUID
     amount: Money
     status: GatewayPaymentStatus = GatewayPaymentStatus.PENDING
     failure_reason: str | None = None
+    #: Refund reference → minor units. The reference is derived from the
+    #: idempotency key, so a retried refund finds its first attempt here.
     refunds: dict[str, int] = msgspec.field(default_factory=dict)
 
+    @property
+    def refunded(self) -> int:
+        """Minor units refunded so far."""
+        return sum(self.refunds.values())
 
-class _Webhook(msgspec.Struct, frozen=True):
+
+class _State(msgspec.Struct):
+    payments: dict[str, FakePayment] = msgspec.field(default_factory=dict)
+
+
+class _Webhook(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     type: str
-    reference: str
-
-
-_KINDS = {kind.value: kind for kind in WebhookKind}
+    reference: str | None = None
+    reason: str | None = None
 
 
 class FakePaymentGateway:
-    """Implements ``PaymentGateway`` (provider ``fake``).
+    """A :class:`~eltiketi_core.ports.PaymentGateway` (provider ``"fake"``) that tests drive.
 
-    ``approve``/``decline`` decide a payment; ``signed_webhook`` produces the
-    callback a real provider would send; ``refund`` refunds once per
-    idempotency key and never more than was paid. With ``state_file`` the
-    state survives a restart (embedded mode).
+    * :meth:`start` answers a reference ``fake_pay_<hex>`` and a checkout URL
+      ``{public_url}/dev/pay/{reference}`` (the embedded app serves that page);
+      the payment stays ``pending`` until :meth:`approve` or :meth:`decline`.
+    * :meth:`verify` reports the recorded status, booking id and amount, as a
+      real gateway's server-side retrieval would.
+    * :meth:`cancel` cancels a pending payment; one that already succeeded stays
+      succeeded, and the answer says so.
+    * :meth:`refund` moves money back once per idempotency key (the same key
+      answers the same refund reference) and never more than was captured.
+    * :meth:`parse_webhook` checks the ``X-Fake-Signature`` header (hex
+      HMAC-SHA256 of the body with ``webhook_secret``) and reads a JSON body
+      ``{"id", "type", "reference"}``; :meth:`signed_webhook` makes one.
+    * :meth:`fail_next` makes the next calls fail as an unreachable provider.
+
+    State lives in memory, guarded by a lock (safe from threads and tasks);
+    with ``state_file`` it is also written there as JSON after every change and
+    read back on start, so an embedded server keeps its payments over a restart.
+
+    Args:
+        public_url: base of the checkout URLs (no trailing slash needed).
+        webhook_secret: the HMAC key of webhook signatures.
+        state_file: where to keep the state across restarts; None keeps it in memory.
     """
 
     provider = "fake"
@@ -62,113 +98,193 @@ class FakePaymentGateway:
     def __init__(
         self,
         *,
-        public_url: str = "http://127.0.0.1:8000",
-        webhook_secret: str = "fake-webhook-secret",
+        public_url: str = DEFAULT_PUBLIC_URL,
+        webhook_secret: str | bytes = "fake-webhook-secret",
         state_file: Path | None = None,
     ) -> None:
         self._public_url = public_url.rstrip("/")
-        self._secret = webhook_secret.encode()
+        self._secret = (
+            webhook_secret.encode() if isinstance(webhook_secret, str) else webhook_secret
+        )
         self._state_file = state_file
-        self._lock = threading.Lock()
-        self.payments: dict[str, FakePayment] = {}
+        self._lock = threading.RLock()
+        self._payments: dict[str, FakePayment] = {}
+        self._fail = 0
+        self._fail_error: Exception | None = None
+        #: References in the order :meth:`start` created them.
         self.started: list[str] = []
+        #: References :meth:`cancel` moved to cancelled.
         self.cancelled: list[str] = []
         if state_file is not None and state_file.exists():
-            raw = json.loads(state_file.read_text())
-            self.payments = {k: msgspec.convert(v, FakePayment) for k, v in raw.items()}
+            self._payments = msgspec.json.decode(state_file.read_bytes(), type=_State).payments
+            self.started = list(self._payments)
+        self._by_payment: dict[UUID, str] = {
+            p.payment_id: p.reference for p in self._payments.values() if p.payment_id
+        }
 
-    # -- the port ------------------------------------------------------------------
+    # -- the port ----------------------------------------------------------------------------
 
     async def start(
         self, payment: Payment, booking: Booking, *, expires_at: datetime
     ) -> PaymentSession:
-        reference = f"fake_pay_{secrets.token_hex(8)}"
+        """Idempotent per ``payment.id``: a retried start answers the same reference."""
         with self._lock:
-            self.payments[reference] = FakePayment(
-                reference=reference, booking_id=booking.id, amount=payment.amount
-            )
-            self.started.append(reference)
-            self._save()
+            self._maybe_fail()
+            found = self._payments.get(self._by_payment.get(payment.id, ""))
+            if found is None:
+                found = FakePayment(
+                    reference=f"fake_pay_{secrets.token_hex(12)}",
+                    payment_id=payment.id,
+                    booking_id=booking.id,
+                    amount=payment.amount,
+                )
+                self._payments[found.reference] = found
+                self._by_payment[payment.id] = found.reference
+                self.started.append(found.reference)
+                self._save()
+            reference = found.reference
         return PaymentSession(
             provider_reference=reference,
-            checkout_url=f"{self._public_url}/dev/pay/{reference}",
+            checkout_url=self.checkout_url(reference),
             client_secret=f"{reference}_secret",
         )
 
     async def verify(self, provider_reference: str) -> VerifiedPayment:
-        payment = self._get(provider_reference)
-        return VerifiedPayment(
-            provider_reference=payment.reference,
-            status=payment.status,
-            booking_id=payment.booking_id,
-            amount=payment.amount,
-            failure_reason=payment.failure_reason,
-        )
+        with self._lock:
+            self._maybe_fail()
+            return self._verified(self._get(provider_reference))
 
     async def cancel(self, provider_reference: str) -> VerifiedPayment:
         with self._lock:
+            self._maybe_fail()
             payment = self._get(provider_reference)
             if payment.status is GatewayPaymentStatus.PENDING:
                 payment.status = GatewayPaymentStatus.CANCELLED
                 self.cancelled.append(provider_reference)
                 self._save()
-        return await self.verify(provider_reference)
+            return self._verified(payment)
 
     async def refund(self, provider_reference: str, amount: Money, *, idempotency_key: str) -> str:
         with self._lock:
+            self._maybe_fail()
             payment = self._get(provider_reference)
-            refund_id = f"fake_re_{hashlib.sha256(idempotency_key.encode()).hexdigest()[:16]}"
-            if refund_id in payment.refunds:
-                return refund_id
+            reference = f"fake_re_{hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]}"
+            if reference in payment.refunds:
+                return reference
             if payment.status is not GatewayPaymentStatus.SUCCEEDED:
-                raise Conflict("payment_not_succeeded", "only a paid payment can be refunded")
-            if amount.currency != payment.amount.currency:
-                raise Conflict("refund_currency_mismatch", "refund in another currency")
-            if sum(payment.refunds.values()) + amount.amount > payment.amount.amount:
-                raise Conflict("refund_amount_too_large", "refunds would exceed the payment")
-            payment.refunds[refund_id] = amount.amount
+                raise Conflict(
+                    "payment_not_captured",
+                    f"only a succeeded payment can be refunded (this one is {payment.status})",
+                )
+            if amount.currency != payment.amount.currency or amount.amount <= 0:
+                raise Conflict("invalid_refund_amount", f"cannot refund {amount}")
+            if payment.refunded + amount.amount > payment.amount.amount:
+                raise Conflict(
+                    "refund_exceeds_payment",
+                    f"{payment.refunded} of {payment.amount.amount} already refunded",
+                )
+            payment.refunds[reference] = amount.amount
             self._save()
-        return refund_id
+            return reference
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> WebhookNotice:
-        lowered = {k.lower(): v for k, v in headers.items()}
-        signature = lowered.get(SIGNATURE_HEADER, "")
-        if not hmac.compare_digest(signature, self._sign(body)):
+        wanted = SIGNATURE_HEADER.lower()
+        signature = next((v for k, v in headers.items() if k.lower() == wanted), "")
+        if not signature or not hmac.compare_digest(signature, self._sign(body)):
             raise WebhookRejected("invalid_signature", "the webhook signature does not verify")
         try:
             hook = msgspec.json.decode(body, type=_Webhook)
         except msgspec.DecodeError as exc:
             raise WebhookRejected("invalid_payload", "the webhook body is not an event") from exc
+        kind = _KINDS.get(hook.type, WebhookKind.IGNORED)
+        if kind in _REFUND_KINDS:
+            with self._lock:
+                owner = next(
+                    (p.reference for p in self._payments.values() if hook.reference in p.refunds),
+                    None,
+                )
+            return WebhookNotice(
+                event_id=hook.id,
+                kind=kind,
+                provider_reference=owner,
+                refund_reference=hook.reference,
+                failure_reason=hook.reason,
+            )
         return WebhookNotice(
             event_id=hook.id,
-            kind=_KINDS.get(hook.type, WebhookKind.IGNORED),
+            kind=kind,
             provider_reference=hook.reference,
+            failure_reason=hook.reason,
         )
 
-    # -- driving it from tests and the pay page ------------------------------------
+    # -- driving it from tests and the pay page ----------------------------------------------
 
     def approve(self, reference: str) -> None:
+        """The buyer paid: the payment succeeds (it must still be pending)."""
         self._decide(reference, GatewayPaymentStatus.SUCCEEDED, None)
 
     def decline(self, reference: str, reason: str = "card_declined") -> None:
+        """The card was refused: the payment fails (it must still be pending)."""
         self._decide(reference, GatewayPaymentStatus.FAILED, reason)
 
-    def payment(self, reference: str) -> FakePayment:
-        return self._get(reference)
-
-    def refunded_amount(self, reference: str) -> int:
-        return sum(self._get(reference).refunds.values())
+    def fail_next(self, count: int = 1, *, error: Exception | None = None) -> None:
+        """Make the next ``count`` calls of the port (start, verify, cancel, refund)
+        raise ``error`` — by default :class:`GatewayUnavailable`, as an outage would."""
+        if count < 0:
+            raise ValueError("count cannot be negative")
+        with self._lock:
+            self._fail = count
+            self._fail_error = error
 
     def signed_webhook(
-        self, kind: WebhookKind, reference: str, *, event_id: str | None = None
+        self,
+        kind: WebhookKind | str,
+        reference: str,
+        *,
+        event_id: str | None = None,
+        reason: str | None = None,
     ) -> tuple[bytes, dict[str, str]]:
-        """The body and headers the gateway would POST for ``kind``."""
+        """The body and headers this gateway would POST to the webhook endpoint.
+
+        ``reference`` is the payment reference, or the refund reference for the
+        ``refund_*`` kinds. A fresh ``event_id`` is made unless given (give the
+        same one twice to test a redelivery).
+        """
         body = msgspec.json.encode(
             _Webhook(
-                id=event_id or f"evt_{secrets.token_hex(8)}", type=kind.value, reference=reference
+                id=event_id or f"evt_{secrets.token_hex(12)}",
+                type=WebhookKind(kind).value,
+                reference=reference,
+                reason=reason,
             )
         )
-        return body, {SIGNATURE_HEADER: self._sign(body), "content-type": "application/json"}
+        return body, {SIGNATURE_HEADER: self._sign(body), "Content-Type": "application/json"}
+
+    def checkout_url(self, reference: str) -> str:
+        return f"{self._public_url}/dev/pay/{reference}"
+
+    def payment(self, reference: str) -> FakePayment:
+        """A copy of the gateway's record; unknown references raise ``NotFound``."""
+        with self._lock:
+            return copy.deepcopy(self._get(reference))
+
+    @property
+    def payments(self) -> dict[str, FakePayment]:
+        """Copies of every record by reference, in the order they were started."""
+        with self._lock:
+            return copy.deepcopy(self._payments)
+
+    def references_for(self, booking_id: UUID) -> list[str]:
+        """Every reference started for ``booking_id``, oldest first."""
+        with self._lock:
+            return [p.reference for p in self._payments.values() if p.booking_id == booking_id]
+
+    def refunded_amount(self, reference: str) -> int:
+        """Minor units refunded from the payment so far."""
+        with self._lock:
+            return self._get(reference).refunded
+
+    # -- internals ----------------------------------------------------------------------------
 
     def _decide(self, reference: str, status: GatewayPaymentStatus, reason: str | None) -> None:
         with self._lock:
@@ -179,11 +295,28 @@ class FakePaymentGateway:
             payment.failure_reason = reason
             self._save()
 
+    def _maybe_fail(self) -> None:
+        if self._fail > 0:
+            self._fail -= 1
+            raise self._fail_error or GatewayUnavailable(
+                "payment_provider_unavailable", "the fake gateway is down (test)"
+            )
+
     def _get(self, reference: str) -> FakePayment:
-        payment = self.payments.get(reference)
+        payment = self._payments.get(reference)
         if payment is None:
             raise NotFound("payment_not_found", f"no fake payment {reference!r}")
         return payment
+
+    @staticmethod
+    def _verified(payment: FakePayment) -> VerifiedPayment:
+        return VerifiedPayment(
+            provider_reference=payment.reference,
+            status=payment.status,
+            booking_id=payment.booking_id,
+            amount=payment.amount,
+            failure_reason=payment.failure_reason,
+        )
 
     def _sign(self, body: bytes) -> str:
         return hmac.new(self._secret, body, hashlib.sha256).hexdigest()
@@ -191,7 +324,7 @@ class FakePaymentGateway:
     def _save(self) -> None:
         if self._state_file is None:
             return
-        data = msgspec.json.encode(self.payments)
-        tmp = self._state_file.with_suffix(".tmp")
-        tmp.write_bytes(data)
-        tmp.replace(self._state_file)
+        self._state_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self._state_file.with_name(f"{self._state_file.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(msgspec.json.encode(_State(payments=self._payments)))
+        tmp.replace(self._state_file)  # atomic: a crash leaves the old file or the new one
