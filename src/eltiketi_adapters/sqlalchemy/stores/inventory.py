@@ -84,10 +84,23 @@ class SqlInventoryStore:
                 # then found too little: a definitive answer.
                 return False
             return await self._take_from_locked(booking_id, ticket_type_id, quantity, start)
-        if await self._in_savepoint(
-            self._take_free_shard(booking_id, ticket_type_id, quantity, start, shards)
-        ):
+        savepoint = await self._tx.connection.begin_nested()
+        try:
+            shard_no, committed = await self._take_free_shard(
+                booking_id, ticket_type_id, quantity, start, shards
+            )
+        except BaseException:
+            await savepoint.rollback()
+            raise
+        if shard_no is not None:
+            await savepoint.commit()
+            # SKIP LOCKED never waits, but it may keep locks on shards it passed over.
+            self._tx.note_shard_lock(ticket_type_id, shards - 1)
             return True
+        await savepoint.rollback()
+        if committed < quantity:
+            # The rule of a single conditional UPDATE: committed stock too small, refused.
+            return False
         return await self._in_savepoint(
             self._take_from_locked(booking_id, ticket_type_id, quantity, start)
         )
@@ -129,15 +142,17 @@ class SqlInventoryStore:
 
     async def _take_free_shard(
         self, booking_id: UUID, ticket_type_id: UUID, quantity: int, start: int, shards: int
-    ) -> bool:
+    ) -> tuple[int | None, int]:
         """PostgreSQL, one statement: the first unlocked shard (rotating from ``start``)
-        with ``quantity`` left is locked, decremented and allocated — or nothing happens."""
+        with ``quantity`` left is locked, decremented and allocated — or nothing happens.
+
+        Returns the shard taken from (None: none) and the type's committed stock as the
+        statement saw it before taking.
+        """
+        left = Shard.capacity - Shard.held - Shard.sold
         pick = (
             select(Shard.ticket_type_id, Shard.shard_no)
-            .where(
-                Shard.ticket_type_id == ticket_type_id,
-                Shard.capacity - Shard.held - Shard.sold >= quantity,
-            )
+            .where(Shard.ticket_type_id == ticket_type_id, left >= quantity)
             .order_by((Shard.shard_no + (shards - start)) % shards)
             .limit(1)
             .with_for_update(skip_locked=True, key_share=True)
@@ -148,15 +163,36 @@ class SqlInventoryStore:
             .where(
                 Shard.ticket_type_id == pick.c.ticket_type_id,
                 Shard.shard_no == pick.c.shard_no,
-                Shard.capacity - Shard.held - Shard.sold >= quantity,
+                left >= quantity,
             )
             .values(held=Shard.held + quantity)
+            .returning(Shard.ticket_type_id, Shard.shard_no)
+            .cte("taken")
         )
-        shard_no = await self._take_and_record(booking_id, quantity, taken)
-        if shard_no is None:
-            return False
-        self._tx.note_shard_lock(ticket_type_id, shard_no)
-        return True
+        recorded = (
+            insert(Allocation)
+            .from_select(
+                ["booking_id", "ticket_type_id", "shard_no", "quantity", "state"],
+                select(
+                    literal(booking_id, Allocation.booking_id.type),
+                    taken.c.ticket_type_id,
+                    taken.c.shard_no,
+                    literal(quantity, Integer),
+                    literal(AllocationState.HELD.value, Allocation.state.type),
+                ),
+            )
+            .returning(Allocation.shard_no)
+            .cte("recorded")
+        )
+        committed = (
+            select(func.coalesce(func.sum(left), 0))
+            .where(Shard.ticket_type_id == ticket_type_id, left > 0)
+            .scalar_subquery()
+        )
+        row = await self._tx.first(select(select(recorded.c.shard_no).scalar_subquery(), committed))
+        if row is None:  # pragma: no cover - a SELECT of two scalars always has a row
+            return None, 0
+        return (None if row[0] is None else int(row[0])), int(row[1])
 
     async def _take_and_record(self, booking_id: UUID, quantity: int, taken: Update) -> int | None:
         """PostgreSQL: run the conditional ``taken`` UPDATE and insert the allocation for
@@ -186,8 +222,10 @@ class SqlInventoryStore:
         available = await self._available(ticket_type_id, lock=True)
         if sum(available.values()) < quantity:
             return False
-        shards = len(available)
-        whole = [s for s in _rotation(shards, start=start) if available.get(s, 0) >= quantity]
+        # a shard that fits, the first at or after the random start (then wrapping round)
+        whole = sorted(
+            (s for s, left in available.items() if left >= quantity), key=lambda s: (s < start, s)
+        )
         if whole:
             plan = [(whole[0], quantity)]
         else:
@@ -212,9 +250,18 @@ class SqlInventoryStore:
         return True
 
     async def _available(self, ticket_type_id: UUID, *, lock: bool) -> dict[int, int]:
+        """shard_no -> tickets left, for the shards that have any.
+
+        With ``lock`` (PostgreSQL) those shards are locked in ``shard_no`` order,
+        waiting for transactions that hold them, and re-read once free. A shard
+        whose committed state is empty is not waited for — the same rule a
+        single conditional ``UPDATE`` follows — so once a type is sold out,
+        refusals are answered at once instead of queueing on every shard.
+        """
+        available = Shard.capacity - Shard.held - Shard.sold
         query = (
-            select(Shard.shard_no, Shard.capacity - Shard.held - Shard.sold)
-            .where(Shard.ticket_type_id == ticket_type_id)
+            select(Shard.shard_no, available)
+            .where(Shard.ticket_type_id == ticket_type_id, available > 0)
             .order_by(Shard.shard_no)
         )
         if lock and self._tx.is_postgres:
@@ -223,7 +270,7 @@ class SqlInventoryStore:
             query = query.with_for_update(key_share=True)
             if rows_hint := self._tx.shard_counts.get(ticket_type_id):
                 self._tx.note_shard_lock(ticket_type_id, rows_hint - 1)
-        return {row[0]: row[1] for row in await self._tx.rows(query)}
+        return {row[0]: row[1] for row in await self._tx.rows(query) if row[1] > 0}
 
     async def _shard_count(self, ticket_type_id: UUID) -> int | None:
         cached = self._tx.shard_counts.get(ticket_type_id)
@@ -388,8 +435,3 @@ class SqlInventoryStore:
             StockLevel(ticket_type_id=ticket_type_id, capacity=c, held=h, sold=s)
             for c, h, s in rows
         ]
-
-
-def _rotation(size: int, *, start: int) -> list[int]:
-    """``start, start+1, …`` wrapping around: every shard once, beginning at ``start``."""
-    return [(start + offset) % size for offset in range(size)]
