@@ -17,12 +17,14 @@ Reservation (see ``docs/inventory.md`` for the why):
 * **N shards, PostgreSQL** — inside a savepoint, one statement picks the first
   shard, in rotation from a random start, that has the quantity and is not
   locked by another buyer (``FOR NO KEY UPDATE SKIP LOCKED``), takes from it
-  with the same conditional ``UPDATE`` and records the allocation. If none
-  qualifies, the savepoint is rolled back (PostgreSQL keeps the lock of a row
-  whose re-check failed; the rollback drops it) and the deciding step runs:
-  every shard of the type locked in ``shard_no`` order — waiting for their
-  holders — then one shard that fits, or pieces from several, or a refusal
-  (rolled back again, so a refused buyer makes nobody queue).
+  with the same conditional ``UPDATE``, records the allocation, and reports
+  the type's committed stock. If nothing was taken the savepoint is rolled
+  back (PostgreSQL keeps the lock of a row whose re-check failed; the rollback
+  drops it). Too little committed stock: refused, the rule of the one-row
+  ``UPDATE``. Otherwise the deciding step runs in a new savepoint: the shards
+  that have stock locked in ``shard_no`` order — waiting for their holders —
+  then one shard that fits, or pieces from several, or a refusal (rolled
+  back, so a refused buyer makes nobody queue).
 * **N shards, SQLite** — the write lock is taken at ``BEGIN IMMEDIATE``; no
   other writer exists during the transaction, so a random shard is tried and
   then the deciding step reads the shards directly.
