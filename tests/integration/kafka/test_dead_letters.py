@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
 from datetime import UTC, datetime
+from pathlib import Path
 from uuid import UUID, uuid4
 
 import pytest
@@ -20,6 +24,7 @@ from eltiketi_core.domain.events import BookingCreated, DomainEvent
 from eltiketi_core.domain.money import Money
 from eltiketi_core.errors import GatewayUnavailable
 from tests.infra.kafka import KafkaBroker
+from tests.integration.kafka.deployment import eltiketi_argv
 from tests.integration.kafka.support import eventually, kafka_test_config
 
 pytestmark = pytest.mark.kafka
@@ -153,3 +158,55 @@ async def _publish_raw(config: KafkaConfig, topic: str, value: bytes) -> None:
 
 async def _true(value: bool) -> bool:
     return value
+
+
+async def test_the_dead_letters_command_lists_and_replays(
+    kafka_broker: KafkaBroker, tmp_path: Path
+) -> None:
+    config = kafka_test_config(kafka_broker.bootstrap)
+    await ensure_topics(config)
+    poison = booking_created(uuid4())
+    handler = PickyHandler(refuse={poison.id})
+    bus = KafkaBus(config)
+    consumer = bus.subscribe(handler)
+    async with bus:
+        await bus.publisher.publish([poison])
+        await eventually(lambda: _true(consumer.dead_lettered == 1))
+
+    env = {
+        "ELTIKETI_DATA_DIR": str(tmp_path),
+        "ELTIKETI_KAFKA_BOOTSTRAP": config.bootstrap,
+        "ELTIKETI_KAFKA_TOPIC_PREFIX": config.topic_prefix,
+    }
+    status, out, err = await _eltiketi(env, "dead-letters", "list", "--json")
+    assert status == 0, err
+    (line,) = out.splitlines()
+    listed = json.loads(line)
+    assert listed["handler"] == "picky"
+    assert listed["event_id"] == str(poison.id)
+    assert "1 dead letter(s)" in err
+
+    status, out, err = await _eltiketi(env, "dead-letters", "replay", "9:9")
+    assert status == 2
+    assert "no dead letter at 9:9" in err
+
+    handler.refuse.clear()
+    status, out, err = await _eltiketi(env, "dead-letters", "replay", listed["ref"])
+    assert status == 0, err
+    assert out.strip() == f"replayed {listed['ref']} -> {config.topic_prefix}eltiketi.bookings"
+    bus = KafkaBus(config)
+    bus.subscribe(handler)
+    async with bus:
+        await eventually(lambda: _true(poison.id in handler.handled))
+
+
+async def _eltiketi(env: dict[str, str], *args: str) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        *eltiketi_argv(*args),
+        env={**os.environ, **env},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
