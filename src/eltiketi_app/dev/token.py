@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Router, post
+from litestar.params import JSONBody
 
 from eltiketi_adapters.devauth import DevTokenIssuer
 from eltiketi_app.http.schemas import DevTokenIn, DevTokenOut
@@ -22,7 +23,7 @@ from eltiketi_core.errors import ValidationFailed
     "Absent in production, where tokens come from the OIDC issuer.",
 )
 @inject
-async def dev_token(data: DevTokenIn, issuer: FromDishka[DevTokenIssuer]) -> DevTokenOut:
+async def dev_token(data: JSONBody[DevTokenIn], issuer: FromDishka[DevTokenIssuer]) -> DevTokenOut:
     if not data.sub.strip():
         raise ValidationFailed("invalid_subject", "sub must not be empty")
     try:

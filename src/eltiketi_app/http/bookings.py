@@ -7,7 +7,7 @@ from uuid import UUID
 
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Response, Router, delete, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from eltiketi_app.http.auth import authenticated
 from eltiketi_app.http.schemas import (
@@ -26,8 +26,8 @@ MAX_IDEMPOTENCY_KEY = 255
 
 IdempotencyKey = Annotated[
     str | None,
-    Parameter(
-        header="Idempotency-Key",
+    HeaderParameter(
+        name="Idempotency-Key",
         required=False,
         description="Retry-safe creation: the same key and body answer the first result; "
         "the same key with another body is 422 `idempotency_key_reused`; "
@@ -44,7 +44,7 @@ IdempotencyKey = Annotated[
 )
 @inject
 async def create_booking(
-    data: NewBookingIn,
+    data: JSONBody[NewBookingIn],
     ticketing: FromDishka[Ticketing],
     principal: FromDishka[Principal],
     idempotency_key: IdempotencyKey = None,
@@ -72,7 +72,7 @@ async def create_booking(
 @get("/{booking_id:uuid}", summary="Read a hold (owner)")
 @inject
 async def get_booking(
-    booking_id: UUID, ticketing: FromDishka[Ticketing], principal: FromDishka[Principal]
+    booking_id: FromPath[UUID], ticketing: FromDishka[Ticketing], principal: FromDishka[Principal]
 ) -> BookingOut:
     return booking_out(await ticketing.bookings.get(principal, booking_id))
 
@@ -85,7 +85,7 @@ async def get_booking(
 )
 @inject
 async def release_booking(
-    booking_id: UUID, ticketing: FromDishka[Ticketing], principal: FromDishka[Principal]
+    booking_id: FromPath[UUID], ticketing: FromDishka[Ticketing], principal: FromDishka[Principal]
 ) -> BookingOut:
     return booking_out(await ticketing.bookings.release(principal, booking_id))
 
@@ -99,7 +99,7 @@ async def release_booking(
 )
 @inject
 async def start_payment(
-    booking_id: UUID, ticketing: FromDishka[Ticketing], principal: FromDishka[Principal]
+    booking_id: FromPath[UUID], ticketing: FromDishka[Ticketing], principal: FromDishka[Principal]
 ) -> PaymentOut:
     return payment_out(await ticketing.payments.start(principal, booking_id))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Router, post
+from litestar.params import JSONBody
 
 from eltiketi_app.http.auth import requires
 from eltiketi_app.http.schemas import AdmissionOut, CheckInIn, admission_out
@@ -21,7 +22,7 @@ from eltiketi_core.usecases import Ticketing
 )
 @inject
 async def check_in(
-    data: CheckInIn, ticketing: FromDishka[Ticketing], principal: FromDishka[Principal]
+    data: JSONBody[CheckInIn], ticketing: FromDishka[Ticketing], principal: FromDishka[Principal]
 ) -> AdmissionOut:
     admission = await ticketing.checkins.check_in(principal, data.token, data.event_id)
     return admission_out(admission)

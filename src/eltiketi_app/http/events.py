@@ -7,7 +7,7 @@ from uuid import UUID
 
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Router, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
 from eltiketi_app.http.auth import Caller, require_principal, requires
 from eltiketi_app.http.schemas import (
@@ -44,7 +44,7 @@ async def list_events(
     caller: FromDishka[Caller],
     limit: Limit = 50,
     offset: Offset = 0,
-    mine: bool = False,
+    mine: FromQuery[bool] = False,
 ) -> EventListOut:
     if mine:
         views = await ticketing.catalog.list_managed(
@@ -58,7 +58,7 @@ async def list_events(
 @get("/{event_id:uuid}", summary="One event with its ticket types and live availability")
 @inject
 async def get_event(
-    event_id: UUID, ticketing: FromDishka[Ticketing], caller: FromDishka[Caller]
+    event_id: FromPath[UUID], ticketing: FromDishka[Ticketing], caller: FromDishka[Caller]
 ) -> EventOut:
     return event_view_out(await ticketing.catalog.get(event_id, caller.principal))
 
@@ -71,7 +71,7 @@ async def get_event(
 )
 @inject
 async def create_event(
-    data: NewEventIn, ticketing: FromDishka[Ticketing], principal: FromDishka[Principal]
+    data: JSONBody[NewEventIn], ticketing: FromDishka[Ticketing], principal: FromDishka[Principal]
 ) -> EventOut:
     event = await ticketing.catalog.create_event(
         principal,
@@ -94,8 +94,8 @@ async def create_event(
 )
 @inject
 async def add_ticket_type(
-    event_id: UUID,
-    data: NewTicketTypeIn,
+    event_id: FromPath[UUID],
+    data: JSONBody[NewTicketTypeIn],
     ticketing: FromDishka[Ticketing],
     principal: FromDishka[Principal],
 ) -> TicketTypeOut:
@@ -121,7 +121,7 @@ async def add_ticket_type(
 )
 @inject
 async def publish_event(
-    event_id: UUID, ticketing: FromDishka[Ticketing], principal: FromDishka[Principal]
+    event_id: FromPath[UUID], ticketing: FromDishka[Ticketing], principal: FromDishka[Principal]
 ) -> EventOut:
     await ticketing.catalog.publish(principal, event_id)
     return event_view_out(await ticketing.catalog.get(event_id, principal))
@@ -136,7 +136,7 @@ async def publish_event(
 )
 @inject
 async def cancel_event(
-    event_id: UUID, ticketing: FromDishka[Ticketing], principal: FromDishka[Principal]
+    event_id: FromPath[UUID], ticketing: FromDishka[Ticketing], principal: FromDishka[Principal]
 ) -> CancellationOut:
     return cancellation_out(await ticketing.cancellation.cancel(principal, event_id))
 

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Response, Router, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, JSONBody, Parameter
 
 from eltiketi_app.http.auth import authenticated
 from eltiketi_app.http.schemas import (
@@ -35,7 +35,9 @@ Offset = Annotated[int, Parameter(ge=0, description="items to skip")]
 )
 @inject
 async def confirm_order(
-    data: ConfirmOrderIn, ticketing: FromDishka[Ticketing], principal: FromDishka[Principal]
+    data: JSONBody[ConfirmOrderIn],
+    ticketing: FromDishka[Ticketing],
+    principal: FromDishka[Principal],
 ) -> Response[OrderOut]:
     confirmation = await ticketing.settlement.confirm(principal, data.booking_id, data.payment_id)
     view = await ticketing.orders.get(principal, confirmation.order.id)
@@ -61,7 +63,7 @@ async def list_orders(
 @get("/{order_id:uuid}", summary="One order with its tickets (owner)")
 @inject
 async def get_order(
-    order_id: UUID, ticketing: FromDishka[Ticketing], principal: FromDishka[Principal]
+    order_id: FromPath[UUID], ticketing: FromDishka[Ticketing], principal: FromDishka[Principal]
 ) -> OrderOut:
     return order_view_out(await ticketing.orders.get(principal, order_id))
 
@@ -75,7 +77,7 @@ async def get_order(
 )
 @inject
 async def cancel_order(
-    order_id: UUID, ticketing: FromDishka[Ticketing], principal: FromDishka[Principal]
+    order_id: FromPath[UUID], ticketing: FromDishka[Ticketing], principal: FromDishka[Principal]
 ) -> OrderOut:
     return order_view_out(await ticketing.orders.cancel(principal, order_id))
 
@@ -88,7 +90,7 @@ async def cancel_order(
 )
 @inject
 async def resend_tickets(
-    order_id: UUID, ticketing: FromDishka[Ticketing], principal: FromDishka[Principal]
+    order_id: FromPath[UUID], ticketing: FromDishka[Ticketing], principal: FromDishka[Principal]
 ) -> ResendOut:
     sent = await ticketing.notifications.resend_tickets(principal, order_id)
     return ResendOut(order_id=order_id, channels_sent=sent)

@@ -6,6 +6,7 @@ from typing import Any
 
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Request, Router, post
+from litestar.params import FromPath
 
 from eltiketi_app.http.schemas import WebhookOut
 from eltiketi_core.usecases import Ticketing
@@ -23,7 +24,7 @@ MAX_WEBHOOK_BYTES = 1_000_000
 )
 @inject
 async def payment_webhook(
-    provider: str, request: Request[Any, Any, Any], ticketing: FromDishka[Ticketing]
+    provider: FromPath[str], request: Request[Any, Any, Any], ticketing: FromDishka[Ticketing]
 ) -> WebhookOut:
     body = await request.body()
     headers = {k.lower(): v for k, v in request.headers.items()}

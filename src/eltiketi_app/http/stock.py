@@ -13,6 +13,7 @@ from uuid import UUID
 import msgspec
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Router, get
+from litestar.params import FromPath
 
 from eltiketi_app.http.auth import requires
 from eltiketi_app.ioc.types import Persistence
@@ -21,7 +22,7 @@ from eltiketi_core.usecases.access import managed_event
 
 
 class StockLevelOut(msgspec.Struct, kw_only=True):
-    ticket_type_id: UUID
+    ticket_type_id: FromPath[UUID]
     name: str
     capacity: int
     held: int
@@ -30,7 +31,7 @@ class StockLevelOut(msgspec.Struct, kw_only=True):
 
 
 class StockOut(msgspec.Struct, kw_only=True):
-    event_id: UUID
+    event_id: FromPath[UUID]
     ticket_types: list[StockLevelOut]
 
 
@@ -41,7 +42,7 @@ class StockOut(msgspec.Struct, kw_only=True):
 )
 @inject
 async def event_stock(
-    event_id: UUID, persistence: FromDishka[Persistence], principal: FromDishka[Principal]
+    event_id: FromPath[UUID], persistence: FromDishka[Persistence], principal: FromDishka[Principal]
 ) -> StockOut:
     async with persistence.uow() as uow:
         event = managed_event(await uow.catalog.get_event(event_id), principal)

@@ -7,6 +7,7 @@ from uuid import UUID
 
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Response, Router, get
+from litestar.params import FromPath
 
 from eltiketi_app.http.auth import authenticated
 from eltiketi_app.ioc.types import QrRenderer
@@ -41,7 +42,7 @@ async def ticket_keys(signer: FromDishka[TicketSigner]) -> Response[dict[str, An
 )
 @inject
 async def ticket_qr_svg(
-    ticket_id: UUID,
+    ticket_id: FromPath[UUID],
     ticketing: FromDishka[Ticketing],
     principal: FromDishka[Principal],
     qr: FromDishka[QrRenderer],
@@ -58,7 +59,7 @@ async def ticket_qr_svg(
 )
 @inject
 async def ticket_qr_png(
-    ticket_id: UUID,
+    ticket_id: FromPath[UUID],
     ticketing: FromDishka[Ticketing],
     principal: FromDishka[Principal],
     qr: FromDishka[QrRenderer],

@@ -6,13 +6,15 @@ production these types are not in the container at all.
 
 from __future__ import annotations
 
+import secrets
+
 from dishka import Provider, Scope, alias, provide
 
 from eltiketi_adapters.memory import FakePaymentGateway
 from eltiketi_app.settings import Settings
 from eltiketi_core.ports.payments import PaymentGateway
 
-PAY_PAGE_PATH = "/dev/pay"
+STATE_FILE = "fake-payments.json"
 
 
 class FakeGatewayProvider(Provider):
@@ -20,8 +22,18 @@ class FakeGatewayProvider(Provider):
 
     @provide
     def fake_gateway(self, settings: Settings) -> FakePaymentGateway:
+        """Payments survive a restart exactly when the database does (not with ``memory://``).
+
+        The webhook secret is random per process: the pay page is the only sender.
+        """
+        state_file = None
+        if not settings.uses_memory_database:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            state_file = settings.data_dir / STATE_FILE
         return FakePaymentGateway(
-            checkout_url_base=f"{settings.effective_public_url}{PAY_PAGE_PATH}/"
+            public_url=settings.effective_public_url,
+            webhook_secret=secrets.token_hex(16),
+            state_file=state_file,
         )
 
     gateway = alias(source=FakePaymentGateway, provides=PaymentGateway)

@@ -65,16 +65,16 @@ async def open_persistence(settings: Settings) -> AsyncIterator[Persistence]:
 
 def memory_persistence() -> Persistence:
     """Everything in this process's memory: gone at exit (tests, ``memory://``)."""
-    from eltiketi_adapters.memory import InMemoryStorage
+    from eltiketi_adapters.memory import MemoryStorage, memory_uow_factory
 
-    storage = InMemoryStorage()
+    storage = MemoryStorage()
 
     async def ping() -> None:
         return None
 
     return Persistence(
-        uow=storage.uow,
+        uow=memory_uow_factory(storage),
         kind="memory",
         ping=ping,
-        subscribe_commits=storage.on_commit,
+        subscribe_commits=storage.on_commit.append,
     )

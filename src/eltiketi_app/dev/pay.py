@@ -1,0 +1,110 @@
+"""The fake gateway's checkout page (embedded mode only): ``/dev/pay/{reference}``.
+
+A person opens the ``checkout_url`` and clicks Pay or Decline; a script posts the
+same form (``outcome=pay`` or ``outcome=decline``). Either way the fake gateway
+decides the payment and its signed webhook is delivered to the settlement use
+case, exactly as a real provider's callback would be. The answer is a redirect
+back to the page, which then shows the outcome.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Literal
+
+import msgspec
+from dishka.integrations.litestar import FromDishka, inject
+from litestar import Response, Router, get, post
+from litestar.params import FromPath, URLEncodedBody
+from litestar.response import Redirect
+
+from eltiketi_adapters.memory import FakePayment, FakePaymentGateway
+from eltiketi_core.errors import Conflict
+from eltiketi_core.ports.payments import GatewayPaymentStatus, WebhookKind
+from eltiketi_core.usecases import Ticketing
+
+_DECIDES = {
+    "pay": (GatewayPaymentStatus.SUCCEEDED, WebhookKind.PAYMENT_SUCCEEDED),
+    "decline": (GatewayPaymentStatus.FAILED, WebhookKind.PAYMENT_FAILED),
+}
+
+
+class PayForm(msgspec.Struct):
+    outcome: Literal["pay", "decline"]
+
+
+@get("/pay/{reference:str}", summary="The fake checkout page", media_type="text/html")
+@inject
+async def pay_page(
+    reference: FromPath[str], gateway: FromDishka[FakePaymentGateway]
+) -> Response[str]:
+    payment = gateway.payment(reference)
+    return Response(_render(payment), media_type="text/html; charset=utf-8")
+
+
+@post(
+    "/pay/{reference:str}",
+    summary="Pay or decline on the fake checkout page",
+    description="Form field `outcome`: `pay` or `decline`. Answers 303 to the page.",
+    status_code=303,
+)
+@inject
+async def pay(
+    reference: FromPath[str],
+    data: URLEncodedBody[PayForm],
+    gateway: FromDishka[FakePaymentGateway],
+    ticketing: FromDishka[Ticketing],
+) -> Redirect:
+    wanted, kind = _DECIDES[data.outcome]
+    payment = gateway.payment(reference)
+    if payment.status is GatewayPaymentStatus.PENDING:
+        if data.outcome == "pay":
+            gateway.approve(reference)
+        else:
+            gateway.decline(reference)
+        body, headers = gateway.signed_webhook(kind, reference)
+        await ticketing.settlement.handle_webhook(gateway.provider, body, headers)
+    elif payment.status is not wanted:
+        raise Conflict("payment_decided", f"this payment is already {payment.status.value}")
+    return Redirect(path=f"/dev/pay/{reference}", status_code=303)
+
+
+def _render(payment: FakePayment) -> str:
+    amount = f"{payment.amount.amount / 100:.2f} {escape(payment.amount.currency)}"
+    reference = escape(payment.reference)
+    if payment.status is GatewayPaymentStatus.PENDING:
+        action = f"""
+  <form method="post" action="/dev/pay/{reference}">
+    <button name="outcome" value="pay" type="submit">Pay {amount}</button>
+    <button name="outcome" value="decline" type="submit">Decline</button>
+  </form>"""
+    else:
+        words = {
+            GatewayPaymentStatus.SUCCEEDED: "Paid. Your order is being confirmed; "
+            "the e-tickets are on their way.",
+            GatewayPaymentStatus.FAILED: "Declined. The tickets stay held until the hold "
+            "expires; you can start a new payment.",
+            GatewayPaymentStatus.CANCELLED: "Cancelled: the hold ended before payment.",
+        }
+        action = (
+            f"<p><strong>{escape(words.get(payment.status, payment.status.value))}</strong></p>"
+        )
+    return f"""<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>elTiketi fake checkout</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body style="font-family: system-ui, sans-serif; max-width: 32rem; margin: 3rem auto">
+  <h1>Fake checkout</h1>
+  <p>Embedded mode: no money moves. This page stands in for the payment provider.</p>
+  <dl>
+    <dt>Amount</dt><dd>{amount}</dd>
+    <dt>Booking</dt><dd><code>{escape(str(payment.booking_id))}</code></dd>
+    <dt>Payment reference</dt><dd><code>{reference}</code></dd>
+    <dt>Status</dt><dd>{escape(payment.status.value)}</dd>
+  </dl>{action}
+</body>
+</html>
+"""
+
+
+router = Router(path="/dev", tags=["dev (embedded only)"], route_handlers=[pay_page, pay])

@@ -1,0 +1,312 @@
+"""API tests: the real app (``create_app``) over in-memory persistence and the fake gateway.
+
+Every app built here is wrapped so that a 5xx answer fails the test that caused
+it: the suite proves that no request answers 500. Collaborators are swapped by
+giving dishka providers (``overrides``), never by patching.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from uuid import UUID
+
+import httpx
+import msgspec
+import pytest
+from dishka import Provider, Scope, provide
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from litestar.types import Message, Receive, Send
+from litestar.types import Scope as AsgiScope
+
+from eltiketi_adapters.devauth import DevTokenIssuer
+from eltiketi_adapters.memory import FakePaymentGateway, RecordingNotifier, SystemClock
+from eltiketi_app.app import create_app
+from eltiketi_app.ioc.types import Notifiers
+from eltiketi_app.runtime.loops import Runtime
+from eltiketi_app.settings import Settings
+from eltiketi_core.ports.clock import Clock
+
+Headers = dict[str, str]
+
+
+class ServerErrorSeen(AssertionError):
+    """A response had a 5xx status: the API must answer every request with a 4xx or less."""
+
+
+class FiveHundredGuard:
+    """ASGI wrapper that records every 5xx response start."""
+
+    def __init__(self, app: Any) -> None:
+        self._app = app
+        self.seen: list[str] = []
+
+    async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
+        async def watch(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] >= 500:
+                self.seen.append(
+                    f"{scope.get('method')} {scope.get('path')} -> {message['status']}"
+                )
+            await send(message)
+
+        await self._app(scope, receive, watch)
+
+
+class Recorders(Provider):
+    """Notification channels that remember what they sent (e-mail and SMS)."""
+
+    scope = Scope.APP
+
+    def __init__(self, email: RecordingNotifier, sms: RecordingNotifier) -> None:
+        super().__init__()
+        self._channels = (email, sms)
+
+    @provide
+    def notifiers(self) -> Notifiers:
+        return Notifiers(channels=self._channels)
+
+
+class ClockProvider(Provider):
+    scope = Scope.APP
+
+    def __init__(self, clock: Clock) -> None:
+        super().__init__()
+        self._clock = clock
+
+    @provide
+    def clock(self) -> Clock:
+        return self._clock
+
+
+def embedded_settings(data_dir: Path, **changes: Any) -> Settings:
+    return Settings(data_dir=data_dir, database_url="memory://", **changes)
+
+
+@dataclass
+class Api:
+    """One running app and its test client, with helpers that speak the REST contract."""
+
+    app: Litestar
+    client: AsyncTestClient[Litestar]
+    settings: Settings
+    email: RecordingNotifier
+    sms: RecordingNotifier
+    guard: FiveHundredGuard
+    issuer: DevTokenIssuer
+    _tokens: dict[tuple[str, tuple[str, ...], str | None, str | None], Headers] = field(
+        default_factory=dict
+    )
+
+    async def get(self, kind: type[Any]) -> Any:
+        return await self.app.state.container.get(kind)
+
+    @property
+    def runtime(self) -> Runtime:
+        runtime = self.app.state.runtime
+        assert isinstance(runtime, Runtime)
+        return runtime
+
+    async def flush(self) -> None:
+        """Deliver every recorded event now (the relay also does it on its own)."""
+        await self.runtime.flush()
+
+    def auth(
+        self, sub: str, *roles: str, email: str | None = None, phone: str | None = None
+    ) -> Headers:
+        """Bearer headers with a dev token minted by the app's own issuer key."""
+        key = (sub, roles, email, phone)
+        if key not in self._tokens:
+            token = self.issuer.mint(sub, roles, email=email, phone=phone)
+            self._tokens[key] = {"Authorization": f"Bearer {token}"}
+        return self._tokens[key]
+
+    def customer(self, name: str) -> Headers:
+        return self.auth(name, email=f"{name}@example.com")
+
+    # -- the journey, step by step ----------------------------------------------------
+
+    async def create_event(
+        self, organizer: Headers, *, currency: str = "EUR", starts_in: timedelta | None = None
+    ) -> dict[str, Any]:
+        starts_at = datetime.now().astimezone() + (starts_in or timedelta(days=30))
+        response = await self.client.post(
+            "/v1/events",
+            json={
+                "name": "Open Air",
+                "venue": "Park",
+                "starts_at": starts_at.isoformat(),
+                "timezone": "Europe/Berlin",
+                "locale": "de",
+                "currency": currency,
+            },
+            headers=organizer,
+        )
+        assert response.status_code == 201, response.text
+        return dict(response.json())
+
+    async def add_type(
+        self,
+        organizer: Headers,
+        event_id: str,
+        *,
+        name: str = "Standing",
+        amount: int = 4500,
+        currency: str = "EUR",
+        capacity: int = 100,
+        max_per_booking: int = 10,
+    ) -> dict[str, Any]:
+        response = await self.client.post(
+            f"/v1/events/{event_id}/ticket-types",
+            json={
+                "name": name,
+                "price": {"amount": amount, "currency": currency},
+                "capacity": capacity,
+                "max_per_booking": max_per_booking,
+            },
+            headers=organizer,
+        )
+        assert response.status_code == 201, response.text
+        return dict(response.json())
+
+    async def publish(self, organizer: Headers, event_id: str) -> None:
+        response = await self.client.post(f"/v1/events/{event_id}/publish", headers=organizer)
+        assert response.status_code == 200, response.text
+
+    async def sale(self, organizer: Headers | None = None, **type_options: Any) -> tuple[str, str]:
+        """A published event with one ticket type: (event id, ticket type id)."""
+        organizer = organizer or self.auth("olga", "organizer")
+        event = await self.create_event(organizer, starts_in=type_options.pop("starts_in", None))
+        ticket_type = await self.add_type(organizer, event["id"], **type_options)
+        await self.publish(organizer, event["id"])
+        return event["id"], ticket_type["id"]
+
+    async def hold(
+        self, who: Headers, event_id: str, ticket_type_id: str, quantity: int = 1
+    ) -> httpx.Response:
+        return await self.client.post(
+            "/v1/bookings",
+            json={
+                "event_id": event_id,
+                "items": [{"ticket_type_id": ticket_type_id, "quantity": quantity}],
+            },
+            headers=who,
+        )
+
+    async def start_payment(self, who: Headers, booking_id: str) -> dict[str, Any]:
+        response = await self.client.post(f"/v1/bookings/{booking_id}/payment", headers=who)
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    async def pay_on_page(self, checkout_url: str, outcome: str = "pay") -> httpx.Response:
+        path = urlsplit(checkout_url).path
+        return await self.client.post(path, data={"outcome": outcome}, follow_redirects=False)
+
+    async def approve(self, payment: dict[str, Any]) -> None:
+        gateway = await self.get(FakePaymentGateway)
+        gateway.approve(payment["provider_reference"])
+
+    async def confirm(self, who: Headers, booking_id: str, payment_id: str) -> httpx.Response:
+        return await self.client.post(
+            "/v1/orders", json={"booking_id": booking_id, "payment_id": payment_id}, headers=who
+        )
+
+    async def buy(
+        self, who: Headers, event_id: str, ticket_type_id: str, quantity: int = 1
+    ) -> dict[str, Any]:
+        """Hold, pay (fake gateway), confirm: the order as the API answers it."""
+        held = await self.hold(who, event_id, ticket_type_id, quantity)
+        assert held.status_code == 201, held.text
+        payment = await self.start_payment(who, held.json()["id"])
+        await self.approve(payment)
+        confirmed = await self.confirm(who, held.json()["id"], payment["payment_id"])
+        assert confirmed.status_code == 201, confirmed.text
+        return dict(confirmed.json())
+
+    async def stock(self, event_id: str, organizer: Headers | None = None) -> dict[str, Any]:
+        """Counters per ticket type id, as the owning organizer sees them."""
+        organizer = organizer or self.auth("olga", "organizer")
+        response = await self.client.get(f"/v1/events/{event_id}/stock", headers=organizer)
+        assert response.status_code == 200, response.text
+        return {t["ticket_type_id"]: t for t in response.json()["ticket_types"]}
+
+
+@contextlib.asynccontextmanager
+async def running_app(
+    settings: Settings, overrides: Sequence[Provider], *, background: bool = True
+) -> AsyncIterator[Api]:
+    email, sms = RecordingNotifier("email"), RecordingNotifier("sms")
+    app = create_app(settings, overrides=[Recorders(email, sms), *overrides], background=background)
+    guard = FiveHundredGuard(app.asgi_handler)
+    app.asgi_handler = guard
+    async with AsyncTestClient(app=app, timeout=30) as client:
+        api = Api(
+            app=app,
+            client=client,
+            settings=settings,
+            email=email,
+            sms=sms,
+            guard=guard,
+            issuer=DevTokenIssuer(settings.data_dir),
+        )
+        yield api
+    if guard.seen:
+        raise ServerErrorSeen("the API answered 5xx: " + "; ".join(guard.seen))
+
+
+@pytest.fixture
+async def api(tmp_path: Path) -> AsyncIterator[Api]:
+    """An embedded app on the in-memory stores, the real clock and the fake gateway."""
+    async with running_app(embedded_settings(tmp_path), [ClockProvider(SystemClock())]) as running:
+        yield running
+
+
+@pytest.fixture
+def start_app(tmp_path: Path) -> Callable[..., Any]:
+    """Build an app with other settings or providers: ``async with start_app(...) as api``."""
+
+    @contextlib.asynccontextmanager
+    async def start(
+        settings: Settings | None = None,
+        overrides: Iterable[Provider] = (),
+        *,
+        background: bool = True,
+        **changes: Any,
+    ) -> AsyncIterator[Api]:
+        chosen = settings or embedded_settings(tmp_path, **changes)
+        async with running_app(chosen, list(overrides), background=background) as running:
+            yield running
+
+    return start
+
+
+def problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """Assert ``response`` is an RFC 9457 problem with this status and code; return it."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json"), response.headers
+    body = response.json()
+    assert body["status"] == status
+    assert body["code"] == code, body
+    assert body["type"].endswith(code)
+    assert body["title"] and isinstance(body["detail"], str)
+    return dict(body)
+
+
+async def gather_limited(coroutines: Iterable[Any], limit: int = 500) -> list[Any]:
+    semaphore = asyncio.Semaphore(limit)
+
+    async def run(coroutine: Any) -> Any:
+        async with semaphore:
+            return await coroutine
+
+    return await asyncio.gather(*(run(c) for c in coroutines))
+
+
+def as_uuid(value: str) -> UUID:
+    return msgspec.convert(value, UUID)
