@@ -26,6 +26,7 @@ from eltiketi_app.http import (
 )
 from eltiketi_app.http.middleware import RequestContext
 from eltiketi_app.http.problems import exception_handlers
+from eltiketi_app.http.strict import strict_json_body
 from eltiketi_app.ioc.container import make_container
 from eltiketi_app.ioc.types import Notifiers, Persistence
 from eltiketi_app.metrics import Metrics
@@ -140,6 +141,7 @@ def create_app(
     app = Litestar(
         route_handlers=_routes(settings),
         exception_handlers=exception_handlers(),
+        before_request=strict_json_body,
         openapi_config=_openapi(),
         lifespan=[lifespan],
         on_startup=list(on_startup),

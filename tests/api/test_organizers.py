@@ -1,0 +1,121 @@
+"""Roles and ownership: organizers manage the events they created, and only those."""
+
+from __future__ import annotations
+
+from tests.api.conftest import Api, problem
+
+
+async def test_an_organizer_cannot_touch_another_organizers_event(api: Api) -> None:
+    olga, otto = api.auth("olga", "organizer"), api.auth("otto", "organizer")
+    event = await api.create_event(olga)
+    await api.add_type(olga, event["id"])
+
+    attempts = (
+        (
+            "POST",
+            f"/v1/events/{event['id']}/ticket-types",
+            {
+                "name": "VIP",
+                "price": {"amount": 1, "currency": "EUR"},
+                "capacity": 1,
+            },
+        ),
+        ("POST", f"/v1/events/{event['id']}/publish", None),
+        ("POST", f"/v1/events/{event['id']}/cancel", None),
+    )
+    # a draft is invisible to everyone but its organizer
+    for method, path, body in attempts:
+        answer = await api.client.request(method, path, json=body, headers=otto)
+        problem(answer, 404, "event_not_found")
+    problem(await api.client.get(f"/v1/events/{event['id']}", headers=otto), 404, "event_not_found")
+    problem(await api.client.get(f"/v1/events/{event['id']}"), 404, "event_not_found")
+    assert (await api.client.get(f"/v1/events/{event['id']}", headers=olga)).status_code == 200
+
+    await api.publish(olga, event["id"])
+    for method, path, body in attempts:
+        answer = await api.client.request(method, path, json=body, headers=otto)
+        problem(answer, 403, "not_event_owner")
+    problem(
+        await api.client.get(f"/v1/events/{event['id']}/stock", headers=otto),
+        403,
+        "not_event_owner",
+    )
+
+    # nothing changed: one ticket type, still published
+    seen = (await api.client.get(f"/v1/events/{event['id']}")).json()
+    assert seen["status"] == "published"
+    assert [t["name"] for t in seen["ticket_types"]] == ["Standing"]
+    # an admin may
+    admin = api.auth("root", "admin")
+    assert (
+        await api.client.get(f"/v1/events/{event['id']}/stock", headers=admin)
+    ).status_code == 200
+
+
+async def test_customers_cannot_use_organizer_or_staff_routes(api: Api) -> None:
+    event_id, _ = await api.sale()
+    alice = api.customer("alice")
+    body = {
+        "name": "Mine now",
+        "venue": "x",
+        "starts_at": "2031-01-01T20:00:00+01:00",
+        "timezone": "Europe/Berlin",
+    }
+
+    problem(await api.client.post("/v1/events", json=body, headers=alice), 403, "missing_role")
+    for path in ("ticket-types", "publish", "cancel"):
+        answer = await api.client.post(f"/v1/events/{event_id}/{path}", json={}, headers=alice)
+        problem(answer, 403, "missing_role")
+    problem(
+        await api.client.get(f"/v1/events/{event_id}/stock", headers=alice), 403, "missing_role"
+    )
+    problem(
+        await api.client.post("/v1/check-ins", json={"token": "x"}, headers=alice),
+        403,
+        "missing_role",
+    )
+    problem(await api.client.get("/v1/events?mine=true", headers=alice), 403, "missing_role")
+    assert len((await api.client.get("/v1/events")).json()["items"]) == 1
+
+
+async def test_an_organizer_lists_their_own_events_in_every_status(api: Api) -> None:
+    olga, otto = api.auth("olga", "organizer"), api.auth("otto", "organizer")
+    draft = await api.create_event(olga)
+    published, _ = await api.sale(olga)
+    await api.sale(otto)
+
+    mine = (await api.client.get("/v1/events?mine=true", headers=olga)).json()["items"]
+
+    assert {e["id"] for e in mine} == {draft["id"], published}
+    assert {e["status"] for e in mine} == {"draft", "published"}
+
+
+async def test_cancelling_an_event_refunds_its_orders_and_releases_holds(api: Api) -> None:
+    olga = api.auth("olga", "organizer")
+    event_id, standing = await api.sale(olga, capacity=10)
+    alice, bob = api.customer("alice"), api.customer("bob")
+    order = await api.buy(alice, event_id, standing, 2)
+    held = (await api.hold(bob, event_id, standing, 3)).json()
+
+    cancelled = await api.client.post(f"/v1/events/{event_id}/cancel", headers=olga)
+
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json() == {
+        "event_id": event_id,
+        "status": "cancelled",
+        "orders_refunded": 1,
+        "holds_released": 1,
+    }
+    await api.flush()
+    seen = (await api.client.get(f"/v1/orders/{order['id']}", headers=alice)).json()
+    assert seen["status"] == "refunded"
+    assert {t["status"] for t in seen["tickets"]} == {"void"}
+    booking = (await api.client.get(f"/v1/bookings/{held['id']}", headers=bob)).json()
+    assert booking["status"] == "cancelled"
+    level = (await api.stock(event_id, olga))[standing]
+    assert (level["held"], level["sold"]) == (0, 0)
+    assert [n.reason for n in api.email.refunds] == ["event_cancelled"]
+    # cancelling again refunds nothing twice
+    again = await api.client.post(f"/v1/events/{event_id}/cancel", headers=olga)
+    assert again.json()["orders_refunded"] == 0
+    problem(await api.hold(bob, event_id, standing), 409, "event_cancelled")
