@@ -11,7 +11,7 @@ from uuid import UUID
 from sqlalchemy import CursorResult, Executable, Row
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncTransaction
 
 from eltiketi_adapters.sqlalchemy.engine import POSTGRES
 from eltiketi_adapters.sqlalchemy.errors import is_database_error, translate
@@ -81,6 +81,30 @@ class Tx:
         try:
             return await self.connection.execute(statement, params)
         except Exception as error:
+            if is_database_error(error):
+                raise translate(error) from error
+            raise
+
+    async def savepoint(self) -> AsyncTransaction:
+        """``SAVEPOINT``: a part of the transaction that can be undone alone, with the
+        row locks taken inside it (PostgreSQL releases them on rollback)."""
+        try:
+            return await self.connection.begin_nested()
+        except Exception as error:
+            if is_database_error(error):
+                raise translate(error) from error
+            raise
+
+    async def end_savepoint(
+        self, savepoint: AsyncTransaction, *, keep: bool, quietly: bool = False
+    ) -> None:
+        """``RELEASE`` (keep) or ``ROLLBACK TO`` the savepoint. ``quietly`` while another
+        error is already on its way: a failure here must not hide it."""
+        try:
+            await (savepoint.commit() if keep else savepoint.rollback())
+        except Exception as error:
+            if quietly:
+                return
             if is_database_error(error):
                 raise translate(error) from error
             raise

@@ -38,7 +38,7 @@ cycle of waiters.
 from __future__ import annotations
 
 import logging
-from collections.abc import Coroutine, Sequence
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
@@ -86,40 +86,30 @@ class SqlInventoryStore:
                 # then found too little: a definitive answer.
                 return False
             return await self._take_from_locked(booking_id, ticket_type_id, quantity, start)
-        savepoint = await self._tx.connection.begin_nested()
+        savepoint = await self._tx.savepoint()
         try:
             shard_no, committed = await self._take_free_shard(
                 booking_id, ticket_type_id, quantity, start, shards
             )
         except BaseException:
-            await savepoint.rollback()
+            await self._tx.end_savepoint(savepoint, keep=False, quietly=True)
             raise
+        await self._tx.end_savepoint(savepoint, keep=shard_no is not None)
         if shard_no is not None:
-            await savepoint.commit()
             # SKIP LOCKED never waits, but it may keep locks on shards it passed over.
             self._tx.note_shard_lock(ticket_type_id, shards - 1)
             return True
-        await savepoint.rollback()
         if committed < quantity:
             # The rule of a single conditional UPDATE: committed stock too small, refused.
             return False
-        return await self._in_savepoint(
-            self._take_from_locked(booking_id, ticket_type_id, quantity, start)
-        )
-
-    async def _in_savepoint(self, attempt: Coroutine[Any, Any, bool]) -> bool:
-        """Run ``attempt`` in a savepoint: kept if it took stock, rolled back (locks and
-        all) if not."""
-        savepoint = await self._tx.connection.begin_nested()
+        savepoint = await self._tx.savepoint()
         try:
-            taken = await attempt
+            taken = await self._take_from_locked(booking_id, ticket_type_id, quantity, start)
         except BaseException:
-            await savepoint.rollback()
+            await self._tx.end_savepoint(savepoint, keep=False, quietly=True)
             raise
-        if taken:
-            await savepoint.commit()
-        else:
-            await savepoint.rollback()
+        # A refusal rolls back: the shard locks it took go at once.
+        await self._tx.end_savepoint(savepoint, keep=taken)
         return taken
 
     async def _take(
