@@ -6,9 +6,9 @@
   migration), so tests never see each other's rows.
 * ``postgres`` — one database per session (unique name, migrated once, dropped
   at the end, via :mod:`tests.integration.sqlalchemy.database`); every table of
-  the adapter's metadata is truncated before each test. The pool stays small;
-  tests about concurrency open a wider one for themselves. Unreachable
-  PostgreSQL skips locally and fails under ``CI=true``.
+  the adapter's metadata is emptied before each test (:func:`empty_postgres`).
+  The pool stays small; tests about concurrency open a wider one for
+  themselves. Unreachable PostgreSQL skips locally and fails under ``CI=true``.
 """
 
 from __future__ import annotations
@@ -18,8 +18,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import pytest
+from sqlalchemy import text
+
 from eltiketi_adapters.memory import MemoryStorage, memory_uow_factory
 from eltiketi_adapters.sqlalchemy import SqlAlchemyPersistence
+from eltiketi_adapters.sqlalchemy.models import metadata
 from eltiketi_core.ports.uow import UnitOfWorkFactory
 
 MEMORY = "memory"
@@ -56,3 +60,30 @@ async def wide_postgres(url: str) -> AsyncIterator[UnitOfWorkFactory]:
         url, pool_size=PG_WIDE_POOL_SIZE, max_overflow=0, pool_timeout=60
     ) as db:
         yield db.uow_factory()
+
+
+async def empty_postgres(db: SqlAlchemyPersistence) -> None:
+    """Delete every row of every table in the adapter's metadata, children first.
+
+    Equivalent to ``TRUNCATE … CASCADE`` for isolation, but a test leaves a few
+    rows and ``DELETE`` of them takes ~15 ms where ``TRUNCATE`` of the 17 tables
+    takes ~300 ms on this server — the difference between a suite of under a
+    minute and one of several. Sequences are not restarted: nothing in the
+    contract depends on their values, only on their order.
+    """
+    async with db.engine.begin() as connection:
+        for table in reversed(metadata.sorted_tables):
+            await connection.execute(text(f'DELETE FROM "{table.name}"'))
+
+
+def known_bug(
+    request: pytest.FixtureRequest,
+    backend: str,
+    *,
+    reason: str,
+    on: tuple[str, ...] = SQL_BACKENDS,
+) -> None:
+    """Mark this test's ``backend`` case as an expected failure (strict: when the adapter
+    is fixed the case passes, the xfail turns red, and the marker must go)."""
+    if backend in on:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))

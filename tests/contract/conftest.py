@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -22,15 +23,14 @@ from tests.contract.backends import (
     POSTGRES,
     SQLITE,
     copy_sqlite_template,
+    empty_postgres,
     memory_factory,
     wide_postgres,
 )
-from tests.contract.builders import World
-from tests.integration.sqlalchemy.database import (
-    fresh_postgres_database,
-    sqlite_database,
-    truncate_all,
-)
+from tests.integration.sqlalchemy.database import fresh_postgres_database, sqlite_database
+
+if TYPE_CHECKING:
+    from tests.contract.builders import World
 
 
 @pytest.fixture(scope="session")
@@ -74,7 +74,7 @@ async def sqlite_uow_factory(
 @pytest.fixture
 async def postgres_uow_factory(contract_pg: SqlAlchemyPersistence) -> UnitOfWorkFactory:
     """The session's PostgreSQL database, every table emptied."""
-    await truncate_all(contract_pg)
+    await empty_postgres(contract_pg)
     return contract_pg.uow_factory()
 
 
@@ -109,4 +109,7 @@ def wide_uow_factory(
 
 @pytest.fixture
 def world(uow_factory: UnitOfWorkFactory) -> World:
+    """Parent rows written through the ports (``tests.contract.builders``)."""
+    from tests.contract.builders import World
+
     return World(uow_factory)
