@@ -1,0 +1,73 @@
+"""At the door: every check-in outcome and its code."""
+
+from __future__ import annotations
+
+from tests.api.conftest import Api, problem
+
+
+async def test_check_in_answers(api: Api) -> None:
+    olga = api.auth("olga", "organizer")
+    event_id, standing = await api.sale(olga)
+    other_event, _ = await api.sale(olga)
+    staff = api.auth("sam", "staff")
+    alice = api.customer("alice")
+    order = await api.buy(alice, event_id, standing, 3)
+    first, second, third = (t["token"] for t in order["tickets"])
+
+    # 200: who, what, when
+    admitted = await api.client.post("/v1/check-ins", json={"token": first}, headers=staff)
+    assert admitted.status_code == 200, admitted.text
+    body = admitted.json()
+    assert body["holder"] == "alice"
+    assert body["event_id"] == event_id
+    assert body["event_name"] == "Open Air"
+    assert body["ticket_type_id"] == standing
+    assert body["checked_in_at"]
+
+    # 409: used, with the time of the first scan
+    used = problem(
+        await api.client.post("/v1/check-ins", json={"token": first}, headers=staff),
+        409,
+        "already_checked_in",
+    )
+    assert used["first_checked_in_at"]
+
+    # 422: a ticket for another event
+    problem(
+        await api.client.post(
+            "/v1/check-ins", json={"token": second, "event_id": other_event}, headers=staff
+        ),
+        422,
+        "wrong_event",
+    )
+
+    # 400: not one of our tickets
+    for token in ("garbage", third[:-4] + "AAAA", "a.b.c"):
+        problem(
+            await api.client.post("/v1/check-ins", json={"token": token}, headers=staff),
+            400,
+            "invalid_ticket",
+        )
+
+    # 410: the order was cancelled
+    await api.client.post(f"/v1/orders/{order['id']}/cancel", headers=alice)
+    problem(
+        await api.client.post("/v1/check-ins", json={"token": second}, headers=staff),
+        410,
+        "ticket_void",
+    )
+
+    # 400: a malformed request; 403: not staff
+    problem(
+        await api.client.post("/v1/check-ins", json={}, headers=staff), 400, "malformed_request"
+    )
+    problem(
+        await api.client.post("/v1/check-ins", json={"token": third}, headers=alice),
+        403,
+        "missing_role",
+    )
+    # an admin is staff too
+    admin = api.auth("root", "admin")
+    assert (
+        await api.client.post("/v1/check-ins", json={"token": third}, headers=admin)
+    ).status_code == 410

@@ -1,0 +1,137 @@
+"""Production mode: every part configured, no dev issuer, no fake gateway, no /dev routes.
+
+The external parts are test doubles given as providers (in-memory stores, the
+fake gateway as a stand-in for Stripe, recording notifiers, the in-process bus);
+the token verifier is the real OIDC verifier, which must refuse dev tokens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from dishka import Provider, Scope, provide
+
+from eltiketi_adapters.devauth import DevTokenIssuer
+from eltiketi_adapters.memory import FakePaymentGateway
+from eltiketi_adapters.tickets import generate_key_set
+from eltiketi_app.app import create_app
+from eltiketi_app.ioc.core import InProcessBusProvider
+from eltiketi_app.ioc.stores import memory_persistence
+from eltiketi_app.ioc.types import Persistence
+from eltiketi_app.settings import Mode, Settings, SettingsError
+from eltiketi_core.ports.payments import PaymentGateway
+from tests.api.conftest import Api, problem
+
+
+class ExternalDoubles(Provider):
+    """Stand-ins for PostgreSQL and Stripe; Kafka's place is taken by the in-process bus."""
+
+    scope = Scope.APP
+
+    @provide
+    async def persistence(self) -> AsyncIterator[Persistence]:
+        yield memory_persistence()
+
+    @provide
+    def gateway(self) -> PaymentGateway:
+        return FakePaymentGateway(public_url="https://tickets.example.com")
+
+
+def production_settings(data_dir: Path) -> Settings:
+    settings = Settings(
+        mode=Mode.PRODUCTION,
+        data_dir=data_dir,
+        public_url="https://tickets.example.com",
+        database_url="postgresql+asyncpg://eltiketi@127.0.0.1:1/unused",
+        kafka_bootstrap="127.0.0.1:1",
+        oidc_issuer="https://sso.example.invalid/realms/eltiketi",
+        oidc_audience="eltiketi-api",
+        stripe_api_key="sk_test_unused",
+        stripe_webhook_secret="whsec_unused",
+        smtp_url="smtp://127.0.0.1:1",
+        mail_from="elTiketi <tickets@example.com>",
+        ticket_keys=generate_key_set(),
+    )
+    settings.check()
+    return settings
+
+
+@pytest.fixture
+async def production(start_app: Any, tmp_path: Path) -> AsyncIterator[Api]:
+    overrides = [ExternalDoubles(), InProcessBusProvider()]
+    async with start_app(production_settings(tmp_path), overrides) as api:
+        yield api
+
+
+async def test_a_dev_token_is_refused_in_production(production: Api, tmp_path: Path) -> None:
+    dev_token = DevTokenIssuer(tmp_path / "dev").mint("mallory", ["admin"])
+    headers = {"Authorization": f"Bearer {dev_token}"}
+
+    for method, path in (
+        ("GET", "/v1/orders"),
+        ("POST", "/v1/bookings"),
+        ("POST", "/v1/events"),
+        ("POST", "/v1/check-ins"),
+    ):
+        answer = await production.client.request(method, path, json={}, headers=headers)
+        problem(answer, 401, "wrong_issuer")
+        assert answer.headers["www-authenticate"].startswith("Bearer")
+
+
+async def test_the_dev_routes_do_not_exist_in_production(production: Api) -> None:
+    problem(await production.client.post("/dev/token", json={"sub": "x"}), 404, "not_found")
+    problem(await production.client.get("/dev/pay/fake_pay_1"), 404, "not_found")
+    problem(
+        await production.client.post("/dev/pay/fake_pay_1", data={"outcome": "pay"}),
+        404,
+        "not_found",
+    )
+    schema = (await production.client.get("/schema/openapi.json")).json()
+    assert not [path for path in schema["paths"] if path.startswith("/dev")]
+
+
+async def test_public_routes_answer_in_production(production: Api) -> None:
+    assert (await production.client.get("/v1/events")).json()["items"] == []
+    keys = (await production.client.get("/v1/tickets/keys")).json()["keys"]
+    assert len(keys) == 1
+    assert (await production.client.get("/health/ready")).status_code == 200
+
+
+def test_production_without_its_parts_refuses_to_build(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError) as caught:
+        create_app(Settings(mode=Mode.PRODUCTION, data_dir=tmp_path))
+
+    for variable in (
+        "ELTIKETI_DATABASE_URL",
+        "ELTIKETI_KAFKA_BOOTSTRAP",
+        "ELTIKETI_OIDC_ISSUER",
+        "ELTIKETI_STRIPE_API_KEY",
+        "ELTIKETI_SMTP_URL",
+        "ELTIKETI_TICKET_KEYS",
+    ):
+        assert variable in str(caught.value)
+
+
+async def test_kafka_configured_but_not_built_fails_at_start_up(tmp_path: Path) -> None:
+    from litestar.testing import AsyncTestClient
+
+    settings = Settings(data_dir=tmp_path, database_url="memory://", kafka_bootstrap="kafka:9092")
+    app = create_app(settings)
+
+    with pytest.raises(BaseException) as caught:  # anyio wraps it in an exception group
+        async with AsyncTestClient(app=app):
+            pass
+
+    errors = _flatten(caught.value)
+    assert any(
+        isinstance(e, SettingsError) and "ELTIKETI_KAFKA_BOOTSTRAP" in str(e) for e in errors
+    ), errors
+
+
+def _flatten(error: BaseException) -> list[BaseException]:
+    if isinstance(error, BaseExceptionGroup):
+        return [leaf for inner in error.exceptions for leaf in _flatten(inner)]
+    return [error]
