@@ -49,7 +49,7 @@ def normalize_url(url: str | URL) -> URL:
     """Accept plain ``postgresql://`` / ``sqlite:///`` URLs and pick the async driver.
 
     Raises:
-        ValidationFailed: for a database other than PostgreSQL or SQLite, or a sync driver.
+        ValidationFailed: for a database other than PostgreSQL or SQLite.
     """
     parsed = make_url(url) if isinstance(url, str) else url
     backend = parsed.get_backend_name()
