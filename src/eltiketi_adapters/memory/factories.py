@@ -54,6 +54,7 @@ from eltiketi_core.domain.payment import Payment, PaymentStatus
 from eltiketi_core.ports.tickets import TicketSigner
 
 __all__ = [
+    "BASE_INSTANT",
     "CURRENCIES",
     "TIMEZONES",
     "BookingFactory",
