@@ -16,14 +16,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import httpx
 import zxingcpp
 from dishka import Provider
 from litestar import Litestar
-from litestar.testing import AsyncTestClient
 from PIL import Image
 
 from eltiketi_app.app import create_app
@@ -47,9 +46,19 @@ def settings_from(data_dir: Path, **variables: str | float | None) -> Settings:
 async def running_app(
     settings: Settings, *, overrides: Sequence[Provider] = (), background: bool = True
 ) -> AsyncIterator[App]:
-    """The app with its lifespan (loops, pools) running, and a client bound to it."""
+    """The app with its lifespan (loops, pools) running, and a client bound to it.
+
+    Both run on the test's own event loop: requests sent concurrently really overlap, and
+    the test may use parts of the app's container (its persistence, bus, runtime) directly.
+    (Litestar's ``AsyncTestClient`` runs the app on a second loop in a thread and serves
+    one request at a time, which would hide races and break loop-bound pools.)
+    """
     app = create_app(settings, overrides=overrides, background=background)
-    async with AsyncTestClient(app=app, timeout=60) as client:
+    transport = httpx.ASGITransport(app=cast(Any, app))
+    async with (
+        app.lifespan(),
+        httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=60) as client,
+    ):
         yield App(app=app, client=client, settings=settings)
 
 

@@ -24,7 +24,7 @@ from tests.integration.app_tickets.support import (
 
 
 def _kid(token: str) -> str:
-    header = token.split(".")[0]
+    header = token.split(".", maxsplit=1)[0]
     return str(json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))["kid"])
 
 

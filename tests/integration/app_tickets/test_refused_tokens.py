@@ -54,8 +54,7 @@ def _attacker_signer(kid: str | None) -> JoseTicketSigner:
 
 async def _sold_ticket(app: App, event_id: str, ticket_type_id: str) -> dict[str, Any]:
     buyer = await app.auth("alice", email="alice@example.test")
-    order = await app.buy(buyer, event_id, ticket_type_id, 2)
-    return order
+    return await app.buy(buyer, event_id, ticket_type_id, 2)
 
 
 async def test_forged_tampered_unknown_key_void_and_wrong_event_tokens_are_refused(
