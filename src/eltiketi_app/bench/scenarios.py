@@ -1,0 +1,385 @@
+"""The scenarios: each seeds its own event, drives the API, checks stock by SQL, runs the baseline.
+
+Every scenario writes into one :class:`~eltiketi_app.bench.report.ScenarioResult`.
+A scenario sells from ticket types of its own, so none sees another's stock;
+its raw baseline uses a twin type of the same capacity and shard count.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eltiketi_app.bench import raw
+from eltiketi_app.bench.database import BenchDatabase
+from eltiketi_app.bench.driver import DriverResult, Mode, Plan
+from eltiketi_app.bench.loadrun import ProgressLine, run_driver
+from eltiketi_app.bench.profiles import RAW_POOL, Scenario, Size
+from eltiketi_app.bench.report import ScenarioResult
+from eltiketi_app.bench.seed import Catalogue, SeededEvent, TicketTypeSpec
+from eltiketi_app.bench.services import ApiServers
+
+#: Capacity of types that must not sell out during a time-bounded scenario.
+PLENTY = 10_000_000
+#: How long to wait for background work (held → sold, e-tickets) after the load stops.
+SETTLE_TIMEOUT = 30.0
+
+
+@dataclass
+class Context:
+    size: Size
+    db: BenchDatabase
+    workdir: Path
+    data_dir: Path
+    tokens: list[str]
+    progress: ProgressLine
+    api: ApiServers | None = None
+    results: dict[Scenario, ScenarioResult] = field(default_factory=dict)
+    raw_purchase: raw.RawResult | None = None
+    worker_cpu_s: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def bases(self) -> list[str]:
+        assert self.api is not None, "the API is not running"
+        return self.api.bases
+
+    async def seed(self, name: str, types: list[TicketTypeSpec]) -> SeededEvent:
+        catalogue = Catalogue(self.bases[0], self.data_dir)
+        try:
+            return await catalogue.event(name, types)
+        finally:
+            await catalogue.close()
+
+
+def new_result(scenario: Scenario, unit: str) -> ScenarioResult:
+    return ScenarioResult(
+        scenario=scenario.name.lower(), letter=scenario.value, title=scenario.label, unit=unit
+    )
+
+
+async def drive(
+    ctx: Context,
+    scenario: Scenario,
+    *,
+    mode: Mode,
+    unit: str,
+    concurrency: int,
+    event: SeededEvent,
+    ticket_type: str = "",
+    duration_s: float | None = None,
+    rate_per_s: float | None = None,
+    anonymous: bool = False,
+) -> tuple[DriverResult, float]:
+    """Run the driver; returns its result and the API's CPU seconds meanwhile."""
+    assert ctx.api is not None
+    plan = Plan(
+        mode=mode,
+        bases=ctx.bases,
+        tokens=[] if anonymous else ctx.tokens[:concurrency],
+        concurrency=concurrency,
+        event_id=str(event.event_id),
+        ticket_type_id=str(event.ticket_types[ticket_type]) if ticket_type else "",
+        duration_s=duration_s,
+        rate_per_s=rate_per_s,
+    )
+    cpu_before = ctx.api.cpu_seconds()
+    result = await run_driver(
+        plan, label=scenario.label, unit=unit, workdir=ctx.workdir, progress=ctx.progress
+    )
+    return result, ctx.api.cpu_seconds() - cpu_before
+
+
+def fill_from_driver(
+    result: ScenarioResult, driven: DriverResult, api_cpu_s: float, *, until_sold_out: bool
+) -> None:
+    """Copy the driver's counts and latencies into the row, and the CPU cost per operation."""
+    result.concurrency = result.concurrency or None
+    result.accepted = driven.ok
+    result.attempts = driven.attempts
+    result.errors = driven.errors
+    result.elapsed_s = driven.elapsed_s
+    window = driven.ok_window_s if until_sold_out else driven.elapsed_s
+    result.accepted_per_s = round(driven.ok / window, 1) if window > 0 else 0.0
+    result.attempts_per_s = (
+        round(driven.attempts / driven.elapsed_s, 1) if driven.elapsed_s > 0 else 0.0
+    )
+    result.p50_ms = driven.latency.p50_ms
+    result.p95_ms = driven.latency.p95_ms
+    result.p99_ms = driven.latency.p99_ms
+    result.extra["refused_sold_out"] = driven.refused
+    if driven.error_samples:
+        result.extra["error_samples"] = driven.error_samples
+    if driven.steps:
+        result.extra["steps_p99_ms"] = {name: s.p99_ms for name, s in driven.steps.items()}
+        result.extra["steps_p50_ms"] = {name: s.p50_ms for name, s in driven.steps.items()}
+    if driven.timed_out:
+        result.extra["timed_out"] = True
+    per_op = max(driven.ok, 1)
+    result.extra["cpu_ms_per_accepted"] = {
+        "api": round(api_cpu_s * 1000 / per_op, 2),
+        "load_driver": round(driven.cpu_s * 1000 / per_op, 2),
+    }
+    result.extra["cpu_s"] = {"api": round(api_cpu_s, 2), "load_driver": driven.cpu_s}
+
+
+def fill_raw(result: ScenarioResult, baseline: raw.RawResult, *, comparable: bool = True) -> None:
+    result.raw = baseline.as_dict()
+    result.raw_per_s = round(baseline.per_s, 1)
+    if comparable and result.accepted_per_s is not None and baseline.per_s > 0:
+        result.ratio = round(result.accepted_per_s / baseline.per_s, 3)
+
+
+# --- a, b: flash sale -------------------------------------------------------------------------
+
+
+async def flash_sale(ctx: Context, scenario: Scenario, *, shards: int) -> ScenarioResult:
+    size = ctx.size
+    result = new_result(scenario, "holds")
+    buyers = size.flash_buyers
+    result.concurrency = buyers
+    event = await ctx.seed(
+        f"Flash sale ({shards} shard{'s' if shards > 1 else ''})",
+        [
+            TicketTypeSpec(name="api", capacity=size.flash_capacity, shards=shards),
+            TicketTypeSpec(name="raw", capacity=size.flash_capacity, shards=shards),
+        ],
+    )
+    driven, api_cpu = await drive(
+        ctx, scenario, mode="hold", unit="holds", concurrency=buyers, event=event, ticket_type="api"
+    )
+    fill_from_driver(result, driven, api_cpu, until_sold_out=True)
+    stock = await ctx.db.stock([event.ticket_types["api"]])
+    result.extra["stock"] = stock.as_dict()
+    result.extra["sold_out"] = stock.taken == stock.capacity
+    result.extra["stock_matches_accepted"] = stock.taken == driven.ok == stock.allocated
+
+    ctx.progress.update(f"  {scenario.label}: raw baseline (asyncpg, pool {RAW_POOL})…")
+    statement = await raw.capture_reservation(
+        ctx.db.sqlalchemy_url, event.ticket_types["raw"], shards
+    )
+    baseline = await raw.drive_reservations(
+        ctx.db.url, statement, concurrency=buyers, pool_size=RAW_POOL
+    )
+    raw_stock = await ctx.db.stock([event.ticket_types["raw"]])
+    result.oversold = stock.oversold + raw_stock.oversold
+    result.raw["sold_out"] = raw_stock.taken == raw_stock.capacity
+    fill_raw(result, baseline)
+    if not result.extra["stock_matches_accepted"]:
+        result.note = (
+            f"accepted {driven.ok:,} but the database holds {stock.taken:,} "
+            f"(allocations {stock.allocated:,})"
+        )
+    return result
+
+
+# --- c: the whole purchase (in-process bus) --------------------------------------------------
+
+
+async def purchase(
+    ctx: Context, scenario: Scenario, *, seconds: float, label: str
+) -> tuple[ScenarioResult, SeededEvent]:
+    size = ctx.size
+    result = new_result(scenario, "journeys")
+    buyers = size.purchase_buyers
+    result.concurrency = buyers
+    event = await ctx.seed(
+        label,
+        [TicketTypeSpec(name="api", capacity=PLENTY), TicketTypeSpec(name="raw", capacity=PLENTY)],
+    )
+    driven, api_cpu = await drive(
+        ctx,
+        scenario,
+        mode="journey",
+        unit="journeys",
+        concurrency=buyers,
+        event=event,
+        ticket_type="api",
+        duration_s=seconds,
+    )
+    fill_from_driver(result, driven, api_cpu, until_sold_out=False)
+    return result, event
+
+
+async def settle_etickets(
+    ctx: Context, result: ScenarioResult, event: SeededEvent, *, label: str
+) -> None:
+    """Wait (bounded) until every order of ``event`` has its e-ticket sent; record the delays."""
+    deadline = time.monotonic() + SETTLE_TIMEOUT
+    while True:
+        orders, sent, delays = await ctx.db.eticket_delays(event.event_id)
+        if sent >= orders or time.monotonic() > deadline:
+            break
+        ctx.progress.update(f"  {label}: waiting for e-tickets, {sent:,} of {orders:,} sent")
+        await asyncio.sleep(0.5)
+    result.extra["orders"] = orders
+    result.extra["etickets_sent"] = sent
+    result.extra["eticket_after_confirm_ms"] = {
+        "p50": delays.p50_ms,
+        "p95": delays.p95_ms,
+        "p99": delays.p99_ms,
+        "max": delays.max_ms,
+    }
+    stock = await ctx.db.stock([event.ticket_types["api"]])
+    result.extra["stock"] = stock.as_dict()
+    result.oversold = stock.oversold
+
+
+async def purchase_raw(ctx: Context, event: SeededEvent) -> raw.RawResult:
+    if ctx.raw_purchase is None:
+        statement = await raw.capture_reservation(
+            ctx.db.sqlalchemy_url, event.ticket_types["raw"], 1
+        )
+        ctx.raw_purchase = await raw.drive_reservations(
+            ctx.db.url,
+            statement,
+            concurrency=ctx.size.purchase_buyers,
+            pool_size=RAW_POOL,
+            duration_s=ctx.size.raw_seconds,
+        )
+    return ctx.raw_purchase
+
+
+async def purchase_in_process(ctx: Context, scenario: Scenario) -> ScenarioResult:
+    result, event = await purchase(
+        ctx, scenario, seconds=ctx.size.purchase_seconds, label="Purchase journey"
+    )
+    await settle_etickets(ctx, result, event, label=scenario.label)
+    ctx.progress.update(f"  {scenario.label}: raw baseline (asyncpg, pool {RAW_POOL})…")
+    fill_raw(result, await purchase_raw(ctx, event))
+    _note_etickets(result)
+    return result
+
+
+def _note_etickets(result: ScenarioResult) -> None:
+    delays: dict[str, Any] = result.extra.get("eticket_after_confirm_ms", {})
+    sent, orders = result.extra.get("etickets_sent"), result.extra.get("orders")
+    text = f"e-ticket sent p99 {delays.get('p99')} ms after confirmation ({sent:,} of {orders:,})"
+    result.note = f"{result.note}; {text}" if result.note else text
+
+
+# --- e: reads ------------------------------------------------------------------------------
+
+
+async def reads(ctx: Context, scenario: Scenario) -> ScenarioResult:
+    size = ctx.size
+    result = new_result(scenario, "reads")
+    result.concurrency = size.read_clients
+    event = await ctx.seed(
+        "Reads",
+        [
+            TicketTypeSpec(name="standing", capacity=5000),
+            TicketTypeSpec(name="seated", capacity=2000, shards=4),
+            TicketTypeSpec(name="vip", capacity=100),
+        ],
+    )
+    driven, api_cpu = await drive(
+        ctx,
+        scenario,
+        mode="read",
+        unit="reads",
+        concurrency=size.read_clients,
+        event=event,
+        duration_s=size.read_seconds,
+        anonymous=True,
+    )
+    fill_from_driver(result, driven, api_cpu, until_sold_out=False)
+    stock = await ctx.db.stock(list(event.ticket_types.values()))
+    result.oversold = stock.oversold
+    ctx.progress.update(f"  {scenario.label}: raw baseline (asyncpg, pool {RAW_POOL})…")
+    statements = await raw.capture_event_read(ctx.db.sqlalchemy_url, event.event_id)
+    baseline = await raw.drive_reads(
+        ctx.db.url,
+        statements,
+        concurrency=size.read_clients,
+        pool_size=RAW_POOL,
+        duration_s=size.raw_seconds,
+    )
+    fill_raw(result, baseline)
+    result.raw["statements"] = len(statements)
+    return result
+
+
+# --- f: holds at a fixed offered rate -------------------------------------------------------
+
+
+async def hold_latency(ctx: Context, scenario: Scenario) -> ScenarioResult:
+    size = ctx.size
+    result = new_result(scenario, "holds")
+    flash = ctx.results.get(Scenario.FLASH_SALE)
+    if flash is not None and flash.accepted_per_s:
+        rate = round(flash.accepted_per_s / 2, 1)
+        origin = "half of a's accepted/s"
+    else:
+        rate = size.fallback_open_rate
+        origin = "a did not run: fixed rate"
+    capacity = int(rate * size.open_loop_seconds * 2) + 100
+    event = await ctx.seed("Holds at a fixed rate", [TicketTypeSpec(name="api", capacity=capacity)])
+    clients = size.flash_buyers
+    result.concurrency = clients
+    driven, api_cpu = await drive(
+        ctx,
+        scenario,
+        mode="hold",
+        unit="holds",
+        concurrency=clients,
+        event=event,
+        ticket_type="api",
+        duration_s=size.open_loop_seconds,
+        rate_per_s=rate,
+    )
+    fill_from_driver(result, driven, api_cpu, until_sold_out=False)
+    result.extra["offered_per_s"] = rate
+    result.extra["late_starts"] = driven.late_starts
+    stock = await ctx.db.stock([event.ticket_types["api"]])
+    result.oversold = stock.oversold
+    result.note = f"open loop at {rate:,.0f} holds/s offered ({origin}); no raw twin"
+    return result
+
+
+# --- d: the whole purchase with Kafka and separate workers ----------------------------------
+
+
+async def purchase_kafka(
+    ctx: Context, scenario: Scenario, *, start_kafka_stack: Any
+) -> ScenarioResult:
+    """``start_kafka_stack`` brings up broker, API (Kafka mode) and workers; returns a stopper.
+
+    A short warm-up journey on an event of its own runs first and must get its
+    e-ticket: that proves the consumer groups have joined before the clock starts.
+    """
+    stop = await start_kafka_stack()
+    try:
+        warm = await ctx.seed(
+            "Kafka warm-up",
+            [TicketTypeSpec(name="api", capacity=PLENTY)],
+        )
+        await drive(
+            ctx,
+            scenario,
+            mode="journey",
+            unit="warm-up journeys",
+            concurrency=2,
+            event=warm,
+            ticket_type="api",
+            duration_s=0.3,
+        )
+        warm_result = new_result(scenario, "journeys")
+        await settle_etickets(ctx, warm_result, warm, label=f"{scenario.label} warm-up")
+        if not warm_result.extra.get("etickets_sent"):
+            raise RuntimeError(
+                "the warm-up order got no e-ticket within "
+                f"{SETTLE_TIMEOUT:.0f} s: the Kafka workers are not delivering"
+            )
+        result, event = await purchase(
+            ctx, scenario, seconds=ctx.size.kafka_seconds, label="Purchase journey (Kafka)"
+        )
+        await settle_etickets(ctx, result, event, label=scenario.label)
+    finally:
+        await stop()
+    ctx.progress.update(f"  {scenario.label}: raw baseline (asyncpg, pool {RAW_POOL})…")
+    fill_raw(result, await purchase_raw(ctx, event))
+    _note_etickets(result)
+    return result
