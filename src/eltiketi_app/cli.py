@@ -18,12 +18,11 @@ from typing import Any
 import msgspec
 
 from eltiketi_app.settings import Settings, SettingsError
+from eltiketi_app.bench import cli as bench_cli
 from eltiketi_app.workers import cli as worker_cli
 
 EXIT_USAGE = 2
-NOT_AVAILABLE = {
-    "bench": "`eltiketi bench` is not available yet.",
-}
+NOT_AVAILABLE: dict[str, str] = {}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -47,6 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "db": _db,
         "openapi": _openapi,
         **worker_cli.COMMANDS,  # worker, dead-letters
+        **bench_cli.COMMANDS,  # bench
     }
     try:
         return handlers[args.command](settings, args)
@@ -96,6 +96,7 @@ def _parser() -> argparse.ArgumentParser:
     spec.add_argument("--output", type=Path, help="file to write (default: stdout)")
 
     worker_cli.add_commands(commands)
+    bench_cli.add_commands(commands)
     for name, text in NOT_AVAILABLE.items():
         placeholder = commands.add_parser(name, help=f"(not available yet) {text.split(':')[0]}")
         placeholder.add_argument("rest", nargs=argparse.REMAINDER)
