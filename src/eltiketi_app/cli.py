@@ -17,8 +17,8 @@ from typing import Any
 
 import msgspec
 
-from eltiketi_app.settings import Settings, SettingsError
 from eltiketi_app.bench import cli as bench_cli
+from eltiketi_app.settings import Settings, SettingsError
 from eltiketi_app.workers import cli as worker_cli
 
 EXIT_USAGE = 2
