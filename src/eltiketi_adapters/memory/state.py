@@ -155,6 +155,7 @@ class MemoryStorage:
         self.tickets_by_order: Table[UUID, tuple[UUID, ...]] = table("tickets_by_order")
         #: ticket id → its first (and only) check-in.
         self.check_ins: Table[UUID, CheckIn] = table("check_ins")
+        self.check_in_ids: Table[UUID, UUID] = table("check_in_ids")
         self.refunds: Table[UUID, Refund] = table("refunds")
         self.refund_by_reason: Table[tuple[UUID, RefundReason], UUID] = table("refund_by_reason")
         self.idempotency: Table[tuple[str, str], IdempotencyRecord] = table("idempotency")
@@ -164,6 +165,7 @@ class MemoryStorage:
         self.published: Table[int, datetime] = table("published")
         self.inbox: Table[tuple[str, str], datetime] = table("inbox")
         self.notifications: Table[tuple[str, str], NotificationRecord] = table("notifications")
+        self.notification_ids: Table[UUID, tuple[str, str]] = table("notification_ids")
         #: Next outbox position. Like a database sequence it is not rolled back:
         #: a rolled-back transaction leaves a gap, never a reused number.
         self.next_seq = 1

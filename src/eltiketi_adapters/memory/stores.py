@@ -432,7 +432,10 @@ class MemoryTicketStore(_Store):
             return first
         if check_in.ticket_id not in db.tickets:
             raise _violation(f"check-in of unknown ticket {check_in.ticket_id}")
+        if check_in.id in db.check_in_ids:
+            raise _violation(f"check-in {check_in.id} exists")
         db.check_ins[check_in.ticket_id] = check_in
+        db.check_in_ids[check_in.id] = check_in.ticket_id
         return check_in
 
 
@@ -550,9 +553,10 @@ class MemoryNotificationStore(_Store):
         key = (record.key, record.channel)
         if key in db.notifications:
             return False
-        if any(r.id == record.id for r in db.notifications.values()):
+        if record.id in db.notification_ids:
             raise _violation(f"notification {record.id} exists")
         db.notifications[key] = record
+        db.notification_ids[record.id] = key
         return True
 
     async def get(self, key: str, channel: str) -> NotificationRecord | None:
