@@ -13,7 +13,7 @@ from eltiketi_app.ioc.adapters import (
     StripeProvider,
     TicketsProvider,
 )
-from eltiketi_app.ioc.core import CoreProvider, InProcessBusProvider, KafkaBusProvider
+from eltiketi_app.ioc.core import CoreProvider, InProcessBusProvider
 from eltiketi_app.ioc.persistence import PersistenceProvider
 from eltiketi_app.ioc.request import RequestProvider
 from eltiketi_app.metrics import Metrics
@@ -32,7 +32,10 @@ def providers_for(settings: Settings) -> list[Provider]:
         RequestProvider(),
     ]
     if settings.kafka_bootstrap is not None:
-        chosen.append(KafkaBusProvider())
+        # The handlers, relay and sweeper run in `eltiketi worker` processes.
+        from eltiketi_app.workers.api import KafkaApiProvider
+
+        chosen.append(KafkaApiProvider())
     else:
         chosen.append(InProcessBusProvider())
     if settings.is_embedded:

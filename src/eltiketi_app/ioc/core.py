@@ -7,7 +7,7 @@ from dishka import Provider, Scope, provide
 from eltiketi_app.ioc.types import Notifiers, Persistence
 from eltiketi_app.metrics import Metrics
 from eltiketi_app.runtime.loops import Intervals, Runtime
-from eltiketi_app.settings import Settings, SettingsError
+from eltiketi_app.settings import Settings
 from eltiketi_core.ports.clock import Clock, IdGenerator
 from eltiketi_core.ports.payments import PaymentGateway
 from eltiketi_core.ports.tickets import TicketSigner
@@ -80,22 +80,3 @@ class InProcessBusProvider(Provider):
         if persistence.subscribe_commits is not None:
             persistence.subscribe_commits(runtime.wake_relay)
         return runtime
-
-
-class KafkaBusProvider(Provider):
-    """``ELTIKETI_KAFKA_BOOTSTRAP`` is set: the Kafka bus and its workers are not built yet.
-
-    Refusing at start-up is honest; running the handlers in-process instead would
-    silently ignore the operator's configuration.
-    """
-
-    scope = Scope.APP
-
-    @provide
-    def runtime(self) -> Runtime:
-        raise SettingsError(
-            [
-                "ELTIKETI_KAFKA_BOOTSTRAP is set, but this build has no Kafka bus yet; "
-                "unset it to run the event handlers in-process"
-            ]
-        )
