@@ -34,8 +34,14 @@ from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 import msgspec
-from polyfactory import PostGenerated
-from polyfactory.factories.msgspec_factory import MsgspecFactory
+
+try:
+    from polyfactory import PostGenerated
+    from polyfactory.factories.msgspec_factory import MsgspecFactory
+except ImportError as missing:  # `pip install eltiketi` alone: the rest of the kit works
+    raise ImportError(
+        "eltiketi_adapters.memory.factories needs polyfactory: pip install 'eltiketi[testing]'"
+    ) from missing
 
 from eltiketi_adapters.memory.clock import DEFAULT_START
 from eltiketi_core.domain.booking import Booking, BookingItem, BookingStatus, Contact
