@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -148,8 +149,17 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         proxy_headers=not settings.is_embedded,
     )
     server = uvicorn.Server(config)
+    stopped_by: list[int] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        # uvicorn re-raises the signal that stopped it once it has shut down gracefully;
+        # this handler takes it, so a clean stop on Ctrl-C or SIGTERM exits with 0.
+        signal.signal(sig, lambda number, _frame: stopped_by.append(number))
     server.run()
-    return 0 if server.started else 1
+    if not server.started:
+        return 1
+    if stopped_by:
+        _say(f"elTiketi stopped ({signal.Signals(stopped_by[0]).name})")
+    return 0
 
 
 async def _demo_hook(app: Any) -> None:
