@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import signal
 import sys
 from collections.abc import Sequence
@@ -125,6 +126,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     settings = msgspec.structs.replace(settings, **changes)
     settings.check()
     configure_logging(settings.log_level, settings.log_format)
+    logging.getLogger("eltiketi.cli").info("configuration", extra=settings.redacted())
     if settings.is_embedded and settings.is_exposed:
         _say(
             "\n"

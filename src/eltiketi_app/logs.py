@@ -43,6 +43,7 @@ def configure_logging(level: str = "INFO", fmt: LogFormat = LogFormat.JSON) -> N
         foreign_pre_chain=shared,
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            _drop_colour_copies,
             structlog.processors.format_exc_info,
             renderer,
         ],
@@ -56,8 +57,16 @@ def configure_logging(level: str = "INFO", fmt: LogFormat = LogFormat.JSON) -> N
     handler._eltiketi = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
-    for noisy in ("uvicorn.access", "httpx", "httpcore"):
+    for noisy in ("uvicorn.access", "httpx", "httpcore", "alembic", "aiokafka"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True
+
+
+def _drop_colour_copies(
+    _logger: object, _name: str, event: structlog.types.EventDict
+) -> structlog.types.EventDict:
+    """uvicorn adds an ANSI-coloured duplicate of its message; one line needs only one."""
+    event.pop("color_message", None)
+    return event
