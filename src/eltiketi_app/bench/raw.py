@@ -230,6 +230,27 @@ async def drive_reads(
     return await _run(url, reader, concurrency=concurrency, pool_size=pool_size, clock=clock)
 
 
+async def _open_pool(url: str, size: int, attempts: int = 5) -> asyncpg.Pool:
+    """A pool with every connection open before the clock starts.
+
+    The server is shared (other test suites run on it): if it is momentarily
+    full, wait a little and try again rather than fail the scenario.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return await asyncpg.create_pool(
+                url,
+                min_size=size,
+                max_size=size,
+                server_settings={"application_name": "eltiketi-bench-raw"},
+            )
+        except asyncpg.TooManyConnectionsError:
+            if attempt == attempts:
+                raise
+            await asyncio.sleep(attempt)
+    raise AssertionError("unreachable")
+
+
 async def _run(
     url: str,
     task: Callable[[asyncpg.Pool], Any],
@@ -238,12 +259,7 @@ async def _run(
     pool_size: int,
     clock: _Clock,
 ) -> RawResult:
-    pool = await asyncpg.create_pool(
-        url,
-        min_size=pool_size,
-        max_size=pool_size,
-        server_settings={"application_name": "eltiketi-bench-raw"},
-    )
+    pool = await _open_pool(url, pool_size)
     try:
         clock.started = time.perf_counter()  # the pool is open: the clock starts now
         clock.deadline = clock.started + clock.limit

@@ -149,10 +149,10 @@ async def run_bench(options: BenchOptions, progress: ProgressLine | None = None)
     run_info["duration_s"] = round(time.perf_counter() - started, 1)
     report = RunReport(run=run_info, scenarios=results)
     say.say("")
-    say.say(table(results))
+    print(table(results), flush=True)  # the result itself: stdout; progress went to stderr
     if options.json_path is not None:
         write_json(report, options.json_path)
-        say.say(f"\nwrote {options.json_path}")
+        say.say(f"wrote {options.json_path}")
     return report
 
 

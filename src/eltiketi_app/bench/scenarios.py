@@ -54,6 +54,11 @@ class Context:
             await catalogue.close()
 
 
+def raw_pool(concurrency: int) -> int:
+    """The API's pools together, but never more connections than concurrent clients."""
+    return min(RAW_POOL, concurrency)
+
+
 def new_result(scenario: Scenario, unit: str) -> ScenarioResult:
     return ScenarioResult(
         scenario=scenario.name.lower(), letter=scenario.value, title=scenario.label, unit=unit
@@ -156,17 +161,17 @@ async def flash_sale(ctx: Context, scenario: Scenario, *, shards: int) -> Scenar
     result.extra["sold_out"] = stock.taken == stock.capacity
     result.extra["stock_matches_accepted"] = stock.taken == driven.ok == stock.allocated
 
-    ctx.progress.update(f"  {scenario.label}: raw baseline (asyncpg, pool {RAW_POOL})…")
+    ctx.progress.update(f"  {scenario.label}: raw baseline (asyncpg)…")
     statement = await raw.capture_reservation(
         ctx.db.sqlalchemy_url, event.ticket_types["raw"], shards
     )
     baseline = await raw.drive_reservations(
-        ctx.db.url, statement, concurrency=buyers, pool_size=RAW_POOL
+        ctx.db.url, statement, concurrency=buyers, pool_size=raw_pool(buyers)
     )
     raw_stock = await ctx.db.stock([event.ticket_types["raw"]])
     result.oversold = stock.oversold + raw_stock.oversold
-    result.raw["sold_out"] = raw_stock.taken == raw_stock.capacity
     fill_raw(result, baseline)
+    result.raw["sold_out"] = raw_stock.taken == raw_stock.capacity
     if not result.extra["stock_matches_accepted"]:
         result.note = (
             f"accepted {driven.ok:,} but the database holds {stock.taken:,} "
@@ -236,7 +241,7 @@ async def purchase_raw(ctx: Context, event: SeededEvent) -> raw.RawResult:
             ctx.db.url,
             statement,
             concurrency=ctx.size.purchase_buyers,
-            pool_size=RAW_POOL,
+            pool_size=raw_pool(ctx.size.purchase_buyers),
             duration_s=ctx.size.raw_seconds,
         )
     return ctx.raw_purchase
@@ -247,7 +252,7 @@ async def purchase_in_process(ctx: Context, scenario: Scenario) -> ScenarioResul
         ctx, scenario, seconds=ctx.size.purchase_seconds, label="Purchase journey"
     )
     await settle_etickets(ctx, result, event, label=scenario.label)
-    ctx.progress.update(f"  {scenario.label}: raw baseline (asyncpg, pool {RAW_POOL})…")
+    ctx.progress.update(f"  {scenario.label}: raw baseline (asyncpg)…")
     fill_raw(result, await purchase_raw(ctx, event))
     _note_etickets(result)
     return result
@@ -288,13 +293,13 @@ async def reads(ctx: Context, scenario: Scenario) -> ScenarioResult:
     fill_from_driver(result, driven, api_cpu, until_sold_out=False)
     stock = await ctx.db.stock(list(event.ticket_types.values()))
     result.oversold = stock.oversold
-    ctx.progress.update(f"  {scenario.label}: raw baseline (asyncpg, pool {RAW_POOL})…")
+    ctx.progress.update(f"  {scenario.label}: raw baseline (asyncpg)…")
     statements = await raw.capture_event_read(ctx.db.sqlalchemy_url, event.event_id)
     baseline = await raw.drive_reads(
         ctx.db.url,
         statements,
         concurrency=size.read_clients,
-        pool_size=RAW_POOL,
+        pool_size=raw_pool(size.read_clients),
         duration_s=size.raw_seconds,
     )
     fill_raw(result, baseline)
@@ -379,7 +384,7 @@ async def purchase_kafka(
         await settle_etickets(ctx, result, event, label=scenario.label)
     finally:
         await stop()
-    ctx.progress.update(f"  {scenario.label}: raw baseline (asyncpg, pool {RAW_POOL})…")
+    ctx.progress.update(f"  {scenario.label}: raw baseline (asyncpg)…")
     fill_raw(result, await purchase_raw(ctx, event))
     _note_etickets(result)
     return result
