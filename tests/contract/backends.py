@@ -87,3 +87,21 @@ def known_bug(
     is fixed the case passes, the xfail turns red, and the marker must go)."""
     if backend in on:
         request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
+
+
+async def without_commit_flush(url: str) -> None:
+    """``synchronous_commit = off`` for the session's throw-away database.
+
+    A commit then returns before its WAL record reaches the disk. Visibility,
+    locking and isolation are unchanged — only durability across a server crash
+    is given up, which a test database never needs — and the suite stops
+    queueing on the disk that the other test sessions on this server share.
+    """
+    db = SqlAlchemyPersistence(url, pool_size=1, max_overflow=0)
+    try:
+        async with db.engine.connect() as connection:
+            name = (await connection.execute(text("SELECT current_database()"))).scalar_one()
+            await connection.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
+            await connection.commit()
+    finally:
+        await db.close()

@@ -26,6 +26,7 @@ from tests.contract.backends import (
     empty_postgres,
     memory_factory,
     wide_postgres,
+    without_commit_flush,
 )
 from tests.integration.sqlalchemy.database import fresh_postgres_database, sqlite_database
 
@@ -43,6 +44,7 @@ async def contract_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> 
 @pytest.fixture(scope="session")
 async def contract_pg_url() -> AsyncIterator[str]:
     async with fresh_postgres_database("contract") as url:
+        await without_commit_flush(url)
         yield url
 
 

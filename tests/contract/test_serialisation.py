@@ -15,7 +15,7 @@ them on a pool of connections.
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
 import msgspec
@@ -51,16 +51,21 @@ async def levels(uow_factory: UnitOfWorkFactory, ticket_type: TicketType) -> tup
     return level.capacity, level.held, level.sold
 
 
-async def held_booking(
-    uow_factory: UnitOfWorkFactory, ticket_type: TicketType, quantity: int, **fields: object
-) -> Booking:
-    """A hold as the core makes it: stock reserved and the booking written together."""
-    booking = BookingFactory.for_ticket_types([ticket_type], quantity, **fields)
+async def held_bookings(
+    uow_factory: UnitOfWorkFactory, ticket_type: TicketType, *holds: tuple[int, datetime]
+) -> list[Booking]:
+    """Holds as the core makes them (stock reserved and the booking written together),
+    one per (quantity, created_at), in one transaction."""
+    bookings = [
+        BookingFactory.for_ticket_types([ticket_type], quantity, created_at=created_at)
+        for quantity, created_at in holds
+    ]
     async with uow_factory() as uow:
-        assert await uow.inventory.reserve(booking.id, ticket_type.id, quantity)
-        await uow.bookings.add(booking)
+        for booking in bookings:
+            assert await uow.inventory.reserve(booking.id, ticket_type.id, booking.quantity)
+            await uow.bookings.add(booking)
         await uow.commit()
-    return booking
+    return bookings
 
 
 # -- the per-buyer limit ----------------------------------------------------------------------
@@ -123,14 +128,10 @@ async def test_concurrent_sweepers_release_each_expired_hold_once(
     """Four sweepers, batches of 5, 30 expired holds (and 5 live ones): every expired
     hold is claimed by exactly one sweeper and its stock comes back exactly once."""
     ticket_type = await on_sale(wide_uow_factory, capacity=200, shards=shards)
-    expired = [
-        await held_booking(wide_uow_factory, ticket_type, 1 + n % 3, created_at=NOW)
-        for n in range(30)
-    ]
-    live = [
-        await held_booking(wide_uow_factory, ticket_type, 2, created_at=NOW + timedelta(hours=1))
-        for _ in range(5)
-    ]
+    expired = await held_bookings(
+        wide_uow_factory, ticket_type, *((1 + n % 3, NOW) for n in range(30))
+    )
+    live = await held_bookings(wide_uow_factory, ticket_type, *[(2, NOW + timedelta(hours=1))] * 5)
     sweep_at = NOW + timedelta(minutes=20)
     claimed_by: dict[UUID, int] = {}
 
@@ -217,8 +218,7 @@ async def test_a_released_booking_can_take_stock_again_and_give_it_back_exactly(
     uow_factory: UnitOfWorkFactory, shards: int
 ) -> None:
     ticket_type = await on_sale(uow_factory, capacity=10, shards=shards)
-    booking = await held_booking(uow_factory, ticket_type, 4, created_at=NOW)
-    other = await held_booking(uow_factory, ticket_type, 3, created_at=NOW)
+    booking, other = await held_bookings(uow_factory, ticket_type, (4, NOW), (3, NOW))
     async with uow_factory() as uow:  # the sweeper: expired, stock back
         assert await uow.bookings.transition(booking.id, BookingStatus.HELD, BookingStatus.EXPIRED)
         await uow.inventory.release(booking.id, ticket_type.id, 4)
