@@ -96,9 +96,8 @@ async def test_an_opaque_token_is_accepted_then_refused_once_revoked(
     # The running app may reuse its positive answer for up to 30 s (documented); an app
     # with an empty cache asks the issuer and is told the token is no longer active.
     async with start_app(**introspecting(oidc_server)) as fresh:
-        refused = await fresh.hold(bearer(alice), event_id, standing)
+        refused = await fresh.client.get("/v1/orders", headers=bearer(alice))
         assert assert_bearer_challenge(refused)["code"] == "token_inactive"
-        assert (await fresh.client.get("/v1/orders", headers=bearer(alice))).status_code == 401
 
 
 def refused_with(code: str) -> Callable[[httpx.Response], bool]:
