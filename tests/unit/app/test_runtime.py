@@ -1,0 +1,146 @@
+"""The embedded process's background loops: woken by commits, surviving failures, stopping."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+
+from eltiketi_adapters.memory import InMemoryTicketing
+from eltiketi_app.metrics import Metrics
+from eltiketi_app.runtime.loops import Intervals, Runtime
+from eltiketi_core.domain.events import DomainEvent
+from eltiketi_core.domain.identity import Principal
+from eltiketi_core.domain.money import Money
+from eltiketi_core.usecases import ItemRequest, NewEvent, NewTicketType, ReserveRequest
+from eltiketi_core.usecases.relay import OutboxRelay
+
+OLGA = Principal(subject="olga", roles=frozenset({"organizer"}))
+ALICE = Principal(subject="alice", email="alice@example.com")
+SLOW = Intervals(relay_tick=60, sweep=60, notification_retry=60, prune=60)
+
+
+async def _until(condition: Callable[[], bool], within: float = 5.0) -> None:
+    for _ in range(int(within / 0.01)):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"not true within {within} s")
+
+
+async def _buy(kit: InMemoryTicketing) -> None:
+    core = kit.core
+    event = await core.catalog.create_event(
+        OLGA,
+        NewEvent(
+            name="Gig",
+            venue="Club",
+            starts_at=kit.clock.now() + timedelta(days=10),
+            timezone="Europe/Berlin",
+        ),
+    )
+    kind = await core.catalog.add_ticket_type(
+        OLGA, event.id, NewTicketType(name="GA", price=Money(1000, "EUR"), capacity=5)
+    )
+    await core.catalog.publish(OLGA, event.id)
+    request = ReserveRequest(
+        event_id=event.id, items=(ItemRequest(ticket_type_id=kind.id, quantity=1),)
+    )
+    booking = (await core.bookings.reserve(ALICE, request)).booking
+    payment = await core.payments.start(ALICE, booking.id)
+    assert payment.provider_reference is not None
+    kit.gateway.approve(payment.provider_reference)
+    await core.settlement.confirm(ALICE, booking.id, payment.id)
+
+
+def _runtime(
+    kit: InMemoryTicketing, relay: OutboxRelay, metrics: Metrics, intervals: Intervals = SLOW
+) -> Runtime:
+    runtime = Runtime(
+        ticketing=kit.core,
+        relay=relay,
+        uow=kit.uow,
+        metrics=metrics,
+        intervals=intervals,
+        bus=kit.bus,
+    )
+    kit.storage.on_commit.append(runtime.wake_relay)
+    return runtime
+
+
+async def test_a_commit_wakes_the_relay_long_before_its_tick() -> None:
+    kit = InMemoryTicketing()
+    runtime = _runtime(kit, kit.relay, Metrics())
+    await runtime.start()
+    try:
+        await _buy(kit)
+        # the relay ticks every 60 s; the e-ticket goes out now because the commit woke it
+        await _until(lambda: len(kit.notifier.tickets) == 1)
+        assert runtime.health() == "ok"
+    finally:
+        await runtime.stop()
+    assert runtime.health() == "not started"
+
+
+class FlakyBus:
+    """Fails the first ``failures`` publishes, then delivers."""
+
+    def __init__(self, inner: object, failures: int) -> None:
+        self._inner = inner
+        self.failures = failures
+
+    async def publish(self, events: Sequence[DomainEvent]) -> None:
+        if self.failures > 0:
+            self.failures -= 1
+            raise ConnectionError("bus away")
+        await self._inner.publish(events)  # type: ignore[attr-defined]
+
+
+async def test_a_failing_iteration_is_counted_and_retried_not_fatal() -> None:
+    kit = InMemoryTicketing()
+    flaky = FlakyBus(kit.bus, failures=1)
+    metrics = Metrics()
+    ticking = Intervals(relay_tick=0.05, sweep=60, notification_retry=60, prune=60)
+    runtime = _runtime(kit, OutboxRelay(kit.uow, flaky, kit.clock), metrics, ticking)
+    await runtime.start()
+    try:
+        await _buy(kit)
+        await _until(lambda: len(kit.notifier.tickets) == 1)
+    finally:
+        await runtime.stop()
+    errors = metrics.registry.get_sample_value(
+        "eltiketi_background_errors_total", {"loop": "relay"}
+    )
+    assert errors is not None
+    assert errors >= 1
+    assert flaky.failures == 0
+
+
+async def test_stop_drains_the_outbox_once_more() -> None:
+    kit = InMemoryTicketing()
+    runtime = _runtime(kit, kit.relay, Metrics())
+    kit.storage.on_commit.clear()  # no wake-ups: only the final drain can deliver
+    await runtime.start()
+    await _buy(kit)
+    assert kit.notifier.tickets == []
+
+    await runtime.stop()
+
+    assert len(kit.notifier.tickets) == 1
+
+
+async def test_a_disabled_runtime_starts_nothing_and_is_healthy() -> None:
+    kit = InMemoryTicketing()
+    runtime = Runtime(
+        ticketing=kit.core,
+        relay=kit.relay,
+        uow=kit.uow,
+        metrics=Metrics(),
+        intervals=SLOW,
+        enabled=False,
+    )
+
+    await runtime.start()
+
+    assert runtime.health() == "ok"
+    await runtime.stop()
