@@ -82,11 +82,13 @@ def known_bug(
     *,
     reason: str,
     on: tuple[str, ...] = SQL_BACKENDS,
+    raises: type[BaseException] | tuple[type[BaseException], ...] = AssertionError,
 ) -> None:
-    """Mark this test's ``backend`` case as an expected failure (strict: when the adapter
-    is fixed the case passes, the xfail turns red, and the marker must go)."""
+    """Mark this test's ``backend`` case as an expected failure of the kind ``raises``
+    (strict: when the adapter is fixed the case passes, the xfail turns red, and the
+    marker must go; any other failure stays red too)."""
     if backend in on:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
+        request.applymarker(pytest.mark.xfail(strict=True, reason=reason, raises=raises))
 
 
 async def without_commit_flush(url: str) -> None:

@@ -90,6 +90,7 @@ async def test_an_order_id_is_unique(
             "SqlOrderStore.add inserts with ON CONFLICT DO NOTHING and no conflict target, "
             "so a duplicate primary key answers False instead of raising Conflict"
         ),
+        raises=pytest.fail.Exception,  # "DID NOT RAISE Conflict"
     )
     _, ticket_type, _, _, order = await graph(uow_factory)
     other_booking = BookingFactory.for_ticket_types([ticket_type], 1, created_at=NOW)

@@ -25,12 +25,15 @@ from eltiketi_adapters.memory.factories import (
     BASE_INSTANT,
     BookingFactory,
     EventFactory,
+    PaymentFactory,
     TicketTypeFactory,
 )
 from eltiketi_core.domain.booking import Booking, BookingStatus
 from eltiketi_core.domain.catalog import TicketType
+from eltiketi_core.domain.payment import Payment, PaymentStatus
 from eltiketi_core.ports.stores import NotificationRecord, NotificationStatus
 from eltiketi_core.ports.uow import UnitOfWorkFactory
+from tests.contract.backends import POSTGRES, known_bug
 
 NOW = BASE_INSTANT
 
@@ -277,3 +280,66 @@ async def test_a_second_release_after_re_acquiring_is_exact(
     async with uow_factory() as uow:
         with pytest.raises(RuntimeError):
             await uow.inventory.release(booking_id, ticket_type.id, 1)
+
+
+# -- one open payment per booking, under a race -----------------------------------------------
+
+
+async def test_racing_reopens_leave_one_open_payment_and_say_so(
+    wide_uow_factory: UnitOfWorkFactory, backend: str, request: pytest.FixtureRequest
+) -> None:
+    """Two failed payments of one booking reopened at once: ``transition`` is a
+    compare-and-set, so one call answers True and the other False — no error."""
+    known_bug(
+        request,
+        backend,
+        on=(POSTGRES,),
+        reason=(
+            "SqlPaymentStore.transition(new=OPEN) guards with NOT EXISTS, which a concurrent "
+            "uncommitted reopen does not satisfy yet; the partial unique index then raises, "
+            "so the loser gets Conflict('constraint_violation') instead of False"
+        ),
+    )
+    ticket_type = await on_sale(wide_uow_factory, capacity=10)
+    [booking] = await held_bookings(wide_uow_factory, ticket_type, (1, NOW))
+    first, second = (
+        PaymentFactory.for_booking(booking, status=PaymentStatus.FAILED, provider_reference=None)
+        for _ in range(2)
+    )
+    async with wide_uow_factory() as uow:
+        assert await uow.payments.add(first)
+        assert await uow.payments.add(second)
+        await uow.commit()
+    second_started = asyncio.Event()
+
+    async def reopen(payment: Payment) -> bool:
+        async with wide_uow_factory() as uow:
+            return await uow.payments.transition(
+                payment.id, frozenset({PaymentStatus.FAILED}), PaymentStatus.OPEN
+            )
+
+    async def reopen_first() -> bool:
+        async with wide_uow_factory() as uow:
+            done = await uow.payments.transition(
+                first.id, frozenset({PaymentStatus.FAILED}), PaymentStatus.OPEN
+            )
+            await second_started.wait()
+            await asyncio.sleep(0.3)  # the other reopen reaches the database meanwhile
+            await uow.commit()
+        return done
+
+    async def reopen_second() -> bool:
+        second_started.set()  # before its unit of work: the serial backends queue it here
+        async with wide_uow_factory() as uow:
+            done = await uow.payments.transition(
+                second.id, frozenset({PaymentStatus.FAILED}), PaymentStatus.OPEN
+            )
+            await uow.commit()
+        return done
+
+    results = await asyncio.gather(reopen_first(), reopen_second(), return_exceptions=True)
+    assert results == [True, False]
+    async with wide_uow_factory() as uow:
+        assert await uow.payments.open_for_booking(booking.id) == first.with_status(
+            PaymentStatus.OPEN
+        )
