@@ -65,6 +65,7 @@ class RequestContext:
                         status=status,
                         duration_ms=round(elapsed * 1000, 2),
                         subject=scope.get("state", {}).get("subject"),
+                        code=scope.get("state", {}).get("problem_code"),
                     )
 
 

@@ -79,8 +79,14 @@ def problem(
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+def _remember(request: Request[Any, Any, Any], code: str) -> None:
+    """The access-log line of this request reports the problem's code."""
+    request.scope.setdefault("state", {})["problem_code"] = code  # type: ignore[typeddict-unknown-key]
+
+
 def domain_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     assert isinstance(exc, DomainError)
+    _remember(request, exc.code)
     status = STATUS_BY_KIND.get(exc.kind, 422)
     headers: dict[str, str] = {}
     if status == 401:
@@ -89,30 +95,26 @@ def domain_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Res
         )
     if status == 429 and "retry_after" in exc.extra:
         headers["Retry-After"] = str(exc.extra["retry_after"])
-    log.info(
-        "request refused",
-        status=status,
-        code=exc.code,
-        path=request.url.path,
-        method=request.method,
-    )
     return problem(status, exc.code, exc.detail, headers=headers or None, **_jsonable(exc.extra))
 
 
 def validation_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """Malformed JSON, wrong types or missing fields: 400 ``malformed_request``."""
     assert isinstance(exc, ValidationException)
+    _remember(request, "malformed_request")
     errors = exc.extra if isinstance(exc.extra, list) else []
     detail = str(exc.detail) or "the request body or parameters are malformed"
     return problem(400, "malformed_request", detail, errors=_jsonable_list(errors))
 
 
 def not_found_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    _remember(request, "not_found")
     return problem(404, "not_found", f"nothing at {request.url.path}")
 
 
 def method_not_allowed_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     assert isinstance(exc, MethodNotAllowedException)
+    _remember(request, "method_not_allowed")
     return problem(
         405,
         "method_not_allowed",
@@ -127,6 +129,7 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: Exception) -> R
     if status >= 500:
         return internal_error_handler(request, exc)
     code = CODE_BY_STATUS.get(status, "http_error")
+    _remember(request, code)
     headers = dict(exc.headers or {})
     if status == 401:
         headers.setdefault("WWW-Authenticate", 'Bearer error="invalid_token"')
@@ -136,6 +139,7 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: Exception) -> R
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """The last resort: log everything with the request id, tell the client only the id."""
     request_id = request.scope.get("state", {}).get("request_id") or "unknown"
+    _remember(request, "internal_error")
     log.error(
         "unhandled error",
         request_id=request_id,
