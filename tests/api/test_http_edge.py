@@ -63,6 +63,9 @@ async def test_probes_metrics_and_schema(api: Api) -> None:
     ):
         assert path in schema["paths"], path
     assert "bearer" in schema["components"]["securitySchemes"]
+    assert schema["paths"]["/v1/bookings"]["post"]["security"] == [{"bearer": []}]
+    assert "security" not in schema["paths"]["/v1/events"]["get"]
+    assert "security" not in schema["paths"]["/v1/tickets/keys"]["get"]
 
 
 async def test_readiness_reports_stopped_background_work(start_app: Any) -> None:

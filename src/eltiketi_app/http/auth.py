@@ -26,6 +26,9 @@ from eltiketi_core.usecases.access import require_role
 
 MAX_TOKEN_LENGTH = 16_384
 
+#: OpenAPI: routes that need ``Authorization: Bearer`` (public routes leave it out).
+BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
+
 
 class Caller(msgspec.Struct, frozen=True):
     """The verified caller of this request, or ``None`` when no token was sent."""

@@ -9,7 +9,7 @@ from dishka.integrations.litestar import FromDishka, inject
 from litestar import Response, Router, delete, get, post
 from litestar.params import FromPath, HeaderParameter, JSONBody
 
-from eltiketi_app.http.auth import authenticated
+from eltiketi_app.http.auth import BEARER, authenticated
 from eltiketi_app.http.schemas import (
     BookingOut,
     NewBookingIn,
@@ -106,6 +106,7 @@ async def start_payment(
 
 router = Router(
     path="/v1/bookings",
+    security=BEARER,
     tags=["bookings"],
     guards=[authenticated],
     route_handlers=[create_booking, get_booking, release_booking, start_payment],

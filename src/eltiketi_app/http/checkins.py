@@ -6,7 +6,7 @@ from dishka.integrations.litestar import FromDishka, inject
 from litestar import Router, post
 from litestar.params import JSONBody
 
-from eltiketi_app.http.auth import requires
+from eltiketi_app.http.auth import BEARER, requires
 from eltiketi_app.http.schemas import AdmissionOut, CheckInIn, admission_out
 from eltiketi_core.domain.identity import Principal, Role
 from eltiketi_core.usecases import Ticketing
@@ -28,4 +28,4 @@ async def check_in(
     return admission_out(admission)
 
 
-router = Router(path="/v1/check-ins", tags=["check-in"], route_handlers=[check_in])
+router = Router(path="/v1/check-ins", security=BEARER, tags=["check-in"], route_handlers=[check_in])

@@ -9,7 +9,7 @@ from dishka.integrations.litestar import FromDishka, inject
 from litestar import Router, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
-from eltiketi_app.http.auth import Caller, require_principal, requires
+from eltiketi_app.http.auth import BEARER, Caller, require_principal, requires
 from eltiketi_app.http.schemas import (
     CancellationOut,
     EventListOut,
@@ -55,7 +55,10 @@ async def list_events(
     return EventListOut(items=[event_view_out(v) for v in views], limit=limit, offset=offset)
 
 
-@get("/{event_id:uuid}", summary="One event with its ticket types and live availability")
+@get(
+    "/{event_id:uuid}",
+    summary="One event with its ticket types and live availability",
+)
 @inject
 async def get_event(
     event_id: FromPath[UUID], ticketing: FromDishka[Ticketing], caller: FromDishka[Caller]
@@ -68,6 +71,7 @@ async def get_event(
     summary="Create an event (organizer)",
     description="Created as a draft.",
     guards=[ORGANIZER],
+    security=BEARER,
 )
 @inject
 async def create_event(
@@ -91,6 +95,7 @@ async def create_event(
     "/{event_id:uuid}/ticket-types",
     summary="Add a ticket type (owning organizer)",
     guards=[ORGANIZER],
+    security=BEARER,
 )
 @inject
 async def add_ticket_type(
@@ -118,6 +123,7 @@ async def add_ticket_type(
     status_code=200,
     summary="Put the event on sale",
     guards=[ORGANIZER],
+    security=BEARER,
 )
 @inject
 async def publish_event(
@@ -132,6 +138,7 @@ async def publish_event(
     status_code=200,
     summary="Cancel the event (owning organizer)",
     guards=[ORGANIZER],
+    security=BEARER,
     description="Releases every hold and refunds every order once; buyers are notified.",
 )
 @inject

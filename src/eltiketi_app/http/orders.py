@@ -9,7 +9,7 @@ from dishka.integrations.litestar import FromDishka, inject
 from litestar import Response, Router, get, post
 from litestar.params import FromPath, JSONBody, Parameter
 
-from eltiketi_app.http.auth import authenticated
+from eltiketi_app.http.auth import BEARER, authenticated
 from eltiketi_app.http.schemas import (
     ConfirmOrderIn,
     OrderListOut,
@@ -98,6 +98,7 @@ async def resend_tickets(
 
 router = Router(
     path="/v1/orders",
+    security=BEARER,
     tags=["orders"],
     guards=[authenticated],
     route_handlers=[confirm_order, list_orders, get_order, cancel_order, resend_tickets],

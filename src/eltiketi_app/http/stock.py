@@ -15,7 +15,7 @@ from dishka.integrations.litestar import FromDishka, inject
 from litestar import Router, get
 from litestar.params import FromPath
 
-from eltiketi_app.http.auth import requires
+from eltiketi_app.http.auth import BEARER, requires
 from eltiketi_app.ioc.types import Persistence
 from eltiketi_core.domain.identity import Principal, Role
 from eltiketi_core.usecases.access import managed_event
@@ -39,6 +39,7 @@ class StockOut(msgspec.Struct, kw_only=True):
     "/{event_id:uuid}/stock",
     summary="Inventory counters: capacity, held, sold (owning organizer)",
     guards=[requires(Role.ORGANIZER)],
+    security=BEARER,
 )
 @inject
 async def event_stock(

@@ -9,7 +9,7 @@ from dishka.integrations.litestar import FromDishka, inject
 from litestar import Response, Router, get
 from litestar.params import FromPath
 
-from eltiketi_app.http.auth import authenticated
+from eltiketi_app.http.auth import BEARER, authenticated
 from eltiketi_app.ioc.types import QrRenderer
 from eltiketi_core.domain.identity import Principal
 from eltiketi_core.ports.tickets import TicketSigner
@@ -38,6 +38,7 @@ async def ticket_keys(signer: FromDishka[TicketSigner]) -> Response[dict[str, An
     "/{ticket_id:uuid}/qr.svg",
     summary="The ticket's QR code as SVG (owner)",
     guards=[authenticated],
+    security=BEARER,
     media_type="image/svg+xml",
 )
 @inject
@@ -55,6 +56,7 @@ async def ticket_qr_svg(
     "/{ticket_id:uuid}/qr.png",
     summary="The ticket's QR code as PNG (owner)",
     guards=[authenticated],
+    security=BEARER,
     media_type="image/png",
 )
 @inject
