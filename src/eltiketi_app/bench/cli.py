@@ -43,6 +43,12 @@ def add_commands(commands: Any) -> None:
     bench.add_argument(
         "--keep", action="store_true", help="keep the run's folder (logs, plans) afterwards"
     )
+    bench.add_argument(
+        "--profile",
+        action="store_true",
+        help="record each API process with py-spy during each scenario (collapsed stacks "
+        "in the kept run folder; needs py-spy)",
+    )
 
 
 def bench_command(settings: Settings, args: argparse.Namespace) -> int:
@@ -63,6 +69,7 @@ def bench_command(settings: Settings, args: argparse.Namespace) -> int:
         json_path=args.json,
         server=args.server,
         keep=args.keep,
+        profile=args.profile,
     )
     try:
         report = asyncio.run(run_bench(options))

@@ -56,6 +56,8 @@ class Size(msgspec.Struct, frozen=True, kw_only=True):
     """Length of the time-bounded raw baselines (purchase and reads)."""
     fallback_open_rate: float
     """Offered holds/s for scenario f when scenario a did not run."""
+    flash_max_seconds: float = 600.0
+    """A flash sale stops here even if not sold out (reported as such)."""
 
 
 FULL = Size(
@@ -74,7 +76,7 @@ FULL = Size(
 )
 QUICK = Size(
     name="quick",
-    flash_capacity=3_000,
+    flash_capacity=2_000,
     flash_buyers=128,
     shards=16,
     purchase_buyers=32,
@@ -85,6 +87,7 @@ QUICK = Size(
     open_loop_seconds=4.0,
     raw_seconds=2.0,
     fallback_open_rate=150.0,
+    flash_max_seconds=25.0,
 )
 SMOKE = Size(
     name="smoke",
@@ -99,6 +102,7 @@ SMOKE = Size(
     open_loop_seconds=1.0,
     raw_seconds=0.5,
     fallback_open_rate=50.0,
+    flash_max_seconds=60.0,
 )
 
 

@@ -44,6 +44,7 @@ class BenchOptions(msgspec.Struct, kw_only=True):
     json_path: Path | None = None
     server: str = DEFAULT_SERVER
     keep: bool = False
+    profile: bool = False
 
 
 def _version(name: str) -> str:
@@ -81,11 +82,11 @@ async def run_bench(options: BenchOptions, progress: ProgressLine | None = None)
     size = options.size
     started = time.perf_counter()
     db = BenchDatabase(options.server)
-    used, limit = await db.connections_in_use()
-    if used + PLANNED_CONNECTIONS > limit:
+    seen = await db.connections_in_use()
+    if seen.used + PLANNED_CONNECTIONS > seen.limit:
         say.say(
-            f"warning: PostgreSQL has {used} of {limit} connections in use; this run may "
-            f"open up to {PLANNED_CONNECTIONS} more"
+            f"note: PostgreSQL has {seen.used} of {seen.limit} connections in use; this run "
+            f"opens up to {PLANNED_CONNECTIONS} more and waits for room when it needs them"
         )
     workdir = Path(tempfile.mkdtemp(prefix="eltiketi-bench-"))
     data_dir = workdir / "data"
@@ -116,6 +117,7 @@ async def run_bench(options: BenchOptions, progress: ProgressLine | None = None)
         data_dir=data_dir,
         tokens=[],
         progress=say,
+        profile=options.profile,
     )
     failed = False
     try:
@@ -127,6 +129,7 @@ async def run_bench(options: BenchOptions, progress: ProgressLine | None = None)
             ctx.api = ApiServers(API_PROCESSES, env=env, log_dir=workdir, tag="inproc")
             say.say(f"starting {API_PROCESSES} API processes (in-process bus)…")
             try:
+                await db.wait_for_headroom(API_PROCESSES * API_POOL_PER_PROCESS, say=say.update)
                 await ctx.api.start()
                 for scenario in in_process:
                     ctx.results[scenario] = await _one(ctx, scenario, _runner_for(scenario))
@@ -141,7 +144,12 @@ async def run_bench(options: BenchOptions, progress: ProgressLine | None = None)
     finally:
         with contextlib.suppress(Exception):
             await db.drop()
-        if options.keep or failed or any(r.status == "failed" for r in ctx.results.values()):
+        if (
+            options.keep
+            or options.profile
+            or failed
+            or any(r.status == "failed" for r in ctx.results.values())
+        ):
             say.say(f"logs kept in {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -173,6 +181,7 @@ def _runner_for(scenario: Scenario) -> Runner:
 async def _one(ctx: sc.Context, scenario: Scenario, runner: Runner) -> ScenarioResult:
     ctx.progress.say(f"{scenario.label} …")
     began = time.perf_counter()
+    before = await ctx.db.connections_in_use()
     try:
         result = await runner(ctx, scenario)
     except Exception as error:
@@ -181,6 +190,7 @@ async def _one(ctx: sc.Context, scenario: Scenario, runner: Runner) -> ScenarioR
         result.status = "failed"
         result.note = f"failed: {type(error).__name__}: {str(error).splitlines()[0][:200]}"
     result.extra["scenario_wall_s"] = round(time.perf_counter() - began, 1)
+    result.extra["pg_connections_of_others_at_start"] = before.others
     ctx.progress.say(f"{scenario.label}: {_summary(result)}")
     return result
 
@@ -222,6 +232,7 @@ async def _kafka(ctx: sc.Context, env: dict[str, str]) -> ScenarioResult:
     async def start() -> Callable[[], Awaitable[None]]:
         import asyncio
 
+        await ctx.db.wait_for_headroom(PLANNED_CONNECTIONS, say=ctx.progress.update)
         await broker.start()
         kafka_env = dict(
             env,

@@ -20,7 +20,7 @@ from eltiketi_app.bench.loadrun import ProgressLine, run_driver
 from eltiketi_app.bench.profiles import RAW_POOL, Scenario, Size
 from eltiketi_app.bench.report import ScenarioResult
 from eltiketi_app.bench.seed import Catalogue, SeededEvent, TicketTypeSpec
-from eltiketi_app.bench.services import ApiServers
+from eltiketi_app.bench.services import ApiServers, start_profilers, stop_profilers
 
 #: Capacity of types that must not sell out during a time-bounded scenario.
 PLENTY = 10_000_000
@@ -40,11 +40,15 @@ class Context:
     results: dict[Scenario, ScenarioResult] = field(default_factory=dict)
     raw_purchase: raw.RawResult | None = None
     worker_cpu_s: dict[str, float] = field(default_factory=dict)
+    profile: bool = False
 
     @property
     def bases(self) -> list[str]:
         assert self.api is not None, "the API is not running"
         return self.api.bases
+
+    async def room_for(self, connections: int) -> None:
+        await self.db.wait_for_headroom(connections, say=self.progress.update)
 
     async def seed(self, name: str, types: list[TicketTypeSpec]) -> SeededEvent:
         catalogue = Catalogue(self.bases[0], self.data_dir)
@@ -77,6 +81,7 @@ async def drive(
     duration_s: float | None = None,
     rate_per_s: float | None = None,
     anonymous: bool = False,
+    max_seconds: float = 600.0,
 ) -> tuple[DriverResult, float]:
     """Run the driver; returns its result and the API's CPU seconds meanwhile."""
     assert ctx.api is not None
@@ -89,11 +94,20 @@ async def drive(
         ticket_type_id=str(event.ticket_types[ticket_type]) if ticket_type else "",
         duration_s=duration_s,
         rate_per_s=rate_per_s,
+        max_seconds=max_seconds,
     )
     cpu_before = ctx.api.cpu_seconds()
-    result = await run_driver(
-        plan, label=scenario.label, unit=unit, workdir=ctx.workdir, progress=ctx.progress
+    profilers = (
+        await start_profilers(ctx.api.children, ctx.workdir, f"{scenario.value}-{mode}")
+        if ctx.profile
+        else []
     )
+    try:
+        result = await run_driver(
+            plan, label=scenario.label, unit=unit, workdir=ctx.workdir, progress=ctx.progress
+        )
+    finally:
+        await stop_profilers(profilers)
     return result, ctx.api.cpu_seconds() - cpu_before
 
 
@@ -153,7 +167,14 @@ async def flash_sale(ctx: Context, scenario: Scenario, *, shards: int) -> Scenar
         ],
     )
     driven, api_cpu = await drive(
-        ctx, scenario, mode="hold", unit="holds", concurrency=buyers, event=event, ticket_type="api"
+        ctx,
+        scenario,
+        mode="hold",
+        unit="holds",
+        concurrency=buyers,
+        event=event,
+        ticket_type="api",
+        max_seconds=size.flash_max_seconds,
     )
     fill_from_driver(result, driven, api_cpu, until_sold_out=True)
     stock = await ctx.db.stock([event.ticket_types["api"]])
@@ -165,6 +186,7 @@ async def flash_sale(ctx: Context, scenario: Scenario, *, shards: int) -> Scenar
     statement = await raw.capture_reservation(
         ctx.db.sqlalchemy_url, event.ticket_types["raw"], shards
     )
+    await ctx.room_for(raw_pool(buyers))
     baseline = await raw.drive_reservations(
         ctx.db.url, statement, concurrency=buyers, pool_size=raw_pool(buyers)
     )
@@ -172,7 +194,12 @@ async def flash_sale(ctx: Context, scenario: Scenario, *, shards: int) -> Scenar
     result.oversold = stock.oversold + raw_stock.oversold
     fill_raw(result, baseline)
     result.raw["sold_out"] = raw_stock.taken == raw_stock.capacity
-    if not result.extra["stock_matches_accepted"]:
+    if driven.timed_out:
+        result.note = (
+            f"stopped after {size.flash_max_seconds:.0f} s, {driven.ok:,} of "
+            f"{size.flash_capacity:,} sold"
+        )
+    elif not result.extra["stock_matches_accepted"]:
         result.note = (
             f"accepted {driven.ok:,} but the database holds {stock.taken:,} "
             f"(allocations {stock.allocated:,})"
@@ -237,6 +264,7 @@ async def purchase_raw(ctx: Context, event: SeededEvent) -> raw.RawResult:
         statement = await raw.capture_reservation(
             ctx.db.sqlalchemy_url, event.ticket_types["raw"], 1
         )
+        await ctx.room_for(raw_pool(ctx.size.purchase_buyers))
         ctx.raw_purchase = await raw.drive_reservations(
             ctx.db.url,
             statement,
@@ -295,6 +323,7 @@ async def reads(ctx: Context, scenario: Scenario) -> ScenarioResult:
     result.oversold = stock.oversold
     ctx.progress.update(f"  {scenario.label}: raw baseline (asyncpg)…")
     statements = await raw.capture_event_read(ctx.db.sqlalchemy_url, event.event_id)
+    await ctx.room_for(raw_pool(size.read_clients))
     baseline = await raw.drive_reads(
         ctx.db.url,
         statements,

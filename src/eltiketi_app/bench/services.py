@@ -239,3 +239,39 @@ async def start_worker(
     """``eltiketi worker <roles>`` as a child process."""
     argv = [sys.executable, "-m", "eltiketi_app.cli", "worker", *roles]
     return await Child.spawn(name, argv, env=env, log_dir=log_dir)
+
+
+def py_spy() -> str | None:
+    """The ``py-spy`` executable next to this Python, or on PATH; None if absent."""
+    beside = Path(sys.executable).with_name("py-spy")
+    return str(beside) if beside.is_file() else shutil.which("py-spy")
+
+
+async def start_profilers(targets: Sequence[Child], out_dir: Path, tag: str) -> list[Child]:
+    """``py-spy record`` on each target (sampling only while it holds the GIL, i.e. runs
+    Python), writing ``profile-<tag>-<name>.txt`` (collapsed stacks, for flame graphs)."""
+    binary = py_spy()
+    if binary is None:
+        return []
+    spies = []
+    for target in targets:
+        out = out_dir / f"profile-{tag}-{target.name}.txt"
+        argv = [binary, "record", "--pid", str(target.pid), "--rate", "200", "--gil"]
+        argv += ["--nonblocking", "--format", "raw", "--output", str(out)]
+        spies.append(
+            await Child.spawn(f"py-spy-{tag}-{target.name}", argv, env=os.environ, log_dir=out_dir)
+        )
+    return spies
+
+
+async def stop_profilers(spies: Sequence[Child]) -> None:
+    """SIGINT makes py-spy write its output and exit."""
+    for spy in spies:
+        if spy.alive:
+            with contextlib.suppress(ProcessLookupError):
+                spy.process.send_signal(signal.SIGINT)
+    for spy in spies:
+        try:
+            await asyncio.wait_for(spy.process.wait(), 15)
+        except TimeoutError:
+            await spy.stop()
