@@ -58,6 +58,8 @@ class Size(msgspec.Struct, frozen=True, kw_only=True):
     """Offered holds/s for scenario f when scenario a did not run."""
     flash_max_seconds: float = 600.0
     """A flash sale stops here even if not sold out (reported as such)."""
+    overlap_startup: bool = False
+    """Start the Kafka side while the other scenarios run (saves time, costs accuracy)."""
 
 
 FULL = Size(
@@ -103,6 +105,7 @@ SMOKE = Size(
     raw_seconds=0.5,
     fallback_open_rate=50.0,
     flash_max_seconds=60.0,
+    overlap_startup=True,
 )
 
 

