@@ -48,7 +48,7 @@ def serving(data_dir: Path, database_url: str) -> Iterator[tuple[ComponentProces
     port = free_port()
     env = environment(
         {},
-        data_dir=data_dir,
+        data_dir=str(data_dir),
         database_url=database_url,
         hold_ttl_seconds=HOLD_TTL_SECONDS,
         sweep_interval_seconds=SWEEP_INTERVAL_SECONDS,

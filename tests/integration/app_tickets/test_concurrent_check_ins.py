@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -28,11 +29,11 @@ SCANS = 50
 
 async def _scan_together(
     scanners: list[tuple[App, Headers]], token: str, event_id: str
-) -> tuple[dict[str, str], list[dict[str, str]]]:
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Every scanner scans ``token`` at once; returns (the admission, the refusals)."""
     start = asyncio.Event()
 
-    async def scan(app: App, staff: Headers) -> tuple[int, dict[str, str]]:
+    async def scan(app: App, staff: Headers) -> tuple[int, dict[str, Any]]:
         await start.wait()
         answer = await app.check_in(staff, token, event_id)
         return answer.status_code, answer.json()
