@@ -78,18 +78,18 @@ FULL = Size(
 )
 QUICK = Size(
     name="quick",
-    flash_capacity=2_000,
+    flash_capacity=1_200,
     flash_buyers=128,
     shards=16,
     purchase_buyers=32,
-    purchase_seconds=8.0,
-    kafka_seconds=8.0,
+    purchase_seconds=6.0,
+    kafka_seconds=6.0,
     read_clients=32,
     read_seconds=4.0,
     open_loop_seconds=4.0,
     raw_seconds=2.0,
     fallback_open_rate=150.0,
-    flash_max_seconds=25.0,
+    flash_max_seconds=15.0,
 )
 SMOKE = Size(
     name="smoke",

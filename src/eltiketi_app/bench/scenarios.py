@@ -22,6 +22,7 @@ from eltiketi_app.bench.report import ScenarioResult
 from eltiketi_app.bench.seed import Catalogue, SeededEvent, TicketTypeSpec
 from eltiketi_app.bench.services import (
     ApiServers,
+    Child,
     KafkaStack,
     start_profilers,
     stop_profilers,
@@ -45,6 +46,8 @@ class Context:
     results: dict[Scenario, ScenarioResult] = field(default_factory=dict)
     raw_purchase: raw.RawResult | None = None
     profile: bool = False
+    also_profile: list[Child] = field(default_factory=list)
+    """Processes besides the API to record with ``--profile`` (the Kafka workers)."""
 
     @property
     def bases(self) -> list[str]:
@@ -102,7 +105,9 @@ async def drive(
     )
     cpu_before = ctx.api.cpu_seconds()
     profilers = (
-        await start_profilers(ctx.api.children, ctx.workdir, f"{scenario.value}-{mode}")
+        await start_profilers(
+            [*ctx.api.children, *ctx.also_profile], ctx.workdir, f"{scenario.value}-{mode}"
+        )
         if ctx.profile
         else []
     )
@@ -388,6 +393,7 @@ async def purchase_kafka(ctx: Context, scenario: Scenario, *, stack: KafkaStack)
     """
     try:
         ctx.api = await stack.ready()
+        ctx.also_profile = list(stack.workers)
         warm = await ctx.seed("Kafka warm-up", [TicketTypeSpec(name="api", capacity=PLENTY)])
         await drive(
             ctx,
@@ -421,6 +427,7 @@ async def purchase_kafka(ctx: Context, scenario: Scenario, *, stack: KafkaStack)
         )
     finally:
         ctx.api = None
+        ctx.also_profile = []
         await stack.stop()
     ctx.progress.update(f"  {scenario.label}: raw baseline (asyncpg)…")
     fill_raw(result, await purchase_raw(ctx, event))
