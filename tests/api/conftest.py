@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 from uuid import UUID
 
@@ -33,6 +33,8 @@ from eltiketi_app.ioc.types import Notifiers
 from eltiketi_app.runtime.loops import Runtime
 from eltiketi_app.settings import Settings
 from eltiketi_core.ports.clock import Clock
+
+T = TypeVar("T")
 
 Headers = dict[str, str]
 
@@ -119,8 +121,17 @@ class Api:
         return runtime
 
     async def flush(self) -> None:
-        """Deliver every recorded event now (the relay also does it on its own)."""
-        await self.runtime.flush()
+        """Deliver every recorded event now (the relay also does it on its own).
+
+        The app runs on the test client's own loop in another thread; its locks and
+        pools belong to that loop, so the flush runs there, through the client's portal.
+        """
+        await self.in_app(self.runtime.flush)
+
+    async def in_app(self, work: Callable[[], Awaitable[T]]) -> T:
+        """Await ``work()`` on the app's loop (its stores' locks and pools live there)."""
+        portal = self.client.blocking_portal
+        return await asyncio.to_thread(portal.call, work)
 
     def auth(
         self, sub: str, *roles: str, email: str | None = None, phone: str | None = None

@@ -117,7 +117,8 @@ async def test_an_expired_hold_is_swept_and_cannot_be_paid(timed: Api, clock: Fi
     booking = (await timed.hold(alice, event_id, standing, 5)).json()
 
     clock.advance(timedelta(minutes=16))
-    released = await (await timed.get(Ticketing)).sweeper.sweep()
+    ticketing = await timed.get(Ticketing)
+    released = await timed.in_app(ticketing.sweeper.sweep)
 
     assert released == 1
     seen = (await timed.client.get(f"/v1/bookings/{booking['id']}", headers=alice)).json()
@@ -144,7 +145,8 @@ async def _late_money(timed: Api, clock: FixedClock) -> None:
     gateway = await timed.get(FakePaymentGateway)
     gateway.approve(payment["provider_reference"])  # the money arrives…
     clock.advance(timedelta(minutes=16))  # …but alice confirms too late
-    await (await timed.get(Ticketing)).sweeper.sweep()
+    ticketing = await timed.get(Ticketing)
+    await timed.in_app(ticketing.sweeper.sweep)
     assert (await timed.hold(bob, event_id, standing)).status_code == 201
 
     late = await timed.confirm(alice, booking["id"], payment["payment_id"])

@@ -156,4 +156,10 @@ async def play(scenario: list[list[tuple]]) -> None:  # type: ignore[type-arg]
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios)
 def test_random_interleavings_keep_every_invariant(scenario: list[list[tuple]]) -> None:  # type: ignore[type-arg]
-    asyncio.run(play(scenario))
+    # A private loop, never installed as the thread's current one: asyncio.run()
+    # would reset it afterwards and strand the suite's session loop.
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(play(scenario))
+    finally:
+        loop.close()
