@@ -205,7 +205,11 @@ class Settlement:
             if current is None or event is None:
                 raise NotFound("booking_not_found", "no such booking")
             if event.status is EventStatus.CANCELLED:
-                await end_hold(uow, current, BookingStatus.CANCELLED, self._ids, now)
+                if current.status is BookingStatus.CONFIRMED or (
+                    current.status is BookingStatus.HELD
+                    and not await end_hold(uow, current, BookingStatus.CANCELLED, self._ids, now)
+                ):
+                    raise _Retry  # a concurrent settlement won: answer its order
                 return await self._refund_and_raise(
                     uow, payment, current, RefundReason.EVENT_CANCELLED
                 )
