@@ -40,7 +40,9 @@ def docs(session: nox.Session) -> None:
     """Export the OpenAPI document and check every relative link in README and docs/."""
     session.install("-e", ".[app]")
     session.run("python", "tools/check_docs.py")
-    session.run("python", "-m", "eltiketi_app.cli", "openapi", "--output", "docs/_build/openapi.json")
+    session.run(
+        "python", "-m", "eltiketi_app.cli", "openapi", "--output", "docs/_build/openapi.json"
+    )
 
 
 @nox.session
