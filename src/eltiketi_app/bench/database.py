@@ -148,6 +148,20 @@ class BenchDatabase:
         delays = [float(r["delay"]) for r in rows]
         return int(orders), len(delays), summarize(delays)
 
+    async def activity(self, application_name: str) -> Activity:
+        """Sessions opened on this database so far, and the server pids of the backends
+        serving ``application_name`` (to read their CPU time in ``/proc``)."""
+        connection = self._connection()
+        sessions = await connection.fetchval(
+            "SELECT sessions FROM pg_stat_database WHERE datname = current_database()"
+        )
+        pids = await connection.fetch(
+            "SELECT pid FROM pg_stat_activity"
+            " WHERE datname = current_database() AND application_name = $1",
+            application_name,
+        )
+        return Activity(sessions=int(sessions or 0), pids=[int(r["pid"]) for r in pids])
+
     def _connection(self) -> asyncpg.Connection:
         if self._checks is None:
             raise RuntimeError("the database is not created yet")
@@ -156,6 +170,11 @@ class BenchDatabase:
 
 HEADROOM_MARGIN = 5
 """Connections left free for others when waiting for room."""
+
+
+class Activity(NamedTuple):
+    sessions: int
+    pids: list[int]
 
 
 class Connections(NamedTuple):

@@ -23,9 +23,11 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from eltiketi_app.bench.services import cpu_seconds
 from eltiketi_app.bench.stats import Latency, summarize
 
 MAX_SEEDS = 32
+RAW_APPLICATION_NAME = "eltiketi-bench-raw"
 
 
 class Statement(msgspec.Struct, frozen=True):
@@ -51,6 +53,8 @@ class RawResult(msgspec.Struct, kw_only=True):
     latency: Latency
     concurrency: int
     pool: int
+    postgres_cpu_s: float = 0.0
+    """CPU time of the pool's PostgreSQL backends during the run."""
 
     @property
     def per_s(self) -> float:
@@ -67,6 +71,7 @@ class RawResult(msgspec.Struct, kw_only=True):
             "pool": self.pool,
             "p50_ms": self.latency.p50_ms,
             "p99_ms": self.latency.p99_ms,
+            "postgres_cpu_ms_per_op": round(self.postgres_cpu_s * 1000 / max(self.ok, 1), 3),
         }
 
 
@@ -242,7 +247,7 @@ async def _open_pool(url: str, size: int, attempts: int = 5) -> asyncpg.Pool:
                 url,
                 min_size=size,
                 max_size=size,
-                server_settings={"application_name": "eltiketi-bench-raw"},
+                server_settings={"application_name": RAW_APPLICATION_NAME},
             )
         except asyncpg.TooManyConnectionsError:
             if attempt == attempts:
@@ -261,11 +266,21 @@ async def _run(
 ) -> RawResult:
     pool = await _open_pool(url, pool_size)
     try:
+        backends = [
+            int(r["pid"])
+            for r in await pool.fetch(
+                "SELECT pid FROM pg_stat_activity"
+                " WHERE datname = current_database() AND application_name = $1",
+                RAW_APPLICATION_NAME,
+            )
+        ]
+        cpu_before = sum(cpu_seconds(pid) for pid in backends)
         clock.started = time.perf_counter()  # the pool is open: the clock starts now
         clock.deadline = clock.started + clock.limit
         clock.last_ok = clock.started
         await asyncio.gather(*(task(pool) for _ in range(concurrency)))
         finished = time.perf_counter()
+        backend_cpu = sum(cpu_seconds(pid) for pid in backends) - cpu_before
     finally:
         await pool.close()
     return RawResult(
@@ -276,4 +291,5 @@ async def _run(
         latency=summarize(clock.latencies),
         concurrency=concurrency,
         pool=pool_size,
+        postgres_cpu_s=round(backend_cpu, 2),
     )

@@ -24,10 +24,13 @@ from eltiketi_app.bench.services import (
     ApiServers,
     Child,
     KafkaStack,
+    cpu_seconds,
     start_profilers,
     stop_profilers,
 )
 
+#: ``application_name`` of the product's connections (API and workers).
+PRODUCT_APPLICATION_NAME = "eltiketi"
 #: Capacity of types that must not sell out during a time-bounded scenario.
 PLENTY = 10_000_000
 #: How long to wait for background work (held → sold, e-tickets) after the load stops.
@@ -46,6 +49,8 @@ class Context:
     results: dict[Scenario, ScenarioResult] = field(default_factory=dict)
     raw_purchase: raw.RawResult | None = None
     profile: bool = False
+    last_postgres: dict[str, Any] = field(default_factory=dict)
+    """PostgreSQL backend CPU and sessions opened during the last :func:`drive`."""
     also_profile: list[Child] = field(default_factory=list)
     """Processes besides the API to record with ``--profile`` (the Kafka workers)."""
 
@@ -104,6 +109,8 @@ async def drive(
         max_seconds=max_seconds,
     )
     cpu_before = ctx.api.cpu_seconds()
+    pg_before = await ctx.db.activity(PRODUCT_APPLICATION_NAME)
+    pg_cpu_before = {pid: cpu_seconds(pid) for pid in pg_before.pids}
     profilers = (
         await start_profilers(
             [*ctx.api.children, *ctx.also_profile], ctx.workdir, f"{scenario.value}-{mode}"
@@ -117,7 +124,16 @@ async def drive(
         )
     finally:
         await stop_profilers(profilers)
-    return result, ctx.api.cpu_seconds() - cpu_before
+    api_cpu = ctx.api.cpu_seconds() - cpu_before
+    pg_after = await ctx.db.activity(PRODUCT_APPLICATION_NAME)
+    ctx.last_postgres = {
+        # backends that closed meanwhile are missing: a lower bound
+        "backend_cpu_s": round(
+            sum(cpu_seconds(pid) - pg_cpu_before.get(pid, 0.0) for pid in pg_after.pids), 2
+        ),
+        "sessions_opened": pg_after.sessions - pg_before.sessions,
+    }
+    return result, api_cpu
 
 
 def fill_from_driver(
@@ -153,6 +169,17 @@ def fill_from_driver(
     result.extra["cpu_s"] = {"api": round(api_cpu_s, 2), "load_driver": driven.cpu_s}
 
 
+def fill_postgres(result: ScenarioResult, ctx: Context) -> None:
+    """PostgreSQL's side of the measured window (see :func:`drive`)."""
+    postgres = ctx.last_postgres
+    per_op = max(result.accepted or 0, 1)
+    result.extra["cpu_ms_per_accepted"]["postgres_backends"] = round(
+        postgres["backend_cpu_s"] * 1000 / per_op, 2
+    )
+    result.extra["cpu_s"]["postgres_backends"] = postgres["backend_cpu_s"]
+    result.extra["pg_sessions_opened"] = postgres["sessions_opened"]
+
+
 def fill_raw(result: ScenarioResult, baseline: raw.RawResult, *, comparable: bool = True) -> None:
     result.raw = baseline.as_dict()
     result.raw_per_s = round(baseline.per_s, 1)
@@ -186,6 +213,7 @@ async def flash_sale(ctx: Context, scenario: Scenario, *, shards: int) -> Scenar
         max_seconds=size.flash_max_seconds,
     )
     fill_from_driver(result, driven, api_cpu, until_sold_out=True)
+    fill_postgres(result, ctx)
     stock = await ctx.db.stock([event.ticket_types["api"]])
     result.extra["stock"] = stock.as_dict()
     result.extra["sold_out"] = stock.taken == stock.capacity
@@ -241,6 +269,7 @@ async def purchase(
         duration_s=seconds,
     )
     fill_from_driver(result, driven, api_cpu, until_sold_out=False)
+    fill_postgres(result, ctx)
     return result, event
 
 
@@ -328,6 +357,7 @@ async def reads(ctx: Context, scenario: Scenario) -> ScenarioResult:
         anonymous=True,
     )
     fill_from_driver(result, driven, api_cpu, until_sold_out=False)
+    fill_postgres(result, ctx)
     stock = await ctx.db.stock(list(event.ticket_types.values()))
     result.oversold = stock.oversold
     ctx.progress.update(f"  {scenario.label}: raw baseline (asyncpg)…")
@@ -374,6 +404,7 @@ async def hold_latency(ctx: Context, scenario: Scenario) -> ScenarioResult:
         rate_per_s=rate,
     )
     fill_from_driver(result, driven, api_cpu, until_sold_out=False)
+    fill_postgres(result, ctx)
     result.extra["offered_per_s"] = rate
     result.extra["late_starts"] = driven.late_starts
     stock = await ctx.db.stock([event.ticket_types["api"]])

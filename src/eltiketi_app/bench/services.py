@@ -33,6 +33,15 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process on this machine (Linux ``/proc``; 0 if unknown)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class Child:
     """One child process writing to ``log_path``."""
 
@@ -67,12 +76,7 @@ class Child:
 
     def cpu_seconds(self) -> float:
         """User + system CPU time so far (Linux ``/proc``; 0 elsewhere or after exit)."""
-        try:
-            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return 0.0
-        ticks = os.sysconf("SC_CLK_TCK")
-        return (int(fields[11]) + int(fields[12])) / ticks
+        return cpu_seconds(self.pid)
 
     def log_tail(self, lines: int = 30) -> str:
         try:
