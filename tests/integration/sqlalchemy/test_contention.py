@@ -1,7 +1,7 @@
 """Contention on PostgreSQL: flash sales, opposite-order bookings, racing sweepers, retried keys.
 
-These open many connections on purpose (pools of 50 + 10, under the server's
-100); everything else in the suite keeps its pools small.
+These open many connections on purpose (a pool of up to 50 + 10, sized from the
+server's free connections); everything else in the suite keeps its pools small.
 """
 
 from __future__ import annotations
@@ -38,14 +38,30 @@ CAPACITY = 100
 
 @pytest.fixture
 async def crowd(pg_url: str) -> AsyncIterator[SqlAlchemyPersistence]:
-    """A persistence with a load-sized pool (50 + 10 connections).
+    """A persistence with a load-sized pool: up to 50 + 10 connections.
 
-    Not more: other areas keep ~25 idle connections in session-scoped pools and the
-    machine's PostgreSQL allows 100 in all.
+    The machine's PostgreSQL allows 100 connections in all, and other areas of the
+    suite keep idle connections in session-scoped pools, so the pool is sized from
+    what the server has free right now (leaving 10 spare), never below 30.
     """
-    async with SqlAlchemyPersistence(pg_url, pool_size=50, max_overflow=10, pool_timeout=120) as db:
+    size = min(60, await _free_connections(pg_url) - 10)
+    assert size >= 30, f"PostgreSQL has too few free connections for a load test ({size + 10})"
+    overflow = min(10, size // 6)
+    async with SqlAlchemyPersistence(
+        pg_url, pool_size=size - overflow, max_overflow=overflow, pool_timeout=120
+    ) as db:
         await truncate_all(db)
         yield db
+
+
+async def _free_connections(pg_url: str) -> int:
+    async with (
+        SqlAlchemyPersistence(pg_url, pool_size=1, max_overflow=0) as probe,
+        probe.engine.connect() as connection,
+    ):
+        limit = int(await connection.scalar(text("SHOW max_connections")))
+        used = int(await connection.scalar(text("SELECT count(*) FROM pg_stat_activity")))
+    return limit - used
 
 
 async def _invariant_violations(db: SqlAlchemyPersistence) -> int:
