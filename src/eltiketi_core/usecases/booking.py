@@ -17,7 +17,7 @@ from eltiketi_core.ports.clock import Clock, IdGenerator
 from eltiketi_core.ports.stores import IdempotencyRecord
 from eltiketi_core.ports.uow import UnitOfWork, UnitOfWorkFactory
 from eltiketi_core.usecases.access import owned
-from eltiketi_core.usecases.holds import end_hold
+from eltiketi_core.usecases.holds import end_hold, reserve_all
 from eltiketi_core.usecases.policy import Policy
 
 
@@ -200,18 +200,14 @@ class Bookings:
     async def _take_stock(
         self, uow: UnitOfWork, booking_id: UUID, items: tuple[ItemRequest, ...]
     ) -> TicketType | None:
-        """Reserve all items in a fixed order; on a shortage undo and name the short type."""
-        taken: list[ItemRequest] = []
-        for item in sorted(items, key=lambda i: i.ticket_type_id):
-            ok = await uow.inventory.reserve(booking_id, item.ticket_type_id, item.quantity)
-            if not ok and await self._release_expired(uow, item.ticket_type_id):
-                ok = await uow.inventory.reserve(booking_id, item.ticket_type_id, item.quantity)
-            if not ok:
-                for done in taken:
-                    await uow.inventory.release(booking_id, done.ticket_type_id, done.quantity)
-                return await uow.catalog.get_ticket_type(item.ticket_type_id)
-            taken.append(item)
-        return None
+        """Reserve all items, releasing a short type's expired holds first; name the short type."""
+        short = await reserve_all(
+            uow,
+            booking_id,
+            items,
+            on_shortage=lambda type_id: self._release_expired(uow, type_id),
+        )
+        return None if short is None else await uow.catalog.get_ticket_type(short)
 
     async def _release_expired(self, uow: UnitOfWork, ticket_type_id: UUID) -> bool:
         now = self._clock.now()

@@ -18,7 +18,7 @@ from uuid import UUID
 
 import msgspec
 
-from eltiketi_core.domain.booking import Booking, BookingItem, BookingStatus
+from eltiketi_core.domain.booking import Booking, BookingStatus
 from eltiketi_core.domain.catalog import EventStatus
 from eltiketi_core.domain.events import OrderCreated, PaymentFailed
 from eltiketi_core.domain.identity import Principal
@@ -48,7 +48,7 @@ from eltiketi_core.ports.payments import (
 from eltiketi_core.ports.tickets import TicketSigner
 from eltiketi_core.ports.uow import UnitOfWork, UnitOfWorkFactory
 from eltiketi_core.usecases.access import owned
-from eltiketi_core.usecases.holds import end_hold
+from eltiketi_core.usecases.holds import end_hold, reserve_all
 from eltiketi_core.usecases.refunds import request_refund
 
 log = logging.getLogger(__name__)
@@ -218,7 +218,7 @@ class Settlement:
             ):
                 if current.status in {BookingStatus.HELD, BookingStatus.CONFIRMED}:
                     raise _Retry  # someone confirmed or ended it just now; look again
-                if not await self._take_stock_again(uow, current):
+                if await reserve_all(uow, current.id, current.items) is not None:
                     return await self._refund_and_raise(
                         uow, payment, current, RefundReason.HOLD_LOST
                     )
@@ -246,17 +246,6 @@ class Settlement:
             )
             await uow.commit()
         return Confirmation(order=order, created=True)
-
-    async def _take_stock_again(self, uow: UnitOfWork, booking: Booking) -> bool:
-        """Payment after expiry: hold the same quantities again, all or nothing."""
-        taken: list[BookingItem] = []
-        for item in sorted(booking.items, key=lambda i: i.ticket_type_id):
-            if not await uow.inventory.reserve(booking.id, item.ticket_type_id, item.quantity):
-                for done in taken:
-                    await uow.inventory.release(booking.id, done.ticket_type_id, done.quantity)
-                return False
-            taken.append(item)
-        return True
 
     async def _refund_and_raise(
         self, uow: UnitOfWork, payment: Payment, booking: Booking, reason: RefundReason
