@@ -9,13 +9,14 @@ refuses to start while any part would fall back to an embedded-only choice.
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import msgspec
 
@@ -68,12 +69,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     data_dir: Path = Path(".eltiketi")
     public_url: str | None = None
     database_url: str | None = None
+    database_pool_size: int = 15
+    database_max_overflow: int = 0
+    database_pool_timeout: float = 30.0
+    database_statement_timeout_ms: int | None = None
     kafka_bootstrap: str | None = None
     oidc_issuer: str | None = None
     oidc_audience: str | None = None
     oidc_introspection: Introspection = Introspection.OFF
     oidc_client_id: str | None = None
     oidc_client_secret: str | None = None
+    oidc_cache_seconds: float = 30.0
+    oidc_jwks_min_refetch_seconds: float = 30.0
     stripe_api_key: str | None = None
     stripe_webhook_secret: str | None = None
     stripe_mode: StripeMode = StripeMode.PAYMENT_INTENT
@@ -83,11 +90,29 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     sms_url: str | None = None
     sms_user: str | None = None
     sms_token: str | None = None
+    sms_from: str | None = None
     ticket_keys: str | None = None
     hold_ttl_seconds: int = 900
     sweep_interval_seconds: float = 5.0
     cancel_cutoff_hours: float = 24.0
     max_tickets_per_buyer: int = 10
+    resend_interval_seconds: float = 60.0
+    notification_max_attempts: int = 8
+    notification_backoff_seconds: float = 5.0
+    notification_lease_seconds: float = 120.0
+    kafka_topic_prefix: str = ""
+    kafka_group_prefix: str = "eltiketi-"
+    kafka_partitions: int = 12
+    kafka_replication_factor: int = 1
+    kafka_request_timeout_ms: int = 30_000
+    kafka_session_timeout_ms: int = 10_000
+    kafka_heartbeat_interval_ms: int = 3_000
+    kafka_retry_attempts: int = 5
+    kafka_retry_base_seconds: float = 0.5
+    kafka_retry_max_seconds: float = 30.0
+    relay_poll_seconds: float = 0.5
+    relay_max_backoff_seconds: float = 30.0
+    worker_graceful_seconds: float = 30.0
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
     log_level: str = "INFO"
@@ -140,11 +165,29 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         return self.host not in LOOPBACK_HOSTS
 
     def policy(self) -> Policy:
+        """The core's business knobs: holds, limits, cancellation, notification retries."""
         return Policy(
             hold_ttl=timedelta(seconds=self.hold_ttl_seconds),
             max_tickets_per_buyer=self.max_tickets_per_buyer,
             cancel_cutoff=timedelta(hours=self.cancel_cutoff_hours),
+            resend_interval=timedelta(seconds=self.resend_interval_seconds),
+            notification_max_attempts=self.notification_max_attempts,
+            notification_backoff=timedelta(seconds=self.notification_backoff_seconds),
+            notification_lease=timedelta(seconds=self.notification_lease_seconds),
         )
+
+    def with_worker_tuning_from(self, env: Mapping[str, str]) -> Settings:
+        """These settings with the Kafka, relay and worker tuning re-read from ``env``.
+
+        For callers (tests, tools) that hold a :class:`Settings` and want to try other
+        tuning values without rebuilding everything; raises :class:`SettingsError`.
+        """
+        reader = _EnvReader(env)
+        tuning = reader.worker_tuning(Settings())
+        reader.raise_problems()
+        tuned = msgspec.structs.replace(self, **tuning)
+        tuned.check()
+        return tuned
 
     def embedded_only_parts(self) -> list[str]:
         """What would still run on an embedded stand-in, as ``"part (VARIABLE)"`` lines."""
@@ -216,7 +259,22 @@ def _cross_checks(settings: Settings) -> list[str]:
         problems.append(
             "ELTIKETI_SMS_USER and ELTIKETI_SMS_TOKEN are required when ELTIKETI_SMS_URL is set"
         )
+    if settings.sms_url is not None and not (settings.sms_from or _sender_in_url(settings.sms_url)):
+        problems.append(
+            "ELTIKETI_SMS_FROM (or a ?from= parameter in ELTIKETI_SMS_URL) is required when "
+            "ELTIKETI_SMS_URL is set"
+        )
+    if settings.kafka_heartbeat_interval_ms >= settings.kafka_session_timeout_ms:
+        problems.append(
+            f"ELTIKETI_KAFKA_HEARTBEAT_INTERVAL_MS ({settings.kafka_heartbeat_interval_ms}) must be "
+            f"lower than ELTIKETI_KAFKA_SESSION_TIMEOUT_MS ({settings.kafka_session_timeout_ms})"
+        )
     return problems
+
+
+def _sender_in_url(url: str) -> bool:
+    """Whether an SMS URL carries its sender as ``?from=…`` (the older way to configure it)."""
+    return any(value.strip() for value in parse_qs(urlsplit(url).query).get("from", []))
 
 
 def _mask_url_password(url: str) -> str:
@@ -241,6 +299,20 @@ class _EnvReader:
             "data_dir": Path(self._raw("DATA_DIR") or defaults.data_dir),
             "public_url": self._url("PUBLIC_URL", ("http", "https")),
             "database_url": self._database_url(),
+            "database_pool_size": self._number(
+                "DATABASE_POOL_SIZE", int, defaults.database_pool_size, minimum=1, maximum=1000
+            ),
+            "database_max_overflow": self._number(
+                "DATABASE_MAX_OVERFLOW",
+                int,
+                defaults.database_max_overflow,
+                minimum=0,
+                maximum=1000,
+            ),
+            "database_pool_timeout": self._number(
+                "DATABASE_POOL_TIMEOUT", float, defaults.database_pool_timeout, minimum=0.1
+            ),
+            "database_statement_timeout_ms": self._statement_timeout(),
             "kafka_bootstrap": self._raw("KAFKA_BOOTSTRAP"),
             "oidc_issuer": self._url("OIDC_ISSUER", ("http", "https")),
             "oidc_audience": self._raw("OIDC_AUDIENCE"),
@@ -249,6 +321,15 @@ class _EnvReader:
             ),
             "oidc_client_id": self._raw("OIDC_CLIENT_ID"),
             "oidc_client_secret": self._raw("OIDC_CLIENT_SECRET"),
+            "oidc_cache_seconds": self._number(
+                "OIDC_CACHE_SECONDS", float, defaults.oidc_cache_seconds, minimum=0
+            ),
+            "oidc_jwks_min_refetch_seconds": self._number(
+                "OIDC_JWKS_MIN_REFETCH_SECONDS",
+                float,
+                defaults.oidc_jwks_min_refetch_seconds,
+                minimum=0,
+            ),
             "stripe_api_key": self._raw("STRIPE_API_KEY"),
             "stripe_webhook_secret": self._raw("STRIPE_WEBHOOK_SECRET"),
             "stripe_mode": self._enum("STRIPE_MODE", StripeMode, defaults.stripe_mode),
@@ -258,6 +339,7 @@ class _EnvReader:
             "sms_url": self._url("SMS_URL", ("http", "https")),
             "sms_user": self._raw("SMS_USER"),
             "sms_token": self._raw("SMS_TOKEN"),
+            "sms_from": self._raw("SMS_FROM"),
             "ticket_keys": self._json_object("TICKET_KEYS"),
             "hold_ttl_seconds": self._number(
                 "HOLD_TTL_SECONDS", int, defaults.hold_ttl_seconds, minimum=1
@@ -271,16 +353,75 @@ class _EnvReader:
             "max_tickets_per_buyer": self._number(
                 "MAX_TICKETS_PER_BUYER", int, defaults.max_tickets_per_buyer, minimum=1
             ),
+            "resend_interval_seconds": self._number(
+                "RESEND_INTERVAL_SECONDS", float, defaults.resend_interval_seconds, minimum=0
+            ),
+            "notification_max_attempts": self._number(
+                "NOTIFICATION_MAX_ATTEMPTS", int, defaults.notification_max_attempts, minimum=1
+            ),
+            "notification_backoff_seconds": self._number(
+                "NOTIFICATION_BACKOFF_SECONDS",
+                float,
+                defaults.notification_backoff_seconds,
+                minimum=0.1,
+            ),
+            "notification_lease_seconds": self._number(
+                "NOTIFICATION_LEASE_SECONDS", float, defaults.notification_lease_seconds, minimum=1
+            ),
+            **self.worker_tuning(defaults),
             "host": self._raw("HOST") or defaults.host,
             "port": self._number("PORT", int, defaults.port, minimum=0, maximum=65535),
             "log_level": self._log_level(defaults.log_level),
             "log_format": self._enum("LOG_FORMAT", LogFormat, defaults.log_format),
         }
-        if self._problems:
-            raise SettingsError(self._problems)
+        self.raise_problems()
         settings = Settings(**values)
         settings.check()
         return settings
+
+    def worker_tuning(self, defaults: Settings) -> dict[str, Any]:
+        """Kafka client, relay and worker shutdown knobs (read by every process)."""
+        return {
+            "kafka_topic_prefix": self._raw("KAFKA_TOPIC_PREFIX") or defaults.kafka_topic_prefix,
+            "kafka_group_prefix": self._raw("KAFKA_GROUP_PREFIX") or defaults.kafka_group_prefix,
+            "kafka_partitions": self._number(
+                "KAFKA_PARTITIONS", int, defaults.kafka_partitions, minimum=1
+            ),
+            "kafka_replication_factor": self._number(
+                "KAFKA_REPLICATION_FACTOR", int, defaults.kafka_replication_factor, minimum=1
+            ),
+            "kafka_request_timeout_ms": self._number(
+                "KAFKA_REQUEST_TIMEOUT_MS", int, defaults.kafka_request_timeout_ms, minimum=100
+            ),
+            "kafka_session_timeout_ms": self._number(
+                "KAFKA_SESSION_TIMEOUT_MS", int, defaults.kafka_session_timeout_ms, minimum=100
+            ),
+            "kafka_heartbeat_interval_ms": self._number(
+                "KAFKA_HEARTBEAT_INTERVAL_MS", int, defaults.kafka_heartbeat_interval_ms, minimum=50
+            ),
+            "kafka_retry_attempts": self._number(
+                "KAFKA_RETRY_ATTEMPTS", int, defaults.kafka_retry_attempts, minimum=1
+            ),
+            "kafka_retry_base_seconds": self._number(
+                "KAFKA_RETRY_BASE_SECONDS", float, defaults.kafka_retry_base_seconds, minimum=0
+            ),
+            "kafka_retry_max_seconds": self._number(
+                "KAFKA_RETRY_MAX_SECONDS", float, defaults.kafka_retry_max_seconds, minimum=0
+            ),
+            "relay_poll_seconds": self._number(
+                "RELAY_POLL_SECONDS", float, defaults.relay_poll_seconds, minimum=0.01
+            ),
+            "relay_max_backoff_seconds": self._number(
+                "RELAY_MAX_BACKOFF_SECONDS", float, defaults.relay_max_backoff_seconds, minimum=0.1
+            ),
+            "worker_graceful_seconds": self._number(
+                "WORKER_GRACEFUL_SECONDS", float, defaults.worker_graceful_seconds, minimum=0
+            ),
+        }
+
+    def raise_problems(self) -> None:
+        if self._problems:
+            raise SettingsError(self._problems)
 
     def _raw(self, name: str) -> str | None:
         value = self._env.get(PREFIX + name, "").strip()
@@ -319,11 +460,19 @@ class _EnvReader:
             self._fail(name, f"{raw!r} is not {what}")
             return default
         number = float(value)  # type: ignore[arg-type]
+        if not math.isfinite(number):
+            self._fail(name, f"{raw!r} is not a finite number")
+            return default
         if minimum is not None and number < minimum:
             self._fail(name, f"{raw} is below the minimum {minimum:g}")
         if maximum is not None and number > maximum:
             self._fail(name, f"{raw} is above the maximum {maximum:g}")
         return value
+
+    def _statement_timeout(self) -> int | None:
+        """``ELTIKETI_DATABASE_STATEMENT_TIMEOUT_MS``: unset or ``0`` means no limit."""
+        timeout = self._number("DATABASE_STATEMENT_TIMEOUT_MS", int, 0, minimum=0)
+        return timeout or None
 
     def _url(self, name: str, schemes: tuple[str, ...]) -> str | None:
         raw = self._raw(name)

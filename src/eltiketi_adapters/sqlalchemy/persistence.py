@@ -39,7 +39,8 @@ class SqlAlchemyPersistence:
             ``postgresql+asyncpg://``; ``sqlite:///path`` becomes
             ``sqlite+aiosqlite:///path``.
         pool_size: connections kept open (PostgreSQL; SQLite caps it at 5).
-        max_overflow: extra connections under load (PostgreSQL).
+        max_overflow: extra connections under load (PostgreSQL), closed again when
+            returned; ``0`` (the default) avoids that churn.
         pool_timeout: seconds to wait for a free connection before failing with
             ``GatewayUnavailable``.
         statement_timeout_ms: PostgreSQL ``statement_timeout`` for every connection.
@@ -54,8 +55,8 @@ class SqlAlchemyPersistence:
         self,
         url: str | URL,
         *,
-        pool_size: int = 10,
-        max_overflow: int = 5,
+        pool_size: int = 15,
+        max_overflow: int = 0,
         pool_timeout: float = 30.0,
         statement_timeout_ms: int | None = None,
         sqlite_busy_timeout_ms: int = 30_000,

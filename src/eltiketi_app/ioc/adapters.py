@@ -89,6 +89,7 @@ class IdentityProvider(Provider):
             yield DevTokenIssuer(settings.data_dir).verifier()
             return
         from eltiketi_adapters.keycloak import IntrospectionMode, OidcConfig, OidcTokenVerifier
+        from eltiketi_app.ioc import identity
 
         config = OidcConfig(
             issuer=settings.oidc_issuer,
@@ -96,10 +97,13 @@ class IdentityProvider(Provider):
             introspection=IntrospectionMode(settings.oidc_introspection.value),
             client_id=settings.oidc_client_id,
             client_secret=settings.oidc_client_secret,
+            introspection_cache_ttl_seconds=settings.oidc_cache_seconds,
+            jwks_min_refetch_interval_seconds=settings.oidc_jwks_min_refetch_seconds,
         )
         verifier = OidcTokenVerifier(config)
         try:
-            yield verifier
+            async with identity.prefetched(verifier, settings):
+                yield verifier
         finally:
             await verifier.aclose()
 

@@ -46,7 +46,10 @@ async def open_notifiers(settings: Settings) -> AsyncIterator[Notifiers]:
         if settings.sms_url is not None:
             try:
                 sms_config = HttpSmsConfig.from_settings(
-                    settings.sms_url, settings.sms_user or "", settings.sms_token or ""
+                    settings.sms_url,
+                    settings.sms_user or "",
+                    settings.sms_token or "",
+                    settings.sms_from,  # None: the sender rides in the URL as ?from=
                 )
             except ValueError as exc:
                 raise SettingsError([f"ELTIKETI_SMS_*: {exc}"]) from exc

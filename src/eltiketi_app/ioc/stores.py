@@ -54,7 +54,13 @@ async def open_persistence(settings: Settings) -> AsyncIterator[Persistence]:
                     f"needs {head}; run `eltiketi db upgrade` first"
                 ]
             )
-    async with SqlAlchemyPersistence(url) as db:
+    async with SqlAlchemyPersistence(
+        url,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+        pool_timeout=settings.database_pool_timeout,
+        statement_timeout_ms=settings.database_statement_timeout_ms,
+    ) as db:
         yield Persistence(
             uow=db.uow_factory(),
             kind=db.dialect,

@@ -1,25 +1,22 @@
-"""Worker knobs: the Kafka adapter's config and the relay's timings, from ``ELTIKETI_*``.
+"""Worker knobs: the Kafka adapter's config and the relay's timings, built from :class:`Settings`.
 
-``ELTIKETI_KAFKA_BOOTSTRAP`` comes from the app's :class:`~eltiketi_app.settings.Settings`.
-The other variables below are worker-only tuning and are read here, with the same
-rules as the settings module (empty = unset, every bad value reported at once).
+Every ``ELTIKETI_KAFKA_*``, ``ELTIKETI_RELAY_*`` and ``ELTIKETI_WORKER_*`` variable is
+read and validated by :mod:`eltiketi_app.settings`, with the rest of the operator's
+contract (``docs/configuration.md``); this module only turns those values into the
+adapter's structs.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Mapping
-from typing import TypeVar
+from collections.abc import Mapping
 
 import msgspec
 
 from eltiketi_adapters.kafka import ConsumerTuning, KafkaConfig, RetryPolicy
-from eltiketi_app.settings import Settings, SettingsError
+from eltiketi_app.settings import Settings
 from eltiketi_app.workers.roles import VARIABLES
 
 __all__ = ["VARIABLES", "RelayTimings", "WorkerConfig", "worker_config"]
-
-T = TypeVar("T", int, float)
 
 
 class RelayTimings(msgspec.Struct, frozen=True, kw_only=True):
@@ -41,70 +38,40 @@ class WorkerConfig(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def worker_config(settings: Settings, env: Mapping[str, str] | None = None) -> WorkerConfig:
-    """Build the worker's configuration; raise :class:`SettingsError` naming every bad variable."""
-    reader = _Reader(os.environ if env is None else env)
-    retry = RetryPolicy(
-        attempts=reader.number("ELTIKETI_KAFKA_RETRY_ATTEMPTS", int, 5, minimum=1),
-        base_delay=reader.number("ELTIKETI_KAFKA_RETRY_BASE_SECONDS", float, 0.5, minimum=0),
-        max_delay=reader.number("ELTIKETI_KAFKA_RETRY_MAX_SECONDS", float, 30.0, minimum=0),
-    )
-    consumer = ConsumerTuning(
-        session_timeout_ms=reader.number(
-            "ELTIKETI_KAFKA_SESSION_TIMEOUT_MS", int, 10_000, minimum=100
-        ),
-        heartbeat_interval_ms=reader.number(
-            "ELTIKETI_KAFKA_HEARTBEAT_INTERVAL_MS", int, 3_000, minimum=50
-        ),
-    )
-    graceful = reader.number("ELTIKETI_WORKER_GRACEFUL_SECONDS", float, 30.0, minimum=0)
+    """Build the worker's configuration from ``settings``.
+
+    Args:
+        settings: the process's settings (:meth:`Settings.from_env` read the tuning).
+        env: if given, the tuning variables are read again from this mapping instead
+            (tests and tools that try other values on the same settings).
+
+    Raises:
+        SettingsError: naming every bad variable in ``env``.
+    """
+    if env is not None:
+        settings = settings.with_worker_tuning_from(env)
     kafka: KafkaConfig | None = None
     if settings.kafka_bootstrap is not None:
         kafka = KafkaConfig(
             bootstrap=settings.kafka_bootstrap,
-            topic_prefix=reader.text("ELTIKETI_KAFKA_TOPIC_PREFIX", ""),
-            group_prefix=reader.text("ELTIKETI_KAFKA_GROUP_PREFIX", "eltiketi-"),
-            partitions=reader.number("ELTIKETI_KAFKA_PARTITIONS", int, 12, minimum=1),
-            replication_factor=reader.number(
-                "ELTIKETI_KAFKA_REPLICATION_FACTOR", int, 1, minimum=1
+            topic_prefix=settings.kafka_topic_prefix,
+            group_prefix=settings.kafka_group_prefix,
+            partitions=settings.kafka_partitions,
+            replication_factor=settings.kafka_replication_factor,
+            request_timeout_ms=settings.kafka_request_timeout_ms,
+            retry=RetryPolicy(
+                attempts=settings.kafka_retry_attempts,
+                base_delay=settings.kafka_retry_base_seconds,
+                max_delay=settings.kafka_retry_max_seconds,
             ),
-            request_timeout_ms=reader.number(
-                "ELTIKETI_KAFKA_REQUEST_TIMEOUT_MS", int, 30_000, minimum=100
+            consumer=ConsumerTuning(
+                session_timeout_ms=settings.kafka_session_timeout_ms,
+                heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
             ),
-            retry=retry,
-            consumer=consumer,
-            graceful_timeout=graceful,
+            graceful_timeout=settings.worker_graceful_seconds,
         )
     relay = RelayTimings(
-        poll_interval=reader.number("ELTIKETI_RELAY_POLL_SECONDS", float, 0.5, minimum=0.01),
-        max_backoff=reader.number("ELTIKETI_RELAY_MAX_BACKOFF_SECONDS", float, 30.0, minimum=0.1),
+        poll_interval=settings.relay_poll_seconds,
+        max_backoff=settings.relay_max_backoff_seconds,
     )
-    reader.raise_problems()
-    return WorkerConfig(kafka=kafka, relay=relay, graceful_timeout=graceful)
-
-
-class _Reader:
-    def __init__(self, env: Mapping[str, str]) -> None:
-        self._env = env
-        self._problems: list[str] = []
-
-    def text(self, name: str, default: str) -> str:
-        value = self._env.get(name, "").strip()
-        return value or default
-
-    def number(self, name: str, kind: Callable[[str], T], default: T, *, minimum: float) -> T:
-        raw = self._env.get(name, "").strip()
-        if not raw:
-            return default
-        try:
-            value = kind(raw)
-        except ValueError:
-            self._problems.append(f"{name}: {raw!r} is not a number")
-            return default
-        if value < minimum:
-            self._problems.append(f"{name}: {raw} is below the minimum {minimum:g}")
-            return default
-        return value
-
-    def raise_problems(self) -> None:
-        if self._problems:
-            raise SettingsError(self._problems)
+    return WorkerConfig(kafka=kafka, relay=relay, graceful_timeout=settings.worker_graceful_seconds)
