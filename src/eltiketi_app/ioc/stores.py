@@ -10,11 +10,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 import structlog
 
 from eltiketi_app.ioc.types import Persistence
 from eltiketi_app.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from eltiketi_adapters.sqlalchemy import SqlAlchemyPersistence
 
 SQLITE_FILE = "eltiketi.db"
 
@@ -33,12 +37,7 @@ async def open_persistence(settings: Settings) -> AsyncIterator[Persistence]:
     if settings.uses_memory_database:
         yield memory_persistence()
         return
-    from eltiketi_adapters.sqlalchemy import (
-        SqlAlchemyPersistence,
-        current_revision,
-        head_revision,
-        upgrade,
-    )
+    from eltiketi_adapters.sqlalchemy import current_revision, head_revision, upgrade
 
     url = database_url(settings)
     if settings.database_url is None:
@@ -54,19 +53,29 @@ async def open_persistence(settings: Settings) -> AsyncIterator[Persistence]:
                     f"needs {head}; run `eltiketi db upgrade` first"
                 ]
             )
-    async with SqlAlchemyPersistence(
-        url,
-        pool_size=settings.database_pool_size,
-        max_overflow=settings.database_max_overflow,
-        pool_timeout=settings.database_pool_timeout,
-        statement_timeout_ms=settings.database_statement_timeout_ms,
-    ) as db:
+    async with sqlalchemy_persistence(settings) as db:
         yield Persistence(
             uow=db.uow_factory(),
             kind=db.dialect,
             ping=db.ping,
             subscribe_commits=db.add_commit_listener,
         )
+
+
+def sqlalchemy_persistence(settings: Settings) -> SqlAlchemyPersistence:
+    """The SQL adapter with the operator's pool settings (``ELTIKETI_DATABASE_*``).
+
+    Nothing connects until the first unit of work; the caller closes it.
+    """
+    from eltiketi_adapters.sqlalchemy import SqlAlchemyPersistence
+
+    return SqlAlchemyPersistence(
+        database_url(settings),
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+        pool_timeout=settings.database_pool_timeout,
+        statement_timeout_ms=settings.database_statement_timeout_ms,
+    )
 
 
 def memory_persistence() -> Persistence:
