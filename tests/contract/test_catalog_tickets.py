@@ -174,3 +174,66 @@ async def test_a_ticket_id_is_unique(uow_factory: UnitOfWorkFactory, world: Worl
     tickets = await world.tickets()
     with pytest.raises(Conflict):
         await committed(uow_factory, lambda uow: uow.tickets.add_many(tickets))
+
+
+# -- opening an event for sale ----------------------------------------------------------------
+
+
+async def test_open_for_sale_reads_the_event_and_only_its_own_ticket_types(
+    uow_factory: UnitOfWorkFactory, world: World
+) -> None:
+    seat = await world.ticket_type()
+    event = await world.event_of(seat)
+    standing = await world.ticket_type(event)
+    elsewhere = await world.ticket_type()
+    async with uow_factory() as uow:
+        found = await uow.catalog.open_for_sale(
+            event.id, [seat.id, elsewhere.id, new_event().id, standing.id]
+        )
+        assert found == (event, {seat.id: seat, standing.id: standing})
+        assert await uow.catalog.open_for_sale(event.id, []) == (event, {})
+        assert await uow.catalog.open_for_sale(new_event().id, [seat.id]) is None
+
+
+async def test_a_status_change_waits_for_a_sale_in_flight(
+    uow_factory: UnitOfWorkFactory, world: World
+) -> None:
+    seat = await world.ticket_type()
+    event = await world.event_of(seat)
+
+    async def cancel() -> None:
+        await committed(
+            uow_factory, lambda uow: uow.catalog.set_event_status(event.id, EventStatus.CANCELLED)
+        )
+
+    async with uow_factory() as sale:
+        assert await sale.catalog.open_for_sale(event.id, [seat.id]) == (event, {seat.id: seat})
+        cancelling = asyncio.create_task(cancel())
+        await asyncio.sleep(0.3)
+        assert not cancelling.done()
+        await sale.commit()
+    await asyncio.wait_for(cancelling, 10)
+    async with uow_factory() as later:
+        assert await later.catalog.open_for_sale(event.id, [seat.id]) == (
+            event.cancelled(),
+            {seat.id: seat},
+        )
+
+
+async def test_a_sale_opened_during_a_status_change_sees_the_new_status(
+    uow_factory: UnitOfWorkFactory, world: World
+) -> None:
+    seat = await world.ticket_type()
+    event = await world.event_of(seat)
+
+    async def open_sale() -> object:
+        async with uow_factory() as sale:
+            return await sale.catalog.open_for_sale(event.id, [seat.id])
+
+    async with uow_factory() as change:
+        await change.catalog.set_event_status(event.id, EventStatus.CANCELLED)
+        selling = asyncio.create_task(open_sale())
+        await asyncio.sleep(0.3)
+        assert not selling.done()
+        await change.commit()
+    assert await asyncio.wait_for(selling, 10) == (event.cancelled(), {seat.id: seat})

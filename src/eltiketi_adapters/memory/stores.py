@@ -94,6 +94,22 @@ class MemoryCatalogStore(_Store):
     async def get_event(self, event_id: UUID) -> Event | None:
         return self._db.events.get(event_id)
 
+    async def open_for_sale(
+        self, event_id: UUID, ticket_type_ids: Sequence[UUID]
+    ) -> tuple[Event, dict[UUID, TicketType]] | None:
+        # Units of work run one at a time here, so nothing can change the status meanwhile.
+        db = self._db
+        event = db.events.get(event_id)
+        if event is None:
+            return None
+        types = {
+            type_id: ticket_type
+            for type_id in ticket_type_ids
+            if (ticket_type := db.ticket_types.get(type_id)) is not None
+            and ticket_type.event_id == event_id
+        }
+        return event, types
+
     async def set_event_status(self, event_id: UUID, status: EventStatus) -> None:
         db = self._db
         event = db.events.get(event_id)

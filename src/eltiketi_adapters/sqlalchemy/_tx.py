@@ -109,11 +109,15 @@ class Tx:
                 raise translate(error) from error
             raise
 
-    async def rows(self, statement: Executable) -> Sequence[AnyRow]:
-        return (await self.execute(statement)).all()
+    async def rows(
+        self, statement: Executable, params: Mapping[str, Any] | None = None
+    ) -> Sequence[AnyRow]:
+        return (await self.execute(statement, params)).all()
 
-    async def first(self, statement: Executable) -> AnyRow | None:
-        return (await self.execute(statement)).first()
+    async def first(
+        self, statement: Executable, params: Mapping[str, Any] | None = None
+    ) -> AnyRow | None:
+        return (await self.execute(statement, params)).first()
 
 
 async def insert_unless_exists(

@@ -36,7 +36,24 @@ class CatalogStore(Protocol):
 
     async def get_event(self, event_id: UUID) -> Event | None: ...
 
-    async def set_event_status(self, event_id: UUID, status: EventStatus) -> None: ...
+    async def open_for_sale(
+        self, event_id: UUID, ticket_type_ids: Sequence[UUID]
+    ) -> tuple[Event, dict[UUID, TicketType]] | None:
+        """The event (None: no such event) and those of the listed ticket types that
+        belong to it, read in order to sell from them.
+
+        Until this unit of work ends, the event's status stays what was read: a
+        :meth:`set_event_status` of the event waits for it, and a sale opened after a
+        status change sees the change. So a reservation that found the event on sale
+        either commits before a cancellation starts releasing holds, or sees it
+        cancelled. One or two round trips, where the reservation path used one per
+        ticket type and still had that race.
+        """
+        ...
+
+    async def set_event_status(self, event_id: UUID, status: EventStatus) -> None:
+        """Waits for the units of work that opened this event for sale to end first."""
+        ...
 
     async def list_events(
         self,

@@ -135,8 +135,7 @@ class Bookings:
         now = self._clock.now()
         booking_id = self._ids.new_id()
         async with self._uow() as uow:
-            event = await _event_on_sale(uow, request.event_id, now)
-            types = await _ticket_types(uow, event, request.items)
+            event, types = await _open_for_sale(uow, request, now)
             wanted = sum(item.quantity for item in request.items)
             held_or_bought = await uow.bookings.active_quantity(principal.subject, event.id, now)
             if held_or_bought + wanted > self._policy.max_tickets_per_buyer:
@@ -232,23 +231,23 @@ def _check_shape(request: ReserveRequest) -> None:
         seen.add(item.ticket_type_id)
 
 
-async def _event_on_sale(uow: UnitOfWork, event_id: UUID, now: datetime) -> Event:
-    event = await uow.catalog.get_event(event_id)
-    if event is None or event.status is EventStatus.DRAFT:
+async def _open_for_sale(
+    uow: UnitOfWork, request: ReserveRequest, now: datetime
+) -> tuple[Event, dict[UUID, TicketType]]:
+    """The event, checked to be on sale, and the requested ticket types, checked to be
+    its own; the event cannot be cancelled under this reservation (see the port)."""
+    found = await uow.catalog.open_for_sale(
+        request.event_id, [item.ticket_type_id for item in request.items]
+    )
+    if found is None or found[0].status is EventStatus.DRAFT:
         raise NotFound("event_not_found", "no such event")
+    event, types = found
     if event.status is EventStatus.CANCELLED:
         raise Conflict("event_cancelled", "the event is cancelled")
     if event.starts_at <= now:
         raise Conflict("sales_closed", "the event has started")
-    return event
-
-
-async def _ticket_types(
-    uow: UnitOfWork, event: Event, items: tuple[ItemRequest, ...]
-) -> dict[UUID, TicketType]:
-    found: dict[UUID, TicketType] = {}
-    for item in items:
-        ticket_type = await uow.catalog.get_ticket_type(item.ticket_type_id)
+    for item in request.items:
+        ticket_type = types.get(item.ticket_type_id)
         if ticket_type is None or ticket_type.event_id != event.id:
             raise ValidationFailed(
                 "unknown_ticket_type",
@@ -260,8 +259,7 @@ async def _ticket_types(
                 f"at most {ticket_type.max_per_booking} of {ticket_type.name!r} per booking",
                 limit=ticket_type.max_per_booking,
             )
-        found[ticket_type.id] = ticket_type
-    return found
+    return event, types
 
 
 def _hash(request: ReserveRequest) -> str:

@@ -47,13 +47,6 @@ async def _waiting_on_locks(db: SqlAlchemyPersistence) -> int:
         )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core: a reservation that read the event before EventCancellation.cancel committed "
-    "still commits its hold afterwards (the event status is read without a lock and the "
-    "cancellation releases only holds committed before it), so a cancelled event keeps a "
-    "live hold and held stock until the TTL",
-)
 async def test_a_reservation_racing_the_cancellation_leaves_no_hold(
     pg: SqlAlchemyPersistence,
 ) -> None:

@@ -8,7 +8,22 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, and_, exists, func, insert, or_, select, text, tuple_, update
+from sqlalchemy import (
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 
 from eltiketi_adapters.sqlalchemy._tx import Tx
 from eltiketi_adapters.sqlalchemy.models import (
@@ -29,6 +44,103 @@ BUYER_LOCK_NAMESPACE = 0x454C5431  # "ELT1"
 
 _items_order = (BookingItemRow.booking_id, BookingItemRow.position)
 
+# Statements are built once: building one and its cache key costs more CPU than running it.
+_bookings = BookingRow.__table__
+_items = BookingItemRow.__table__
+
+_INSERT_BOOKING = insert(BookingRow)
+_INSERT_ITEMS = insert(BookingItemRow)
+
+
+def _insert_booking_with_items() -> Any:
+    """PostgreSQL: the booking row and its items in one statement (one round trip).
+
+    The items arrive as parallel arrays; ``WITH ORDINALITY`` numbers them from 1.
+    The foreign key of the items is checked at the end of the statement, when the
+    booking row of the CTE exists.
+    """
+    booking = (
+        insert(BookingRow)
+        .values(
+            {
+                column.key: bindparam(f"p_{column.key}", type_=column.type)
+                for column in _bookings.columns
+            }
+        )
+        .cte("booking")
+    )
+    unnested = (
+        func.unnest(
+            bindparam("p_item_types", type_=ARRAY(PG_UUID(as_uuid=True))),
+            bindparam("p_item_quantities", type_=ARRAY(Integer)),
+            bindparam("p_item_amounts", type_=ARRAY(_items.c.unit_price_amount.type)),
+            bindparam("p_item_currencies", type_=ARRAY(_items.c.unit_price_currency.type)),
+        )
+        .table_valued(
+            "ticket_type_id", "quantity", "amount", "currency", with_ordinality="position"
+        )
+        .render_derived(name="item")
+    )
+    return (
+        insert(BookingItemRow)
+        .from_select(
+            [
+                "booking_id",
+                "position",
+                "ticket_type_id",
+                "quantity",
+                "unit_price_amount",
+                "unit_price_currency",
+            ],
+            select(
+                bindparam("p_id", type_=_bookings.c.id.type),
+                unnested.c.position - 1,
+                unnested.c.ticket_type_id,
+                unnested.c.quantity,
+                unnested.c.amount,
+                unnested.c.currency,
+            ),
+        )
+        .add_cte(booking)
+    )
+
+
+_INSERT_BOOKING_WITH_ITEMS = _insert_booking_with_items()
+_BOOKING = select(_bookings).where(_bookings.c.id == bindparam("p_id"))
+_ITEMS_OF = (
+    select(_items)
+    .where(_items.c.booking_id.in_(bindparam("p_ids", expanding=True)))
+    .order_by(*_items_order)
+)
+_TRANSITION = (
+    update(BookingRow)
+    .where(BookingRow.id == bindparam("p_id"), BookingRow.status == bindparam("p_expected"))
+    .values(status=bindparam("p_new"))
+)
+_LOCK_BUYER = text(f"SELECT pg_advisory_xact_lock({BUYER_LOCK_NAMESPACE}, hashtext(:p_key))")
+_ACTIVE_QUANTITY = (
+    select(func.coalesce(func.sum(BookingItemRow.quantity), 0))
+    .select_from(BookingItemRow)
+    .join(BookingRow, BookingRow.id == BookingItemRow.booking_id)
+    .where(
+        BookingRow.buyer == bindparam("p_buyer"),
+        BookingRow.event_id == bindparam("p_event_id"),
+        or_(
+            and_(
+                BookingRow.status == BookingStatus.HELD.value,
+                BookingRow.expires_at > bindparam("p_now"),
+            ),
+            and_(
+                BookingRow.status == BookingStatus.CONFIRMED.value,
+                ~exists().where(
+                    OrderRow.booking_id == BookingRow.id,
+                    OrderRow.status == OrderStatus.REFUNDED.value,
+                ),
+            ),
+        ),
+    )
+)
+
 
 class SqlBookingStore:
     """:class:`~eltiketi_core.ports.BookingStore` over ``bookings`` and ``booking_items``."""
@@ -37,23 +149,30 @@ class SqlBookingStore:
         self._tx = tx
 
     async def add(self, booking: Booking) -> None:
-        await self._tx.execute(
-            insert(BookingRow).values(
-                id=booking.id,
-                event_id=booking.event_id,
-                buyer=booking.buyer,
-                contact_email=booking.contact.email,
-                contact_phone=booking.contact.phone,
-                total_amount=booking.total.amount,
-                total_currency=booking.total.currency,
-                status=booking.status.value,
-                created_at=booking.created_at,
-                expires_at=booking.expires_at,
-            )
-        )
+        row = {
+            "id": booking.id,
+            "event_id": booking.event_id,
+            "buyer": booking.buyer,
+            "contact_email": booking.contact.email,
+            "contact_phone": booking.contact.phone,
+            "total_amount": booking.total.amount,
+            "total_currency": booking.total.currency,
+            "status": booking.status.value,
+            "created_at": booking.created_at,
+            "expires_at": booking.expires_at,
+        }
+        if self._tx.is_postgres and booking.items:
+            params = {f"p_{key}": value for key, value in row.items()}
+            params["p_item_types"] = [item.ticket_type_id for item in booking.items]
+            params["p_item_quantities"] = [item.quantity for item in booking.items]
+            params["p_item_amounts"] = [item.unit_price.amount for item in booking.items]
+            params["p_item_currencies"] = [item.unit_price.currency for item in booking.items]
+            await self._tx.execute(_INSERT_BOOKING_WITH_ITEMS, params)
+            return
+        await self._tx.execute(_INSERT_BOOKING, row)
         if booking.items:
             await self._tx.execute(
-                insert(BookingItemRow),
+                _INSERT_ITEMS,
                 [
                     {
                         "booking_id": booking.id,
@@ -68,16 +187,14 @@ class SqlBookingStore:
             )
 
     async def get(self, booking_id: UUID) -> Booking | None:
-        found = await self._load(select(BookingRow.__table__).where(BookingRow.id == booking_id))
+        found = await self._load(_BOOKING, {"p_id": booking_id})
         return found[0] if found else None
 
     async def transition(
         self, booking_id: UUID, expected: BookingStatus, new: BookingStatus
     ) -> bool:
         result = await self._tx.execute(
-            update(BookingRow)
-            .where(BookingRow.id == booking_id, BookingRow.status == expected.value)
-            .values(status=new.value)
+            _TRANSITION, {"p_id": booking_id, "p_expected": expected.value, "p_new": new.value}
         )
         return bool(result.rowcount == 1)
 
@@ -151,28 +268,9 @@ class SqlBookingStore:
             # A separate statement first: under READ COMMITTED the counting query
             # must start (take its snapshot) after the lock is ours, or it would
             # miss the booking the previous lock holder just committed.
-            await self._tx.execute(
-                text("SELECT pg_advisory_xact_lock(:namespace, hashtext(:key))"),
-                {"namespace": BUYER_LOCK_NAMESPACE, "key": f"{buyer}/{event_id}"},
-            )
-        refunded = exists().where(
-            OrderRow.booking_id == BookingRow.id, OrderRow.status == OrderStatus.REFUNDED.value
-        )
+            await self._tx.execute(_LOCK_BUYER, {"p_key": f"{buyer}/{event_id}"})
         row = await self._tx.first(
-            select(func.coalesce(func.sum(BookingItemRow.quantity), 0))
-            .select_from(BookingItemRow)
-            .join(BookingRow, BookingRow.id == BookingItemRow.booking_id)
-            .where(
-                BookingRow.buyer == buyer,
-                BookingRow.event_id == event_id,
-                or_(
-                    and_(
-                        BookingRow.status == BookingStatus.HELD.value,
-                        BookingRow.expires_at > now,
-                    ),
-                    and_(BookingRow.status == BookingStatus.CONFIRMED.value, ~refunded),
-                ),
-            )
+            _ACTIVE_QUANTITY, {"p_buyer": buyer, "p_event_id": event_id, "p_now": now}
         )
         return int(row[0]) if row else 0
 
@@ -184,17 +282,13 @@ class SqlBookingStore:
             .limit(limit)
         )
 
-    async def _load(self, query: Any) -> list[Booking]:
+    async def _load(self, query: Any, params: dict[str, Any] | None = None) -> list[Booking]:
         """Bookings selected by ``query`` (in its order) with their items, in two statements."""
-        rows = [row._mapping for row in await self._tx.rows(query)]
+        rows = [row._mapping for row in await self._tx.rows(query, params)]
         if not rows:
             return []
         items: dict[UUID, list[BookingItem]] = defaultdict(list)
-        for item in await self._tx.rows(
-            select(BookingItemRow.__table__)
-            .where(BookingItemRow.booking_id.in_([row["id"] for row in rows]))
-            .order_by(*_items_order)
-        ):
+        for item in await self._tx.rows(_ITEMS_OF, {"p_ids": [row["id"] for row in rows]}):
             items[item.booking_id].append(
                 BookingItem(
                     ticket_type_id=item.ticket_type_id,

@@ -2,15 +2,51 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import and_, bindparam, func, insert, select, text, update
 
 from eltiketi_adapters.sqlalchemy._tx import Tx
 from eltiketi_adapters.sqlalchemy.models import EventRow, InventoryShardRow, TicketTypeRow
 from eltiketi_core.domain.catalog import Event, EventStatus, TicketType
 from eltiketi_core.domain.money import Money
+
+#: First key of the two-part advisory lock between the sales of one event (shared) and
+#: a change of its status (exclusive); the second part is ``hashtext(event id)``.
+#: PostgreSQL queues lock requests fairly, so a cancellation is not starved by a
+#: stream of sales, as it could be behind ``FOR SHARE`` row locks.
+EVENT_LOCK_NAMESPACE = 0x454C5432  # "ELT2"
+
+_events = EventRow.__table__
+_types = TicketTypeRow.__table__
+_type_columns = [column.label(f"tt_{column.key}") for column in _types.columns]
+
+_EVENT = select(_events).where(_events.c.id == bindparam("p_event_id"))
+_TICKET_TYPE = select(_types).where(_types.c.id == bindparam("p_type_id"))
+_SET_STATUS = (
+    update(EventRow)
+    .where(EventRow.id == bindparam("p_event_id"))
+    .values(status=bindparam("p_status"))
+)
+_EVENT_FOR_SALE = (
+    select(_events, *_type_columns)
+    .select_from(
+        _events.outerjoin(
+            _types,
+            and_(
+                _types.c.event_id == _events.c.id,
+                _types.c.id.in_(bindparam("p_type_ids", expanding=True)),
+            ),
+        )
+    )
+    .where(_events.c.id == bindparam("p_event_id"))
+)
+_LOCK_FOR_SALE = text(
+    f"SELECT pg_advisory_xact_lock_shared({EVENT_LOCK_NAMESPACE}, hashtext(:p_key))"
+)
+_LOCK_FOR_STATUS = text(f"SELECT pg_advisory_xact_lock({EVENT_LOCK_NAMESPACE}, hashtext(:p_key))")
 
 
 def split_capacity(capacity: int, shards: int) -> list[int]:
@@ -42,13 +78,35 @@ class SqlCatalogStore:
         )
 
     async def get_event(self, event_id: UUID) -> Event | None:
-        row = await self._tx.first(select(EventRow.__table__).where(EventRow.id == event_id))
+        row = await self._tx.first(_EVENT, {"p_event_id": event_id})
         return _event(row._mapping) if row else None
 
-    async def set_event_status(self, event_id: UUID, status: EventStatus) -> None:
-        await self._tx.execute(
-            update(EventRow).where(EventRow.id == event_id).values(status=status.value)
+    async def open_for_sale(
+        self, event_id: UUID, ticket_type_ids: Sequence[UUID]
+    ) -> tuple[Event, dict[UUID, TicketType]] | None:
+        if self._tx.is_postgres:
+            # A statement of its own: under READ COMMITTED the read below must take its
+            # snapshot after the lock is ours, or it could miss a status change that
+            # committed while we waited. (SQLite: BEGIN IMMEDIATE already serialises.)
+            await self._tx.execute(_LOCK_FOR_SALE, {"p_key": str(event_id)})
+        rows = await self._tx.rows(
+            _EVENT_FOR_SALE, {"p_event_id": event_id, "p_type_ids": list(ticket_type_ids)}
         )
+        if not rows:
+            return None
+        types: dict[UUID, TicketType] = {}
+        for row in rows:
+            values = row._mapping
+            if values["tt_id"] is not None:
+                ticket_type = _ticket_type(values, prefix="tt_")
+                types[ticket_type.id] = ticket_type
+                self._tx.shard_counts.put(ticket_type.id, ticket_type.shards)
+        return _event(rows[0]._mapping), types
+
+    async def set_event_status(self, event_id: UUID, status: EventStatus) -> None:
+        if self._tx.is_postgres:
+            await self._tx.execute(_LOCK_FOR_STATUS, {"p_key": str(event_id)})
+        await self._tx.execute(_SET_STATUS, {"p_event_id": event_id, "p_status": status.value})
 
     async def list_events(
         self,
@@ -103,9 +161,7 @@ class SqlCatalogStore:
         self._tx.shard_counts.put(ticket_type.id, ticket_type.shards)
 
     async def get_ticket_type(self, ticket_type_id: UUID) -> TicketType | None:
-        row = await self._tx.first(
-            select(TicketTypeRow.__table__).where(TicketTypeRow.id == ticket_type_id)
-        )
+        row = await self._tx.first(_TICKET_TYPE, {"p_type_id": ticket_type_id})
         if row is None:
             return None
         ticket_type = _ticket_type(row._mapping)
@@ -136,13 +192,13 @@ def _event(row: Any) -> Event:
     )
 
 
-def _ticket_type(row: Any) -> TicketType:
+def _ticket_type(row: Any, prefix: str = "") -> TicketType:
     return TicketType(
-        id=row["id"],
-        event_id=row["event_id"],
-        name=row["name"],
-        price=Money(row["price_amount"], row["price_currency"]),
-        capacity=row["capacity"],
-        max_per_booking=row["max_per_booking"],
-        shards=row["shards"],
+        id=row[f"{prefix}id"],
+        event_id=row[f"{prefix}event_id"],
+        name=row[f"{prefix}name"],
+        price=Money(row[f"{prefix}price_amount"], row[f"{prefix}price_currency"]),
+        capacity=row[f"{prefix}capacity"],
+        max_per_booking=row[f"{prefix}max_per_booking"],
+        shards=row[f"{prefix}shards"],
     )

@@ -42,7 +42,7 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Integer, Update, delete, func, insert, literal, select, update
+from sqlalchemy import Integer, bindparam, delete, func, insert, select, update
 
 from eltiketi_adapters.sqlalchemy._tx import Tx
 from eltiketi_adapters.sqlalchemy.models import (
@@ -57,6 +57,122 @@ logger = logging.getLogger(__name__)
 
 Shard = InventoryShardRow
 Allocation = BookingAllocationRow
+
+
+# Statements are built once: building one and its cache key costs more CPU than running it.
+_left = Shard.capacity - Shard.held - Shard.sold
+_ALLOCATION_COLUMNS = ["booking_id", "ticket_type_id", "shard_no", "quantity", "state"]
+
+
+def _allocation_of(taken: Any) -> Any:
+    """``INSERT INTO booking_allocations`` of the held allocation for the row ``taken`` changed."""
+    return insert(Allocation).from_select(
+        _ALLOCATION_COLUMNS,
+        select(
+            bindparam("p_booking_id", type_=Allocation.booking_id.type),
+            taken.c.ticket_type_id,
+            taken.c.shard_no,
+            bindparam("p_quantity", type_=Integer),
+            bindparam("p_held", AllocationState.HELD.value, type_=Allocation.state.type),
+        ),
+    )
+
+
+_TAKE = (
+    update(Shard)
+    .where(
+        Shard.ticket_type_id == bindparam("p_type_id"),
+        Shard.shard_no == bindparam("p_shard_no"),
+        _left >= bindparam("p_quantity", type_=Integer),
+    )
+    .values(held=Shard.held + bindparam("p_quantity", type_=Integer))
+)
+#: PostgreSQL: the conditional UPDATE and the allocation it pays for, in one statement.
+_TAKE_AND_RECORD = _allocation_of(
+    _TAKE.returning(Shard.ticket_type_id, Shard.shard_no).cte("taken")
+).returning(Allocation.shard_no)
+
+
+def _take_free_shard_statement() -> Any:
+    """See :meth:`SqlInventoryStore._take_free_shard`."""
+    shards = bindparam("p_shards", type_=Integer)
+    pick = (
+        select(Shard.ticket_type_id, Shard.shard_no)
+        .where(
+            Shard.ticket_type_id == bindparam("p_type_id"),
+            _left >= bindparam("p_quantity", type_=Integer),
+        )
+        .order_by((Shard.shard_no + (shards - bindparam("p_start", type_=Integer))) % shards)
+        .limit(1)
+        .with_for_update(skip_locked=True, key_share=True)
+        .cte("pick")
+    )
+    taken = (
+        update(Shard)
+        .where(
+            Shard.ticket_type_id == pick.c.ticket_type_id,
+            Shard.shard_no == pick.c.shard_no,
+            _left >= bindparam("p_quantity", type_=Integer),
+        )
+        .values(held=Shard.held + bindparam("p_quantity", type_=Integer))
+        .returning(Shard.ticket_type_id, Shard.shard_no)
+        .cte("taken")
+    )
+    recorded = _allocation_of(taken).returning(Allocation.shard_no).cte("recorded")
+    committed = (
+        select(func.coalesce(func.sum(_left), 0))
+        .where(Shard.ticket_type_id == bindparam("p_type_id"), _left > 0)
+        .scalar_subquery()
+    )
+    return select(select(recorded.c.shard_no).scalar_subquery(), committed)
+
+
+_TAKE_FREE_SHARD = _take_free_shard_statement()
+_RECORD = insert(Allocation)
+_ALLOCATIONS = (
+    select(Allocation.id, Allocation.shard_no, Allocation.quantity)
+    .where(
+        Allocation.booking_id == bindparam("p_booking_id"),
+        Allocation.ticket_type_id == bindparam("p_type_id"),
+        Allocation.state == bindparam("p_state"),
+    )
+    .order_by(Allocation.shard_no, Allocation.id)
+)
+_DELETE_ALLOCATION = delete(Allocation).where(Allocation.id == bindparam("p_id"))
+_RESTATE_ALLOCATION = (
+    update(Allocation).where(Allocation.id == bindparam("p_id")).values(state=bindparam("p_state"))
+)
+_SHRINK_ALLOCATION = (
+    update(Allocation)
+    .where(Allocation.id == bindparam("p_id"))
+    .values(quantity=Allocation.quantity - bindparam("p_piece", type_=Integer))
+)
+
+
+def _adjust_statement(*, held: int, sold: int) -> Any:
+    """``held``/``sold`` += sign × piece on one shard, never below zero."""
+    piece = bindparam("p_piece", type_=Integer)
+    conditions: list[Any] = [
+        Shard.ticket_type_id == bindparam("p_type_id"),
+        Shard.shard_no == bindparam("p_shard_no"),
+    ]
+    values: dict[str, Any] = {}
+    if held:
+        values["held"] = Shard.held + held * piece
+        if held < 0:
+            conditions.append(Shard.held >= piece)
+    if sold:
+        values["sold"] = Shard.sold + sold * piece
+        if sold < 0:
+            conditions.append(Shard.sold >= piece)
+    return update(Shard).where(*conditions).values(**values)
+
+
+#: (held sign, sold sign) -> statement: release (-1, 0), sell (-1, +1), unsell (0, -1).
+_ADJUST = {
+    (held, sold): _adjust_statement(held=held, sold=sold)
+    for held, sold in ((-1, 0), (-1, +1), (0, -1))
+}
 
 
 class InventoryInvariantBroken(RuntimeError):
@@ -116,18 +232,15 @@ class SqlInventoryStore:
         self, booking_id: UUID, ticket_type_id: UUID, shard_no: int, quantity: int
     ) -> bool:
         """``held += quantity`` on one shard if it has that much, and record the allocation."""
-        taken = (
-            update(Shard)
-            .where(
-                Shard.ticket_type_id == ticket_type_id,
-                Shard.shard_no == shard_no,
-                Shard.capacity - Shard.held - Shard.sold >= quantity,
-            )
-            .values(held=Shard.held + quantity)
-        )
+        params = {
+            "p_booking_id": booking_id,
+            "p_type_id": ticket_type_id,
+            "p_shard_no": shard_no,
+            "p_quantity": quantity,
+        }
         if self._tx.is_postgres:
-            return (await self._take_and_record(booking_id, quantity, taken)) is not None
-        if (await self._tx.execute(taken)).rowcount != 1:
+            return await self._tx.first(_TAKE_AND_RECORD, params) is not None
+        if (await self._tx.execute(_TAKE, params)).rowcount != 1:
             return False
         await self._record(booking_id, ticket_type_id, shard_no, quantity, AllocationState.HELD)
         return True
@@ -141,71 +254,19 @@ class SqlInventoryStore:
         Returns the shard taken from (None: none) and the type's committed stock as the
         statement saw it before taking.
         """
-        left = Shard.capacity - Shard.held - Shard.sold
-        pick = (
-            select(Shard.ticket_type_id, Shard.shard_no)
-            .where(Shard.ticket_type_id == ticket_type_id, left >= quantity)
-            .order_by((Shard.shard_no + (shards - start)) % shards)
-            .limit(1)
-            .with_for_update(skip_locked=True, key_share=True)
-            .cte("pick")
+        row = await self._tx.first(
+            _TAKE_FREE_SHARD,
+            {
+                "p_booking_id": booking_id,
+                "p_type_id": ticket_type_id,
+                "p_quantity": quantity,
+                "p_start": start,
+                "p_shards": shards,
+            },
         )
-        taken = (
-            update(Shard)
-            .where(
-                Shard.ticket_type_id == pick.c.ticket_type_id,
-                Shard.shard_no == pick.c.shard_no,
-                left >= quantity,
-            )
-            .values(held=Shard.held + quantity)
-            .returning(Shard.ticket_type_id, Shard.shard_no)
-            .cte("taken")
-        )
-        recorded = (
-            insert(Allocation)
-            .from_select(
-                ["booking_id", "ticket_type_id", "shard_no", "quantity", "state"],
-                select(
-                    literal(booking_id, Allocation.booking_id.type),
-                    taken.c.ticket_type_id,
-                    taken.c.shard_no,
-                    literal(quantity, Integer),
-                    literal(AllocationState.HELD.value, Allocation.state.type),
-                ),
-            )
-            .returning(Allocation.shard_no)
-            .cte("recorded")
-        )
-        committed = (
-            select(func.coalesce(func.sum(left), 0))
-            .where(Shard.ticket_type_id == ticket_type_id, left > 0)
-            .scalar_subquery()
-        )
-        row = await self._tx.first(select(select(recorded.c.shard_no).scalar_subquery(), committed))
         if row is None:  # pragma: no cover - a SELECT of two scalars always has a row
             return None, 0
         return (None if row[0] is None else int(row[0])), int(row[1])
-
-    async def _take_and_record(self, booking_id: UUID, quantity: int, taken: Update) -> int | None:
-        """PostgreSQL: run the conditional ``taken`` UPDATE and insert the allocation for
-        the row it changed, in one statement. Returns the shard taken from, if any."""
-        cte = taken.returning(Shard.ticket_type_id, Shard.shard_no).cte("taken")
-        statement = (
-            insert(Allocation)
-            .from_select(
-                ["booking_id", "ticket_type_id", "shard_no", "quantity", "state"],
-                select(
-                    literal(booking_id, Allocation.booking_id.type),
-                    cte.c.ticket_type_id,
-                    cte.c.shard_no,
-                    literal(quantity, Integer),
-                    literal(AllocationState.HELD.value, Allocation.state.type),
-                ),
-            )
-            .returning(Allocation.shard_no)
-        )
-        row = await self._tx.first(statement)
-        return None if row is None else int(row[0])
 
     async def _take_from_locked(
         self, booking_id: UUID, ticket_type_id: UUID, quantity: int, start: int
@@ -317,13 +378,8 @@ class SqlInventoryStore:
         transaction locks them in, so two of them cannot deadlock.
         """
         allocations = await self._tx.rows(
-            select(Allocation.id, Allocation.shard_no, Allocation.quantity)
-            .where(
-                Allocation.booking_id == booking_id,
-                Allocation.ticket_type_id == ticket_type_id,
-                Allocation.state == source.value,
-            )
-            .order_by(Allocation.shard_no, Allocation.id)
+            _ALLOCATIONS,
+            {"p_booking_id": booking_id, "p_type_id": ticket_type_id, "p_state": source.value},
         )
         if sum(allocated for _, _, allocated in allocations) < quantity:
             # Stock this booking never took is not its to give back: a caller's bug,
@@ -339,18 +395,14 @@ class SqlInventoryStore:
             await self._adjust_shard(ticket_type_id, shard_no, piece, held=held, sold=sold)
             if piece == allocated:
                 if target is None:
-                    await self._tx.execute(delete(Allocation).where(Allocation.id == allocation_id))
+                    await self._tx.execute(_DELETE_ALLOCATION, {"p_id": allocation_id})
                 else:
                     await self._tx.execute(
-                        update(Allocation)
-                        .where(Allocation.id == allocation_id)
-                        .values(state=target.value)
+                        _RESTATE_ALLOCATION, {"p_id": allocation_id, "p_state": target.value}
                     )
             else:
                 await self._tx.execute(
-                    update(Allocation)
-                    .where(Allocation.id == allocation_id)
-                    .values(quantity=Allocation.quantity - piece)
+                    _SHRINK_ALLOCATION, {"p_id": allocation_id, "p_piece": piece}
                 )
                 if target is not None:
                     await self._record(booking_id, ticket_type_id, shard_no, piece, target)
@@ -360,17 +412,10 @@ class SqlInventoryStore:
         self, ticket_type_id: UUID, shard_no: int, piece: int, *, held: int, sold: int
     ) -> None:
         self._tx.note_shard_lock(ticket_type_id, shard_no)
-        conditions: list[Any] = [Shard.ticket_type_id == ticket_type_id, Shard.shard_no == shard_no]
-        values: dict[str, Any] = {}
-        if held:
-            values["held"] = Shard.held + held * piece
-            if held < 0:
-                conditions.append(Shard.held >= piece)
-        if sold:
-            values["sold"] = Shard.sold + sold * piece
-            if sold < 0:
-                conditions.append(Shard.sold >= piece)
-        result = await self._tx.execute(update(Shard).where(*conditions).values(**values))
+        result = await self._tx.execute(
+            _ADJUST[(held, sold)],
+            {"p_type_id": ticket_type_id, "p_shard_no": shard_no, "p_piece": piece},
+        )
         if result.rowcount != 1:
             raise InventoryInvariantBroken(
                 f"shard {shard_no} of {ticket_type_id} cannot give back {piece}"
@@ -385,13 +430,14 @@ class SqlInventoryStore:
         state: AllocationState,
     ) -> None:
         await self._tx.execute(
-            insert(Allocation).values(
-                booking_id=booking_id,
-                ticket_type_id=ticket_type_id,
-                shard_no=shard_no,
-                quantity=quantity,
-                state=state.value,
-            )
+            _RECORD,
+            {
+                "booking_id": booking_id,
+                "ticket_type_id": ticket_type_id,
+                "shard_no": shard_no,
+                "quantity": quantity,
+                "state": state.value,
+            },
         )
 
     # -- reading ------------------------------------------------------------------------------
