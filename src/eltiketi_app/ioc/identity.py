@@ -28,8 +28,6 @@ from eltiketi_core.errors import GatewayUnavailable
 PREFETCH_TIMEOUT_SECONDS = 10.0
 """Upper bound of the production start-up check (discovery + JWKS, two requests)."""
 
-log = structlog.get_logger("eltiketi.identity")
-
 
 class Prefetching(Protocol):
     """What the check needs from the verifier (``OidcTokenVerifier.prefetch``)."""
@@ -55,6 +53,7 @@ async def prefetched(verifier: Prefetching, settings: Settings) -> AsyncIterator
 
 async def check_issuer(verifier: Prefetching, settings: Settings) -> bool:
     """Load discovery and JWKS; log the outcome; return whether the issuer answered."""
+    log = structlog.get_logger("eltiketi.identity")  # bound now: start-up runs this once
     try:
         async with asyncio.timeout(PREFETCH_TIMEOUT_SECONDS):
             await verifier.prefetch()
