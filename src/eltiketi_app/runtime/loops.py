@@ -29,6 +29,9 @@ class Intervals:
     """Seconds between iterations of each loop (the relay also wakes on commit)."""
 
     relay_tick: float = 1.0
+    relay_coalesce: float = 0.01
+    """After a commit wakes the relay, it waits this long so that the commits of a busy
+    moment go out as one batch: two transactions per batch instead of per commit."""
     sweep: float = 5.0
     notification_retry: float = 5.0
     prune: float = 3600.0
@@ -88,7 +91,7 @@ class Runtime:
         self._stopping = False
         self._wake = asyncio.Event()
         loops: dict[str, tuple[Callable[[], Awaitable[object]], float]] = {
-            "relay": (self.flush, self._intervals.relay_tick),
+            "relay": (self._relay_pending, self._intervals.relay_tick),
             "sweeper": (self._sweep, self._intervals.sweep),
             "notification_retry": (self._retry_notifications, self._intervals.notification_retry),
             "prune": (self._prune, self._intervals.prune),
@@ -124,8 +127,14 @@ class Runtime:
 
     async def flush(self) -> int:
         """Publish everything in the outbox now (handlers may add more; they go too)."""
+        return await self._relay_by(self._relay.drain)
+
+    async def _relay_pending(self) -> int:
+        return await self._relay_by(self._relay.relay_pending)
+
+    async def _relay_by(self, relaying: Callable[[], Awaitable[int]]) -> int:
         async with self._relay_lock:
-            sent = await self._relay.drain()
+            sent = await relaying()
         if sent:
             self._metrics.relayed.inc(sent)
         if self._bus is not None:
@@ -179,4 +188,5 @@ class Runtime:
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), timeout=delay)
+                await asyncio.sleep(self._intervals.relay_coalesce)
             wake.clear()

@@ -144,3 +144,34 @@ async def test_a_disabled_runtime_starts_nothing_and_is_healthy() -> None:
 
     assert runtime.health() == "ok"
     await runtime.stop()
+
+
+class CountingRelay(OutboxRelay):
+    """Counts the batches the runtime asks for (each is a read of the outbox)."""
+
+    reads = 0
+
+    async def relay_once(self) -> int:
+        self.reads += 1
+        return await super().relay_once()
+
+
+async def test_commits_close_together_are_relayed_as_one_batch() -> None:
+    kit = InMemoryTicketing()
+    relay = CountingRelay(kit.uow, kit.bus, kit.clock)
+    runtime = _runtime(
+        kit,
+        relay,
+        Metrics(),
+        Intervals(relay_tick=60, sweep=60, notification_retry=60, prune=60, relay_coalesce=0.3),
+    )
+    await runtime.start()
+    try:
+        for _ in range(5):
+            await _buy(kit)  # each buy commits several events, and each commit wakes the relay
+            await asyncio.sleep(0.02)  # lets the relay run between buys
+        await _until(lambda: len(kit.notifier.tickets) == 5)
+        # every commit woke the relay, but the wakes within 0.3 s went out together
+        assert relay.reads <= 4
+    finally:
+        await runtime.stop()
