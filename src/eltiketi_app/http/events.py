@@ -10,6 +10,7 @@ from litestar import Router, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
 from eltiketi_app.http.auth import BEARER, Caller, require_principal, requires
+from eltiketi_app.http.availability_cache import event_view_cache, forget_event
 from eltiketi_app.http.schemas import (
     CancellationOut,
     EventListOut,
@@ -23,8 +24,12 @@ from eltiketi_app.http.schemas import (
     money_in,
     new_ticket_type_out,
 )
+from eltiketi_app.ioc.types import Persistence
+from eltiketi_app.settings import Settings
 from eltiketi_core.domain.identity import Principal, Role
+from eltiketi_core.errors import NotFound
 from eltiketi_core.usecases import NewEvent, NewTicketType, Ticketing
+from eltiketi_core.usecases.catalog import EventView
 
 ORGANIZER = requires(Role.ORGANIZER)
 
@@ -58,12 +63,41 @@ async def list_events(
 @get(
     "/{event_id:uuid}",
     summary="One event with its ticket types and live availability",
+    description="`available` may lag other API processes by up to "
+    "`ELTIKETI_AVAILABILITY_CACHE_MS` (default 500 ms); this process's own changes "
+    "show at once.",
 )
 @inject
 async def get_event(
-    event_id: FromPath[UUID], ticketing: FromDishka[Ticketing], caller: FromDishka[Caller]
+    event_id: FromPath[UUID],
+    ticketing: FromDishka[Ticketing],
+    caller: FromDishka[Caller],
+    persistence: FromDishka[Persistence],
+    settings: FromDishka[Settings],
 ) -> EventOut:
-    return event_view_out(await ticketing.catalog.get(event_id, caller.principal))
+    return event_view_out(await _event_view(event_id, ticketing, caller, persistence, settings))
+
+
+async def _event_view(
+    event_id: UUID,
+    ticketing: Ticketing,
+    caller: Caller,
+    persistence: Persistence,
+    settings: Settings,
+) -> EventView:
+    """The public view from the cache; a draft, uncached, for its owner or an admin.
+
+    The cache only ever loads the anonymous view, which is the same for every
+    caller once an event is published (or cancelled), so one caller's view is
+    never served to another and a draft never reaches the cache.
+    """
+    views = event_view_cache(ticketing, persistence, settings)
+    try:
+        return await views.get(event_id, lambda: ticketing.catalog.get(event_id))
+    except NotFound:
+        if caller.principal is None:
+            raise
+        return await ticketing.catalog.get(event_id, caller.principal)
 
 
 @post(
@@ -115,6 +149,7 @@ async def add_ticket_type(
             shards=data.shards,
         ),
     )
+    forget_event(ticketing, event_id)
     return new_ticket_type_out(ticket_type)
 
 
@@ -130,6 +165,7 @@ async def publish_event(
     event_id: FromPath[UUID], ticketing: FromDishka[Ticketing], principal: FromDishka[Principal]
 ) -> EventOut:
     await ticketing.catalog.publish(principal, event_id)
+    forget_event(ticketing, event_id)
     return event_view_out(await ticketing.catalog.get(event_id, principal))
 
 
@@ -145,7 +181,9 @@ async def publish_event(
 async def cancel_event(
     event_id: FromPath[UUID], ticketing: FromDishka[Ticketing], principal: FromDishka[Principal]
 ) -> CancellationOut:
-    return cancellation_out(await ticketing.cancellation.cancel(principal, event_id))
+    summary = await ticketing.cancellation.cancel(principal, event_id)
+    forget_event(ticketing, event_id)  # the commit hook has cleared it already, when there is one
+    return cancellation_out(summary)
 
 
 router = Router(
