@@ -282,3 +282,67 @@ def test_static_keys_skip_encryption_symmetric_and_kidless_keys() -> None:
 def test_private_members_published_by_mistake_are_dropped() -> None:
     keys = StaticKeys({"keys": [RSA.as_dict(private=True)]})
     assert not keys._keys[str(RSA.kid)].is_private
+
+
+# -- remembered tokens -------------------------------------------------------------------------
+
+
+class SwappableKeys:
+    """A key source whose keys a test can take away or replace (a JWKS rotation)."""
+
+    def __init__(self, *keys: Any) -> None:
+        self.keys = StaticKeys(public_jwks(*keys))
+
+    async def key_for(self, kid: str) -> Any:
+        return await self.keys.key_for(kid)
+
+
+async def test_a_token_is_verified_once_then_remembered(
+    clock: MovableClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from eltiketi_adapters.keycloak import jwt_validation
+
+    calls = 0
+    real = jwt_validation.verify_signature
+
+    def counting(*args: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        return real(*args)
+
+    monkeypatch.setattr(jwt_validation, "verify_signature", counting)
+    check = validator(clock)
+    token = sign(RSA, good_claims(clock))
+    assert await check.validate(token) == await check.validate(token)
+    assert calls == 1
+    await check.validate(sign(EC, good_claims(clock), alg="ES256"))
+    assert calls == 2
+    uncached = JwtValidator(
+        JwtPolicy(issuer=ISSUER, audience=AUDIENCE),
+        StaticKeys(public_jwks(RSA)),
+        clock,
+        cache_size=0,
+    )
+    await uncached.validate(token)
+    await uncached.validate(token)
+    assert calls == 4
+
+
+async def test_a_remembered_token_still_expires(clock: MovableClock) -> None:
+    check = validator(clock)
+    token = sign(RSA, good_claims(clock))
+    assert await check.validate(token)
+    clock.advance(300 + 30 + 1)  # the token's 5 minutes and the default leeway
+    assert await refused_code(check, token) == TOKEN_EXPIRED
+
+
+async def test_a_remembered_token_goes_with_its_key(clock: MovableClock) -> None:
+    keys = SwappableKeys(RSA)
+    check = JwtValidator(JwtPolicy(issuer=ISSUER, audience=AUDIENCE), keys, clock)
+    token = sign(RSA, good_claims(clock))
+    assert await check.validate(token)
+    keys.keys = StaticKeys(public_jwks(EC))  # the issuer rotated the RSA key out
+    assert await refused_code(check, token) == UNKNOWN_KEY
+    other = rsa_key("rsa-1")  # a new key under the same kid: the old signature must not pass
+    keys.keys = StaticKeys(public_jwks(other))
+    assert await refused_code(check, token) == BAD_SIGNATURE
