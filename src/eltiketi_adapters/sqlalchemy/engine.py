@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -94,7 +95,12 @@ def create_engine(
     """
     parsed = normalize_url(url)
     pool = pool or PoolOptions()
-    kwargs: dict[str, Any] = {"echo": echo}
+    kwargs: dict[str, Any] = {
+        "echo": echo,
+        # msgspec for JSON columns (the outbox payload): stdlib json was ~4 % of a hold's CPU.
+        "json_serializer": _json_text,
+        "json_deserializer": msgspec.json.decode,
+    }
     if dialect_of(parsed) == POSTGRES:
         server_settings = {"application_name": "eltiketi"}
         if pool.statement_timeout_ms is not None:
@@ -122,6 +128,10 @@ def create_engine(
         engine, busy_timeout_ms=sqlite_busy_timeout_ms, foreign_keys=sqlite_foreign_keys
     )
     return engine
+
+
+def _json_text(value: Any) -> str:
+    return msgspec.json.encode(value).decode()
 
 
 def install_sqlite_transactions(
