@@ -1,13 +1,17 @@
 """The load generator: a separate process, ``python -m eltiketi_app.bench.driver PLAN.json``.
 
 Each buyer is its own HTTP client (one keep-alive connection, its own bearer
-token), pinned to one API process, and runs a closed loop — the next request
+token, its requests encoded once), pinned to one API process, and runs a closed loop — the next request
 leaves when the last answer came back — or, with ``rate_per_s``, requests are
 sent at fixed times whatever the answers do (open loop; latency counted from
 the planned send time, so a slow server cannot hide its queue).
 
 Progress and the result are JSON lines on stdout (``{"kind": "progress", …}``,
 then one ``{"kind": "result", …}``); nothing else is written there.
+
+The HTTP client is :mod:`eltiketi_app.bench.http11` (asyncio, HTTP/1.1
+keep-alive), not httpx: the driver shares the machine's cores with the API, so
+every millisecond of client CPU per request is taken from what is measured.
 """
 
 from __future__ import annotations
@@ -15,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import resource
-import ssl
 import sys
 import time
 from collections import Counter
@@ -23,10 +26,17 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, Literal
 
-import httpx
 import msgspec
 
+from eltiketi_app.bench.http11 import Http11Client, HttpError, Response
 from eltiketi_app.bench.stats import Latency, summarize
+
+#: What the bench reports as its load generator.
+CLIENT_NAME = "eltiketi_app.bench.http11 (asyncio HTTP/1.1 keep-alive)"
+#: Connections one buyer may hold at once (an open loop can have several requests in flight).
+MAX_CONNECTIONS_PER_BUYER = 8
+_FORM = "application/x-www-form-urlencoded"
+_PAY_FORM = b"outcome=pay"
 
 Mode = Literal["hold", "journey", "read"]
 
@@ -102,19 +112,33 @@ class _Tally:
         self.steps.setdefault(name, []).append(seconds)
 
 
-def _problem(response: httpx.Response) -> str:
+def _problem(response: Response) -> str:
     try:
         body = response.json()
-    except ValueError:
+    except msgspec.DecodeError:
         return response.text[:80]
     return str(body.get("code") or body.get("title") or body)[:80] if isinstance(body, dict) else ""
+
+
+class Buyer:
+    """One buyer: a client pinned to one API process, and its requests encoded once."""
+
+    __slots__ = ("client", "hold", "read")
+
+    def __init__(self, client: Http11Client, *, hold_body: bytes, event_id: str) -> None:
+        self.client = client
+        self.hold = client.encode("POST", "/v1/bookings", hold_body)
+        self.read = client.encode("GET", f"/v1/events/{event_id}")
+
+
+Operation = Callable[[Buyer, float], Coroutine[Any, Any, bool]]
 
 
 class Driver:
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
         self.tally = _Tally()
-        self.clients: list[httpx.AsyncClient] = []
+        self.buyers: list[Buyer] = []
         self.started = 0.0
         self.deadline = float("inf")
         self.stopping = False
@@ -125,29 +149,25 @@ class Driver:
             }
         )
 
+    def _buyer(self, index: int) -> Buyer:
+        plan = self.plan
+        headers = {"content-type": "application/json"}
+        if plan.tokens:
+            headers["authorization"] = f"Bearer {plan.tokens[index % len(plan.tokens)]}"
+        client = Http11Client(
+            plan.bases[index % len(plan.bases)],
+            headers=headers,
+            timeout=plan.timeout_s,
+            max_connections=MAX_CONNECTIONS_PER_BUYER,
+        )
+        return Buyer(client, hold_body=self._hold_body, event_id=plan.event_id)
+
     async def run(self) -> DriverResult:
         plan = self.plan
-        buyers = plan.concurrency
-        # One TLS context for all (unused over http://, but httpx builds one per client
-        # otherwise, loading the CA bundle each time).
-        tls = ssl.create_default_context()
-        for index in range(buyers):
-            headers = {"content-type": "application/json"}
-            if plan.tokens:
-                headers["authorization"] = f"Bearer {plan.tokens[index % len(plan.tokens)]}"
-            self.clients.append(
-                httpx.AsyncClient(
-                    base_url=plan.bases[index % len(plan.bases)],
-                    headers=headers,
-                    timeout=plan.timeout_s,
-                    limits=httpx.Limits(max_connections=8, max_keepalive_connections=8),
-                    verify=tls,
-                    trust_env=False,
-                )
-            )
+        self.buyers = [self._buyer(index) for index in range(plan.concurrency)]
         try:
             # Connections are opened before the clock starts: buyers arrive warm.
-            await asyncio.gather(*(c.get("/health/live") for c in self.clients))
+            await asyncio.gather(*(b.client.get("/health/live") for b in self.buyers))
             cpu_before = _cpu()
             self.started = time.perf_counter()
             limit = plan.duration_s if plan.duration_s is not None else plan.max_seconds
@@ -164,7 +184,7 @@ class Driver:
             with contextlib.suppress(asyncio.CancelledError):
                 await reporter
         finally:
-            await asyncio.gather(*(c.aclose() for c in self.clients), return_exceptions=True)
+            await asyncio.gather(*(b.client.aclose() for b in self.buyers), return_exceptions=True)
         t = self.tally
         if plan.duration_s is None and not timed_out:
             timed_out = finished >= self.deadline
@@ -198,18 +218,18 @@ class Driver:
 
     # -- loops -------------------------------------------------------------------------------
 
-    def _operation(self) -> Callable[[httpx.AsyncClient, float], Coroutine[Any, Any, bool]]:
+    def _operation(self) -> Operation:
         return {"hold": self._hold, "journey": self._journey, "read": self._read}[self.plan.mode]
 
     async def _closed_loop(self) -> None:
         operation = self._operation()
 
-        async def buyer(client: httpx.AsyncClient) -> None:
+        async def buyer(who: Buyer) -> None:
             while not self.stopping and time.perf_counter() < self.deadline:
-                if not await operation(client, time.perf_counter()):
+                if not await operation(who, time.perf_counter()):
                     return
 
-        await asyncio.gather(*(buyer(c) for c in self.clients))
+        await asyncio.gather(*(buyer(b) for b in self.buyers))
 
     async def _open_loop(self) -> None:
         assert self.plan.rate_per_s
@@ -226,8 +246,8 @@ class Driver:
                 await asyncio.sleep(delay)
             elif -delay > 0.010:
                 self.tally.late_starts += 1
-            client = self.clients[sent % len(self.clients)]
-            task = asyncio.create_task(operation(client, planned))
+            who = self.buyers[sent % len(self.buyers)]
+            task = asyncio.create_task(operation(who, planned))
             in_flight.add(task)
             task.add_done_callback(in_flight.discard)
             sent += 1
@@ -243,85 +263,88 @@ class Driver:
         t.latencies.append(now - began)
         t.last_ok = now
 
-    async def _hold(self, client: httpx.AsyncClient, began: float) -> bool:
+    async def _hold(self, who: Buyer, began: float) -> bool:
         t = self.tally
         t.attempts += 1
         try:
-            response = await client.post("/v1/bookings", content=self._hold_body)
-        except httpx.HTTPError as error:
+            response = await who.client.send(who.hold)
+        except HttpError as error:
             t.error(f"POST /v1/bookings {type(error).__name__}")
             return True
-        if response.status_code == 201:
+        if response.status == 201:
             self._accepted(began)
             return True
         problem = _problem(response)
-        if response.status_code == 409 and problem == "sold_out":
+        if response.status == 409 and problem == "sold_out":
             t.refused += 1
             # closed loop until sold out: this buyer is done; open loop: carry on
             return self.plan.duration_s is not None or self.plan.rate_per_s is not None
-        t.error(f"POST /v1/bookings {response.status_code} {problem}")
+        t.error(f"POST /v1/bookings {response.status} {problem}")
         return True
 
-    async def _read(self, client: httpx.AsyncClient, began: float) -> bool:
+    async def _read(self, who: Buyer, began: float) -> bool:
         t = self.tally
         t.attempts += 1
         try:
-            response = await client.get(f"/v1/events/{self.plan.event_id}")
-        except httpx.HTTPError as error:
+            response = await who.client.send(who.read)
+        except HttpError as error:
             t.error(f"GET /v1/events/{{id}} {type(error).__name__}")
             return True
-        if response.status_code == 200:
+        if response.status == 200:
             self._accepted(began)
         else:
-            t.error(f"GET /v1/events/{{id}} {response.status_code} {_problem(response)}")
+            t.error(f"GET /v1/events/{{id}} {response.status} {_problem(response)}")
         return True
 
-    async def _journey(self, client: httpx.AsyncClient, began: float) -> bool:
+    async def _journey(self, who: Buyer, began: float) -> bool:
         """hold → start payment → pay on the fake checkout page → confirm → ticket issued."""
         t = self.tally
+        client = who.client
         t.attempts += 1
         step = "hold"
         try:
             mark = time.perf_counter()
-            response = await client.post("/v1/bookings", content=self._hold_body)
-            if response.status_code != 201:
-                t.error(f"hold {response.status_code} {_problem(response)}")
-                return response.status_code != 409 or _problem(response) != "sold_out"
+            response = await client.send(who.hold)
+            if response.status != 201:
+                problem = _problem(response)
+                t.error(f"hold {response.status} {problem}")
+                return response.status != 409 or problem != "sold_out"
             booking_id = response.json()["id"]
             t.step("hold", time.perf_counter() - mark)
 
             step, mark = "payment", time.perf_counter()
             response = await client.post(f"/v1/bookings/{booking_id}/payment")
-            if response.status_code not in (200, 201):
-                t.error(f"payment {response.status_code} {_problem(response)}")
+            if response.status not in (200, 201):
+                t.error(f"payment {response.status} {_problem(response)}")
                 return True
             payment = response.json()
             t.step("payment", time.perf_counter() - mark)
 
             step, mark = "pay", time.perf_counter()
             response = await client.post(
-                f"/dev/pay/{payment['provider_reference']}",
-                data={"outcome": "pay"},
-                headers={"content-type": "application/x-www-form-urlencoded"},
+                f"/dev/pay/{payment['provider_reference']}", _PAY_FORM, content_type=_FORM
             )
-            if response.status_code != 303:
-                t.error(f"pay {response.status_code} {_problem(response)}")
+            if response.status != 303:
+                t.error(f"pay {response.status} {_problem(response)}")
                 return True
             t.step("pay", time.perf_counter() - mark)
 
             step, mark = "confirm", time.perf_counter()
             response = await client.post(
                 "/v1/orders",
-                content=msgspec.json.encode(
+                msgspec.json.encode(
                     {"booking_id": booking_id, "payment_id": payment["payment_id"]}
                 ),
             )
-            if response.status_code not in (200, 201) or not response.json().get("tickets"):
-                t.error(f"confirm {response.status_code} {_problem(response)}")
+            if response.status not in (200, 201) or not response.json().get("tickets"):
+                t.error(f"confirm {response.status} {_problem(response)}")
                 return True
             t.step("confirm", time.perf_counter() - mark)
-        except httpx.HTTPError as error:
+        except HttpError as error:
             t.error(f"{step} {type(error).__name__}")
+            return True
+        except (msgspec.DecodeError, KeyError, TypeError, AttributeError) as error:
+            t.error(f"{step} unexpected answer {type(error).__name__}")
             return True
         self._accepted(began)
         return True
