@@ -1,17 +1,30 @@
 """A payment gateway with no money in it: payments wait until a test (or the embedded
-pay page) approves or declines them."""
+pay page) approves or declines them.
+
+With a state file the gateway keeps a **journal**: every change appends the changed
+payment as one JSON line, and the last line of a reference wins. Opening replays it and
+compacts it to one line per payment (also :meth:`FakePaymentGateway.close`). Before every
+call the gateway reads what other processes appended since its last look, under an
+advisory file lock, so an API process, a second API worker and an ``eltiketi worker``
+sharing a data folder see the same payments. A change costs one short append instead of
+rewriting every payment, which made a run quadratic.
+"""
 
 from __future__ import annotations
 
 import copy
 import hashlib
 import hmac
+import logging
 import os
 import secrets
+import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import Final
 from uuid import UUID
 
 import msgspec
@@ -27,6 +40,11 @@ from eltiketi_core.ports.payments import (
     WebhookKind,
     WebhookNotice,
 )
+
+if sys.platform != "win32":
+    import fcntl
+
+log = logging.getLogger(__name__)
 
 #: The header carrying ``hex(HMAC-SHA256(secret, body))``; matched case-insensitively.
 SIGNATURE_HEADER = "X-Fake-Signature"
@@ -56,7 +74,139 @@ class FakePayment(msgspec.Struct, kw_only=True):
 
 
 class _State(msgspec.Struct):
+    """The state file's former layout (one JSON document); still read, then compacted."""
+
     payments: dict[str, FakePayment] = msgspec.field(default_factory=dict)
+
+
+_NEWLINE: Final = b"\n"
+
+
+class _PaymentJournal:
+    """Append-only JSON Lines file of payment records, shared by processes.
+
+    Every read and append happens under an exclusive ``flock`` of ``<file>.lock`` (a file
+    that is never replaced), so a reader never sees half a line from a live writer and
+    a compaction never drops another process's append. A compaction replaces the journal
+    with a new file; the others notice the new inode and read it from the start.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock_fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        self._fd: int | None = None
+        self._inode: tuple[int, int] | None = None
+        #: bytes of the journal already applied (always at the end of a whole line)
+        self._offset = 0
+        self._depth = 0
+        self._encoder = msgspec.json.Encoder()
+        self._decoder = msgspec.json.Decoder(FakePayment)
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the cross-process lock (re-entrant within this journal)."""
+        if self._lock_fd < 0:
+            raise RuntimeError("the payment journal is closed")
+        if self._depth == 0 and sys.platform != "win32":
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        self._depth += 1
+        try:
+            yield
+        finally:
+            self._depth -= 1
+            if self._depth == 0 and sys.platform != "win32":
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+
+    def news(self) -> tuple[bool, list[FakePayment]]:
+        """Records appended since the last call (call it holding :meth:`locked`).
+
+        Returns ``(True, every record)`` when the file was replaced (a compaction
+        elsewhere) or read for the first time, else ``(False, new records)``.
+        """
+        try:
+            on_disk = os.stat(self.path)
+            fresh = (on_disk.st_dev, on_disk.st_ino) != self._inode
+        except FileNotFoundError:
+            fresh = True
+        if fresh:
+            self._reopen()
+        assert self._fd is not None
+        size = os.fstat(self._fd).st_size
+        if size == self._offset:
+            return fresh, []
+        os.lseek(self._fd, self._offset, os.SEEK_SET)
+        data = os.read(self._fd, size - self._offset)
+        end = data.rfind(_NEWLINE) + 1
+        if end < len(data):
+            # Bytes after the last newline while we hold the lock: a file in the former
+            # layout, or a writer that died mid-line (then the line will not decode). End
+            # that line so the next append starts a line of its own.
+            os.write(self._fd, _NEWLINE)
+            data += _NEWLINE
+            end = len(data)
+        self._offset += end
+        return fresh, self._decode(data[:end])
+
+    def append(self, payment: FakePayment) -> None:
+        """Add one record (holding :meth:`locked`, after :meth:`news`)."""
+        if self._fd is None:
+            self._reopen()
+        assert self._fd is not None
+        line = self._encoder.encode(payment) + _NEWLINE
+        written = os.write(self._fd, line)
+        if written != len(line):  # pragma: no cover - a full disk
+            raise OSError(f"short write to {self.path}")
+        self._offset += written
+
+    def compact(self, payments: Mapping[str, FakePayment]) -> None:
+        """Replace the journal by one line per payment (holding :meth:`locked`)."""
+        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(b"".join(self._encoder.encode(p) + _NEWLINE for p in payments.values()))
+        tmp.replace(self.path)  # atomic: a crash leaves the old file or the new one
+        self._reopen()
+        assert self._fd is not None
+        self._offset = os.fstat(self._fd).st_size
+
+    def close(self) -> None:
+        for fd in (self._fd, self._lock_fd):
+            if fd is not None and fd >= 0:
+                os.close(fd)
+        self._fd = None
+        self._lock_fd = -1
+
+    def _reopen(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+        self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        stat = os.fstat(self._fd)
+        self._inode = (stat.st_dev, stat.st_ino)
+        self._offset = 0
+
+    def _decode(self, data: bytes) -> list[FakePayment]:
+        records: list[FakePayment] = []
+        for line in data.splitlines():
+            if not line.strip():
+                continue
+            try:
+                records.append(self._decoder.decode(line))
+            except msgspec.ValidationError:
+                records.extend(_legacy(line, self.path))
+            except msgspec.DecodeError:
+                log.warning(
+                    "fake gateway journal: skipping an unreadable line",
+                    extra={"path": str(self.path)},
+                )
+        return records
+
+
+def _legacy(line: bytes, path: Path) -> list[FakePayment]:
+    """The whole state as one document, as files written before the journal hold it."""
+    try:
+        return list(msgspec.json.decode(line, type=_State).payments.values())
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        log.warning("fake gateway journal: skipping an unreadable line", extra={"path": str(path)})
+        return []
 
 
 class _Webhook(msgspec.Struct, frozen=True, kw_only=True):
@@ -83,14 +233,17 @@ class FakePaymentGateway:
       ``{"id", "type", "reference"}``; :meth:`signed_webhook` makes one.
     * :meth:`fail_next` makes the next calls fail as an unreachable provider.
 
-    State lives in memory, guarded by a lock (safe from threads and tasks);
-    with ``state_file`` it is also written there as JSON after every change and
-    read back on start, so an embedded server keeps its payments over a restart.
+    State lives in memory, guarded by a lock (safe from threads and tasks). With
+    ``state_file`` every change is also appended there (a JSON Lines journal, replayed
+    and compacted on start and by :meth:`close`), so an embedded server keeps its
+    payments over a restart; and every call first reads what other processes using the
+    same file appended, so API workers and ``eltiketi worker`` processes share payments.
 
     Args:
         public_url: base of the checkout URLs (no trailing slash needed).
         webhook_secret: the HMAC key of webhook signatures.
-        state_file: where to keep the state across restarts; None keeps it in memory.
+        state_file: where to keep the state across restarts and share it between
+            processes; None keeps it in this object's memory.
     """
 
     provider = "fake"
@@ -115,12 +268,31 @@ class FakePaymentGateway:
         self.started: list[str] = []
         #: References :meth:`cancel` moved to cancelled.
         self.cancelled: list[str] = []
-        if state_file is not None and state_file.exists():
-            self._payments = msgspec.json.decode(state_file.read_bytes(), type=_State).payments
-            self.started = list(self._payments)
-        self._by_payment: dict[UUID, str] = {
-            p.payment_id: p.reference for p in self._payments.values() if p.payment_id
-        }
+        self._by_payment: dict[UUID, str] = {}
+        self._journal = _PaymentJournal(state_file) if state_file is not None else None
+        if self._journal is not None:
+            with self._journal.locked():
+                self._catch_up()
+                self._journal.compact(self._payments)
+
+    def close(self) -> None:
+        """Compact the state file and release it (idempotent; nothing to do without one)."""
+        with self._lock:
+            journal, self._journal = self._journal, None
+            if journal is None:
+                return
+            try:
+                with journal.locked():
+                    self._apply(*journal.news())
+                    journal.compact(self._payments)
+            finally:
+                journal.close()
+
+    def __enter__(self) -> FakePaymentGateway:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # -- the port ----------------------------------------------------------------------------
 
@@ -128,7 +300,7 @@ class FakePaymentGateway:
         self, payment: Payment, booking: Booking, *, expires_at: datetime
     ) -> PaymentSession:
         """Idempotent per ``payment.id``: a retried start answers the same reference."""
-        with self._lock:
+        with self._synced():
             self._maybe_fail()
             found = self._payments.get(self._by_payment.get(payment.id, ""))
             if found is None:
@@ -141,7 +313,7 @@ class FakePaymentGateway:
                 self._payments[found.reference] = found
                 self._by_payment[payment.id] = found.reference
                 self.started.append(found.reference)
-                self._save()
+                self._save(found)
             reference = found.reference
         return PaymentSession(
             provider_reference=reference,
@@ -150,22 +322,22 @@ class FakePaymentGateway:
         )
 
     async def verify(self, provider_reference: str) -> VerifiedPayment:
-        with self._lock:
+        with self._synced():
             self._maybe_fail()
             return self._verified(self._get(provider_reference))
 
     async def cancel(self, provider_reference: str) -> VerifiedPayment:
-        with self._lock:
+        with self._synced():
             self._maybe_fail()
             payment = self._get(provider_reference)
             if payment.status is GatewayPaymentStatus.PENDING:
                 payment.status = GatewayPaymentStatus.CANCELLED
                 self.cancelled.append(provider_reference)
-                self._save()
+                self._save(payment)
             return self._verified(payment)
 
     async def refund(self, provider_reference: str, amount: Money, *, idempotency_key: str) -> str:
-        with self._lock:
+        with self._synced():
             self._maybe_fail()
             payment = self._get(provider_reference)
             reference = f"fake_re_{hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]}"
@@ -184,7 +356,7 @@ class FakePaymentGateway:
                     f"{payment.refunded} of {payment.amount.amount} already refunded",
                 )
             payment.refunds[reference] = amount.amount
-            self._save()
+            self._save(payment)
             return reference
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> WebhookNotice:
@@ -198,7 +370,7 @@ class FakePaymentGateway:
             raise WebhookRejected("invalid_payload", "the webhook body is not an event") from exc
         kind = _KINDS.get(hook.type, WebhookKind.IGNORED)
         if kind in _REFUND_KINDS:
-            with self._lock:
+            with self._synced():
                 owner = next(
                     (p.reference for p in self._payments.values() if hook.reference in p.refunds),
                     None,
@@ -265,35 +437,35 @@ class FakePaymentGateway:
 
     def payment(self, reference: str) -> FakePayment:
         """A copy of the gateway's record; unknown references raise ``NotFound``."""
-        with self._lock:
+        with self._synced():
             return copy.deepcopy(self._get(reference))
 
     @property
     def payments(self) -> dict[str, FakePayment]:
         """Copies of every record by reference, in the order they were started."""
-        with self._lock:
+        with self._synced():
             return copy.deepcopy(self._payments)
 
     def references_for(self, booking_id: UUID) -> list[str]:
         """Every reference started for ``booking_id``, oldest first."""
-        with self._lock:
+        with self._synced():
             return [p.reference for p in self._payments.values() if p.booking_id == booking_id]
 
     def refunded_amount(self, reference: str) -> int:
         """Minor units refunded from the payment so far."""
-        with self._lock:
+        with self._synced():
             return self._get(reference).refunded
 
     # -- internals ----------------------------------------------------------------------------
 
     def _decide(self, reference: str, status: GatewayPaymentStatus, reason: str | None) -> None:
-        with self._lock:
+        with self._synced():
             payment = self._get(reference)
             if payment.status is not GatewayPaymentStatus.PENDING:
                 raise Conflict("payment_decided", f"the payment is already {payment.status.value}")
             payment.status = status
             payment.failure_reason = reason
-            self._save()
+            self._save(payment)
 
     def _maybe_fail(self) -> None:
         if self._fail > 0:
@@ -321,10 +493,40 @@ class FakePaymentGateway:
     def _sign(self, body: bytes) -> str:
         return hmac.new(self._secret, body, hashlib.sha256).hexdigest()
 
-    def _save(self) -> None:
-        if self._state_file is None:
-            return
-        self._state_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self._state_file.with_name(f"{self._state_file.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(msgspec.json.encode(_State(payments=self._payments)))
-        tmp.replace(self._state_file)  # atomic: a crash leaves the old file or the new one
+    @contextmanager
+    def _synced(self) -> Iterator[None]:
+        """This process's lock, and with a state file the file lock and other processes' news."""
+        with self._lock:
+            journal = self._journal
+            if journal is None:
+                yield
+                return
+            with journal.locked():
+                self._catch_up()
+                yield
+
+    def _catch_up(self) -> None:
+        assert self._journal is not None
+        self._apply(*self._journal.news())
+
+    def _apply(self, complete: bool, records: list[FakePayment]) -> None:
+        """Take records read from the journal; ``complete``: they are the whole state."""
+        if complete:
+            known = set(self._payments)
+            seen = {r.reference for r in records}
+            if not known <= seen:
+                # Not written by any process: the file was lost or replaced by hand.
+                log.warning(
+                    "fake gateway state file lost payments; keeping this process's copy",
+                    extra={"missing": len(known - seen)},
+                )
+        for record in records:
+            if record.reference not in self._payments:
+                self.started.append(record.reference)
+            self._payments[record.reference] = record
+            if record.payment_id is not None:
+                self._by_payment[record.payment_id] = record.reference
+
+    def _save(self, payment: FakePayment) -> None:
+        if self._journal is not None:
+            self._journal.append(payment)
