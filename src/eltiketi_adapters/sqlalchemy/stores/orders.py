@@ -1,4 +1,10 @@
-"""Orders, their tickets and check-ins."""
+"""Orders, their tickets and check-ins.
+
+Every statement is built once, at import, with ``p_``-prefixed bind parameters
+(never a column's name: SQLAlchemy would take those as SET/VALUES entries) and
+executed with a dict: building a construct and its cache key on every call
+costs more Python CPU than executing it.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +13,11 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import insert, select, update
+from sqlalchemy import Integer, bindparam, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from eltiketi_adapters.sqlalchemy._tx import Tx, insert_unless_exists
+from eltiketi_adapters.sqlalchemy._tx import Tx
 from eltiketi_adapters.sqlalchemy.models import CheckInRow, OrderRow, TicketRow
 from eltiketi_core.domain.booking import BookingItem, Contact
 from eltiketi_core.domain.money import Money
@@ -26,6 +34,70 @@ _orders = OrderRow.__table__
 _tickets = TicketRow.__table__
 _check_ins = CheckInRow.__table__
 
+# INSERT … ON CONFLICT DO NOTHING RETURNING <primary key>, one per dialect; executed with the
+# row's values (keys = column names).
+_ADD_ORDER_PG = pg_insert(OrderRow).on_conflict_do_nothing().returning(OrderRow.id)
+_ADD_ORDER_SQLITE = sqlite_insert(OrderRow).on_conflict_do_nothing().returning(OrderRow.id)
+_ORDER_BY_ID = select(_orders).where(OrderRow.id == bindparam("p_id"))
+_ORDER_FOR_BOOKING = select(_orders).where(OrderRow.booking_id == bindparam("p_booking_id"))
+_ORDERS_FOR_BUYER = (
+    select(_orders)
+    .where(OrderRow.buyer == bindparam("p_buyer"))
+    .order_by(OrderRow.created_at.desc(), OrderRow.id.desc())
+    .limit(bindparam("p_limit", type_=Integer))
+    .offset(bindparam("p_offset", type_=Integer))
+)
+_ORDERS_FOR_EVENT = (
+    select(_orders)
+    .where(OrderRow.event_id == bindparam("p_event_id"))
+    .order_by(OrderRow.created_at, OrderRow.id)
+    .limit(bindparam("p_limit", type_=Integer))
+)
+_ORDERS_FOR_EVENT_WITH_STATUS = (
+    select(_orders)
+    .where(OrderRow.event_id == bindparam("p_event_id"), OrderRow.status == bindparam("p_status"))
+    .order_by(OrderRow.created_at, OrderRow.id)
+    .limit(bindparam("p_limit", type_=Integer))
+)
+_TRANSITION_ORDER = (
+    update(OrderRow)
+    .where(OrderRow.id == bindparam("p_id"), OrderRow.status == bindparam("p_expected"))
+    .values(status=bindparam("p_new"))
+)
+_MOVE_ORDER_STOCK = (
+    update(OrderRow)
+    .where(OrderRow.id == bindparam("p_id"), OrderRow.stock == bindparam("p_expected"))
+    .values(stock=bindparam("p_new"))
+)
+
+_ADD_TICKETS = insert(TicketRow)
+_TICKET_BY_ID = select(_tickets).where(TicketRow.id == bindparam("p_id"))
+_TICKETS_FOR_ORDER = (
+    select(_tickets)
+    .where(TicketRow.order_id == bindparam("p_order_id"))
+    .order_by(TicketRow.created_at, TicketRow.id)
+)
+_VOID_TICKETS_OF_ORDER = (
+    update(TicketRow)
+    .where(
+        TicketRow.order_id == bindparam("p_order_id"),
+        TicketRow.status != TicketStatus.VOID.value,
+    )
+    .values(status=TicketStatus.VOID.value)
+)
+# The first scan of a ticket wins; the primary key is the ticket id.
+_ADD_CHECK_IN_PG = (
+    pg_insert(CheckInRow)
+    .on_conflict_do_nothing(index_elements=[CheckInRow.ticket_id])
+    .returning(CheckInRow.ticket_id)
+)
+_ADD_CHECK_IN_SQLITE = (
+    sqlite_insert(CheckInRow)
+    .on_conflict_do_nothing(index_elements=[CheckInRow.ticket_id])
+    .returning(CheckInRow.ticket_id)
+)
+_CHECK_IN_OF_TICKET = select(_check_ins).where(CheckInRow.ticket_id == bindparam("p_ticket_id"))
+
 
 class SqlOrderStore:
     """:class:`~eltiketi_core.ports.OrderStore`; ``booking_id`` and ``payment_id`` are unique."""
@@ -35,9 +107,9 @@ class SqlOrderStore:
 
     async def add(self, order: Order) -> bool:
         # No conflict target: a second order for the booking OR for the payment is refused.
-        return await insert_unless_exists(
-            self._tx,
-            OrderRow,
+        statement = _ADD_ORDER_PG if self._tx.is_postgres else _ADD_ORDER_SQLITE
+        result = await self._tx.execute(
+            statement,
             {
                 "id": order.id,
                 "booking_id": order.booking_id,
@@ -54,47 +126,47 @@ class SqlOrderStore:
                 "created_at": order.created_at,
             },
         )
+        return result.first() is not None
 
     async def get(self, order_id: UUID) -> Order | None:
-        row = await self._tx.first(select(_orders).where(OrderRow.id == order_id))
+        row = (await self._tx.execute(_ORDER_BY_ID, {"p_id": order_id})).first()
         return _order(row._mapping) if row else None
 
     async def for_booking(self, booking_id: UUID) -> Order | None:
-        row = await self._tx.first(select(_orders).where(OrderRow.booking_id == booking_id))
+        row = (await self._tx.execute(_ORDER_FOR_BOOKING, {"p_booking_id": booking_id})).first()
         return _order(row._mapping) if row else None
 
     async def list_for_buyer(self, buyer: str, *, limit: int = 50, offset: int = 0) -> list[Order]:
-        rows = await self._tx.rows(
-            select(_orders)
-            .where(OrderRow.buyer == buyer)
-            .order_by(OrderRow.created_at.desc(), OrderRow.id.desc())
-            .limit(limit)
-            .offset(offset)
+        result = await self._tx.execute(
+            _ORDERS_FOR_BUYER, {"p_buyer": buyer, "p_limit": limit, "p_offset": offset}
         )
+        rows = result.all()
         return [_order(row._mapping) for row in rows]
 
     async def list_for_event(
         self, event_id: UUID, *, status: OrderStatus | None = None, limit: int = 500
     ) -> list[Order]:
-        query = select(_orders).where(OrderRow.event_id == event_id)
-        if status is not None:
-            query = query.where(OrderRow.status == status.value)
-        rows = await self._tx.rows(query.order_by(OrderRow.created_at, OrderRow.id).limit(limit))
+        if status is None:
+            result = await self._tx.execute(
+                _ORDERS_FOR_EVENT, {"p_event_id": event_id, "p_limit": limit}
+            )
+        else:
+            result = await self._tx.execute(
+                _ORDERS_FOR_EVENT_WITH_STATUS,
+                {"p_event_id": event_id, "p_status": status.value, "p_limit": limit},
+            )
+        rows = result.all()
         return [_order(row._mapping) for row in rows]
 
     async def transition(self, order_id: UUID, expected: OrderStatus, new: OrderStatus) -> bool:
         result = await self._tx.execute(
-            update(OrderRow)
-            .where(OrderRow.id == order_id, OrderRow.status == expected.value)
-            .values(status=new.value)
+            _TRANSITION_ORDER, {"p_id": order_id, "p_expected": expected.value, "p_new": new.value}
         )
         return bool(result.rowcount == 1)
 
     async def move_stock(self, order_id: UUID, expected: StockState, new: StockState) -> bool:
         result = await self._tx.execute(
-            update(OrderRow)
-            .where(OrderRow.id == order_id, OrderRow.stock == expected.value)
-            .values(stock=new.value)
+            _MOVE_ORDER_STOCK, {"p_id": order_id, "p_expected": expected.value, "p_new": new.value}
         )
         return bool(result.rowcount == 1)
 
@@ -109,7 +181,7 @@ class SqlTicketStore:
         if not tickets:
             return
         await self._tx.execute(
-            insert(TicketRow),
+            _ADD_TICKETS,
             [
                 {
                     "id": ticket.id,
@@ -127,29 +199,21 @@ class SqlTicketStore:
         )
 
     async def get(self, ticket_id: UUID) -> Ticket | None:
-        row = await self._tx.first(select(_tickets).where(TicketRow.id == ticket_id))
+        row = (await self._tx.execute(_TICKET_BY_ID, {"p_id": ticket_id})).first()
         return _ticket(row._mapping) if row else None
 
     async def for_order(self, order_id: UUID) -> list[Ticket]:
-        rows = await self._tx.rows(
-            select(_tickets)
-            .where(TicketRow.order_id == order_id)
-            .order_by(TicketRow.created_at, TicketRow.id)
-        )
+        rows = (await self._tx.execute(_TICKETS_FOR_ORDER, {"p_order_id": order_id})).all()
         return [_ticket(row._mapping) for row in rows]
 
     async def void_for_order(self, order_id: UUID) -> int:
-        result = await self._tx.execute(
-            update(TicketRow)
-            .where(TicketRow.order_id == order_id, TicketRow.status != TicketStatus.VOID.value)
-            .values(status=TicketStatus.VOID.value)
-        )
+        result = await self._tx.execute(_VOID_TICKETS_OF_ORDER, {"p_order_id": order_id})
         return int(result.rowcount)
 
     async def check_in(self, check_in: CheckIn) -> CheckIn:
-        won = await insert_unless_exists(
-            self._tx,
-            CheckInRow,
+        statement = _ADD_CHECK_IN_PG if self._tx.is_postgres else _ADD_CHECK_IN_SQLITE
+        inserted = await self._tx.execute(
+            statement,
             {
                 "id": check_in.id,
                 "ticket_id": check_in.ticket_id,
@@ -157,13 +221,11 @@ class SqlTicketStore:
                 "checked_in_at": check_in.checked_in_at,
                 "scanned_by": check_in.scanned_by,
             },
-            conflict_on=[CheckInRow.ticket_id],
         )
-        if won:
+        if inserted.first() is not None:
             return check_in
-        row = await self._tx.first(
-            select(_check_ins).where(CheckInRow.ticket_id == check_in.ticket_id)
-        )
+        found = await self._tx.execute(_CHECK_IN_OF_TICKET, {"p_ticket_id": check_in.ticket_id})
+        row = found.first()
         if row is None:  # pragma: no cover - the conflicting row cannot vanish (no deletes)
             raise RuntimeError(f"check-in of {check_in.ticket_id} conflicted but is missing")
         first = row._mapping
