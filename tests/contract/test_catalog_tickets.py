@@ -188,11 +188,11 @@ async def test_open_for_sale_reads_the_event_and_only_its_own_ticket_types(
     elsewhere = await world.ticket_type()
     async with uow_factory() as uow:
         found = await uow.catalog.open_for_sale(
-            event.id, [seat.id, elsewhere.id, new_event().id, standing.id]
+            event.id, [seat.id, elsewhere.id, new_event().id, standing.id], buyer="bob"
         )
         assert found == (event, {seat.id: seat, standing.id: standing})
-        assert await uow.catalog.open_for_sale(event.id, []) == (event, {})
-        assert await uow.catalog.open_for_sale(new_event().id, [seat.id]) is None
+        assert await uow.catalog.open_for_sale(event.id, [], buyer="bob") == (event, {})
+        assert await uow.catalog.open_for_sale(new_event().id, [seat.id], buyer="bob") is None
 
 
 async def test_a_status_change_waits_for_a_sale_in_flight(
@@ -207,14 +207,17 @@ async def test_a_status_change_waits_for_a_sale_in_flight(
         )
 
     async with uow_factory() as sale:
-        assert await sale.catalog.open_for_sale(event.id, [seat.id]) == (event, {seat.id: seat})
+        assert await sale.catalog.open_for_sale(event.id, [seat.id], buyer="bob") == (
+            event,
+            {seat.id: seat},
+        )
         cancelling = asyncio.create_task(cancel())
         await asyncio.sleep(0.3)
         assert not cancelling.done()
         await sale.commit()
     await asyncio.wait_for(cancelling, 10)
     async with uow_factory() as later:
-        assert await later.catalog.open_for_sale(event.id, [seat.id]) == (
+        assert await later.catalog.open_for_sale(event.id, [seat.id], buyer="bob") == (
             event.cancelled(),
             {seat.id: seat},
         )
@@ -228,7 +231,7 @@ async def test_a_sale_opened_during_a_status_change_sees_the_new_status(
 
     async def open_sale() -> object:
         async with uow_factory() as sale:
-            return await sale.catalog.open_for_sale(event.id, [seat.id])
+            return await sale.catalog.open_for_sale(event.id, [seat.id], buyer="bob")
 
     async with uow_factory() as change:
         await change.catalog.set_event_status(event.id, EventStatus.CANCELLED)

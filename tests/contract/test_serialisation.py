@@ -1,7 +1,8 @@
 """The promises a store makes to *concurrent* transactions, and the re-acquire path.
 
-* ``active_quantity`` serialises callers for one (buyer, event) until their
-  transaction ends, so a per-buyer limit checked with it cannot be raced past;
+* ``open_for_sale`` serialises a buyer's sales of one event until their
+  transaction ends, so a per-buyer limit checked with ``active_quantity`` after it
+  cannot be raced past;
 * ``claim_expired`` hands each expired hold to one sweeper (skip locked);
 * ``due`` hands each notification to one retrier (skip locked);
 * a booking whose stock was released can take stock again (payment after
@@ -74,7 +75,7 @@ async def held_bookings(
 # -- the per-buyer limit ----------------------------------------------------------------------
 
 
-async def test_a_limit_checked_with_active_quantity_cannot_be_raced_past(
+async def test_a_limit_checked_in_an_open_sale_cannot_be_raced_past(
     wide_uow_factory: UnitOfWorkFactory,
 ) -> None:
     """Twelve requests of one buyer at once, 2 tickets each, limit 6: exactly three win."""
@@ -86,6 +87,7 @@ async def test_a_limit_checked_with_active_quantity_cannot_be_raced_past(
             [ticket_type], wanted, buyer="alice", created_at=NOW
         )
         async with wide_uow_factory() as uow:
+            await uow.catalog.open_for_sale(ticket_type.event_id, [ticket_type.id], buyer="alice")
             already = await uow.bookings.active_quantity("alice", ticket_type.event_id, NOW)
             await asyncio.sleep(0)  # let the others run into the same check
             if already + wanted > limit:
@@ -111,6 +113,7 @@ async def test_other_buyers_are_not_held_up_by_ones_limit(
     async def request(buyer: str) -> int:
         booking = BookingFactory.for_ticket_types([ticket_type], 3, buyer=buyer, created_at=NOW)
         async with wide_uow_factory() as uow:
+            await uow.catalog.open_for_sale(ticket_type.event_id, [ticket_type.id], buyer=buyer)
             already = await uow.bookings.active_quantity(buyer, ticket_type.event_id, NOW)
             assert await uow.inventory.reserve(booking.id, ticket_type.id, 3)
             await uow.bookings.add(booking)

@@ -95,9 +95,9 @@ class MemoryCatalogStore(_Store):
         return self._db.events.get(event_id)
 
     async def open_for_sale(
-        self, event_id: UUID, ticket_type_ids: Sequence[UUID]
+        self, event_id: UUID, ticket_type_ids: Sequence[UUID], *, buyer: str
     ) -> tuple[Event, dict[UUID, TicketType]] | None:
-        # Units of work run one at a time here, so nothing can change the status meanwhile.
+        # Units of work run one at a time here: nothing else can happen meanwhile.
         db = self._db
         event = db.events.get(event_id)
         if event is None:

@@ -37,17 +37,22 @@ class CatalogStore(Protocol):
     async def get_event(self, event_id: UUID) -> Event | None: ...
 
     async def open_for_sale(
-        self, event_id: UUID, ticket_type_ids: Sequence[UUID]
+        self, event_id: UUID, ticket_type_ids: Sequence[UUID], *, buyer: str
     ) -> tuple[Event, dict[UUID, TicketType]] | None:
-        """The event (None: no such event) and those of the listed ticket types that
-        belong to it, read in order to sell from them.
+        """Open a sale: the event (None: no such event) and those of the listed ticket
+        types that belong to it, read in order to sell from them to ``buyer``.
 
-        Until this unit of work ends, the event's status stays what was read: a
-        :meth:`set_event_status` of the event waits for it, and a sale opened after a
-        status change sees the change. So a reservation that found the event on sale
-        either commits before a cancellation starts releasing holds, or sees it
-        cancelled. One or two round trips, where the reservation path used one per
-        ticket type and still had that race.
+        Until this unit of work ends:
+
+        * the event's status stays what was read: a :meth:`set_event_status` of the
+          event waits for it, and a sale opened after a status change sees the change.
+          So a reservation that found the event on sale either commits before a
+          cancellation starts releasing holds, or sees it cancelled;
+        * the buyer's other sales of this event wait, so the buyer's ticket count
+          read after this (:meth:`BookingStore.active_quantity`) stays exact and a
+          per-buyer limit checked with it cannot be raced past.
+
+        One or two round trips.
         """
         ...
 
@@ -126,8 +131,8 @@ class BookingStore(Protocol):
     async def active_quantity(self, buyer: str, event_id: UUID, now: datetime) -> int:
         """Tickets the buyer holds (unexpired) or bought (not refunded) for the event.
 
-        Serialises callers for the same (buyer, event) until the transaction
-        ends, so a per-buyer limit checked with it cannot be raced past.
+        Exact against the buyer's concurrent sales when read after
+        :meth:`CatalogStore.open_for_sale` for this buyer in the same unit of work.
         """
         ...
 

@@ -135,7 +135,7 @@ class Bookings:
         now = self._clock.now()
         booking_id = self._ids.new_id()
         async with self._uow() as uow:
-            event, types = await _open_for_sale(uow, request, now)
+            event, types = await _open_for_sale(uow, request, principal.subject, now)
             wanted = sum(item.quantity for item in request.items)
             held_or_bought = await uow.bookings.active_quantity(principal.subject, event.id, now)
             if held_or_bought + wanted > self._policy.max_tickets_per_buyer:
@@ -232,12 +232,13 @@ def _check_shape(request: ReserveRequest) -> None:
 
 
 async def _open_for_sale(
-    uow: UnitOfWork, request: ReserveRequest, now: datetime
+    uow: UnitOfWork, request: ReserveRequest, buyer: str, now: datetime
 ) -> tuple[Event, dict[UUID, TicketType]]:
     """The event, checked to be on sale, and the requested ticket types, checked to be
-    its own; the event cannot be cancelled under this reservation (see the port)."""
+    its own. The event cannot be cancelled under this reservation, and the buyer's
+    other reservations for it wait (see the port)."""
     found = await uow.catalog.open_for_sale(
-        request.event_id, [item.ticket_type_id for item in request.items]
+        request.event_id, [item.ticket_type_id for item in request.items], buyer=buyer
     )
     if found is None or found[0].status is EventStatus.DRAFT:
         raise NotFound("event_not_found", "no such event")

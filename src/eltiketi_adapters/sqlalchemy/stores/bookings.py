@@ -18,7 +18,6 @@ from sqlalchemy import (
     insert,
     or_,
     select,
-    text,
     tuple_,
     update,
 )
@@ -36,11 +35,6 @@ from eltiketi_adapters.sqlalchemy.models import (
 from eltiketi_core.domain.booking import Booking, BookingItem, BookingStatus, Contact
 from eltiketi_core.domain.money import Money
 from eltiketi_core.domain.order import OrderStatus
-
-#: First key of the two-part advisory lock that serialises one buyer's bookings
-#: for one event (the second part is ``hashtext(buyer || '/' || event_id)``).
-#: Two-part keys never collide with the one-part key of the migration lock.
-BUYER_LOCK_NAMESPACE = 0x454C5431  # "ELT1"
 
 _items_order = (BookingItemRow.booking_id, BookingItemRow.position)
 
@@ -117,7 +111,6 @@ _TRANSITION = (
     .where(BookingRow.id == bindparam("p_id"), BookingRow.status == bindparam("p_expected"))
     .values(status=bindparam("p_new"))
 )
-_LOCK_BUYER = text(f"SELECT pg_advisory_xact_lock({BUYER_LOCK_NAMESPACE}, hashtext(:p_key))")
 _ACTIVE_QUANTITY = (
     select(func.coalesce(func.sum(BookingItemRow.quantity), 0))
     .select_from(BookingItemRow)
@@ -264,11 +257,8 @@ class SqlBookingStore:
         return [booking for booking in claimed if not needs[booking.id] & busy]
 
     async def active_quantity(self, buyer: str, event_id: UUID, now: datetime) -> int:
-        if self._tx.is_postgres:
-            # A separate statement first: under READ COMMITTED the counting query
-            # must start (take its snapshot) after the lock is ours, or it would
-            # miss the booking the previous lock holder just committed.
-            await self._tx.execute(_LOCK_BUYER, {"p_key": f"{buyer}/{event_id}"})
+        # Exact against this buyer's other sales once the sale is open (CatalogStore
+        # open_for_sale takes the buyer's lock first).
         row = await self._tx.first(
             _ACTIVE_QUANTITY, {"p_buyer": buyer, "p_event_id": event_id, "p_now": now}
         )

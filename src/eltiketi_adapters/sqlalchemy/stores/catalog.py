@@ -6,18 +6,15 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, bindparam, func, insert, select, text, update
+from sqlalchemy import and_, any_, bindparam, func, insert, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 
 from eltiketi_adapters.sqlalchemy._tx import Tx
 from eltiketi_adapters.sqlalchemy.models import EventRow, InventoryShardRow, TicketTypeRow
+from eltiketi_adapters.sqlalchemy.stores import locks
 from eltiketi_core.domain.catalog import Event, EventStatus, TicketType
 from eltiketi_core.domain.money import Money
-
-#: First key of the two-part advisory lock between the sales of one event (shared) and
-#: a change of its status (exclusive); the second part is ``hashtext(event id)``.
-#: PostgreSQL queues lock requests fairly, so a cancellation is not starved by a
-#: stream of sales, as it could be behind ``FOR SHARE`` row locks.
-EVENT_LOCK_NAMESPACE = 0x454C5432  # "ELT2"
 
 _events = EventRow.__table__
 _types = TicketTypeRow.__table__
@@ -30,23 +27,24 @@ _SET_STATUS = (
     .where(EventRow.id == bindparam("p_event_id"))
     .values(status=bindparam("p_status"))
 )
-_EVENT_FOR_SALE = (
-    select(_events, *_type_columns)
-    .select_from(
-        _events.outerjoin(
-            _types,
-            and_(
-                _types.c.event_id == _events.c.id,
-                _types.c.id.in_(bindparam("p_type_ids", expanding=True)),
-            ),
+
+
+def _event_for_sale(type_id_matches: Any) -> Any:
+    """The event's row, joined to each of the wanted ticket types it has (if any)."""
+    return (
+        select(_events, *_type_columns)
+        .select_from(
+            _events.outerjoin(_types, and_(_types.c.event_id == _events.c.id, type_id_matches))
         )
+        .where(_events.c.id == bindparam("p_event_id"))
     )
-    .where(_events.c.id == bindparam("p_event_id"))
+
+
+_EVENT_FOR_SALE = _event_for_sale(_types.c.id.in_(bindparam("p_type_ids", expanding=True)))
+#: PostgreSQL: one array parameter, so the statement text never changes with the count.
+_EVENT_FOR_SALE_PG = _event_for_sale(
+    _types.c.id == any_(bindparam("p_type_ids", type_=ARRAY(PG_UUID(as_uuid=True))))
 )
-_LOCK_FOR_SALE = text(
-    f"SELECT pg_advisory_xact_lock_shared({EVENT_LOCK_NAMESPACE}, hashtext(:p_key))"
-)
-_LOCK_FOR_STATUS = text(f"SELECT pg_advisory_xact_lock({EVENT_LOCK_NAMESPACE}, hashtext(:p_key))")
 
 
 def split_capacity(capacity: int, shards: int) -> list[int]:
@@ -82,15 +80,16 @@ class SqlCatalogStore:
         return _event(row._mapping) if row else None
 
     async def open_for_sale(
-        self, event_id: UUID, ticket_type_ids: Sequence[UUID]
+        self, event_id: UUID, ticket_type_ids: Sequence[UUID], *, buyer: str
     ) -> tuple[Event, dict[UUID, TicketType]] | None:
         if self._tx.is_postgres:
-            # A statement of its own: under READ COMMITTED the read below must take its
-            # snapshot after the lock is ours, or it could miss a status change that
-            # committed while we waited. (SQLite: BEGIN IMMEDIATE already serialises.)
-            await self._tx.execute(_LOCK_FOR_SALE, {"p_key": str(event_id)})
+            # A statement of its own: under READ COMMITTED the reads after it must take
+            # their snapshots once the locks are ours, or they could miss what committed
+            # while we waited. (SQLite: BEGIN IMMEDIATE already serialises everything.)
+            await self._tx.execute(locks.OPEN_SALE, locks.sale_lock_params(event_id, buyer))
         rows = await self._tx.rows(
-            _EVENT_FOR_SALE, {"p_event_id": event_id, "p_type_ids": list(ticket_type_ids)}
+            _EVENT_FOR_SALE_PG if self._tx.is_postgres else _EVENT_FOR_SALE,
+            {"p_event_id": event_id, "p_type_ids": list(ticket_type_ids)},
         )
         if not rows:
             return None
@@ -105,7 +104,7 @@ class SqlCatalogStore:
 
     async def set_event_status(self, event_id: UUID, status: EventStatus) -> None:
         if self._tx.is_postgres:
-            await self._tx.execute(_LOCK_FOR_STATUS, {"p_key": str(event_id)})
+            await self._tx.execute(locks.CHANGE_EVENT, {"p_event_key": str(event_id)})
         await self._tx.execute(_SET_STATUS, {"p_event_id": event_id, "p_status": status.value})
 
     async def list_events(

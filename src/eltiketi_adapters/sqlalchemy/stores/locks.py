@@ -1,0 +1,30 @@
+"""PostgreSQL advisory locks that order concurrent sales (two-part keys, transaction-scoped).
+
+Two-part keys never collide with the one-part key of the migration lock. Advisory
+locks queue fairly: a waiting exclusive request is not starved by a stream of
+shared ones, as it can be behind ``FOR SHARE`` row locks.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from sqlalchemy import text
+
+#: Serialises one buyer's sales of one event (second part: ``hashtext(buyer/event)``).
+BUYER_LOCK_NAMESPACE = 0x454C5431  # "ELT1"
+#: Sales of an event (shared) against a change of its status (exclusive); second part
+#: ``hashtext(event id)``.
+EVENT_LOCK_NAMESPACE = 0x454C5432  # "ELT2"
+
+#: A sale: the event shared, then the buyer exclusive, in one round trip.
+OPEN_SALE = text(
+    f"SELECT pg_advisory_xact_lock_shared({EVENT_LOCK_NAMESPACE}, hashtext(:p_event_key)),"
+    f" pg_advisory_xact_lock({BUYER_LOCK_NAMESPACE}, hashtext(:p_buyer_key))"
+)
+#: A change of the event's status waits for the sales in flight, and holds off new ones.
+CHANGE_EVENT = text(f"SELECT pg_advisory_xact_lock({EVENT_LOCK_NAMESPACE}, hashtext(:p_event_key))")
+
+
+def sale_lock_params(event_id: UUID, buyer: str) -> dict[str, str]:
+    return {"p_event_key": str(event_id), "p_buyer_key": f"{buyer}/{event_id}"}
