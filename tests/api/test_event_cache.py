@@ -1,0 +1,170 @@
+"""``GET /v1/events/{id}`` from the per-process cache: right after this process's own
+changes, never an organizer's draft to anyone else, and another process's changes
+within the TTL.
+
+The cache here runs on a clock the test moves. With the clock frozen, only an
+invalidation can make an answer change, so these tests tell invalidation apart from
+expiry.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from eltiketi_adapters.memory import SystemClock
+from eltiketi_app.http.availability_cache import (
+    DEFAULT_TTL_MS,
+    EventViewCache,
+    build_event_view_cache,
+    install_event_view_cache,
+)
+from eltiketi_app.ioc.types import Persistence
+from eltiketi_app.settings import Settings
+from eltiketi_core.usecases import Ticketing
+from tests.api.conftest import Api, ClockProvider, Headers, problem, running_app
+
+EVENT_KEYS = {
+    "id",
+    "name",
+    "venue",
+    "starts_at",
+    "timezone",
+    "locale",
+    "currency",
+    "status",
+    "owner",
+    "ticket_types",
+}
+TICKET_TYPE_KEYS = {"id", "name", "price", "capacity", "max_per_booking", "available"}
+
+
+class TestClock:
+    """Monotonic seconds in whole milliseconds; frozen unless the test advances it."""
+
+    __test__ = False
+
+    def __init__(self) -> None:
+        self.ms = 1_000_000
+
+    def __call__(self) -> float:
+        return self.ms / 1000
+
+    def advance(self, ms: int) -> None:
+        self.ms += ms
+
+
+async def cache_on(api: Api, clock: TestClock) -> EventViewCache:
+    """Give ``api`` an event-view cache on ``clock``, hooked to its commits as the app's is."""
+    persistence = await api.get(Persistence)
+    cache = build_event_view_cache(api.settings, persistence, clock=clock)
+    install_event_view_cache(await api.get(Ticketing), cache)
+    return cache
+
+
+async def public(api: Api, event_id: str, who: Headers | None = None) -> dict[str, Any]:
+    response = await api.client.get(f"/v1/events/{event_id}", headers=who or {})
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def available(view: dict[str, Any]) -> list[int]:
+    return [t["available"] for t in view["ticket_types"]]
+
+
+async def test_availability_after_a_hold_and_a_release_in_this_process_is_exact(
+    api: Api,
+) -> None:
+    cache = await cache_on(api, TestClock())
+    event_id, standing = await api.sale(capacity=10)
+    buyer = api.customer("alice")
+    assert available(await public(api, event_id)) == [10]
+    assert available(await public(api, event_id)) == [10]
+    assert cache.stats.hits >= 1  # the second read came from memory
+
+    held = await api.hold(buyer, event_id, standing, 3)
+    assert held.status_code == 201, held.text
+    assert available(await public(api, event_id)) == [7]
+    assert available(await public(api, event_id, buyer)) == [7]
+
+    released = await api.client.delete(f"/v1/bookings/{held.json()['id']}", headers=buyer)
+    assert released.status_code == 200, released.text
+    assert available(await public(api, event_id)) == [10]
+
+
+async def test_a_cached_answer_has_exactly_the_uncached_shape_and_values(api: Api) -> None:
+    await cache_on(api, TestClock())
+    olga = api.auth("olga", "organizer")
+    event = await api.create_event(olga)
+    await api.add_type(olga, event["id"], capacity=40)
+    published = await api.client.post(f"/v1/events/{event['id']}/publish", headers=olga)
+    assert published.status_code == 200, published.text
+
+    first, second = await public(api, event["id"]), await public(api, event["id"])
+    assert first == second == published.json()
+    assert set(second) == EVENT_KEYS
+    assert [set(t) for t in second["ticket_types"]] == [TICKET_TYPE_KEYS]
+
+
+async def test_a_draft_is_shown_to_its_owner_only_and_never_cached(api: Api) -> None:
+    cache = await cache_on(api, TestClock())
+    olga = api.auth("olga", "organizer")
+    event = await api.create_event(olga)
+    await api.add_type(olga, event["id"])
+
+    assert (await public(api, event["id"], olga))["status"] == "draft"
+    assert (await public(api, event["id"], api.auth("root", "admin")))["status"] == "draft"
+    for stranger in ({}, api.customer("alice"), api.auth("otto", "organizer")):
+        response = await api.client.get(f"/v1/events/{event['id']}", headers=stranger)
+        problem(response, 404, "event_not_found")
+    assert cache.stats.size == 0
+
+    await api.publish(olga, event["id"])
+    assert (await public(api, event["id"]))["status"] == "published"
+
+
+async def test_catalogue_changes_in_this_process_show_at_once(api: Api) -> None:
+    await cache_on(api, TestClock())
+    olga = api.auth("olga", "organizer")
+    event_id, _ = await api.sale(olga, capacity=5)
+    assert available(await public(api, event_id)) == [5]
+
+    await api.add_type(olga, event_id, name="Seated", capacity=8)
+    assert available(await public(api, event_id)) == [5, 8]
+
+    cancelled = await api.client.post(f"/v1/events/{event_id}/cancel", headers=olga)
+    assert cancelled.status_code == 200, cancelled.text
+    assert (await public(api, event_id))["status"] == "cancelled"
+
+
+async def test_another_process_s_cancellation_and_holds_show_within_the_ttl(
+    tmp_path: Path,
+) -> None:
+    """Two API processes on one database: A's cache hears nothing of B's commits."""
+    settings = Settings(data_dir=tmp_path)  # both on the same SQLite file and dev key
+    clock = TestClock()
+    async with (
+        running_app(settings, [ClockProvider(SystemClock())]) as a,
+        running_app(settings, [ClockProvider(SystemClock())], background=False) as b,
+    ):
+        await cache_on(a, clock)
+        olga = a.auth("olga", "organizer")
+        event_id, standing = await a.sale(olga, capacity=10)
+        assert available(await public(a, event_id)) == [10]
+
+        held = await b.hold(b.customer("bob"), event_id, standing, 4)
+        assert held.status_code == 201, held.text
+        clock.advance(DEFAULT_TTL_MS)
+        assert available(await public(a, event_id)) == [6]
+
+        cancelled = await b.client.post(f"/v1/events/{event_id}/cancel", headers=olga)
+        assert cancelled.status_code == 200, cancelled.text
+        clock.advance(DEFAULT_TTL_MS - 1)
+        # Still inside the TTL of A's last read: the cache may show it on sale, and does.
+        assert (await public(a, event_id))["status"] == "published"
+        clock.advance(1)
+        view = await public(a, event_id)
+        assert view["status"] == "cancelled"
+        assert available(view) == [10]  # the cancellation released bob's hold
+        clock.advance(10 * DEFAULT_TTL_MS)
+        assert (await public(a, event_id))["status"] == "cancelled"
