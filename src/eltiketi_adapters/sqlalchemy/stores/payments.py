@@ -1,14 +1,22 @@
-"""Payments and refunds: money records, with their uniqueness rules in the schema."""
+"""Payments and refunds: money records, with their uniqueness rules in the schema.
+
+Every statement is built once, at import, with ``p_``-prefixed bind parameters
+(never a column's name: SQLAlchemy would take those as SET/VALUES entries) and
+executed with a dict: building a construct and its cache key on every call
+costs more Python CPU than executing it.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import exists, select, text, update
+from sqlalchemy import Update, bindparam, exists, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
 
-from eltiketi_adapters.sqlalchemy._tx import Tx, insert_unless_exists
+from eltiketi_adapters.sqlalchemy._tx import Tx
 from eltiketi_adapters.sqlalchemy.models import PaymentRow, RefundRow
 from eltiketi_core.domain.money import Money
 from eltiketi_core.domain.payment import (
@@ -23,6 +31,95 @@ _payments = PaymentRow.__table__
 _refunds = RefundRow.__table__
 
 
+def _update_by_id(model: Any) -> Update:
+    """``UPDATE … SET <every column but id> = :p_<column> WHERE id = :p_id``."""
+    table = model.__table__
+    return (
+        update(model)
+        .where(table.c.id == bindparam("p_id"))
+        .values(
+            {column.key: bindparam(f"p_{column.key}") for column in table.c if column.key != "id"}
+        )
+    )
+
+
+def _prefixed(values: dict[str, Any]) -> dict[str, Any]:
+    return {f"p_{name}": value for name, value in values.items()}
+
+
+# INSERT … ON CONFLICT DO NOTHING RETURNING id, one per dialect; executed with the row's
+# values (keys = column names). One open payment per booking (partial unique index).
+_OPEN_PAYMENT_INDEX_WHERE = text("status = 'open'")
+_ADD_PAYMENT_PG = (
+    pg_insert(PaymentRow)
+    .on_conflict_do_nothing(
+        index_elements=[PaymentRow.booking_id], index_where=_OPEN_PAYMENT_INDEX_WHERE
+    )
+    .returning(PaymentRow.id)
+)
+_ADD_PAYMENT_SQLITE = (
+    sqlite_insert(PaymentRow)
+    .on_conflict_do_nothing(
+        index_elements=[PaymentRow.booking_id], index_where=_OPEN_PAYMENT_INDEX_WHERE
+    )
+    .returning(PaymentRow.id)
+)
+_PAYMENT_BY_ID = select(_payments).where(PaymentRow.id == bindparam("p_id"))
+_OPEN_PAYMENT_FOR_BOOKING = select(_payments).where(
+    PaymentRow.booking_id == bindparam("p_booking_id"),
+    PaymentRow.status == PaymentStatus.OPEN.value,
+)
+_PAYMENTS_FOR_BOOKING = (
+    select(_payments)
+    .where(PaymentRow.booking_id == bindparam("p_booking_id"))
+    .order_by(PaymentRow.created_at.desc(), PaymentRow.id.desc())
+)
+_PAYMENT_BY_REFERENCE = select(_payments).where(
+    PaymentRow.provider == bindparam("p_provider"),
+    PaymentRow.provider_reference == bindparam("p_reference"),
+)
+_UPDATE_PAYMENT = _update_by_id(PaymentRow)
+_TRANSITION_PAYMENT = (
+    update(PaymentRow)
+    .where(
+        PaymentRow.id == bindparam("p_id"),
+        PaymentRow.status.in_(bindparam("p_expected", expanding=True)),
+    )
+    .values(status=bindparam("p_new"))
+)
+_other_payment = aliased(PaymentRow)
+# Reopening must not make a second open payment for the booking.
+_REOPEN_PAYMENT = _TRANSITION_PAYMENT.where(
+    ~exists().where(
+        _other_payment.booking_id == PaymentRow.booking_id,
+        _other_payment.status == PaymentStatus.OPEN.value,
+        _other_payment.id != bindparam("p_id"),
+    )
+)
+
+# A payment is refunded at most once per reason.
+_ADD_REFUND_PG = (
+    pg_insert(RefundRow)
+    .on_conflict_do_nothing(index_elements=[RefundRow.payment_id, RefundRow.reason])
+    .returning(RefundRow.id)
+)
+_ADD_REFUND_SQLITE = (
+    sqlite_insert(RefundRow)
+    .on_conflict_do_nothing(index_elements=[RefundRow.payment_id, RefundRow.reason])
+    .returning(RefundRow.id)
+)
+_REFUND_BY_ID = select(_refunds).where(RefundRow.id == bindparam("p_id"))
+_REFUNDS_FOR_PAYMENT = (
+    select(_refunds)
+    .where(RefundRow.payment_id == bindparam("p_payment_id"))
+    .order_by(RefundRow.created_at, RefundRow.id)
+)
+_REFUND_FOR_PAYMENT_AND_REASON = select(_refunds).where(
+    RefundRow.payment_id == bindparam("p_payment_id"), RefundRow.reason == bindparam("p_reason")
+)
+_UPDATE_REFUND = _update_by_id(RefundRow)
+
+
 class SqlPaymentStore:
     """:class:`~eltiketi_core.ports.PaymentStore`; one open payment per booking is a
     partial unique index (``uq_payments_open_booking_id``)."""
@@ -31,68 +128,47 @@ class SqlPaymentStore:
         self._tx = tx
 
     async def add(self, payment: Payment) -> bool:
-        return await insert_unless_exists(
-            self._tx,
-            PaymentRow,
-            _payment_values(payment),
-            conflict_on=[PaymentRow.booking_id],
-            conflict_where=text("status = 'open'"),
-        )
+        statement = _ADD_PAYMENT_PG if self._tx.is_postgres else _ADD_PAYMENT_SQLITE
+        result = await self._tx.execute(statement, _payment_values(payment))
+        return result.first() is not None
 
     async def get(self, payment_id: UUID) -> Payment | None:
-        row = await self._tx.first(select(_payments).where(PaymentRow.id == payment_id))
+        row = (await self._tx.execute(_PAYMENT_BY_ID, {"p_id": payment_id})).first()
         return _payment(row._mapping) if row else None
 
     async def open_for_booking(self, booking_id: UUID) -> Payment | None:
-        row = await self._tx.first(
-            select(_payments).where(
-                PaymentRow.booking_id == booking_id,
-                PaymentRow.status == PaymentStatus.OPEN.value,
-            )
-        )
+        result = await self._tx.execute(_OPEN_PAYMENT_FOR_BOOKING, {"p_booking_id": booking_id})
+        row = result.first()
         return _payment(row._mapping) if row else None
 
     async def for_booking(self, booking_id: UUID) -> list[Payment]:
-        rows = await self._tx.rows(
-            select(_payments)
-            .where(PaymentRow.booking_id == booking_id)
-            .order_by(PaymentRow.created_at.desc(), PaymentRow.id.desc())
-        )
+        result = await self._tx.execute(_PAYMENTS_FOR_BOOKING, {"p_booking_id": booking_id})
+        rows = result.all()
         return [_payment(row._mapping) for row in rows]
 
     async def by_reference(self, provider: str, reference: str) -> Payment | None:
-        row = await self._tx.first(
-            select(_payments).where(
-                PaymentRow.provider == provider, PaymentRow.provider_reference == reference
-            )
+        result = await self._tx.execute(
+            _PAYMENT_BY_REFERENCE, {"p_provider": provider, "p_reference": reference}
         )
+        row = result.first()
         return _payment(row._mapping) if row else None
 
     async def update(self, payment: Payment) -> None:
-        values = _payment_values(payment)
-        del values["id"]
-        await self._tx.execute(
-            update(PaymentRow).where(PaymentRow.id == payment.id).values(**values)
-        )
+        await self._tx.execute(_UPDATE_PAYMENT, _prefixed(_payment_values(payment)))
 
     async def transition(
         self, payment_id: UUID, expected: frozenset[PaymentStatus], new: PaymentStatus
     ) -> bool:
-        statement = update(PaymentRow).where(
-            PaymentRow.id == payment_id,
-            PaymentRow.status.in_(sorted(status.value for status in expected)),
+        # Reopening must not make a second open payment for the booking.
+        statement = _REOPEN_PAYMENT if new is PaymentStatus.OPEN else _TRANSITION_PAYMENT
+        result = await self._tx.execute(
+            statement,
+            {
+                "p_id": payment_id,
+                "p_expected": sorted(status.value for status in expected),
+                "p_new": new.value,
+            },
         )
-        if new is PaymentStatus.OPEN:
-            # Reopening must not make a second open payment for the booking.
-            other = aliased(PaymentRow)
-            statement = statement.where(
-                ~exists().where(
-                    other.booking_id == PaymentRow.booking_id,
-                    other.status == PaymentStatus.OPEN.value,
-                    other.id != payment_id,
-                )
-            )
-        result = await self._tx.execute(statement.values(status=new.value))
         return bool(result.rowcount == 1)
 
 
@@ -104,37 +180,28 @@ class SqlRefundStore:
         self._tx = tx
 
     async def add(self, refund: Refund) -> bool:
-        return await insert_unless_exists(
-            self._tx,
-            RefundRow,
-            _refund_values(refund),
-            conflict_on=[RefundRow.payment_id, RefundRow.reason],
-        )
+        statement = _ADD_REFUND_PG if self._tx.is_postgres else _ADD_REFUND_SQLITE
+        result = await self._tx.execute(statement, _refund_values(refund))
+        return result.first() is not None
 
     async def get(self, refund_id: UUID) -> Refund | None:
-        row = await self._tx.first(select(_refunds).where(RefundRow.id == refund_id))
+        row = (await self._tx.execute(_REFUND_BY_ID, {"p_id": refund_id})).first()
         return _refund(row._mapping) if row else None
 
     async def for_payment(self, payment_id: UUID) -> list[Refund]:
-        rows = await self._tx.rows(
-            select(_refunds)
-            .where(RefundRow.payment_id == payment_id)
-            .order_by(RefundRow.created_at, RefundRow.id)
-        )
+        result = await self._tx.execute(_REFUNDS_FOR_PAYMENT, {"p_payment_id": payment_id})
+        rows = result.all()
         return [_refund(row._mapping) for row in rows]
 
     async def find(self, payment_id: UUID, reason: RefundReason) -> Refund | None:
-        row = await self._tx.first(
-            select(_refunds).where(
-                RefundRow.payment_id == payment_id, RefundRow.reason == reason.value
-            )
+        result = await self._tx.execute(
+            _REFUND_FOR_PAYMENT_AND_REASON, {"p_payment_id": payment_id, "p_reason": reason.value}
         )
+        row = result.first()
         return _refund(row._mapping) if row else None
 
     async def update(self, refund: Refund) -> None:
-        values = _refund_values(refund)
-        del values["id"]
-        await self._tx.execute(update(RefundRow).where(RefundRow.id == refund.id).values(**values))
+        await self._tx.execute(_UPDATE_REFUND, _prefixed(_refund_values(refund)))
 
 
 def _payment_values(payment: Payment) -> dict[str, Any]:
