@@ -60,6 +60,12 @@ class Size(msgspec.Struct, frozen=True, kw_only=True):
     """A flash sale stops here even if not sold out (reported as such)."""
     overlap_startup: bool = False
     """Start the Kafka side while the other scenarios run (saves time, costs accuracy)."""
+    kafka_api_processes: int = API_PROCESSES
+    """API processes in Kafka mode for d."""
+    kafka_one_worker: bool = False
+    """d: run the relay and the consumers in one ``eltiketi worker`` process, not two."""
+    settle_poll_s: float = 0.5
+    """How often to look whether every order has its e-ticket after the load stopped."""
 
 
 FULL = Size(
@@ -109,6 +115,10 @@ SMOKE = Size(
     fallback_open_rate=50.0,
     flash_max_seconds=20.0,
     overlap_startup=True,
+    # every Python process costs ~2.5 s of CPU to start (imports, app); d's side needs fewer
+    kafka_api_processes=1,
+    kafka_one_worker=True,
+    settle_poll_s=0.1,
 )
 
 

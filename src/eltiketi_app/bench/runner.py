@@ -101,6 +101,8 @@ async def run_bench(options: BenchOptions, progress: ProgressLine | None = None)
         "api": {
             "server": f"uvicorn {_version('uvicorn')}",
             "processes": API_PROCESSES,
+            "processes_in_kafka_mode": size.kafka_api_processes,
+            "kafka_workers": 1 if size.kafka_one_worker else 2,
             "workers_per_process": 1,
             "pool_per_process": API_POOL_PER_PROCESS,
             "event_loop": "uvloop" if _version("uvloop") != "absent" else "asyncio",
@@ -130,7 +132,12 @@ async def run_bench(options: BenchOptions, progress: ProgressLine | None = None)
             if (missing := kafka_missing()) is not None:
                 ctx.results[Scenario.PURCHASE_KAFKA] = _skipped(Scenario.PURCHASE_KAFKA, missing)
             else:
-                kafka = KafkaStack(env=env, log_dir=workdir, api_processes=API_PROCESSES)
+                kafka = KafkaStack(
+                    env=env,
+                    log_dir=workdir,
+                    api_processes=size.kafka_api_processes,
+                    one_worker=size.kafka_one_worker,
+                )
                 if size.overlap_startup:
                     # smoke: bring the Kafka side up while the other scenarios run
                     kafka.start_soon()

@@ -283,7 +283,7 @@ async def settle_etickets(
         if sent >= orders or time.monotonic() > deadline:
             break
         ctx.progress.update(f"  {label}: waiting for e-tickets, {sent:,} of {orders:,} sent")
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(ctx.size.settle_poll_s)
     result.extra["orders"] = orders
     result.extra["etickets_sent"] = sent
     result.extra["eticket_after_confirm_ms"] = {

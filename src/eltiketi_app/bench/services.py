@@ -295,17 +295,26 @@ def kafka_missing() -> str | None:
 
 class KafkaStack:
     """Broker, API processes in Kafka mode, and two workers: ``relay`` and
-    ``inventory notifications``. :meth:`start` once (it may run early, in the
-    background); :meth:`stop` is idempotent.
+    ``inventory notifications`` (or, with ``one_worker``, one process with all
+    three roles). :meth:`start` once (it may run early, in the background);
+    :meth:`stop` is idempotent.
     """
 
-    def __init__(self, *, env: Mapping[str, str], log_dir: Path, api_processes: int) -> None:
+    def __init__(
+        self,
+        *,
+        env: Mapping[str, str],
+        log_dir: Path,
+        api_processes: int,
+        one_worker: bool = False,
+    ) -> None:
         binary = tansu_binary()
         if binary is None:
             raise ServiceFailed("no tansu broker")
         self._env = env
         self._log_dir = log_dir
         self._api_processes = api_processes
+        self._one_worker = one_worker
         self.broker = KafkaBroker(binary, log_dir=log_dir)
         self.api: ApiServers | None = None
         self.workers: list[Child] = []
@@ -333,15 +342,17 @@ class KafkaStack:
             ELTIKETI_KAFKA_HEARTBEAT_INTERVAL_MS="300",
         )
         self.api = ApiServers(self._api_processes, env=env, log_dir=self._log_dir, tag="kafka")
+        groups = (
+            {"worker-all": ["relay", "inventory", "notifications"]}
+            if self._one_worker
+            else {"worker-relay": ["relay"], "worker-consumers": ["inventory", "notifications"]}
+        )
         self.workers = list(
             await asyncio.gather(
-                start_worker("worker-relay", ["relay"], env=env, log_dir=self._log_dir),
-                start_worker(
-                    "worker-consumers",
-                    ["inventory", "notifications"],
-                    env=env,
-                    log_dir=self._log_dir,
-                ),
+                *(
+                    start_worker(name, roles, env=env, log_dir=self._log_dir)
+                    for name, roles in groups.items()
+                )
             )
         )
         await self.api.start()
