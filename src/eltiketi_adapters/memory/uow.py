@@ -48,6 +48,7 @@ class MemoryUnitOfWork:
     def __init__(self, storage: MemoryStorage) -> None:
         self._storage = storage
         self._pending: list[DomainEvent] = []
+        self._wrote_events = False
         self._tx = TransactionState()
         self._entered = False
         self.catalog = MemoryCatalogStore(storage, self._tx)
@@ -90,6 +91,7 @@ class MemoryUnitOfWork:
         finally:
             self._tx.open = False
             self._pending.clear()
+            self._wrote_events = False
             self._entered = False
             storage.journal.end()
             storage.lock_owner = None
@@ -99,14 +101,21 @@ class MemoryUnitOfWork:
         """Collect events; :meth:`commit` writes them to the outbox with the changes."""
         self._pending.extend(events)
 
-    async def commit(self) -> None:
+    async def flush(self) -> None:
         if not self._tx.open:
-            raise RuntimeError("commit outside of `async with uow:`")
+            raise RuntimeError("flush outside of `async with uow:`")
         events, self._pending = self._pending, []
         if events:
             await self.outbox.add(events)
+            self._wrote_events = True
+
+    async def commit(self) -> None:
+        if not self._tx.open:
+            raise RuntimeError("commit outside of `async with uow:`")
+        await self.flush()
         self._storage.journal.keep()
-        if events:
+        if self._wrote_events:
+            self._wrote_events = False
             self._storage.committed_events()
 
 

@@ -69,8 +69,8 @@ class SqlAlchemyUnitOfWork:
     ``async with uow:`` checks out a connection and begins (on SQLite: ``BEGIN
     IMMEDIATE``, after waiting for this process's write gate, so in-process
     writers queue fairly instead of polling SQLite's lock). :meth:`commit`
-    writes the recorded events to the outbox, commits, then calls the commit
-    listeners (the in-process relay wakes up). Leaving without a commit rolls
+    writes the recorded events to the outbox (unless :meth:`flush` already
+    did), commits, then calls the commit listeners (the in-process relay wakes up). Leaving without a commit rolls
     back. After a commit the unit of work may go on: the next statement opens a
     new transaction, which the next :meth:`commit` commits.
     """
@@ -91,6 +91,7 @@ class SqlAlchemyUnitOfWork:
         self._context = context
         self._connection: AsyncConnection | None = None
         self._events: list[DomainEvent] = []
+        self._wrote_events = False
         self._gate_held = False
 
     async def __aenter__(self) -> Self:
@@ -126,6 +127,7 @@ class SqlAlchemyUnitOfWork:
     ) -> None:
         connection, self._connection = self._connection, None
         self._events.clear()
+        self._wrote_events = False
         try:
             if connection is not None:
                 try:
@@ -146,18 +148,24 @@ class SqlAlchemyUnitOfWork:
     def record(self, *events: DomainEvent) -> None:
         self._events.extend(events)
 
-    async def commit(self) -> None:
-        connection = self._open()
+    async def flush(self) -> None:
+        self._open()
         events, self._events = self._events, []
         if events:
             await self.outbox.add(events)
+            self._wrote_events = True
+
+    async def commit(self) -> None:
+        connection = self._open()
+        await self.flush()
         try:
             await connection.commit()
         except Exception as error:
             if is_database_error(error):
                 raise translate(error) from error
             raise
-        if events:
+        if self._wrote_events:
+            self._wrote_events = False
             self._context.committed_events()
 
     @property

@@ -73,6 +73,16 @@ class UnitOfWork(Protocol):
 
     def record(self, *events: DomainEvent) -> None: ...
 
+    async def flush(self) -> None:
+        """Write the events recorded so far to the outbox now, in this transaction.
+
+        :meth:`commit` writes them anyway. A use case flushes first when its most
+        contended statement (taking stock from a hot row) should come last, right
+        before the commit: a row lock is held until the commit, and every statement
+        after it makes the buyers queued on that row wait one more round trip.
+        """
+        ...
+
     async def commit(self) -> None: ...
 
 

@@ -67,7 +67,9 @@ class Bookings:
         in ticket-type-id order so two bookings never wait on each other in a
         cycle. If one type is short, that type's expired holds are released in
         this same transaction and the type is tried once more: stock that has
-        expired is never refused to a buyer.
+        expired is never refused to a buyer. Stock is taken last, after the
+        booking and its event are written, so the stock row stays locked only
+        until the commit that follows (a refusal rolls everything back).
         """
         _check_shape(request)
         if idempotency_key is None:
@@ -145,10 +147,6 @@ class Bookings:
                     f" (you already have {held_or_bought})",
                     limit=self._policy.max_tickets_per_buyer,
                 )
-            shortage = await self._take_stock(uow, booking_id, request.items)
-            if shortage is not None:
-                await uow.commit()  # keeps the expired holds released on the way; no stock taken
-                raise SoldOut("sold_out", f"not enough tickets left of {shortage.name!r}")
             items = tuple(
                 BookingItem(
                     ticket_type_id=item.ticket_type_id,
@@ -193,20 +191,25 @@ class Bookings:
                     expires_at=booking.expires_at,
                 )
             )
+            # Stock last: in a flash sale every buyer queues on the same stock row, and
+            # the lock taken there lasts until the commit right after it.
+            await uow.flush()
+            shortage = await self._take_stock(uow, booking_id, request.items)
+            if shortage is not None:  # rolled back: no booking, no event
+                raise SoldOut("sold_out", f"not enough tickets left of {types[shortage].name!r}")
             await uow.commit()
         return booking
 
     async def _take_stock(
         self, uow: UnitOfWork, booking_id: UUID, items: tuple[ItemRequest, ...]
-    ) -> TicketType | None:
-        """Reserve all items, releasing a short type's expired holds first; name the short type."""
-        short = await reserve_all(
+    ) -> UUID | None:
+        """Reserve all items, releasing a short type's expired holds first; the short type."""
+        return await reserve_all(
             uow,
             booking_id,
             items,
             on_shortage=lambda type_id: self._release_expired(uow, type_id),
         )
-        return None if short is None else await uow.catalog.get_ticket_type(short)
 
     async def _release_expired(self, uow: UnitOfWork, ticket_type_id: UUID) -> bool:
         now = self._clock.now()
