@@ -13,7 +13,9 @@ TLS: the bench talks plain ``http://`` on 127.0.0.1.
 Each :class:`Http11Client` belongs to one buyer and keeps up to
 ``max_connections`` connections to one server (one in a closed loop; an open
 loop may have several requests of one buyer in flight). A connection the
-server closes (``Connection: close``, or at end of file) is not reused.
+server closes (``Connection: close``, or at end of file) is not reused, nor is
+one whose exchange failed or timed out. No request is ever retried: a failure
+is the driver's to count.
 """
 
 from __future__ import annotations
