@@ -388,11 +388,11 @@ class SqlInventoryStore:
                 f"booking {booking_id} has fewer than {quantity} of {ticket_type_id} {source.value}"
             )
         remaining = quantity
+        pieces: list[tuple[int, int]] = []
         for allocation_id, shard_no, allocated in allocations:
             if remaining == 0:
                 break
             piece = min(remaining, allocated)
-            await self._adjust_shard(ticket_type_id, shard_no, piece, held=held, sold=sold)
             if piece == allocated:
                 if target is None:
                     await self._tx.execute(_DELETE_ALLOCATION, {"p_id": allocation_id})
@@ -406,7 +406,12 @@ class SqlInventoryStore:
                 )
                 if target is not None:
                     await self._record(booking_id, ticket_type_id, shard_no, piece, target)
+            pieces.append((shard_no, piece))
             remaining -= piece
+        # The shards last: their rows are what concurrent buyers queue on, and a row
+        # lock lasts until the commit, so nothing of ours should run after it but that.
+        for shard_no, piece in pieces:
+            await self._adjust_shard(ticket_type_id, shard_no, piece, held=held, sold=sold)
 
     async def _adjust_shard(
         self, ticket_type_id: UUID, shard_no: int, piece: int, *, held: int, sold: int
