@@ -100,7 +100,20 @@ def _insert_booking_with_items() -> Any:
 
 
 _INSERT_BOOKING_WITH_ITEMS = _insert_booking_with_items()
-_BOOKING = select(_bookings).where(_bookings.c.id == bindparam("p_id"))
+#: One booking and its items in one round trip: a row per item, the booking's columns
+#: repeated (bookings have a handful of items).
+_BOOKING_WITH_ITEMS = (
+    select(
+        _bookings,
+        _items.c.ticket_type_id.label("item_ticket_type_id"),
+        _items.c.quantity.label("item_quantity"),
+        _items.c.unit_price_amount.label("item_unit_price_amount"),
+        _items.c.unit_price_currency.label("item_unit_price_currency"),
+    )
+    .select_from(_bookings.outerjoin(_items, _items.c.booking_id == _bookings.c.id))
+    .where(_bookings.c.id == bindparam("p_id"))
+    .order_by(_items.c.position)
+)
 _ITEMS_OF = (
     select(_items)
     .where(_items.c.booking_id.in_(bindparam("p_ids", expanding=True)))
@@ -180,8 +193,21 @@ class SqlBookingStore:
             )
 
     async def get(self, booking_id: UUID) -> Booking | None:
-        found = await self._load(_BOOKING, {"p_id": booking_id})
-        return found[0] if found else None
+        rows = [
+            row._mapping for row in await self._tx.rows(_BOOKING_WITH_ITEMS, {"p_id": booking_id})
+        ]
+        if not rows:
+            return None
+        items = tuple(
+            BookingItem(
+                ticket_type_id=row["item_ticket_type_id"],
+                quantity=row["item_quantity"],
+                unit_price=Money(row["item_unit_price_amount"], row["item_unit_price_currency"]),
+            )
+            for row in rows
+            if row["item_ticket_type_id"] is not None
+        )
+        return _booking(rows[0], items)
 
     async def transition(
         self, booking_id: UUID, expected: BookingStatus, new: BookingStatus
