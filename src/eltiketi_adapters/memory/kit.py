@@ -108,7 +108,7 @@ class InMemoryTicketing:
             notifiers=self.notifiers,
             policy=self.policy,
         )
-        self.bus = InProcessBus(self.core.handlers, backoff_seconds=0)
+        self.bus = InProcessBus(self.core.handlers, backoff_seconds=0, concurrency=1)
         self.relay = OutboxRelay(self.uow, self.bus, self.clock)
 
     # -- the use cases, by area ---------------------------------------------------------------
