@@ -6,10 +6,15 @@ from enum import StrEnum
 
 import msgspec
 
+from eltiketi_app.settings import Settings
+
+_DEFAULTS = Settings()
+
 API_PROCESSES = 2
 """API server processes (uvicorn, one worker each); each buyer is pinned to one."""
-API_POOL_PER_PROCESS = 10 + 5
-"""``SqlAlchemyPersistence`` defaults (pool_size + max_overflow): the app sets no other."""
+API_POOL_PER_PROCESS = _DEFAULTS.database_pool_size + _DEFAULTS.database_max_overflow
+"""The app's default pool (``ELTIKETI_DATABASE_POOL_SIZE`` + ``…_MAX_OVERFLOW``); the bench
+sets neither."""
 RAW_POOL = API_PROCESSES * API_POOL_PER_PROCESS
 """The baseline's asyncpg pool: as large as the API's pools together."""
 

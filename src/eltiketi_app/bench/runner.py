@@ -20,6 +20,7 @@ import msgspec
 
 from eltiketi_app.bench import scenarios as sc
 from eltiketi_app.bench.database import DEFAULT_SERVER, BenchDatabase
+from eltiketi_app.bench.driver import CLIENT_NAME
 from eltiketi_app.bench.loadrun import ProgressLine
 from eltiketi_app.bench.profiles import (
     API_POOL_PER_PROCESS,
@@ -110,7 +111,7 @@ async def run_bench(options: BenchOptions, progress: ProgressLine | None = None)
             "log_level": "INFO (one JSON access line per request, to a file)",
         },
         "raw_pool": RAW_POOL,
-        "load_generator": f"httpx {_version('httpx')}, one separate process, one client per buyer",
+        "load_generator": f"{CLIENT_NAME}, one separate process, one client per buyer",
     }
     ctx = sc.Context(
         size=size,

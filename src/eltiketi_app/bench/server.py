@@ -1,10 +1,8 @@
 """The ASGI factory the bench's uvicorn processes load: ``eltiketi_app.bench.server:app_from_env``.
 
-It is ``eltiketi serve``'s app (same settings, same logging), with one
-difference: when ``ELTIKETI_KAFKA_BOOTSTRAP`` is set it registers
-:class:`~eltiketi_app.workers.api.KafkaApiProvider` — the API then only commits
-to the outbox and ``eltiketi worker`` processes do the rest. (The app's own
-container refuses Kafka mode for now; see ``docs/benchmarks.md``.)
+It is ``eltiketi serve``'s app, built the same way (settings from ``ELTIKETI_*``,
+the same logging and container): with ``ELTIKETI_KAFKA_BOOTSTRAP`` set the API
+only commits to the outbox, and ``eltiketi worker`` processes do the rest.
 """
 
 from __future__ import annotations
@@ -20,9 +18,4 @@ def app_from_env() -> Litestar:
     """Build the app from ``ELTIKETI_*`` (uvicorn ``--factory``)."""
     settings = Settings.from_env()
     configure_logging(settings.log_level, settings.log_format)
-    overrides = []
-    if settings.kafka_bootstrap is not None:
-        from eltiketi_app.workers.api import KafkaApiProvider
-
-        overrides.append(KafkaApiProvider())
-    return create_app(settings, overrides=overrides)
+    return create_app(settings)
