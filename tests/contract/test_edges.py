@@ -34,7 +34,6 @@ from eltiketi_core.domain.payment import Payment, PaymentStatus, Refund, RefundR
 from eltiketi_core.errors import Conflict
 from eltiketi_core.ports.stores import NotificationRecord, NotificationStatus
 from eltiketi_core.ports.uow import UnitOfWork, UnitOfWorkFactory
-from tests.contract.backends import known_bug
 
 NOW = BASE_INSTANT
 
@@ -77,21 +76,10 @@ async def committed(
 # -- duplicate ids ----------------------------------------------------------------------------
 
 
-async def test_an_order_id_is_unique(
-    uow_factory: UnitOfWorkFactory, backend: str, request: pytest.FixtureRequest
-) -> None:
+async def test_an_order_id_is_unique(uow_factory: UnitOfWorkFactory) -> None:
     """A second order with a taken id, for a booking and payment that have no order yet,
     is a constraint violation — not the documented ``False`` (which means "this booking
     or payment already has an order")."""
-    known_bug(
-        request,
-        backend,
-        reason=(
-            "SqlOrderStore.add inserts with ON CONFLICT DO NOTHING and no conflict target, "
-            "so a duplicate primary key answers False instead of raising Conflict"
-        ),
-        raises=pytest.fail.Exception,  # "DID NOT RAISE Conflict"
-    )
     _, ticket_type, _, _, order = await graph(uow_factory)
     other_booking = BookingFactory.for_ticket_types([ticket_type], 1, created_at=NOW)
     other_payment = PaymentFactory.for_booking(other_booking, status=PaymentStatus.SUCCEEDED)

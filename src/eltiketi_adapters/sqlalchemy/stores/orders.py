@@ -13,7 +13,7 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import Integer, bindparam, insert, select, update
+from sqlalchemy import Integer, bindparam, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -29,6 +29,7 @@ from eltiketi_core.domain.order import (
     Ticket,
     TicketStatus,
 )
+from eltiketi_core.errors import Conflict
 
 _orders = OrderRow.__table__
 _tickets = TicketRow.__table__
@@ -39,6 +40,12 @@ _check_ins = CheckInRow.__table__
 _ADD_ORDER_PG = pg_insert(OrderRow).on_conflict_do_nothing().returning(OrderRow.id)
 _ADD_ORDER_SQLITE = sqlite_insert(OrderRow).on_conflict_do_nothing().returning(OrderRow.id)
 _ORDER_BY_ID = select(_orders).where(OrderRow.id == bindparam("p_id"))
+_ORDER_OF_BOOKING_OR_PAYMENT = select(OrderRow.id).where(
+    or_(
+        OrderRow.booking_id == bindparam("p_booking_id"),
+        OrderRow.payment_id == bindparam("p_payment_id"),
+    )
+)
 _ORDER_FOR_BOOKING = select(_orders).where(OrderRow.booking_id == bindparam("p_booking_id"))
 _ORDERS_FOR_BUYER = (
     select(_orders)
@@ -126,7 +133,17 @@ class SqlOrderStore:
                 "created_at": order.created_at,
             },
         )
-        return result.first() is not None
+        if result.first() is not None:
+            return True
+        # Refused. False is the contract's answer for "this booking or payment already
+        # has an order"; anything else that collided was the primary key.
+        taken = await self._tx.first(
+            _ORDER_OF_BOOKING_OR_PAYMENT,
+            {"p_booking_id": order.booking_id, "p_payment_id": order.payment_id},
+        )
+        if taken is None:
+            raise Conflict("constraint_violation", f"an order with id {order.id} exists")
+        return False
 
     async def get(self, order_id: UUID) -> Order | None:
         row = (await self._tx.execute(_ORDER_BY_ID, {"p_id": order_id})).first()
