@@ -34,7 +34,6 @@ from eltiketi_core.domain.catalog import TicketType
 from eltiketi_core.domain.payment import Payment, PaymentStatus
 from eltiketi_core.ports.stores import NotificationRecord, NotificationStatus
 from eltiketi_core.ports.uow import UnitOfWorkFactory
-from tests.contract.backends import POSTGRES, known_bug
 
 NOW = BASE_INSTANT
 
@@ -289,20 +288,10 @@ async def test_a_second_release_after_re_acquiring_is_exact(
 
 
 async def test_racing_reopens_leave_one_open_payment_and_say_so(
-    wide_uow_factory: UnitOfWorkFactory, backend: str, request: pytest.FixtureRequest
+    wide_uow_factory: UnitOfWorkFactory,
 ) -> None:
     """Two failed payments of one booking reopened at once: ``transition`` is a
     compare-and-set, so one call answers True and the other False — no error."""
-    known_bug(
-        request,
-        backend,
-        on=(POSTGRES,),
-        reason=(
-            "SqlPaymentStore.transition(new=OPEN) guards with NOT EXISTS, which a concurrent "
-            "uncommitted reopen does not satisfy yet; the partial unique index then raises, "
-            "so the loser gets Conflict('constraint_violation') instead of False"
-        ),
-    )
     ticket_type = await on_sale(wide_uow_factory, capacity=10)
     [booking] = await held_bookings(wide_uow_factory, ticket_type, (1, NOW))
     first, second = (

@@ -96,6 +96,17 @@ _REOPEN_PAYMENT = _TRANSITION_PAYMENT.where(
         _other_payment.id != bindparam("p_id"),
     )
 )
+#: PostgreSQL, before a reopen: the booking's payments, locked, so two reopens of its
+#: payments take turns and the second one's NOT EXISTS sees the first one's result.
+_LOCK_PAYMENTS_OF_BOOKING = (
+    select(PaymentRow.id)
+    .where(
+        PaymentRow.booking_id
+        == select(PaymentRow.booking_id).where(PaymentRow.id == bindparam("p_id")).scalar_subquery()
+    )
+    .order_by(PaymentRow.id)
+    .with_for_update()
+)
 
 # A payment is refunded at most once per reason.
 _ADD_REFUND_PG = (
@@ -161,6 +172,8 @@ class SqlPaymentStore:
     ) -> bool:
         # Reopening must not make a second open payment for the booking.
         statement = _REOPEN_PAYMENT if new is PaymentStatus.OPEN else _TRANSITION_PAYMENT
+        if new is PaymentStatus.OPEN and self._tx.is_postgres:
+            await self._tx.execute(_LOCK_PAYMENTS_OF_BOOKING, {"p_id": payment_id})
         result = await self._tx.execute(
             statement,
             {
