@@ -100,6 +100,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     notification_max_attempts: int = 8
     notification_backoff_seconds: float = 5.0
     notification_lease_seconds: float = 120.0
+    notification_retry_interval_seconds: float = 5.0
+    availability_cache_ms: int = 500
     kafka_topic_prefix: str = ""
     kafka_group_prefix: str = "eltiketi-"
     kafka_partitions: int = 12
@@ -368,6 +370,15 @@ class _EnvReader:
             "notification_lease_seconds": self._number(
                 "NOTIFICATION_LEASE_SECONDS", float, defaults.notification_lease_seconds, minimum=1
             ),
+            "notification_retry_interval_seconds": self._number(
+                "NOTIFICATION_RETRY_INTERVAL_SECONDS",
+                float,
+                defaults.notification_retry_interval_seconds,
+                exclusive_minimum=0,
+            ),
+            "availability_cache_ms": self._number(
+                "AVAILABILITY_CACHE_MS", int, defaults.availability_cache_ms, minimum=0
+            ),
             **self.worker_tuning(defaults),
             "host": self._raw("HOST") or defaults.host,
             "port": self._number("PORT", int, defaults.port, minimum=0, maximum=65535),
@@ -448,6 +459,7 @@ class _EnvReader:
         default: T,
         *,
         minimum: float | None = None,
+        exclusive_minimum: float | None = None,
         maximum: float | None = None,
     ) -> T:
         raw = self._raw(name)
@@ -465,6 +477,8 @@ class _EnvReader:
             return default
         if minimum is not None and number < minimum:
             self._fail(name, f"{raw} is below the minimum {minimum:g}")
+        if exclusive_minimum is not None and number <= exclusive_minimum:
+            self._fail(name, f"{raw} must be above {exclusive_minimum:g}")
         if maximum is not None and number > maximum:
             self._fail(name, f"{raw} is above the maximum {maximum:g}")
         return value

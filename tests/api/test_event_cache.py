@@ -2,27 +2,37 @@
 changes, never an organizer's draft to anyone else, and another process's changes
 within the TTL.
 
-The cache here runs on a clock the test moves. With the clock frozen, only an
+The cache here runs on a clock the test moves (a provider replaces the app's
+``EventViewCache``, as tests swap any collaborator). With the clock frozen, only an
 invalidation can make an answer change, so these tests tell invalidation apart from
 expiry.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
+
+import pytest
+from dishka import Provider, Scope, provide
 
 from eltiketi_adapters.memory import SystemClock
 from eltiketi_app.http.availability_cache import (
     DEFAULT_TTL_MS,
     EventViewCache,
     build_event_view_cache,
-    install_event_view_cache,
 )
 from eltiketi_app.ioc.types import Persistence
 from eltiketi_app.settings import Settings
-from eltiketi_core.usecases import Ticketing
-from tests.api.conftest import Api, ClockProvider, Headers, problem, running_app
+from tests.api.conftest import (
+    Api,
+    ClockProvider,
+    Headers,
+    embedded_settings,
+    problem,
+    running_app,
+)
 
 EVENT_KEYS = {
     "id",
@@ -54,11 +64,32 @@ class TestClock:
         self.ms += ms
 
 
-async def cache_on(api: Api, clock: TestClock) -> EventViewCache:
-    """Give ``api`` an event-view cache on ``clock``, hooked to its commits as the app's is."""
-    persistence = await api.get(Persistence)
-    cache = build_event_view_cache(api.settings, persistence, clock=clock)
-    install_event_view_cache(await api.get(Ticketing), cache)
+class ViewsOnClock(Provider):
+    """The app's event-view cache, built as the app builds it but on the test's clock."""
+
+    scope = Scope.APP
+
+    def __init__(self, clock: TestClock) -> None:
+        super().__init__()
+        self._clock = clock
+
+    @provide
+    def event_views(self, settings: Settings, persistence: Persistence) -> EventViewCache:
+        return build_event_view_cache(settings, persistence, clock=self._clock)
+
+
+@pytest.fixture
+async def api(tmp_path: Path) -> AsyncIterator[Api]:
+    """The conftest's app, with its event-view cache on a frozen clock."""
+    overrides = [ClockProvider(SystemClock()), ViewsOnClock(TestClock())]
+    async with running_app(embedded_settings(tmp_path), overrides) as running:
+        yield running
+
+
+async def cache_of(api: Api) -> EventViewCache:
+    """The cache the app's ``GET /v1/events/{id}`` uses."""
+    cache = await api.get(EventViewCache)
+    assert isinstance(cache, EventViewCache)
     return cache
 
 
@@ -75,7 +106,7 @@ def available(view: dict[str, Any]) -> list[int]:
 async def test_availability_after_a_hold_and_a_release_in_this_process_is_exact(
     api: Api,
 ) -> None:
-    cache = await cache_on(api, TestClock())
+    cache = await cache_of(api)
     event_id, standing = await api.sale(capacity=10)
     buyer = api.customer("alice")
     assert available(await public(api, event_id)) == [10]
@@ -93,7 +124,6 @@ async def test_availability_after_a_hold_and_a_release_in_this_process_is_exact(
 
 
 async def test_a_cached_answer_has_exactly_the_uncached_shape_and_values(api: Api) -> None:
-    await cache_on(api, TestClock())
     olga = api.auth("olga", "organizer")
     event = await api.create_event(olga)
     await api.add_type(olga, event["id"], capacity=40)
@@ -107,7 +137,7 @@ async def test_a_cached_answer_has_exactly_the_uncached_shape_and_values(api: Ap
 
 
 async def test_a_draft_is_shown_to_its_owner_only_and_never_cached(api: Api) -> None:
-    cache = await cache_on(api, TestClock())
+    cache = await cache_of(api)
     olga = api.auth("olga", "organizer")
     event = await api.create_event(olga)
     await api.add_type(olga, event["id"])
@@ -124,7 +154,6 @@ async def test_a_draft_is_shown_to_its_owner_only_and_never_cached(api: Api) -> 
 
 
 async def test_catalogue_changes_in_this_process_show_at_once(api: Api) -> None:
-    await cache_on(api, TestClock())
     olga = api.auth("olga", "organizer")
     event_id, _ = await api.sale(olga, capacity=5)
     assert available(await public(api, event_id)) == [5]
@@ -144,10 +173,9 @@ async def test_another_process_s_cancellation_and_holds_show_within_the_ttl(
     settings = Settings(data_dir=tmp_path)  # both on the same SQLite file and dev key
     clock = TestClock()
     async with (
-        running_app(settings, [ClockProvider(SystemClock())]) as a,
+        running_app(settings, [ClockProvider(SystemClock()), ViewsOnClock(clock)]) as a,
         running_app(settings, [ClockProvider(SystemClock())], background=False) as b,
     ):
-        await cache_on(a, clock)
         olga = a.auth("olga", "organizer")
         event_id, standing = await a.sale(olga, capacity=10)
         assert available(await public(a, event_id)) == [10]
@@ -168,3 +196,27 @@ async def test_another_process_s_cancellation_and_holds_show_within_the_ttl(
         assert available(view) == [10]  # the cancellation released bob's hold
         clock.advance(10 * DEFAULT_TTL_MS)
         assert (await public(a, event_id))["status"] == "cancelled"
+
+
+async def test_the_app_s_own_cache_follows_eltiketi_availability_cache_ms(
+    start_app: Callable[..., Any],
+) -> None:
+    """No override: the container's cache serves the route, with the settings' TTL.
+
+    No background loops, so no commit of theirs clears the cache between two reads,
+    and a TTL of a minute, so the wall clock cannot expire it either.
+    """
+    async with start_app(background=False, availability_cache_ms=0) as off:
+        event_id, _ = await off.sale(capacity=3)
+        await public(off, event_id)
+        await public(off, event_id)
+        cache = await cache_of(off)
+        assert (cache.enabled, cache.stats.loads, cache.stats.hits) == (False, 2, 0)
+
+    async with start_app(background=False, availability_cache_ms=60_000) as on:
+        event_id, _ = await on.sale(capacity=3)
+        await public(on, event_id)
+        await public(on, event_id)
+        cache = await cache_of(on)
+        assert cache.enabled
+        assert (cache.stats.loads, cache.stats.hits) == (1, 1)

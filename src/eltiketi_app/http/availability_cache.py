@@ -19,7 +19,7 @@ for more than a second"):
   :meth:`clear` drop entries *and* detach loads in flight, so a read that
   started before a commit can never be stored after it. The app calls
   :meth:`clear` from the persistence adapter's commit hook (see
-  :func:`event_view_cache`). Changes made by other processes show within the TTL.
+  :func:`build_event_view_cache`). Changes made by other processes show within the TTL.
 * **Bounded.** At most ``max_entries`` entries, least recently used evicted
   first; failed loads are never stored, so unknown ids cannot fill it.
 * **Public views only.** The cache stores what its caller loads; the route
@@ -36,18 +36,16 @@ from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 from uuid import UUID
-from weakref import WeakKeyDictionary
 
 from eltiketi_app.ioc.types import Persistence
 from eltiketi_app.settings import Settings
-from eltiketi_core.usecases import Ticketing
 from eltiketi_core.usecases.catalog import EventView
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 #: Default time to live of an entry (the ``ELTIKETI_AVAILABILITY_CACHE_MS`` default).
-DEFAULT_TTL_MS = 500
+DEFAULT_TTL_MS = Settings().availability_cache_ms
 #: Default bound on the number of events kept.
 DEFAULT_MAX_ENTRIES = 4096
 
@@ -184,8 +182,8 @@ def _retrieve_exception(task: asyncio.Future[Any]) -> None:
         task.exception()
 
 
-EventViewCache = ReadCache[UUID, EventView]
-"""The public view of each event, keyed by event id."""
+class EventViewCache(ReadCache[UUID, EventView]):
+    """The public view of each event, keyed by event id (one per app, from the container)."""
 
 
 def build_event_view_cache(
@@ -205,42 +203,13 @@ def build_event_view_cache(
     changes that record no event (a new ticket type) are invalidated by their
     routes.
 
-    The TTL is ``settings.availability_cache_ms`` when the settings have it
-    (``ELTIKETI_AVAILABILITY_CACHE_MS``), :data:`DEFAULT_TTL_MS` until then.
+    The TTL is ``settings.availability_cache_ms`` (``ELTIKETI_AVAILABILITY_CACHE_MS``;
+    ``0`` turns the cache off). The container builds one per app
+    (``CoreProvider.event_views``); tests that need another clock provide their own.
     """
-    ttl_ms = getattr(settings, "availability_cache_ms", DEFAULT_TTL_MS)
-    cache: EventViewCache = ReadCache(ttl_ms=int(ttl_ms), max_entries=max_entries, clock=clock)
+    cache = EventViewCache(
+        ttl_ms=settings.availability_cache_ms, max_entries=max_entries, clock=clock
+    )
     if persistence.subscribe_commits is not None:
         persistence.subscribe_commits(cache.clear)
-    return cache
-
-
-_PER_APP: WeakKeyDictionary[Ticketing, EventViewCache] = WeakKeyDictionary()
-
-
-def install_event_view_cache(ticketing: Ticketing, cache: EventViewCache) -> None:
-    """Use ``cache`` for the app whose core is ``ticketing`` (tests inject a clock this way)."""
-    _PER_APP[ticketing] = cache
-
-
-def forget_event(ticketing: Ticketing, event_id: UUID) -> None:
-    """Drop one event from the app's cache after a change that records no domain event."""
-    cache = _PER_APP.get(ticketing)
-    if cache is not None:
-        cache.invalidate(event_id)
-
-
-def event_view_cache(
-    ticketing: Ticketing, persistence: Persistence, settings: Settings
-) -> EventViewCache:
-    """The cache of the app whose core is ``ticketing``, built on first use.
-
-    One per app (per dishka container), not per module: tests run many apps in
-    one process, each with its own stores. Keyed by the app-scoped ``Ticketing``
-    until the container provides the cache itself.
-    """
-    cache = _PER_APP.get(ticketing)
-    if cache is None:
-        cache = build_event_view_cache(settings, persistence)
-        _PER_APP[ticketing] = cache
     return cache

@@ -10,7 +10,7 @@ from litestar import Router, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
 from eltiketi_app.http.auth import BEARER, Caller, require_principal, requires
-from eltiketi_app.http.availability_cache import event_view_cache, forget_event
+from eltiketi_app.http.availability_cache import EventViewCache
 from eltiketi_app.http.schemas import (
     CancellationOut,
     EventListOut,
@@ -24,8 +24,6 @@ from eltiketi_app.http.schemas import (
     money_in,
     new_ticket_type_out,
 )
-from eltiketi_app.ioc.types import Persistence
-from eltiketi_app.settings import Settings
 from eltiketi_core.domain.identity import Principal, Role
 from eltiketi_core.errors import NotFound
 from eltiketi_core.usecases import NewEvent, NewTicketType, Ticketing
@@ -72,18 +70,13 @@ async def get_event(
     event_id: FromPath[UUID],
     ticketing: FromDishka[Ticketing],
     caller: FromDishka[Caller],
-    persistence: FromDishka[Persistence],
-    settings: FromDishka[Settings],
+    views: FromDishka[EventViewCache],
 ) -> EventOut:
-    return event_view_out(await _event_view(event_id, ticketing, caller, persistence, settings))
+    return event_view_out(await _event_view(event_id, ticketing, caller, views))
 
 
 async def _event_view(
-    event_id: UUID,
-    ticketing: Ticketing,
-    caller: Caller,
-    persistence: Persistence,
-    settings: Settings,
+    event_id: UUID, ticketing: Ticketing, caller: Caller, views: EventViewCache
 ) -> EventView:
     """The public view from the cache; a draft, uncached, for its owner or an admin.
 
@@ -91,7 +84,6 @@ async def _event_view(
     caller once an event is published (or cancelled), so one caller's view is
     never served to another and a draft never reaches the cache.
     """
-    views = event_view_cache(ticketing, persistence, settings)
     try:
         return await views.get(event_id, lambda: ticketing.catalog.get(event_id))
     except NotFound:
@@ -137,6 +129,7 @@ async def add_ticket_type(
     data: JSONBody[NewTicketTypeIn],
     ticketing: FromDishka[Ticketing],
     principal: FromDishka[Principal],
+    views: FromDishka[EventViewCache],
 ) -> TicketTypeOut:
     ticket_type = await ticketing.catalog.add_ticket_type(
         principal,
@@ -149,7 +142,7 @@ async def add_ticket_type(
             shards=data.shards,
         ),
     )
-    forget_event(ticketing, event_id)
+    views.invalidate(event_id)  # a new ticket type records no domain event: no commit hook
     return new_ticket_type_out(ticket_type)
 
 
@@ -162,10 +155,13 @@ async def add_ticket_type(
 )
 @inject
 async def publish_event(
-    event_id: FromPath[UUID], ticketing: FromDishka[Ticketing], principal: FromDishka[Principal]
+    event_id: FromPath[UUID],
+    ticketing: FromDishka[Ticketing],
+    principal: FromDishka[Principal],
+    views: FromDishka[EventViewCache],
 ) -> EventOut:
     await ticketing.catalog.publish(principal, event_id)
-    forget_event(ticketing, event_id)
+    views.invalidate(event_id)
     return event_view_out(await ticketing.catalog.get(event_id, principal))
 
 
@@ -179,10 +175,13 @@ async def publish_event(
 )
 @inject
 async def cancel_event(
-    event_id: FromPath[UUID], ticketing: FromDishka[Ticketing], principal: FromDishka[Principal]
+    event_id: FromPath[UUID],
+    ticketing: FromDishka[Ticketing],
+    principal: FromDishka[Principal],
+    views: FromDishka[EventViewCache],
 ) -> CancellationOut:
     summary = await ticketing.cancellation.cancel(principal, event_id)
-    forget_event(ticketing, event_id)  # the commit hook has cleared it already, when there is one
+    views.invalidate(event_id)  # the commit hook has cleared it already, when there is one
     return cancellation_out(summary)
 
 

@@ -1,9 +1,10 @@
-"""The core, wired: the ``Ticketing`` facade, the bus its handlers listen on, the runtime."""
+"""The core, wired: the ``Ticketing`` facade, the event-view cache, the bus, the runtime."""
 
 from __future__ import annotations
 
 from dishka import Provider, Scope, provide
 
+from eltiketi_app.http.availability_cache import EventViewCache, build_event_view_cache
 from eltiketi_app.ioc.types import Notifiers, Persistence
 from eltiketi_app.metrics import Metrics
 from eltiketi_app.runtime.loops import Intervals, Runtime
@@ -44,6 +45,11 @@ class CoreProvider(Provider):
             policy=policy,
         )
 
+    @provide
+    def event_views(self, settings: Settings, persistence: Persistence) -> EventViewCache:
+        """One cache of public event views per app, cleared by this process's commits."""
+        return build_event_view_cache(settings, persistence)
+
 
 class InProcessBusProvider(Provider):
     """Embedded: every handler runs in this process, fed by the relay."""
@@ -74,7 +80,7 @@ class InProcessBusProvider(Provider):
             relay=relay,
             uow=persistence.uow,
             metrics=metrics,
-            intervals=Intervals(sweep=settings.sweep_interval_seconds),
+            intervals=Intervals.from_settings(settings),
             bus=bus,
         )
         if persistence.subscribe_commits is not None:

@@ -7,6 +7,7 @@ production these types are not in the container at all.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
 
 from dishka import Provider, Scope, alias, provide
 
@@ -21,19 +22,21 @@ class FakeGatewayProvider(Provider):
     scope = Scope.APP
 
     @provide
-    def fake_gateway(self, settings: Settings) -> FakePaymentGateway:
+    def fake_gateway(self, settings: Settings) -> Iterator[FakePaymentGateway]:
         """Payments survive a restart exactly when the database does (not with ``memory://``).
 
         The webhook secret is random per process: the pay page is the only sender.
+        At shutdown the gateway is closed, which compacts its journal file.
         """
         state_file = None
         if not settings.uses_memory_database:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
             state_file = settings.data_dir / STATE_FILE
-        return FakePaymentGateway(
+        with FakePaymentGateway(
             public_url=settings.effective_public_url,
             webhook_secret=secrets.token_hex(16),
             state_file=state_file,
-        )
+        ) as gateway:
+            yield gateway
 
     gateway = alias(source=FakePaymentGateway, provides=PaymentGateway)

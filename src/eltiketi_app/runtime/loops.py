@@ -17,6 +17,7 @@ from datetime import timedelta
 import structlog
 
 from eltiketi_app.metrics import Metrics
+from eltiketi_app.settings import Settings
 from eltiketi_core.ports.uow import UnitOfWorkFactory
 from eltiketi_core.usecases import Ticketing
 from eltiketi_core.usecases.relay import InProcessBus, OutboxRelay
@@ -38,6 +39,15 @@ class Intervals:
     outbox_retention: timedelta = timedelta(days=7)
     inbox_retention: timedelta = timedelta(days=30)
     idempotency_retention: timedelta = timedelta(hours=24)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Intervals:
+        """The operator's intervals (``ELTIKETI_SWEEP_INTERVAL_SECONDS``,
+        ``ELTIKETI_NOTIFICATION_RETRY_INTERVAL_SECONDS``); the rest stay as defaulted."""
+        return cls(
+            sweep=settings.sweep_interval_seconds,
+            notification_retry=settings.notification_retry_interval_seconds,
+        )
 
 
 class Runtime:

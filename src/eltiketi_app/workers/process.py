@@ -169,7 +169,7 @@ class WorkerProcess:
         self, persistence: Persistence, ticketing: Ticketing, clock: Clock
     ) -> dict[str, asyncio.Task[None]]:
         tasks: dict[str, asyncio.Task[None]] = {}
-        intervals = Intervals(sweep=self.settings.sweep_interval_seconds)
+        intervals = Intervals.from_settings(self.settings)
         if Role.RELAY in self.roles:
             assert self.bus is not None
             relay = OutboxRelay(

@@ -3,19 +3,25 @@ retries and the Kafka/worker tuning, each parsed, validated and wired to what it
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 
 from eltiketi_adapters.kafka import ConsumerTuning, KafkaConfig, RetryPolicy
 from eltiketi_adapters.notify import HttpSmsNotifier
+from eltiketi_app.http.availability_cache import build_event_view_cache
 from eltiketi_app.ioc import channels
-from eltiketi_app.ioc.stores import sqlalchemy_persistence
+from eltiketi_app.ioc.stores import memory_persistence, sqlalchemy_persistence
+from eltiketi_app.runtime.loops import Intervals
 from eltiketi_app.settings import Settings, SettingsError
 from eltiketi_app.workers.config import RelayTimings, worker_config
+from eltiketi_core.domain.catalog import Event
+from eltiketi_core.usecases.catalog import EventView
 from eltiketi_core.usecases.policy import Policy
 
+EVENT_ID = UUID("0190a5a0-0000-7000-8000-000000000001")
 SMS = {
     "ELTIKETI_SMS_URL": "https://api.twilio.com",
     "ELTIKETI_SMS_USER": "AC123",
@@ -33,6 +39,9 @@ def test_unset_variables_give_the_documented_defaults() -> None:
     assert settings.oidc_cache_seconds == 30.0
     assert settings.oidc_jwks_min_refetch_seconds == 30.0
     assert settings.sms_from is None
+    assert settings.availability_cache_ms == 500
+    assert settings.notification_retry_interval_seconds == 5.0
+    assert Intervals.from_settings(settings) == Intervals()
     # The notification knobs default to the core's own policy, so nothing moves unset.
     assert settings.policy() == Policy(
         hold_ttl=timedelta(seconds=900), max_tickets_per_buyer=10, cancel_cutoff=timedelta(hours=24)
@@ -56,6 +65,8 @@ def test_every_new_variable_is_read_and_reaches_what_it_tunes() -> None:
             "ELTIKETI_NOTIFICATION_MAX_ATTEMPTS": "3",
             "ELTIKETI_NOTIFICATION_BACKOFF_SECONDS": "2",
             "ELTIKETI_NOTIFICATION_LEASE_SECONDS": "45",
+            "ELTIKETI_NOTIFICATION_RETRY_INTERVAL_SECONDS": "0.5",
+            "ELTIKETI_AVAILABILITY_CACHE_MS": "250",
             "ELTIKETI_KAFKA_BOOTSTRAP": "k1:9092,k2:9092",
             "ELTIKETI_KAFKA_TOPIC_PREFIX": "staging.",
             "ELTIKETI_KAFKA_GROUP_PREFIX": "stg-",
@@ -83,6 +94,10 @@ def test_every_new_variable_is_read_and_reaches_what_it_tunes() -> None:
     assert policy.notification_max_attempts == 3
     assert policy.notification_backoff == timedelta(seconds=2)
     assert policy.notification_lease == timedelta(seconds=45)
+    assert settings.availability_cache_ms == 250
+    intervals = Intervals.from_settings(settings)
+    assert intervals.notification_retry == 0.5
+    assert intervals.sweep == settings.sweep_interval_seconds
     config = worker_config(settings)
     assert config.kafka == KafkaConfig(
         bootstrap="k1:9092,k2:9092",
@@ -123,6 +138,12 @@ def test_a_statement_timeout_of_zero_means_no_limit() -> None:
         ("ELTIKETI_NOTIFICATION_MAX_ATTEMPTS", "0"),
         ("ELTIKETI_NOTIFICATION_BACKOFF_SECONDS", "0"),
         ("ELTIKETI_NOTIFICATION_LEASE_SECONDS", "0.5"),
+        ("ELTIKETI_NOTIFICATION_RETRY_INTERVAL_SECONDS", "0"),
+        ("ELTIKETI_NOTIFICATION_RETRY_INTERVAL_SECONDS", "-1"),
+        ("ELTIKETI_NOTIFICATION_RETRY_INTERVAL_SECONDS", "often"),
+        ("ELTIKETI_AVAILABILITY_CACHE_MS", "-1"),
+        ("ELTIKETI_AVAILABILITY_CACHE_MS", "0.5"),
+        ("ELTIKETI_AVAILABILITY_CACHE_MS", "fast"),
         ("ELTIKETI_KAFKA_PARTITIONS", "0"),
         ("ELTIKETI_KAFKA_REPLICATION_FACTOR", "two"),
         ("ELTIKETI_KAFKA_REQUEST_TIMEOUT_MS", "10"),
@@ -141,6 +162,47 @@ def test_a_bad_value_names_its_variable(name: str, value: str) -> None:
         Settings.from_env({name: value})
 
     assert [problem for problem in caught.value.problems if problem.startswith(name + ":")]
+
+
+async def test_the_availability_cache_ttl_reaches_the_cache_and_zero_turns_it_off() -> None:
+    persistence = memory_persistence()
+    now = [100.0]
+    event = Event(
+        id=EVENT_ID,
+        owner="olga",
+        name="Open Air",
+        venue="Park",
+        starts_at=datetime(2030, 6, 1, 18, tzinfo=UTC),
+        timezone="Europe/Berlin",
+        locale="de",
+        currency="EUR",
+        created_at=datetime(2030, 1, 1, tzinfo=UTC),
+    )
+
+    async def load() -> EventView:
+        return EventView(event=event, ticket_types=())
+
+    off = build_event_view_cache(
+        Settings.from_env({"ELTIKETI_AVAILABILITY_CACHE_MS": "0"}),
+        persistence,
+        clock=lambda: now[0],
+    )
+    await off.get(EVENT_ID, load)
+    await off.get(EVENT_ID, load)
+    assert (off.enabled, off.stats.loads, off.stats.hits) == (False, 2, 0)
+
+    two_seconds = build_event_view_cache(
+        Settings.from_env({"ELTIKETI_AVAILABILITY_CACHE_MS": "2000"}),
+        persistence,
+        clock=lambda: now[0],
+    )
+    await two_seconds.get(EVENT_ID, load)
+    now[0] += 1.999
+    await two_seconds.get(EVENT_ID, load)
+    assert (two_seconds.stats.loads, two_seconds.stats.hits) == (1, 1)
+    now[0] += 0.001
+    await two_seconds.get(EVENT_ID, load)
+    assert (two_seconds.stats.loads, two_seconds.stats.hits) == (2, 1)
 
 
 def test_a_heartbeat_not_below_the_session_timeout_is_refused() -> None:
