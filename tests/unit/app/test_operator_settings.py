@@ -17,6 +17,7 @@ from eltiketi_app.ioc.stores import memory_persistence, sqlalchemy_persistence
 from eltiketi_app.runtime.loops import Intervals
 from eltiketi_app.settings import Settings, SettingsError
 from eltiketi_app.workers.config import RelayTimings, worker_config
+from eltiketi_app.workers.roles import VARIABLES
 from eltiketi_core.domain.catalog import Event
 from eltiketi_core.usecases.catalog import EventView
 from eltiketi_core.usecases.policy import Policy
@@ -292,3 +293,18 @@ async def test_sms_from_wins_over_the_url(tmp_path: Path) -> None:
 def test_an_sms_provider_without_a_sender_is_refused_naming_sms_from() -> None:
     with pytest.raises(SettingsError, match="ELTIKETI_SMS_FROM"):
         Settings.from_env(SMS)
+
+
+def test_the_worker_help_shows_the_defaults_the_process_really_uses() -> None:
+    shown = {name: default for name, (_, default) in VARIABLES.items()}
+
+    assert shown["ELTIKETI_KAFKA_PARTITIONS"] == "12"
+    assert shown["ELTIKETI_KAFKA_RETRY_MAX_SECONDS"] == "30"
+    assert shown["ELTIKETI_NOTIFICATION_RETRY_INTERVAL_SECONDS"] == "5"
+    # Every listed variable is read, and setting it to the default shown changes nothing.
+    assert Settings.from_env({name: value for name, value in shown.items() if value}) == Settings()
+    for name in shown:
+        if name.endswith("_PREFIX"):
+            continue
+        with pytest.raises(SettingsError, match=name):
+            Settings.from_env({name: "not-a-number"})
