@@ -95,7 +95,7 @@ class MemoryCatalogStore(_Store):
         return self._db.events.get(event_id)
 
     async def open_for_sale(
-        self, event_id: UUID, ticket_type_ids: Sequence[UUID], *, buyer: str
+        self, event_id: UUID, ticket_type_ids: Sequence[UUID], *, buyer: str | None
     ) -> tuple[Event, dict[UUID, TicketType]] | None:
         # Units of work run one at a time here: nothing else can happen meanwhile.
         db = self._db

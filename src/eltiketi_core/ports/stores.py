@@ -37,7 +37,7 @@ class CatalogStore(Protocol):
     async def get_event(self, event_id: UUID) -> Event | None: ...
 
     async def open_for_sale(
-        self, event_id: UUID, ticket_type_ids: Sequence[UUID], *, buyer: str
+        self, event_id: UUID, ticket_type_ids: Sequence[UUID], *, buyer: str | None
     ) -> tuple[Event, dict[UUID, TicketType]] | None:
         """Open a sale: the event (None: no such event) and those of the listed ticket
         types that belong to it, read in order to sell from them to ``buyer``.
@@ -48,9 +48,10 @@ class CatalogStore(Protocol):
           event waits for it, and a sale opened after a status change sees the change.
           So a reservation that found the event on sale either commits before a
           cancellation starts releasing holds, or sees it cancelled;
-        * the buyer's other sales of this event wait, so the buyer's ticket count
-          read after this (:meth:`BookingStore.active_quantity`) stays exact and a
-          per-buyer limit checked with it cannot be raced past.
+        * with a ``buyer``, the buyer's other sales of this event wait, so the buyer's
+          ticket count read after this (:meth:`BookingStore.active_quantity`) stays
+          exact and a per-buyer limit checked with it cannot be raced past. A
+          settlement passes None: it needs the event's status, not the count.
 
         One or two round trips.
         """

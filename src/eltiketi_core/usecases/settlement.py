@@ -201,9 +201,12 @@ class Settlement:
                 return Confirmation(order=existing, created=False)
             await uow.payments.transition(payment.id, NOT_SUCCEEDED, PaymentStatus.SUCCEEDED)
             current = await uow.bookings.get(booking.id)
-            event = await uow.catalog.get_event(booking.event_id)
-            if current is None or event is None:
+            # Opened like a sale: a cancellation waits for this settlement (and then
+            # refunds its order), or has committed and is seen here.
+            found = await uow.catalog.open_for_sale(booking.event_id, [], buyer=None)
+            if current is None or found is None:
                 raise NotFound("booking_not_found", "no such booking")
+            event = found[0]
             if event.status is EventStatus.CANCELLED:
                 if current.status is BookingStatus.CONFIRMED or (
                     current.status is BookingStatus.HELD

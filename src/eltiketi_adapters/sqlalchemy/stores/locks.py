@@ -22,9 +22,15 @@ OPEN_SALE = text(
     f"SELECT pg_advisory_xact_lock_shared({EVENT_LOCK_NAMESPACE}, hashtext(:p_event_key)),"
     f" pg_advisory_xact_lock({BUYER_LOCK_NAMESPACE}, hashtext(:p_buyer_key))"
 )
+#: A settlement: the event shared only (it does not count the buyer's tickets).
+SHARE_EVENT = text(
+    f"SELECT pg_advisory_xact_lock_shared({EVENT_LOCK_NAMESPACE}, hashtext(:p_event_key))"
+)
 #: A change of the event's status waits for the sales in flight, and holds off new ones.
 CHANGE_EVENT = text(f"SELECT pg_advisory_xact_lock({EVENT_LOCK_NAMESPACE}, hashtext(:p_event_key))")
 
 
-def sale_lock_params(event_id: UUID, buyer: str) -> dict[str, str]:
+def sale_lock_params(event_id: UUID, buyer: str | None) -> dict[str, str]:
+    if buyer is None:
+        return {"p_event_key": str(event_id)}
     return {"p_event_key": str(event_id), "p_buyer_key": f"{buyer}/{event_id}"}
