@@ -7,7 +7,7 @@ A token is ``base64url(header).base64url(payload).base64url(signature)``:
   each UUID as the base64url of its 16 bytes (22 characters instead of 36);
 * a 64-byte Ed25519 signature.
 
-About 250 characters, which fits a version-11 QR code at error level M. See docs/tickets.md.
+About 250 characters, which fits a version-12 QR code at error level M. See docs/tickets.md.
 """
 
 from __future__ import annotations

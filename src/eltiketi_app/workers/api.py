@@ -51,6 +51,6 @@ class KafkaApiProvider(Provider):
             relay=OutboxRelay(persistence.uow, _WorkersPublish(), clock),
             uow=persistence.uow,
             metrics=metrics,
-            intervals=Intervals(sweep=settings.sweep_interval_seconds),
+            intervals=Intervals.from_settings(settings),
             enabled=False,
         )
