@@ -13,12 +13,10 @@ import logging
 import os
 import secrets
 from datetime import UTC, datetime
-from email import policy
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Final
 
-from eltiketi_adapters.notify.mail import EMAIL_CHANNEL, MailComposer, accepts_email
+from eltiketi_adapters.notify.mail import EMAIL_CHANNEL, Mail, MailComposer, accepts_email
 from eltiketi_adapters.notify.rendering import DEFAULT_ORDER_URL, short_ref
 from eltiketi_adapters.notify.sms import SMS_CHANNEL, SmsComposer, accepts_sms, normalise_phone
 from eltiketi_core.domain.booking import Contact
@@ -75,9 +73,9 @@ class EmlFileNotifier:
         message = self.composer.payment_problem(notice)
         await self._write("payment_problem", notice.booking_id, message)
 
-    async def _write(self, kind: str, ref: object, message: EmailMessage) -> None:
-        data = message.as_bytes(policy=policy.SMTP)  # CRLF line ends, as on the wire
-        path = await _write_file(self.folder, _file_name(kind, ref, "eml"), data)
+    async def _write(self, kind: str, ref: object, mail: Mail) -> None:
+        # The bytes as they would go on the wire (CRLF line ends).
+        path = await _write_file(self.folder, _file_name(kind, ref, "eml"), mail.data)
         log.info("e-mail written to file", extra={"kind": kind, "path": str(path)})
 
 

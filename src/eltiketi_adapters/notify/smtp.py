@@ -20,13 +20,12 @@ import logging
 import os
 import ssl
 from dataclasses import dataclass, field
-from email.message import EmailMessage
 from typing import Final
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import aiosmtplib
 
-from eltiketi_adapters.notify.mail import EMAIL_CHANNEL, MailComposer, accepts_email
+from eltiketi_adapters.notify.mail import EMAIL_CHANNEL, Mail, MailComposer, accepts_email
 from eltiketi_adapters.notify.rendering import DEFAULT_ORDER_URL
 from eltiketi_core.domain.booking import Contact
 from eltiketi_core.errors import GatewayUnavailable
@@ -179,13 +178,19 @@ class SmtpNotifier:
     async def send_payment_problem(self, notice: PaymentProblemNotice) -> None:
         await self.send(self.composer.payment_problem(notice), kind="payment_problem")
 
-    async def send(self, message: EmailMessage, *, kind: str = "message") -> None:
-        """Hand one built message to the server (envelope sender: the ``mail_from`` address)."""
+    async def send(self, mail: Mail, *, kind: str = "message") -> None:
+        """Hand one composed mail to the server, as is (its bytes are not re-serialised).
+
+        A mail to a non-ASCII address asks for SMTPUTF8 (and fails permanently on a server
+        without it).
+        """
         config = self.config
         try:
             await aiosmtplib.send(
-                message,
-                sender=self.composer.sender_address,
+                mail.data,
+                sender=mail.sender,
+                recipients=mail.recipients,
+                mail_options=["SMTPUTF8"] if mail.needs_smtputf8 else None,
                 hostname=config.host,
                 port=config.port,
                 username=config.username,
@@ -214,7 +219,7 @@ class SmtpNotifier:
             raise _failure(config, kind, exc.message, permanent=True) from exc
         log.info(
             "e-mail sent",
-            extra={"kind": kind, "smtp": config.redacted_url, "message_id": message["Message-ID"]},
+            extra={"kind": kind, "smtp": config.redacted_url, "message_id": mail.message_id},
         )
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from eltiketi_adapters.notify import MailComposer
+from eltiketi_adapters.notify import Mail, MailComposer
 from eltiketi_adapters.tickets import JoseTicketSigner, TicketKeySet
 from eltiketi_core.domain.booking import Contact
 from eltiketi_core.errors import ValidationFailed
@@ -28,9 +28,9 @@ def composer() -> MailComposer:
     return MailComposer(mail_from="elTiketi <tickets@example.com>", public_url=PUBLIC_URL)
 
 
-def _on_the_wire(message: EmailMessage) -> EmailMessage:
-    """Serialise and parse again, so tests see what a receiver sees."""
-    return parse(message.as_bytes())
+def _on_the_wire(mail: Mail) -> EmailMessage:
+    """Parse the composed bytes, so tests see what a receiver sees."""
+    return parse(mail.data)
 
 
 def test_one_inline_qr_per_ticket_decoding_to_that_tickets_token(
@@ -183,7 +183,7 @@ def test_templates_dir_overrides_packaged_templates_by_name(
         mail_from="t@example.com", public_url=PUBLIC_URL, templates_dir=tmp_path
     )
 
-    message = composer.tickets(tickets_notice(signer))
+    message = _on_the_wire(composer.tickets(tickets_notice(signer)))
 
     assert message["Subject"] == "Eintrittskarten: Nachtkonzert"
     assert "Columbiahalle" in body(message, "plain")  # the rest still comes from the package
