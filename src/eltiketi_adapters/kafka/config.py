@@ -64,7 +64,15 @@ class KafkaConfig(msgspec.Struct, frozen=True, kw_only=True):
             waits for an unreachable broker before the relay backs off.
         retry: In-place retries of a failing message before it is dead-lettered.
         consumer: Group membership timings.
-        graceful_timeout: Seconds a stopping consumer waits for the message in hand.
+        graceful_timeout: Seconds a stopping consumer waits for the batch in hand.
+        concurrency: Keys (purchases) a consumer handles at once within a batch;
+            one key's messages are always handled one after another, in order.
+            Each in-flight message may hold a database connection: keep it at or
+            under the worker's pool size. 1 handles one message at a time.
+        batch_max_records: Most records a consumer reads per batch; the batch
+            is committed once, when all of them are settled.
+        batch_timeout_ms: How long an idle consumer waits for records per poll
+            (records that are already there are returned at once).
     """
 
     bootstrap: str
@@ -79,6 +87,9 @@ class KafkaConfig(msgspec.Struct, frozen=True, kw_only=True):
     retry: RetryPolicy = RetryPolicy()
     consumer: ConsumerTuning = ConsumerTuning()
     graceful_timeout: float = 30.0
+    concurrency: int = 16
+    batch_max_records: int = 64
+    batch_timeout_ms: int = 50
 
     def group_id(self, handler_name: str) -> str:
         """The consumer group of the core handler called ``handler_name``."""
