@@ -112,6 +112,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     kafka_retry_attempts: int = 5
     kafka_retry_base_seconds: float = 0.5
     kafka_retry_max_seconds: float = 30.0
+    kafka_concurrency: int = 16
     relay_poll_seconds: float = 0.5
     relay_max_backoff_seconds: float = 30.0
     worker_graceful_seconds: float = 30.0
@@ -418,6 +419,9 @@ class _EnvReader:
             ),
             "kafka_retry_max_seconds": self._number(
                 "KAFKA_RETRY_MAX_SECONDS", float, defaults.kafka_retry_max_seconds, minimum=0
+            ),
+            "kafka_concurrency": self._number(
+                "KAFKA_CONCURRENCY", int, defaults.kafka_concurrency, minimum=1, maximum=1000
             ),
             "relay_poll_seconds": self._number(
                 "RELAY_POLL_SECONDS", float, defaults.relay_poll_seconds, minimum=0.01

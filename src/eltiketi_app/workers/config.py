@@ -69,6 +69,7 @@ def worker_config(settings: Settings, env: Mapping[str, str] | None = None) -> W
                 heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
             ),
             graceful_timeout=settings.worker_graceful_seconds,
+            concurrency=settings.kafka_concurrency,
         )
     relay = RelayTimings(
         poll_interval=settings.relay_poll_seconds,

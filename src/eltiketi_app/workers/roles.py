@@ -69,6 +69,10 @@ _TUNING: Mapping[str, tuple[str, str]] = {
     ),
     "KAFKA_RETRY_BASE_SECONDS": ("first retry delay (doubles, capped)", "kafka_retry_base_seconds"),
     "KAFKA_RETRY_MAX_SECONDS": ("longest retry delay", "kafka_retry_max_seconds"),
+    "KAFKA_CONCURRENCY": (
+        "purchases a consumer handles at once (one purchase's events stay in order)",
+        "kafka_concurrency",
+    ),
     "RELAY_POLL_SECONDS": ("relay: pause when the outbox is empty", "relay_poll_seconds"),
     "RELAY_MAX_BACKOFF_SECONDS": (
         "relay: longest pause while Kafka is away",
