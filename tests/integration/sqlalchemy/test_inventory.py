@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 from eltiketi_adapters.sqlalchemy import SqlAlchemyPersistence
 from eltiketi_adapters.sqlalchemy.models import BookingAllocationRow, InventoryShardRow
@@ -148,3 +150,58 @@ async def test_the_database_itself_refuses_an_oversell(pg: SqlAlchemyPersistence
         with pytest.raises(Conflict) as refused:
             await tx.execute(oversell)
     assert refused.value.code == "constraint_violation"
+
+
+async def _backend_pid(uow: Any) -> int:
+    return int((await uow.connection.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+
+
+async def _blocker_of_a_waiter(db: SqlAlchemyPersistence, holders: set[int]) -> int:
+    """The holder (by backend pid) that some other session is waiting for, once one is."""
+    async with db.engine.connect() as probe:
+        for _ in range(200):
+            rows = await probe.execute(
+                text(
+                    "SELECT pg_blocking_pids(pid) FROM pg_stat_activity"
+                    " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                )
+            )
+            for (blockers,) in rows:
+                waited_for = holders.intersection(blockers)
+                if waited_for:
+                    return waited_for.pop()
+            await asyncio.sleep(0.02)
+    raise AssertionError("nobody started waiting for a shard holder")
+
+
+@pytest.mark.postgres
+async def test_a_buyer_who_finds_every_shard_busy_waits_for_one_holder_not_all(
+    pg: SqlAlchemyPersistence,
+) -> None:
+    """All shards locked by buyers in flight, stock left on each: the next buyer queues
+    behind one holder and goes on when that one commits, while the other is still open.
+
+    Locking every shard instead would make each such buyer hold all of them, and
+    the buyers after it would find no free shard either (a convoy on N shards).
+    """
+    _, (ticket_type,) = await published_event(pg, 10, shards=2)  # 5 + 5
+    async with pg.unit_of_work() as first, pg.unit_of_work() as second:
+        assert await first.inventory.reserve(uuid.uuid4(), ticket_type.id, 1)
+        assert await second.inventory.reserve(uuid.uuid4(), ticket_type.id, 1)  # the other shard
+        holders = {await _backend_pid(first): first, await _backend_pid(second): second}
+
+        async def third_buyer() -> bool:
+            async with pg.unit_of_work() as uow:
+                taken = await uow.inventory.reserve(uuid.uuid4(), ticket_type.id, 1)
+                await uow.commit()
+                return taken
+
+        waiting = asyncio.create_task(third_buyer())
+        blocker = await _blocker_of_a_waiter(pg, set(holders))
+        await holders[blocker].commit()
+
+        assert await asyncio.wait_for(waiting, timeout=10)
+        still_open = next(uow for pid, uow in holders.items() if pid != blocker)
+        assert still_open.connection.in_transaction()
+    shards = await _shards(pg, ticket_type.id)
+    assert sum(s.held for s in shards) == 2  # the open one rolled back at the end

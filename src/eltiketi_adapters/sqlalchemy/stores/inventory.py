@@ -21,7 +21,9 @@ Reservation (see ``docs/inventory.md`` for the why):
   the type's committed stock. If nothing was taken the savepoint is rolled
   back (PostgreSQL keeps the lock of a row whose re-check failed; the rollback
   drops it). Too little committed stock: refused, the rule of the one-row
-  ``UPDATE``. Otherwise the deciding step runs in a new savepoint: the shards
+  ``UPDATE``. Every shard that fits busy: the buyer queues behind one holder
+  (the first such shard in its rotation) with the conditional ``UPDATE``, in a
+  savepoint. Still nothing: the deciding step runs in a new savepoint: the shards
   that have stock locked in ``shard_no`` order — waiting for their holders —
   then one shard that fits, or pieces from several, or a refusal (rolled
   back, so a refused buyer makes nobody queue).
@@ -96,17 +98,20 @@ _TAKE_AND_RECORD = _allocation_of(
 def _take_free_shard_statement() -> Any:
     """See :meth:`SqlInventoryStore._take_free_shard`."""
     shards = bindparam("p_shards", type_=Integer)
-    pick = (
+    rotation = (Shard.shard_no + (shards - bindparam("p_start", type_=Integer))) % shards
+    fits = (
         select(Shard.ticket_type_id, Shard.shard_no)
         .where(
             Shard.ticket_type_id == bindparam("p_type_id"),
             _left >= bindparam("p_quantity", type_=Integer),
         )
-        .order_by((Shard.shard_no + (shards - bindparam("p_start", type_=Integer))) % shards)
+        .order_by(rotation)
         .limit(1)
-        .with_for_update(skip_locked=True, key_share=True)
-        .cte("pick")
     )
+    pick = fits.with_for_update(skip_locked=True, key_share=True).cte("pick")
+    # The first shard whose committed stock fits, locked or not: whom to wait for if
+    # every such shard is busy (this transaction's snapshot, no lock taken).
+    busy = fits.with_only_columns(Shard.shard_no).scalar_subquery()
     taken = (
         update(Shard)
         .where(
@@ -124,7 +129,7 @@ def _take_free_shard_statement() -> Any:
         .where(Shard.ticket_type_id == bindparam("p_type_id"), _left > 0)
         .scalar_subquery()
     )
-    return select(select(recorded.c.shard_no).scalar_subquery(), committed)
+    return select(select(recorded.c.shard_no).scalar_subquery(), committed, busy)
 
 
 _TAKE_FREE_SHARD = _take_free_shard_statement()
@@ -204,7 +209,7 @@ class SqlInventoryStore:
             return await self._take_from_locked(booking_id, ticket_type_id, quantity, start)
         savepoint = await self._tx.savepoint()
         try:
-            shard_no, committed = await self._take_free_shard(
+            shard_no, committed, busy = await self._take_free_shard(
                 booking_id, ticket_type_id, quantity, start, shards
             )
         except BaseException:
@@ -218,6 +223,10 @@ class SqlInventoryStore:
         if committed < quantity:
             # The rule of a single conditional UPDATE: committed stock too small, refused.
             return False
+        if busy is not None and await self._wait_for_busy_shard(
+            booking_id, ticket_type_id, busy, quantity
+        ):
+            return True
         savepoint = await self._tx.savepoint()
         try:
             taken = await self._take_from_locked(booking_id, ticket_type_id, quantity, start)
@@ -245,14 +254,43 @@ class SqlInventoryStore:
         await self._record(booking_id, ticket_type_id, shard_no, quantity, AllocationState.HELD)
         return True
 
+    async def _wait_for_busy_shard(
+        self, booking_id: UUID, ticket_type_id: UUID, shard_no: int, quantity: int
+    ) -> bool:
+        """Every shard that fits is held by another buyer: queue behind the holder of
+        one of them (the first in this buyer's rotation), not of all.
+
+        The conditional ``UPDATE`` waits for that holder and re-checks. Locking every
+        shard instead (the deciding step) would make each waiting buyer hold all of
+        them, and the next buyers would then find no free shard either: a convoy
+        that turns N shards back into one. A failed re-check may keep the row's lock,
+        hence the savepoint; the deciding step follows.
+        """
+        if (held := self._tx.highest_shard_lock) is not None and held >= (
+            ticket_type_id,
+            shard_no,
+        ):
+            return False  # waiting there could close a cycle of waiters
+        savepoint = await self._tx.savepoint()
+        try:
+            taken = await self._take(booking_id, ticket_type_id, shard_no, quantity)
+        except BaseException:
+            await self._tx.end_savepoint(savepoint, keep=False, quietly=True)
+            raise
+        await self._tx.end_savepoint(savepoint, keep=taken)
+        if taken:
+            self._tx.note_shard_lock(ticket_type_id, shard_no)
+        return taken
+
     async def _take_free_shard(
         self, booking_id: UUID, ticket_type_id: UUID, quantity: int, start: int, shards: int
-    ) -> tuple[int | None, int]:
+    ) -> tuple[int | None, int, int | None]:
         """PostgreSQL, one statement: the first unlocked shard (rotating from ``start``)
         with ``quantity`` left is locked, decremented and allocated — or nothing happens.
 
-        Returns the shard taken from (None: none) and the type's committed stock as the
-        statement saw it before taking.
+        Returns the shard taken from (None: none), the type's committed stock as the
+        statement saw it before taking, and the first shard in the rotation whose
+        committed stock fits, locked or not (None: none fits on its own).
         """
         row = await self._tx.first(
             _TAKE_FREE_SHARD,
@@ -264,9 +302,14 @@ class SqlInventoryStore:
                 "p_shards": shards,
             },
         )
-        if row is None:  # pragma: no cover - a SELECT of two scalars always has a row
-            return None, 0
-        return (None if row[0] is None else int(row[0])), int(row[1])
+        if row is None:  # pragma: no cover - a SELECT of scalars always has a row
+            return None, 0, None
+        taken, committed, busy = row
+        return (
+            None if taken is None else int(taken),
+            int(committed),
+            None if busy is None else int(busy),
+        )
 
     async def _take_from_locked(
         self, booking_id: UUID, ticket_type_id: UUID, quantity: int, start: int
