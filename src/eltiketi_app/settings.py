@@ -113,6 +113,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     kafka_retry_base_seconds: float = 0.5
     kafka_retry_max_seconds: float = 30.0
     kafka_concurrency: int = 16
+    kafka_fetch_max_wait_ms: int = 100
     relay_poll_seconds: float = 0.5
     relay_max_backoff_seconds: float = 30.0
     worker_graceful_seconds: float = 30.0
@@ -422,6 +423,13 @@ class _EnvReader:
             ),
             "kafka_concurrency": self._number(
                 "KAFKA_CONCURRENCY", int, defaults.kafka_concurrency, minimum=1, maximum=1000
+            ),
+            "kafka_fetch_max_wait_ms": self._number(
+                "KAFKA_FETCH_MAX_WAIT_MS",
+                int,
+                defaults.kafka_fetch_max_wait_ms,
+                minimum=1,
+                maximum=60_000,
             ),
             "relay_poll_seconds": self._number(
                 "RELAY_POLL_SECONDS", float, defaults.relay_poll_seconds, minimum=0.01

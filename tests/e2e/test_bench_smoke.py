@@ -113,3 +113,16 @@ def test_purchases_issue_tickets_and_send_them(smoke_report: dict[str, Any]) -> 
         assert row["errors"] == 0, row["extra"].get("error_samples")
         assert row["extra"]["orders"] >= row["accepted"] > 0
         assert row["extra"]["etickets_sent"] == row["extra"]["orders"], letter
+
+
+def test_d_also_measures_e_tickets_at_a_fixed_rate(smoke_report: dict[str, Any]) -> None:
+    d = _by_letter(smoke_report)["d"]
+    if d["status"] == "skipped":
+        require("kafka", d["note"])
+    steady = d["extra"]["at_fixed_rate"]
+    assert steady["offered_per_s"] == pytest.approx(d["accepted_per_s"] / 2, abs=0.1)
+    assert steady["errors"] == 0, steady.get("error_samples")
+    assert steady["orders"] >= steady["journeys"] > 0
+    assert steady["etickets_sent"] == steady["orders"]
+    assert steady["eticket_after_confirm_ms"]["p99"] is not None
+    assert "journeys/s offered" in d["note"]

@@ -112,6 +112,7 @@ class KafkaBus:
             heartbeat_interval_ms=tuning.heartbeat_interval_ms,
             rebalance_timeout_ms=tuning.rebalance_timeout_ms,
             max_poll_interval_ms=tuning.max_poll_interval_ms,
+            fetch_max_wait_ms=tuning.fetch_max_wait_ms,
             title=consumer.group,
             description=_group_description(handler),
         )

@@ -61,6 +61,8 @@ class Size(msgspec.Struct, frozen=True, kw_only=True):
     """Length of the time-bounded raw baselines (purchase and reads)."""
     fallback_open_rate: float
     """Offered holds/s for scenario f when scenario a did not run."""
+    fallback_journey_rate: float = 10.0
+    """Offered journeys/s for d's fixed-rate phase if its closed loop accepted nothing."""
     flash_max_seconds: float = 600.0
     """A flash sale stops here even if not sold out (reported as such)."""
     overlap_startup: bool = False

@@ -324,6 +324,59 @@ async def purchase_in_process(ctx: Context, scenario: Scenario) -> ScenarioResul
     return result
 
 
+async def etickets_at_fixed_rate(
+    ctx: Context, scenario: Scenario, *, closed_loop: ScenarioResult
+) -> ScenarioResult:
+    """d at half its closed-loop throughput, open loop: how soon e-tickets go out when
+    the machine is not saturated.
+
+    In the closed loop the buyers keep both cores busy, so the asynchronous side (relay,
+    consumers) only gets what is left and e-tickets queue until the load stops; this
+    phase measures the pipeline's own delay at a load the machine carries.
+    """
+    size = ctx.size
+    rate = round((closed_loop.accepted_per_s or 0.0) / 2, 1) or size.fallback_journey_rate
+    steady = new_result(scenario, "journeys")
+    event = await ctx.seed(
+        "Purchase journey (Kafka, fixed rate)", [TicketTypeSpec(name="api", capacity=PLENTY)]
+    )
+    driven, _ = await drive(
+        ctx,
+        scenario,
+        mode="journey",
+        unit="journeys",
+        concurrency=size.purchase_buyers,
+        event=event,
+        ticket_type="api",
+        duration_s=size.open_loop_seconds,
+        rate_per_s=rate,
+    )
+    await settle_etickets(ctx, steady, event, label=f"{scenario.label} at {rate:g}/s")
+    steady.extra.update(
+        offered_per_s=rate,
+        journeys=driven.ok,
+        errors=driven.errors,
+        late_starts=driven.late_starts,
+        p50_ms=driven.latency.p50_ms,
+        p99_ms=driven.latency.p99_ms,
+    )
+    if driven.error_samples:
+        steady.extra["error_samples"] = driven.error_samples
+    return steady
+
+
+def _note_fixed_rate(result: ScenarioResult) -> None:
+    steady: dict[str, Any] = result.extra.get("at_fixed_rate", {})
+    if not steady:
+        return
+    delays = steady.get("eticket_after_confirm_ms", {})
+    result.note += (
+        f"; at {steady['offered_per_s']:g} journeys/s offered (open loop): journey p99 "
+        f"{steady['p99_ms']} ms, e-ticket sent p99 {delays.get('p99')} ms "
+        f"({steady.get('etickets_sent', 0):,} of {steady.get('orders', 0):,})"
+    )
+
+
 def _note_etickets(result: ScenarioResult) -> None:
     delays: dict[str, Any] = result.extra.get("eticket_after_confirm_ms", {})
     sent, orders = result.extra.get("etickets_sent"), result.extra.get("orders")
@@ -456,6 +509,9 @@ async def purchase_kafka(ctx: Context, scenario: Scenario, *, stack: KafkaStack)
                 for name in cpu_after
             }
         )
+        steady = await etickets_at_fixed_rate(ctx, scenario, closed_loop=result)
+        result.extra["at_fixed_rate"] = steady.extra
+        result.oversold = (result.oversold or 0) + (steady.oversold or 0)
     finally:
         ctx.api = None
         ctx.also_profile = []
@@ -463,4 +519,5 @@ async def purchase_kafka(ctx: Context, scenario: Scenario, *, stack: KafkaStack)
     ctx.progress.update(f"  {scenario.label}: raw baseline (asyncpg)…")
     fill_raw(result, await purchase_raw(ctx, event))
     _note_etickets(result)
+    _note_fixed_rate(result)
     return result

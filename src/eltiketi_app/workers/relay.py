@@ -38,6 +38,8 @@ class RelayLoop:
         self.failures = 0
         #: Failed batches since start.
         self.failed_batches = 0
+        #: The pause after the next empty look (see :class:`RelayTimings`).
+        self._idle_pause = timings.poll_interval
 
     async def run(self, stopping: asyncio.Event) -> None:
         """Loop until ``stopping`` is set; the batch in hand is finished first."""
@@ -79,8 +81,11 @@ class RelayLoop:
         self.published += sent
         if sent:
             log.debug("relayed", extra={"events": sent})
+            self._idle_pause = min(self._timings.quick_poll, self._timings.poll_interval)
             return 0.0
-        return self._timings.poll_interval
+        pause = self._idle_pause
+        self._idle_pause = min(pause * 2, self._timings.poll_interval)
+        return pause
 
 
 async def _wait(stopping: asyncio.Event, seconds: float) -> None:

@@ -73,7 +73,14 @@ _TUNING: Mapping[str, tuple[str, str]] = {
         "purchases a consumer handles at once (one purchase's events stay in order)",
         "kafka_concurrency",
     ),
-    "RELAY_POLL_SECONDS": ("relay: pause when the outbox is empty", "relay_poll_seconds"),
+    "KAFKA_FETCH_MAX_WAIT_MS": (
+        "longest time the broker holds a consumer's empty fetch",
+        "kafka_fetch_max_wait_ms",
+    ),
+    "RELAY_POLL_SECONDS": (
+        "relay: longest pause while the outbox stays empty",
+        "relay_poll_seconds",
+    ),
     "RELAY_MAX_BACKOFF_SECONDS": (
         "relay: longest pause while Kafka is away",
         "relay_max_backoff_seconds",

@@ -80,6 +80,7 @@ def test_every_new_variable_is_read_and_reaches_what_it_tunes() -> None:
             "ELTIKETI_KAFKA_RETRY_BASE_SECONDS": "0.1",
             "ELTIKETI_KAFKA_RETRY_MAX_SECONDS": "4",
             "ELTIKETI_KAFKA_CONCURRENCY": "3",
+            "ELTIKETI_KAFKA_FETCH_MAX_WAIT_MS": "40",
             "ELTIKETI_RELAY_POLL_SECONDS": "0.2",
             "ELTIKETI_RELAY_MAX_BACKOFF_SECONDS": "8",
             "ELTIKETI_WORKER_GRACEFUL_SECONDS": "12",
@@ -109,7 +110,9 @@ def test_every_new_variable_is_read_and_reaches_what_it_tunes() -> None:
         replication_factor=3,
         request_timeout_ms=5000,
         retry=RetryPolicy(attempts=2, base_delay=0.1, max_delay=4.0),
-        consumer=ConsumerTuning(session_timeout_ms=1500, heartbeat_interval_ms=300),
+        consumer=ConsumerTuning(
+            session_timeout_ms=1500, heartbeat_interval_ms=300, fetch_max_wait_ms=40
+        ),
         graceful_timeout=12.0,
         concurrency=3,
     )
@@ -157,6 +160,7 @@ def test_a_statement_timeout_of_zero_means_no_limit() -> None:
         ("ELTIKETI_KAFKA_RETRY_MAX_SECONDS", "x"),
         ("ELTIKETI_KAFKA_CONCURRENCY", "0"),
         ("ELTIKETI_KAFKA_CONCURRENCY", "many"),
+        ("ELTIKETI_KAFKA_FETCH_MAX_WAIT_MS", "0"),
         ("ELTIKETI_RELAY_POLL_SECONDS", "0"),
         ("ELTIKETI_RELAY_MAX_BACKOFF_SECONDS", "0"),
         ("ELTIKETI_WORKER_GRACEFUL_SECONDS", "-1"),
