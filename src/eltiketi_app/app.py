@@ -30,6 +30,7 @@ from eltiketi_app.http.strict import strict_json_body
 from eltiketi_app.ioc.container import make_container
 from eltiketi_app.ioc.types import Notifiers, Persistence
 from eltiketi_app.metrics import Metrics
+from eltiketi_app.runtime.collector import freeze_startup_objects
 from eltiketi_app.runtime.loops import Runtime
 from eltiketi_app.settings import Settings
 from eltiketi_core.ports.identity import TokenVerifier
@@ -110,6 +111,7 @@ def create_app(
     overrides: Sequence[Provider] = (),
     background: bool = True,
     on_startup: Sequence[LifespanHook] = (),
+    freeze_gc: bool = False,
 ) -> Litestar:
     """The REST app for ``settings``.
 
@@ -119,6 +121,9 @@ def create_app(
             swap a gateway or a verifier this way instead of patching).
         background: run the relay, sweeper, retry and pruning loops in this process.
         on_startup: hooks run once the container is up (``serve --demo`` seeds with one).
+        freeze_gc: once started, move the objects alive then out of the garbage
+            collector's reach (:mod:`eltiketi_app.runtime.collector`); for server
+            processes, not for tests that build many apps (frozen objects stay).
     """
     settings.check()
     metrics = Metrics()
@@ -130,6 +135,8 @@ def create_app(
         try:
             runtime = await _start(container, settings, background)
             app.state.runtime = runtime
+            if freeze_gc:
+                freeze_startup_objects()
             yield
         finally:
             if runtime is not None:

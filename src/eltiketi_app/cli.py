@@ -136,7 +136,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             "!!! payment page. Use ELTIKETI_MODE=production for anything but a local try-out.\n"
         )
     on_startup = [_demo_hook] if args.demo else []
-    app = create_app(settings, on_startup=on_startup)
+    app = create_app(settings, on_startup=on_startup, freeze_gc=True)
     _say(
         f"elTiketi ({settings.mode.value}) on {settings.effective_public_url} — "
         f"API docs at {settings.effective_public_url}/schema"

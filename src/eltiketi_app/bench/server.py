@@ -18,4 +18,4 @@ def app_from_env() -> Litestar:
     """Build the app from ``ELTIKETI_*`` (uvicorn ``--factory``)."""
     settings = Settings.from_env()
     configure_logging(settings.log_level, settings.log_format)
-    return create_app(settings)
+    return create_app(settings, freeze_gc=True)

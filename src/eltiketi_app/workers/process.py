@@ -31,6 +31,7 @@ from eltiketi_adapters.kafka import KafkaBus, KafkaConfig, ensure_topics
 from eltiketi_app.ioc.container import make_container
 from eltiketi_app.ioc.stores import database_url
 from eltiketi_app.ioc.types import Persistence
+from eltiketi_app.runtime.collector import freeze_startup_objects
 from eltiketi_app.runtime.loops import Intervals
 from eltiketi_app.settings import Settings, SettingsError
 from eltiketi_app.workers.config import WorkerConfig
@@ -112,6 +113,7 @@ class WorkerProcess:
                 if self.bus is None:  # stopped before Kafka was reachable
                     return 0
             tasks = self._start_roles(persistence, ticketing, clock)
+            freeze_startup_objects()
             log.info(
                 "worker started",
                 extra={
