@@ -29,7 +29,7 @@ class RelayTimings(msgspec.Struct, frozen=True, kw_only=True):
     """
 
     poll_interval: float = 0.5
-    quick_poll: float = 0.01
+    quick_poll: float = 0.05
     lease_retry: float = 2.0
     base_backoff: float = 0.5
     max_backoff: float = 30.0
