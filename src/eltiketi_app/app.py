@@ -31,6 +31,7 @@ from eltiketi_app.ioc.container import make_container
 from eltiketi_app.ioc.types import Notifiers, Persistence
 from eltiketi_app.metrics import Metrics
 from eltiketi_app.runtime.collector import freeze_startup_objects
+from eltiketi_app.runtime.lag import LoopLagMonitor
 from eltiketi_app.runtime.loops import Runtime
 from eltiketi_app.settings import Settings
 from eltiketi_core.ports.identity import TokenVerifier
@@ -132,13 +133,16 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         runtime: Runtime | None = None
+        lag = LoopLagMonitor(metrics)
         try:
             runtime = await _start(container, settings, background)
             app.state.runtime = runtime
             if freeze_gc:
                 freeze_startup_objects()
+            lag.start()
             yield
         finally:
+            await lag.stop()
             if runtime is not None:
                 await runtime.stop()
             await container.close()

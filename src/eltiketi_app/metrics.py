@@ -46,6 +46,12 @@ class Metrics:
             ["loop"],
             registry=self.registry,
         )
+        self.loop_lag = Histogram(
+            "eltiketi_event_loop_lag_seconds",
+            "How late the event loop ran a timer: what every request in flight waited.",
+            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+            registry=self.registry,
+        )
         self.dead_letters = Gauge(
             "eltiketi_dead_letters",
             "Events a handler gave up on (in-process bus), since start.",

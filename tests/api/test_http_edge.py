@@ -47,6 +47,7 @@ async def test_probes_metrics_and_schema(api: Api) -> None:
     assert 'eltiketi_http_requests_total{method="GET",route="/v1/events",status="200"}' in (
         metrics.text
     )
+    assert "eltiketi_event_loop_lag_seconds_count" in metrics.text
     schema = (await api.client.get("/schema/openapi.json")).json()
     for path in (
         "/v1/events",
