@@ -55,5 +55,5 @@ def demo(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Benchmarks against the machine's PostgreSQL; prints a table (see docs/benchmarks.md)."""
-    session.install("-e", ".[all]")
+    session.install("-e", ".[bench]")
     session.run("eltiketi", "bench", *session.posargs)
