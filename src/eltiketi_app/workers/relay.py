@@ -81,8 +81,12 @@ class RelayLoop:
         self.published += sent
         if sent:
             log.debug("relayed", extra={"events": sent})
+            if sent >= self._timings.batch:
+                return 0.0  # a full batch: more is waiting
+            # What came in meanwhile goes out together after a short pause, not as
+            # a batch of one or two: each batch costs a lease check, two
+            # transactions and a round trip to Kafka.
             self._idle_pause = min(self._timings.quick_poll, self._timings.poll_interval)
-            return 0.0
         pause = self._idle_pause
         self._idle_pause = min(pause * 2, self._timings.poll_interval)
         return pause

@@ -30,11 +30,19 @@ async def _pauses(counts: list[int], timings: RelayTimings) -> list[float]:
 
 
 async def test_after_a_batch_the_relay_looks_again_soon_and_backs_off_while_idle() -> None:
-    timings = RelayTimings(poll_interval=0.5, quick_poll=0.01)
+    timings = RelayTimings(poll_interval=0.5, quick_poll=0.01, batch=100)
 
-    pauses = await _pauses([3, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0], timings)
+    pauses = await _pauses([3, 0, 0, 0, 0, 0, 0, 0, 1, 0], timings)
 
-    assert pauses == [0.0, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.5, 0.5, 0.0, 0.01]
+    assert pauses == [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.5, 0.5, 0.01, 0.02]
+
+
+async def test_after_a_full_batch_the_relay_looks_again_at_once() -> None:
+    timings = RelayTimings(poll_interval=0.5, quick_poll=0.01, batch=100)
+
+    pauses = await _pauses([100, 100, 40, 0], timings)
+
+    assert pauses == [0.0, 0.0, 0.01, 0.02]
 
 
 async def test_an_idle_relay_from_the_start_waits_the_whole_poll_interval() -> None:
@@ -46,4 +54,4 @@ async def test_an_idle_relay_from_the_start_waits_the_whole_poll_interval() -> N
 async def test_the_quick_look_never_exceeds_the_poll_interval() -> None:
     pauses = await _pauses([1, 0, 0], RelayTimings(poll_interval=0.005, quick_poll=0.01))
 
-    assert pauses == [0.0, 0.005, 0.005]
+    assert pauses == [0.005, 0.005, 0.005]
