@@ -9,35 +9,19 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import defaultdict
-from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
 import pytest
 
 from eltiketi_adapters.kafka import KafkaBus, ensure_topics
-from eltiketi_core.domain.booking import BookingItem
 from eltiketi_core.domain.events import BookingCreated, DomainEvent
-from eltiketi_core.domain.money import Money
+from tests.contract.builders import booking_created
 from tests.infra.kafka import KafkaBroker
 from tests.integration.kafka.support import eventually, kafka_test_config
 
 pytestmark = pytest.mark.kafka
 
-NOW = datetime(2031, 5, 4, 18, 0, tzinfo=UTC)
 CONCURRENCY = 8
-
-
-def booking_created(booking_id: UUID) -> BookingCreated:
-    item = BookingItem(ticket_type_id=uuid4(), quantity=1, unit_price=Money(100, "EUR"))
-    return BookingCreated(
-        id=uuid4(),
-        occurred_at=NOW,
-        booking_id=booking_id,
-        event_id=uuid4(),
-        buyer="b",
-        items=(item,),
-        expires_at=NOW,
-    )
 
 
 class GatedHandler:

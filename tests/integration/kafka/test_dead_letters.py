@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID, uuid4
 
@@ -19,30 +18,14 @@ from eltiketi_adapters.kafka import (
     list_dead_letters,
     replay_dead_letters,
 )
-from eltiketi_core.domain.booking import BookingItem
 from eltiketi_core.domain.events import BookingCreated, DomainEvent
-from eltiketi_core.domain.money import Money
 from eltiketi_core.errors import GatewayUnavailable
+from tests.contract.builders import booking_created
 from tests.infra.kafka import KafkaBroker
 from tests.integration.kafka.deployment import eltiketi_argv
 from tests.integration.kafka.support import eventually, kafka_test_config
 
 pytestmark = pytest.mark.kafka
-
-NOW = datetime(2031, 5, 4, 18, 0, tzinfo=UTC)
-
-
-def booking_created(booking_id: UUID) -> BookingCreated:
-    item = BookingItem(ticket_type_id=uuid4(), quantity=1, unit_price=Money(100, "EUR"))
-    return BookingCreated(
-        id=uuid4(),
-        occurred_at=NOW,
-        booking_id=booking_id,
-        event_id=uuid4(),
-        buyer="b",
-        items=(item,),
-        expires_at=NOW,
-    )
 
 
 class PickyHandler:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
 from aiokafka import TopicPartition
@@ -22,12 +21,10 @@ from eltiketi_adapters.kafka.consumer import (
     ordered_groups,
 )
 from eltiketi_adapters.kafka.envelope import DeadLetter
-from eltiketi_core.domain.booking import BookingItem
 from eltiketi_core.domain.events import BookingCreated, DomainEvent
-from eltiketi_core.domain.money import Money
 from eltiketi_core.errors import GatewayUnavailable
+from tests.contract.builders import booking_created
 
-NOW = datetime(2031, 5, 4, 18, 0, tzinfo=UTC)
 TOPIC = "eltiketi.bookings"
 
 
@@ -86,19 +83,6 @@ class RecordingHandler:
             self.by_booking.setdefault(event.booking_id, []).append(event.id)
         finally:
             self.in_flight -= 1
-
-
-def booking_created(booking_id: UUID) -> BookingCreated:
-    item = BookingItem(ticket_type_id=uuid4(), quantity=1, unit_price=Money(100, "EUR"))
-    return BookingCreated(
-        id=uuid4(),
-        occurred_at=NOW,
-        booking_id=booking_id,
-        event_id=uuid4(),
-        buyer="b",
-        items=(item,),
-        expires_at=NOW,
-    )
 
 
 def records_of(events: list[BookingCreated], partitions: int = 3) -> tuple[Record, ...]:
