@@ -106,3 +106,11 @@ class ScriptedServer:
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
+
+
+async def serve(servers: list[ScriptedServer], script: Script) -> ScriptedServer:
+    """Start a server answering with ``script``; the ``servers`` fixture stops it after."""
+    server = ScriptedServer(script)
+    await server.start()
+    servers.append(server)
+    return server

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import msgspec
-import pytest
 
 from eltiketi_app.bench.driver import DECODER, Driver, DriverResult, Plan, Progress
-from tests.unit.app.bench.scripted_server import Reply, ScriptedServer, Seen, ok
+from tests.unit.app.bench.scripted_server import Reply, ScriptedServer, Seen, ok, serve
 
 
 def _json(status: str, body: object) -> Reply:
@@ -61,21 +59,6 @@ class FakeApi:
         return _json("404 Not Found", {"code": "not_found"})
 
 
-@pytest.fixture
-async def started() -> AsyncIterator[list[ScriptedServer]]:
-    servers: list[ScriptedServer] = []
-    yield servers
-    for server in servers:
-        await server.stop()
-
-
-async def api(started: list[ScriptedServer], fake: FakeApi) -> ScriptedServer:
-    server = ScriptedServer(fake)
-    await server.start()
-    started.append(server)
-    return server
-
-
 def plan(bases: list[str], **changes: object) -> Plan:
     values: dict[str, object] = {
         "mode": "hold",
@@ -91,10 +74,10 @@ def plan(bases: list[str], **changes: object) -> Plan:
 
 
 async def test_holds_until_sold_out_with_each_buyer_pinned_to_one_server(
-    started: list[ScriptedServer],
+    servers: list[ScriptedServer],
 ) -> None:
-    first = await api(started, FakeApi(stock=15))
-    second = await api(started, FakeApi(stock=15))
+    first = await serve(servers, FakeApi(stock=15))
+    second = await serve(servers, FakeApi(stock=15))
     result = await Driver(plan([first.base, second.base])).run()
 
     assert (result.ok, result.refused, result.errors) == (30, 4, 0)
@@ -102,7 +85,7 @@ async def test_holds_until_sold_out_with_each_buyer_pinned_to_one_server(
     assert result.latency.count == 30
     assert not result.timed_out
     assert result.cpu_s >= 0
-    tokens = {s.base: {seen.headers.get("authorization") for seen in s.seen} for s in started}
+    tokens = {s.base: {seen.headers.get("authorization") for seen in s.seen} for s in servers}
     assert tokens[first.base] == {"Bearer tok-0", "Bearer tok-2"}
     assert tokens[second.base] == {"Bearer tok-1", "Bearer tok-3"}
     # one kept-alive connection per buyer
@@ -114,8 +97,8 @@ async def test_holds_until_sold_out_with_each_buyer_pinned_to_one_server(
     }
 
 
-async def test_journeys_walk_every_step(started: list[ScriptedServer]) -> None:
-    server = await api(started, FakeApi(stock=10_000))
+async def test_journeys_walk_every_step(servers: list[ScriptedServer]) -> None:
+    server = await serve(servers, FakeApi(stock=10_000))
     result = await Driver(plan([server.base], mode="journey", duration_s=0.3)).run()
 
     assert result.errors == 0, result.error_samples
@@ -127,9 +110,9 @@ async def test_journeys_walk_every_step(started: list[ScriptedServer]) -> None:
 
 
 async def test_reads_are_anonymous_and_chunked_answers_count(
-    started: list[ScriptedServer],
+    servers: list[ScriptedServer],
 ) -> None:
-    server = await api(started, FakeApi(stock=0))
+    server = await serve(servers, FakeApi(stock=0))
     result = await Driver(plan([server.base], mode="read", tokens=[], duration_s=0.2)).run()
 
     assert result.ok > 0 and result.errors == 0
@@ -138,17 +121,17 @@ async def test_reads_are_anonymous_and_chunked_answers_count(
 
 
 async def test_the_open_loop_sends_at_the_planned_rate_whatever_the_answers(
-    started: list[ScriptedServer],
+    servers: list[ScriptedServer],
 ) -> None:
-    server = await api(started, FakeApi(stock=5))
+    server = await serve(servers, FakeApi(stock=5))
     result = await Driver(plan([server.base], rate_per_s=50.0, duration_s=0.3)).run()
 
     assert result.attempts == 15  # sends planned at 0, 20, …, 280 ms
     assert (result.ok, result.refused) == (5, 10)  # sold out: buyers carry on in an open loop
 
 
-async def test_failed_requests_are_counted_with_a_sample(started: list[ScriptedServer]) -> None:
-    server = await api(started, FakeApi(stock=5, broken=True))
+async def test_failed_requests_are_counted_with_a_sample(servers: list[ScriptedServer]) -> None:
+    server = await serve(servers, FakeApi(stock=5, broken=True))
     result = await Driver(plan([server.base], duration_s=0.1)).run()
 
     assert result.ok == 0
@@ -157,9 +140,9 @@ async def test_failed_requests_are_counted_with_a_sample(started: list[ScriptedS
 
 
 async def test_the_process_writes_progress_then_one_result(
-    started: list[ScriptedServer], tmp_path: Path
+    servers: list[ScriptedServer], tmp_path: Path
 ) -> None:
-    server = await api(started, FakeApi(stock=10_000))
+    server = await serve(servers, FakeApi(stock=10_000))
     plan_path = tmp_path / "plan.json"
     plan_path.write_bytes(msgspec.json.encode(plan([server.base], duration_s=0.4)))
     process = await asyncio.create_subprocess_exec(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
 
 import msgspec
 import pytest
@@ -16,22 +15,7 @@ from eltiketi_app.bench.http11 import (
     RequestTimeout,
     ResponseParser,
 )
-from tests.unit.app.bench.scripted_server import Reply, Script, ScriptedServer, Seen, ok
-
-
-@pytest.fixture
-async def servers() -> AsyncIterator[list[ScriptedServer]]:
-    started: list[ScriptedServer] = []
-    yield started
-    for server in started:
-        await server.stop()
-
-
-async def serve(servers: list[ScriptedServer], script: Script) -> ScriptedServer:
-    server = ScriptedServer(script)
-    await server.start()
-    servers.append(server)
-    return server
+from tests.unit.app.bench.scripted_server import Reply, ScriptedServer, Seen, ok, serve
 
 
 async def test_requests_share_one_kept_alive_connection_and_carry_the_encoded_parts(
