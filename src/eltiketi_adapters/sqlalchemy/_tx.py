@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import random
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
-from typing import Any, TypeAlias
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, TypeAlias, TypeVar
 from uuid import UUID
 
 from sqlalchemy import CursorResult, Executable, Row
@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncTransaction
 
 from eltiketi_adapters.sqlalchemy.engine import POSTGRES
 from eltiketi_adapters.sqlalchemy.errors import is_database_error, translate
+
+T = TypeVar("T")
 
 #: A result row of any width (SQLAlchemy 2.1 types rows by their column tuple).
 AnyRow: TypeAlias = Row[*tuple[Any, ...]]
@@ -108,6 +110,18 @@ class Tx:
             if is_database_error(error):
                 raise translate(error) from error
             raise
+
+    async def in_savepoint(self, work: Callable[[], Awaitable[T]], keep: Callable[[T], bool]) -> T:
+        """Run ``work`` in a savepoint: released if ``keep(result)``, otherwise rolled back
+        with the row locks taken inside it; an error rolls it back and goes on."""
+        savepoint = await self.savepoint()
+        try:
+            result = await work()
+        except BaseException:
+            await self.end_savepoint(savepoint, keep=False, quietly=True)
+            raise
+        await self.end_savepoint(savepoint, keep=keep(result))
+        return result
 
     async def rows(
         self, statement: Executable, params: Mapping[str, Any] | None = None

@@ -207,15 +207,10 @@ class SqlInventoryStore:
                 # then found too little: a definitive answer.
                 return False
             return await self._take_from_locked(booking_id, ticket_type_id, quantity, start)
-        savepoint = await self._tx.savepoint()
-        try:
-            shard_no, committed, busy = await self._take_free_shard(
-                booking_id, ticket_type_id, quantity, start, shards
-            )
-        except BaseException:
-            await self._tx.end_savepoint(savepoint, keep=False, quietly=True)
-            raise
-        await self._tx.end_savepoint(savepoint, keep=shard_no is not None)
+        shard_no, committed, busy = await self._tx.in_savepoint(
+            lambda: self._take_free_shard(booking_id, ticket_type_id, quantity, start, shards),
+            keep=lambda picked: picked[0] is not None,
+        )
         if shard_no is not None:
             # SKIP LOCKED never waits, but it may keep locks on shards it passed over.
             self._tx.note_shard_lock(ticket_type_id, shards - 1)
@@ -227,15 +222,11 @@ class SqlInventoryStore:
             booking_id, ticket_type_id, busy, quantity
         ):
             return True
-        savepoint = await self._tx.savepoint()
-        try:
-            taken = await self._take_from_locked(booking_id, ticket_type_id, quantity, start)
-        except BaseException:
-            await self._tx.end_savepoint(savepoint, keep=False, quietly=True)
-            raise
         # A refusal rolls back: the shard locks it took go at once.
-        await self._tx.end_savepoint(savepoint, keep=taken)
-        return taken
+        return await self._tx.in_savepoint(
+            lambda: self._take_from_locked(booking_id, ticket_type_id, quantity, start),
+            keep=bool,
+        )
 
     async def _take(
         self, booking_id: UUID, ticket_type_id: UUID, shard_no: int, quantity: int
@@ -271,13 +262,9 @@ class SqlInventoryStore:
             shard_no,
         ):
             return False  # waiting there could close a cycle of waiters
-        savepoint = await self._tx.savepoint()
-        try:
-            taken = await self._take(booking_id, ticket_type_id, shard_no, quantity)
-        except BaseException:
-            await self._tx.end_savepoint(savepoint, keep=False, quietly=True)
-            raise
-        await self._tx.end_savepoint(savepoint, keep=taken)
+        taken = await self._tx.in_savepoint(
+            lambda: self._take(booking_id, ticket_type_id, shard_no, quantity), keep=bool
+        )
         if taken:
             self._tx.note_shard_lock(ticket_type_id, shard_no)
         return taken
