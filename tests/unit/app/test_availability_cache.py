@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID
 
 import pytest
 
+from eltiketi_adapters.memory.factories import EventFactory
 from eltiketi_app.http.availability_cache import (
     DEFAULT_TTL_MS,
     ReadCache,
@@ -18,7 +18,6 @@ from eltiketi_app.http.availability_cache import (
 from eltiketi_app.ioc.stores import memory_persistence
 from eltiketi_app.ioc.types import Persistence
 from eltiketi_app.settings import Settings
-from eltiketi_core.domain.catalog import Event
 from eltiketi_core.usecases.catalog import EventView
 
 EVENT_ID = UUID("0190a5a0-0000-7000-8000-000000000001")
@@ -252,18 +251,7 @@ def test_nonsense_bounds_are_refused(ttl_ms: int, max_entries: int) -> None:
 
 
 def _view(name: str) -> EventView:
-    event = Event(
-        id=EVENT_ID,
-        owner="olga",
-        name=name,
-        venue="Park",
-        starts_at=datetime(2030, 6, 1, 18, tzinfo=UTC),
-        timezone="Europe/Berlin",
-        locale="de",
-        currency="EUR",
-        created_at=datetime(2030, 1, 1, tzinfo=UTC),
-    )
-    return EventView(event=event, ticket_types=())
+    return EventView(event=EventFactory.build(id=EVENT_ID, name=name), ticket_types=())
 
 
 async def test_the_app_cache_keeps_views_half_a_second_and_the_commit_hook_clears_it(

@@ -3,13 +3,14 @@ retries and the Kafka/worker tuning, each parsed, validated and wired to what it
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from uuid import UUID
 
 import pytest
 
 from eltiketi_adapters.kafka import ConsumerTuning, KafkaConfig, RetryPolicy
+from eltiketi_adapters.memory.factories import EventFactory
 from eltiketi_adapters.notify import HttpSmsNotifier
 from eltiketi_app.http.availability_cache import build_event_view_cache
 from eltiketi_app.ioc import channels
@@ -18,7 +19,6 @@ from eltiketi_app.runtime.loops import Intervals
 from eltiketi_app.settings import Settings, SettingsError
 from eltiketi_app.workers.config import RelayTimings, worker_config
 from eltiketi_app.workers.roles import VARIABLES
-from eltiketi_core.domain.catalog import Event
 from eltiketi_core.usecases.catalog import EventView
 from eltiketi_core.usecases.policy import Policy
 
@@ -176,17 +176,7 @@ def test_a_bad_value_names_its_variable(name: str, value: str) -> None:
 async def test_the_availability_cache_ttl_reaches_the_cache_and_zero_turns_it_off() -> None:
     persistence = memory_persistence()
     now = [100.0]
-    event = Event(
-        id=EVENT_ID,
-        owner="olga",
-        name="Open Air",
-        venue="Park",
-        starts_at=datetime(2030, 6, 1, 18, tzinfo=UTC),
-        timezone="Europe/Berlin",
-        locale="de",
-        currency="EUR",
-        created_at=datetime(2030, 1, 1, tzinfo=UTC),
-    )
+    event = EventFactory.build(id=EVENT_ID)
 
     async def load() -> EventView:
         return EventView(event=event, ticket_types=())
