@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import signal
 import sys
@@ -21,6 +20,7 @@ import msgspec
 
 from eltiketi_app.bench import cli as bench_cli
 from eltiketi_app.settings import Settings, SettingsError
+from eltiketi_app.specs import stable_json
 from eltiketi_app.workers import cli as worker_cli
 
 EXIT_USAGE = 2
@@ -240,12 +240,12 @@ def _openapi(settings: Settings, args: argparse.Namespace) -> int:
         Settings(), database_url="memory://", data_dir=settings.data_dir
     )
     app = create_app(documented, background=False)
-    document = json.dumps(app.openapi_schema.to_schema(), indent=2, sort_keys=True)
+    document = stable_json(app.openapi_schema.to_schema())
     if args.output is None:
-        print(document)
+        sys.stdout.write(document)
     else:
         args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(document + "\n", encoding="utf-8")
+        args.output.write_text(document, encoding="utf-8")
         _say(f"wrote {args.output}")
     return 0
 

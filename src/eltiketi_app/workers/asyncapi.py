@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from eltiketi_adapters.kafka import KafkaBus, KafkaConfig, build_asyncapi
+from eltiketi_app.specs import stable_json
 from eltiketi_core.ports.messaging import EventHandler
 from eltiketi_core.usecases.handlers import (
     InventoryHandler,
@@ -45,7 +46,7 @@ def asyncapi_document(*, yaml: bool = False, bootstrap: str = DOCUMENTED_BOOTSTR
     specification = build_asyncapi(bus)
     if yaml:
         return specification.to_yaml()
-    return json.dumps(json.loads(specification.to_json()), indent=2, sort_keys=True) + "\n"
+    return stable_json(json.loads(specification.to_json()))
 
 
 def export_asyncapi(path: Path, *, yaml: bool = False) -> Path:
