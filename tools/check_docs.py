@@ -1,4 +1,4 @@
-"""Fail if README.md or docs/*.md link to a relative path that does not exist."""
+"""Fail if README.md, CONTRIBUTING.md or docs/*.md link to a relative path that does not exist."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
 
 def main() -> int:
     broken = []
-    pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    pages = [ROOT / "README.md", ROOT / "CONTRIBUTING.md", *sorted((ROOT / "docs").rglob("*.md"))]
     for page in pages:
         for target in LINK.findall(page.read_text(encoding="utf-8")):
             if "://" in target or target.startswith("mailto:"):

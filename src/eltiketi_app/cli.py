@@ -1,4 +1,4 @@
-"""The ``eltiketi`` command: serve, dev-token, db upgrade|downgrade, openapi (worker, bench later).
+"""The ``eltiketi`` command: serve, dev-token, db, openapi, worker, dead-letters, bench.
 
 Configuration comes from ``ELTIKETI_*`` (see ``docs/configuration.md``); flags
 only override where the server listens. Output meant for scripts goes to
@@ -24,7 +24,6 @@ from eltiketi_app.specs import stable_json
 from eltiketi_app.workers import cli as worker_cli
 
 EXIT_USAGE = 2
-NOT_AVAILABLE: dict[str, str] = {}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -33,9 +32,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help(sys.stderr)
-        return EXIT_USAGE
-    if args.command in NOT_AVAILABLE:
-        _say(NOT_AVAILABLE[args.command])
         return EXIT_USAGE
     try:
         settings = Settings.from_env()
@@ -99,9 +95,6 @@ def _parser() -> argparse.ArgumentParser:
 
     worker_cli.add_commands(commands)
     bench_cli.add_commands(commands)
-    for name, text in NOT_AVAILABLE.items():
-        placeholder = commands.add_parser(name, help=f"(not available yet) {text.split(':')[0]}")
-        placeholder.add_argument("rest", nargs=argparse.REMAINDER)
     return parser
 
 

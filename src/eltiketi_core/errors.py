@@ -1,7 +1,7 @@
 """Domain errors. Each carries a stable ``code`` that clients can switch on.
 
 The core does not know HTTP; each error family says what kind of failure it
-is, and the app maps the family to a status code (see ``eltiketi_app.problems``).
+is, and the app maps the family to a status code (see ``eltiketi_app.http.problems``).
 Subclass a family rather than adding a new one, so the mapping stays complete.
 """
 

@@ -18,7 +18,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import pytest
 from sqlalchemy import text
 
 from eltiketi_adapters.memory import MemoryStorage, memory_uow_factory
@@ -74,21 +73,6 @@ async def empty_postgres(db: SqlAlchemyPersistence) -> None:
     async with db.engine.begin() as connection:
         for table in reversed(metadata.sorted_tables):
             await connection.execute(text(f'DELETE FROM "{table.name}"'))
-
-
-def known_bug(
-    request: pytest.FixtureRequest,
-    backend: str,
-    *,
-    reason: str,
-    on: tuple[str, ...] = SQL_BACKENDS,
-    raises: type[BaseException] | tuple[type[BaseException], ...] = AssertionError,
-) -> None:
-    """Mark this test's ``backend`` case as an expected failure of the kind ``raises``
-    (strict: when the adapter is fixed the case passes, the xfail turns red, and the
-    marker must go; any other failure stays red too)."""
-    if backend in on:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=reason, raises=raises))
 
 
 async def without_commit_flush(url: str) -> None:

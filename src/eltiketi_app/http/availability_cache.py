@@ -1,12 +1,12 @@
 """A short-lived, per-process cache of the public event view (``GET /v1/events/{id}``).
 
-An on-sale page is read far more often than stock changes, and every read used
-to cost a database transaction (six round trips). This cache keeps the public
+An on-sale page is read far more often than stock changes, and an uncached read
+costs a database transaction (six round trips). This cache keeps the public
 view of an event (event, ticket types, ``available``) in memory for a short
 time, and lets concurrent readers of the same event share one database read.
 
-What it promises (issue 8: "availability must never show stock that is gone
-for more than a second"):
+What it promises (availability must never show stock that has been gone for
+more than a second):
 
 * **Never served past the TTL.** An entry's age counts from the moment its
   database read *started*, so a view is never older than ``ttl_ms`` when it is

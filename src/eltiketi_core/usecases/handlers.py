@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 
 class InventoryHandler:
-    """The only mover of held → sold and of sold stock back (ARCHITECTURE: who moves inventory).
+    """The only mover of held → sold and of sold stock back (docs/architecture.md, "Who moves inventory").
 
     The order's ``stock`` state makes it exact: each move is a compare-and-set,
     committed with the counters and the inbox row.
