@@ -14,7 +14,7 @@ nox.needs_version = ">=2024.4"
 nox.options.default_venv_backend = "uv"
 nox.options.sessions = ["lint", "tests"]
 
-SOURCES = ["src", "tests", "examples", "noxfile.py", "tools"]
+SOURCES = ["src", "tests", "examples", "benchmarks", "noxfile.py", "tools"]
 
 
 def install_locked(session: nox.Session, *extras: str) -> None:
@@ -102,6 +102,10 @@ def demo(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmarks against the machine's PostgreSQL; prints a table (see docs/benchmarks.md)."""
+    """Benchmarks against the machine's PostgreSQL; prints a table (see docs/benchmarks.md).
+
+    The benchmark is the workspace member in ``benchmarks/`` (not in the wheel);
+    the ``bench`` extra installs it from the same ``uv.lock``.
+    """
     install_locked(session, "bench")
     session.run("eltiketi", "bench", *session.posargs)

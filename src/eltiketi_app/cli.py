@@ -18,18 +18,26 @@ from typing import Any
 
 import msgspec
 
-from eltiketi_app.bench import cli as bench_cli
 from eltiketi_app.settings import Settings, SettingsError
 from eltiketi_app.specs import stable_json
 from eltiketi_app.workers import cli as worker_cli
 
 EXIT_USAGE = 2
+BENCH_MISSING = (
+    "eltiketi bench: the benchmark is not installed. It is not part of the eltiketi package: "
+    "it lives in the repository's benchmarks/ folder. From a clone, run `nox -s bench`, or "
+    "install it with `uv sync --locked --extra bench` (`--extra dev` includes it) and run "
+    "`eltiketi bench` again. See docs/benchmarks.md."
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``eltiketi`` script; returns the exit status."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["bench"]:
+        return _bench(arguments[1:])  # the benchmark parses its own options
     parser = _parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(arguments)
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
@@ -44,7 +52,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         "db": _db,
         "openapi": _openapi,
         **worker_cli.COMMANDS,  # worker, dead-letters
-        **bench_cli.COMMANDS,  # bench
     }
     try:
         return handlers[args.command](settings, args)
@@ -94,12 +101,32 @@ def _parser() -> argparse.ArgumentParser:
     spec.add_argument("--output", type=Path, help="file to write (default: stdout)")
 
     worker_cli.add_commands(commands)
-    bench_cli.add_commands(commands)
+    commands.add_parser(
+        "bench",
+        add_help=False,
+        help="benchmark the API against the raw PostgreSQL ceiling (the repository's "
+        "benchmarks/ project, installed separately)",
+    )
     return parser
 
 
 def _say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
+
+
+# --- bench -------------------------------------------------------------------------------
+
+
+def _bench(argv: list[str]) -> int:
+    """Hand over to the benchmark if it is installed; it is imported only here."""
+    try:
+        from eltiketi_bench.cli import main as bench_main
+    except ModuleNotFoundError as error:
+        if not (error.name or "").startswith("eltiketi_bench"):
+            raise
+        _say(BENCH_MISSING)
+        return EXIT_USAGE
+    return bench_main(argv, prog="eltiketi bench")
 
 
 # --- serve -------------------------------------------------------------------------------

@@ -9,6 +9,8 @@ leave it — stores return the core's msgspec structs)::
     db.add_commit_listener(relay_wakeup)            # after commits that wrote events
     await prune(uow_factory, clock.now())           # scheduled housekeeping
     await db.close()                                # app shutdown
+    reservation_sql(sharded=False)                  # hot statements as asyncpg text,
+    event_read_sql(event_id, ticket_type_ids)       #   for direct clients (benchmark)
 
 See ``docs/postgres.md`` and ``docs/inventory.md``.
 """
@@ -21,15 +23,19 @@ from eltiketi_adapters.sqlalchemy.migrate import (
     upgrade,
 )
 from eltiketi_adapters.sqlalchemy.persistence import SqlAlchemyPersistence
+from eltiketi_adapters.sqlalchemy.statements import PositionalSql, event_read_sql, reservation_sql
 from eltiketi_adapters.sqlalchemy.uow import SqlAlchemyUnitOfWork
 
 __all__ = [
+    "PositionalSql",
     "PruneResult",
     "SqlAlchemyPersistence",
     "SqlAlchemyUnitOfWork",
     "current_revision",
     "downgrade",
+    "event_read_sql",
     "head_revision",
     "prune",
+    "reservation_sql",
     "upgrade",
 ]

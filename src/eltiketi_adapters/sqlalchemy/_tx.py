@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeAlias, TypeVar
@@ -55,12 +54,10 @@ class Tx:
         connection: AsyncConnection,
         dialect: str,
         shard_counts: ShardCounts,
-        rng: random.Random,
     ) -> None:
         self.connection = connection
         self.dialect = dialect
         self.shard_counts = shard_counts
-        self.rng = rng
         #: The highest (ticket type, shard) this transaction may hold a row lock on.
         #: Blocking lock waits must only go above it (see ``docs/inventory.md``).
         self.highest_shard_lock: tuple[UUID, int] | None = None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import random
 from types import TracebackType
 from typing import Self
 
@@ -47,7 +46,6 @@ class SqlAlchemyPersistence:
         sqlite_busy_timeout_ms: how long SQLite waits for another process's write
             lock (and this process waits for its own write gate).
         on_commit: called after every commit that wrote outbox events.
-        seed: seeds the shard picker (tests); None for a random start.
         echo: log every SQL statement.
     """
 
@@ -61,7 +59,6 @@ class SqlAlchemyPersistence:
         statement_timeout_ms: int | None = None,
         sqlite_busy_timeout_ms: int = 30_000,
         on_commit: CommitListener | None = None,
-        seed: int | None = None,
         echo: bool = False,
     ) -> None:
         self._url = normalize_url(url)
@@ -83,7 +80,6 @@ class SqlAlchemyPersistence:
             self._dialect,
             write_gate=asyncio.Lock() if sqlite else None,
             gate_timeout=sqlite_busy_timeout_ms / 1000,
-            rng=random.Random(seed),  # spreads load over shards; not a secret
         )
         if on_commit is not None:
             self.add_commit_listener(on_commit)

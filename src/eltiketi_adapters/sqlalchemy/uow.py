@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Self
@@ -44,13 +43,11 @@ class UnitOfWorkContext:
         *,
         write_gate: asyncio.Lock | None,
         gate_timeout: float,
-        rng: random.Random,
     ) -> None:
         self.engine = engine
         self.dialect = dialect
         self.write_gate = write_gate
         self.gate_timeout = gate_timeout
-        self.rng = rng
         self.shard_counts = ShardCounts()
         self.commit_listeners: list[CommitListener] = []
         self.gate_owner: asyncio.Task[Any] | None = None
@@ -114,9 +111,7 @@ class SqlAlchemyUnitOfWork:
             self._leave_gate()
             raise
         self._connection = connection
-        self._bind_stores(
-            Tx(connection, self._context.dialect, self._context.shard_counts, self._context.rng)
-        )
+        self._bind_stores(Tx(connection, self._context.dialect, self._context.shard_counts))
         return self
 
     async def __aexit__(

@@ -22,6 +22,11 @@ _type_columns = [column.label(f"tt_{column.key}") for column in _types.columns]
 
 _EVENT = select(_events).where(_events.c.id == bindparam("p_event_id"))
 _TICKET_TYPE = select(_types).where(_types.c.id == bindparam("p_type_id"))
+_TICKET_TYPES = (
+    select(_types)
+    .where(_types.c.event_id == bindparam("p_event_id"))
+    .order_by(_types.c.position, _types.c.id)
+)
 _SET_STATUS = (
     update(EventRow)
     .where(EventRow.id == bindparam("p_event_id"))
@@ -171,11 +176,7 @@ class SqlCatalogStore:
         return ticket_type
 
     async def ticket_types(self, event_id: UUID) -> list[TicketType]:
-        rows = await self._tx.rows(
-            select(TicketTypeRow.__table__)
-            .where(TicketTypeRow.event_id == event_id)
-            .order_by(TicketTypeRow.position, TicketTypeRow.id)
-        )
+        rows = await self._tx.rows(_TICKET_TYPES, {"p_event_id": event_id})
         return [_ticket_type(row._mapping) for row in rows]
 
 

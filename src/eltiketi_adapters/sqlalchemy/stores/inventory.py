@@ -40,6 +40,7 @@ cycle of waiters.
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
@@ -143,6 +144,13 @@ _ALLOCATIONS = (
     )
     .order_by(Allocation.shard_no, Allocation.id)
 )
+_LEVELS = (
+    select(
+        Shard.ticket_type_id, func.sum(Shard.capacity), func.sum(Shard.held), func.sum(Shard.sold)
+    )
+    .where(Shard.ticket_type_id.in_(bindparam("p_type_ids", expanding=True)))
+    .group_by(Shard.ticket_type_id)
+)
 _DELETE_ALLOCATION = delete(Allocation).where(Allocation.id == bindparam("p_id"))
 _RESTATE_ALLOCATION = (
     update(Allocation).where(Allocation.id == bindparam("p_id")).values(state=bindparam("p_state"))
@@ -197,7 +205,7 @@ class SqlInventoryStore:
         shards = await self._shard_count(ticket_type_id)
         if shards is None or quantity < 1:
             return False
-        start = self._tx.rng.randrange(shards)
+        start = random.randrange(shards)  # spreads buyers over the shards; not a secret
         if shards == 1 or not self._tx.is_postgres:
             self._tx.note_shard_lock(ticket_type_id, start)
             if await self._take(booking_id, ticket_type_id, start, quantity):
@@ -480,16 +488,7 @@ class SqlInventoryStore:
     async def levels(self, ticket_type_ids: Sequence[UUID]) -> dict[UUID, StockLevel]:
         if not ticket_type_ids:
             return {}
-        rows = await self._tx.rows(
-            select(
-                Shard.ticket_type_id,
-                func.sum(Shard.capacity),
-                func.sum(Shard.held),
-                func.sum(Shard.sold),
-            )
-            .where(Shard.ticket_type_id.in_(list(dict.fromkeys(ticket_type_ids))))
-            .group_by(Shard.ticket_type_id)
-        )
+        rows = await self._tx.rows(_LEVELS, {"p_type_ids": list(dict.fromkeys(ticket_type_ids))})
         return {
             row[0]: StockLevel(
                 ticket_type_id=row[0], capacity=int(row[1]), held=int(row[2]), sold=int(row[3])

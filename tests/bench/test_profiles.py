@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from eltiketi_app.bench.profiles import API_PROCESSES, FULL, QUICK, SMOKE, Size, parse_scenarios
+from eltiketi_bench.profiles import API_PROCESSES, FULL, QUICK, SMOKE, Size, parse_scenarios
 
 
 def test_smoke_runs_every_scenario_with_some_load() -> None:

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.unit.app.bench.scripted_server import ScriptedServer
+from tests.bench.scripted_server import ScriptedServer
 
 
 @pytest.fixture

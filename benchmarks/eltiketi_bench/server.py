@@ -1,4 +1,4 @@
-"""The ASGI factory the bench's uvicorn processes load: ``eltiketi_app.bench.server:app_from_env``.
+"""The ASGI factory the bench's uvicorn processes load: ``eltiketi_bench.server:app_from_env``.
 
 It is ``eltiketi serve``'s app, built the same way (settings from ``ELTIKETI_*``,
 the same logging and container): with ``ELTIKETI_KAFKA_BOOTSTRAP`` set the API

@@ -18,20 +18,20 @@ from typing import Any
 
 import msgspec
 
-from eltiketi_app.bench import scenarios as sc
-from eltiketi_app.bench.database import DEFAULT_SERVER, BenchDatabase
-from eltiketi_app.bench.driver import CLIENT_NAME
-from eltiketi_app.bench.loadrun import ProgressLine
-from eltiketi_app.bench.profiles import (
+from eltiketi_bench import scenarios as sc
+from eltiketi_bench.database import DEFAULT_SERVER, BenchDatabase
+from eltiketi_bench.driver import CLIENT_NAME
+from eltiketi_bench.loadrun import ProgressLine
+from eltiketi_bench.profiles import (
     API_POOL_PER_PROCESS,
     API_PROCESSES,
     RAW_POOL,
     Scenario,
     Size,
 )
-from eltiketi_app.bench.report import RunReport, ScenarioResult, table, write_json
-from eltiketi_app.bench.seed import mint_tokens
-from eltiketi_app.bench.services import ApiServers, KafkaStack, kafka_missing
+from eltiketi_bench.report import RunReport, ScenarioResult, table, write_json
+from eltiketi_bench.seed import mint_tokens
+from eltiketi_bench.services import ApiServers, KafkaStack, kafka_missing
 
 #: Connections this run may open at once (API pools + Kafka workers' pools + a few).
 PLANNED_CONNECTIONS = 2 * API_PROCESSES * API_POOL_PER_PROCESS + 8

@@ -127,7 +127,7 @@ class ApiServers:
                 "-m",
                 "uvicorn",
                 "--factory",
-                "eltiketi_app.bench.server:app_from_env",
+                "eltiketi_bench.server:app_from_env",
                 "--host",
                 "127.0.0.1",
                 "--port",

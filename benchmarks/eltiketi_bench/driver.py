@@ -1,4 +1,4 @@
-"""The load generator: a separate process, ``python -m eltiketi_app.bench.driver PLAN.json``.
+"""The load generator: a separate process, ``python -m eltiketi_bench.driver PLAN.json``.
 
 Each buyer is its own HTTP client (one keep-alive connection, its own bearer
 token, its requests encoded once), pinned to one API process, and runs a closed loop — the next request
@@ -9,7 +9,7 @@ the planned send time, so a slow server cannot hide its queue).
 Progress and the result are JSON lines on stdout (``{"kind": "progress", …}``,
 then one ``{"kind": "result", …}``); nothing else is written there.
 
-The HTTP client is :mod:`eltiketi_app.bench.http11` (asyncio, HTTP/1.1
+The HTTP client is :mod:`eltiketi_bench.http11` (asyncio, HTTP/1.1
 keep-alive), not httpx: the driver shares the machine's cores with the API, so
 every millisecond of client CPU per request is taken from what is measured.
 """
@@ -28,11 +28,11 @@ from typing import Any, Literal
 
 import msgspec
 
-from eltiketi_app.bench.http11 import Http11Client, HttpError, Response
-from eltiketi_app.bench.stats import Latency, summarize
+from eltiketi_bench.http11 import Http11Client, HttpError, Response
+from eltiketi_bench.stats import Latency, summarize
 
 #: What the bench reports as its load generator.
-CLIENT_NAME = "eltiketi_app.bench.http11 (asyncio HTTP/1.1 keep-alive)"
+CLIENT_NAME = "eltiketi_bench.http11 (asyncio HTTP/1.1 keep-alive)"
 #: Connections one buyer may hold at once (an open loop can have several requests in flight).
 MAX_CONNECTIONS_PER_BUYER = 8
 _FORM = "application/x-www-form-urlencoded"
@@ -371,7 +371,7 @@ def _runner() -> asyncio.Runner:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: python -m eltiketi_app.bench.driver PLAN.json", file=sys.stderr)
+        print("usage: python -m eltiketi_bench.driver PLAN.json", file=sys.stderr)
         return 2
     plan = msgspec.json.decode(Path(args[0]).read_bytes(), type=Plan)
     with _runner() as runner:

@@ -8,14 +8,14 @@ import socket
 import msgspec
 import pytest
 
-from eltiketi_app.bench.http11 import (
+from eltiketi_bench.http11 import (
     ConnectError,
     Http11Client,
     RemoteProtocolError,
     RequestTimeout,
     ResponseParser,
 )
-from tests.unit.app.bench.scripted_server import Reply, ScriptedServer, Seen, ok, serve
+from tests.bench.scripted_server import Reply, ScriptedServer, Seen, ok, serve
 
 
 async def test_requests_share_one_kept_alive_connection_and_carry_the_encoded_parts(

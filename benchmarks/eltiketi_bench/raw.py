@@ -1,9 +1,10 @@
 """The raw baseline: the adapter's own SQL, driven straight through asyncpg.
 
-The statements are not written here: they are *captured* from the SQL
-adapter (``SqlAlchemyPersistence``) while it reserves one ticket or reads one
-event inside a transaction that is then rolled back. What the baseline sends
-is therefore exactly what the adapter sends — the reservation as one statement
+The statements are not written here: the SQL adapter hands them out
+(:func:`~eltiketi_adapters.sqlalchemy.reservation_sql`,
+:func:`~eltiketi_adapters.sqlalchemy.event_read_sql`), compiled from the
+statement objects its stores execute. What the baseline sends is therefore
+exactly what the adapter sends — the reservation as one statement
 (conditional ``UPDATE`` + allocation ``INSERT``; for a sharded type the
 ``SKIP LOCKED`` pick) — minus everything around it: no HTTP, no token, no
 ``BEGIN``/``COMMIT`` round trips, no event lookup, no booking row, no outbox.
@@ -23,26 +24,11 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from eltiketi_app.bench.services import cpu_seconds
-from eltiketi_app.bench.stats import Latency, summarize
+from eltiketi_adapters.sqlalchemy import PositionalSql, reservation_sql
+from eltiketi_bench.services import cpu_seconds
+from eltiketi_bench.stats import Latency, summarize
 
-MAX_SEEDS = 32
 RAW_APPLICATION_NAME = "eltiketi-bench-raw"
-
-
-class Statement(msgspec.Struct, frozen=True):
-    sql: str
-    params: tuple[Any, ...]
-
-
-class ReservationSql(msgspec.Struct, frozen=True, kw_only=True):
-    """The adapter's reservation statement and where its varying parameters sit."""
-
-    statement: Statement
-    booking_index: int
-    rotation_index: int | None
-    """Sharded types: the parameter holding ``shards - start`` (the random first shard)."""
-    shards: int
 
 
 class RawResult(msgspec.Struct, kw_only=True):
@@ -75,83 +61,6 @@ class RawResult(msgspec.Struct, kw_only=True):
         }
 
 
-async def _capture(sqlalchemy_url: str, seed: int, work: Callable[[Any], Any]) -> list[Statement]:
-    """Run ``work(uow)`` in a unit of work that is rolled back; return what it sent."""
-    from sqlalchemy import event
-
-    from eltiketi_adapters.sqlalchemy import SqlAlchemyPersistence
-
-    captured: list[Statement] = []
-    db = SqlAlchemyPersistence(sqlalchemy_url, pool_size=1, max_overflow=0, seed=seed)
-
-    def record(_conn: Any, _cursor: Any, sql: str, params: Any, _ctx: Any, _many: bool) -> None:
-        captured.append(Statement(sql, tuple(params or ())))
-
-    event.listen(db.engine.sync_engine, "before_cursor_execute", record)
-    try:
-        async with db.unit_of_work() as uow:  # never committed: rolled back on exit
-            await work(uow)
-    finally:
-        await db.close()
-    return captured
-
-
-async def capture_reservation(
-    sqlalchemy_url: str, ticket_type_id: UUID, shards: int
-) -> ReservationSql:
-    """The statement the adapter uses to hold one ticket of ``ticket_type_id``."""
-    seen: list[tuple[str, Statement]] = []
-    for seed in range(1, MAX_SEEDS + 1):
-        booking_id = uuid.uuid4()
-
-        async def reserve(uow: Any, booking_id: UUID = booking_id) -> None:
-            if not await uow.inventory.reserve(booking_id, ticket_type_id, 1):
-                raise RuntimeError("the capture reservation was refused: no stock to capture with")
-
-        statements = await _capture(sqlalchemy_url, seed, reserve)
-        taking = [s for s in statements if "booking_allocations" in s.sql]
-        if len(taking) != 1:
-            raise RuntimeError(f"expected one reservation statement, saw {len(taking)}")
-        seen.append((str(booking_id), taking[0]))
-        if shards == 1:
-            break
-        if len(seen) > 1 and (rotation := _rotation_index(seen)) is not None:
-            break
-    else:
-        raise RuntimeError("could not find the shard rotation parameter")
-    booking_text, statement = seen[0]
-    booking_index = [str(p) for p in statement.params].index(booking_text)
-    return ReservationSql(
-        statement=statement,
-        booking_index=booking_index,
-        rotation_index=None if shards == 1 else rotation,
-        shards=shards,
-    )
-
-
-def _rotation_index(seen: list[tuple[str, Statement]]) -> int | None:
-    """The parameter that differs between two captures other than the booking id."""
-    (first_id, first), (second_id, second) = seen[0], seen[-1]
-    for index, (a, b) in enumerate(zip(first.params, second.params, strict=True)):
-        if str(a) in (first_id,) or str(b) in (second_id,):
-            continue
-        if a != b:
-            return index
-    return None
-
-
-async def capture_event_read(sqlalchemy_url: str, event_id: UUID) -> list[Statement]:
-    """The SELECTs the adapter runs for ``GET /v1/events/{id}`` (event, types, levels)."""
-
-    async def read(uow: Any) -> None:
-        await uow.catalog.get_event(event_id)
-        types = await uow.catalog.ticket_types(event_id)
-        await uow.inventory.levels([t.id for t in types])
-
-    statements = await _capture(sqlalchemy_url, 1, read)
-    return [s for s in statements if s.sql.lstrip().upper().startswith("SELECT")]
-
-
 class _Clock:
     def __init__(self, limit: float) -> None:
         self.limit = limit
@@ -171,14 +80,16 @@ class _Clock:
 
 async def drive_reservations(
     url: str,
-    reservation: ReservationSql,
+    ticket_type_id: UUID,
+    shards: int,
     *,
     concurrency: int,
     pool_size: int,
     duration_s: float | None = None,
     max_seconds: float = 600.0,
 ) -> RawResult:
-    """Closed loop of ``concurrency`` tasks on a pool of ``pool_size``.
+    """Closed loop of ``concurrency`` tasks on a pool of ``pool_size``, each holding one
+    ticket of ``ticket_type_id`` at a time with the adapter's reservation statement.
 
     Without ``duration_s`` it runs until sold out: a hot-row statement that
     takes nothing (it waited for the row, then found too little) is
@@ -186,20 +97,23 @@ async def drive_reservations(
     tried again with another random start, as the adapter would go on to its
     deciding step.
     """
-    sql, base = reservation.statement.sql, list(reservation.statement.params)
+    statement = reservation_sql(sharded=shards > 1)
+    fixed: dict[str, Any] = {"p_type_id": ticket_type_id, "p_quantity": 1}
+    if shards == 1:
+        fixed["p_shard_no"] = 0
+    else:
+        fixed["p_shards"] = shards
     rng = random.Random()
     clock = _Clock(duration_s if duration_s is not None else max_seconds)
 
     async def buyer(pool: asyncpg.Pool) -> None:
         while time.perf_counter() < clock.deadline:
-            params = list(base)
-            params[reservation.booking_index] = str(uuid.uuid4())
-            if reservation.rotation_index is not None:
-                params[reservation.rotation_index] = reservation.shards - rng.randrange(
-                    reservation.shards
-                )
+            varying: dict[str, Any] = {"p_booking_id": uuid.uuid4()}
+            if shards > 1:
+                varying["p_start"] = rng.randrange(shards)
+            arguments = statement.arguments(**fixed, **varying)
             began = time.perf_counter()
-            row = await pool.fetchrow(sql, *params)
+            row = await pool.fetchrow(statement.text, *arguments)
             clock.attempts += 1
             taken = row is not None and row[0] is not None
             if taken:
@@ -214,7 +128,7 @@ async def drive_reservations(
 
 async def drive_reads(
     url: str,
-    statements: Sequence[Statement],
+    statements: Sequence[PositionalSql],
     *,
     concurrency: int,
     pool_size: int,
@@ -222,14 +136,15 @@ async def drive_reads(
 ) -> RawResult:
     """Closed loop: each iteration runs the read's SELECTs on one pooled connection."""
     clock = _Clock(duration_s)
+    prepared = [(statement.text, statement.arguments()) for statement in statements]
 
     async def reader(pool: asyncpg.Pool) -> None:
         while time.perf_counter() < clock.deadline:
             began = time.perf_counter()
             clock.attempts += 1
             async with pool.acquire() as connection:
-                for statement in statements:
-                    await connection.fetch(statement.sql, *statement.params)
+                for text, arguments in prepared:
+                    await connection.fetch(text, *arguments)
             clock.accepted(began)
 
     return await _run(url, reader, concurrency=concurrency, pool_size=pool_size, clock=clock)

@@ -1,28 +1,29 @@
-"""The ``bench`` subcommand of ``eltiketi`` (registered by ``eltiketi_app.cli``).
+"""The benchmark's command line: ``eltiketi bench``, ``eltiketi-bench``, ``python -m eltiketi_bench``.
 
-Kept light: argparse only; the benchmark's modules load when it runs.
+``eltiketi bench`` is the product's thin command that hands over to
+:func:`main` when this project is installed. The benchmark's heavier
+modules load once the arguments are parsed.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Callable
+import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-from eltiketi_app.settings import Settings
+from eltiketi_bench.database import DEFAULT_SERVER
 
 EXIT_USAGE = 2
-DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
-def add_commands(commands: Any) -> None:
-    """Declare ``bench`` on the ``eltiketi`` subparsers."""
-    bench = commands.add_parser(
-        "bench",
-        help="benchmark the API against the raw PostgreSQL ceiling (docs/benchmarks.md)",
-        description="Creates its own database on the PostgreSQL server, starts the API as "
+def parser(prog: str) -> argparse.ArgumentParser:
+    """The benchmark's options."""
+    bench = argparse.ArgumentParser(
+        prog=prog,
+        description="Benchmark the API against the raw PostgreSQL ceiling (docs/benchmarks.md). "
+        "Creates its own database on the PostgreSQL server, starts the API as "
         "separate processes, drives load from a separate process and prints a table. "
         "Scenarios: a flash sale (hot row), b flash sale (sharded), c purchase journey, "
         "d purchase with Kafka, e reads, f holds at a fixed rate.",
@@ -49,18 +50,19 @@ def add_commands(commands: Any) -> None:
         help="record each API process with py-spy during each scenario (collapsed stacks "
         "in the kept run folder; needs py-spy)",
     )
+    return bench
 
 
-def bench_command(settings: Settings, args: argparse.Namespace) -> int:
+def main(argv: Sequence[str] | None = None, prog: str = "eltiketi-bench") -> int:
     """Run the benchmark; exit 1 if a scenario failed or anything was oversold."""
-    del settings  # the bench configures the processes it starts itself
-    from eltiketi_app.bench.profiles import FULL, QUICK, SMOKE, parse_scenarios
-    from eltiketi_app.bench.runner import BenchOptions, exit_status, print_error, run_bench
+    args = parser(prog).parse_args(argv)
+    from eltiketi_bench.profiles import FULL, QUICK, SMOKE, parse_scenarios
+    from eltiketi_bench.runner import BenchOptions, exit_status, print_error, run_bench
 
     try:
         scenarios = parse_scenarios(args.scenarios)
     except ValueError as error:
-        print(f"eltiketi bench: {error}", flush=True)
+        print(f"{prog}: {error}", file=sys.stderr, flush=True)
         return EXIT_USAGE
     size = SMOKE if args.smoke else QUICK if args.quick else FULL
     options = BenchOptions(
@@ -73,10 +75,9 @@ def bench_command(settings: Settings, args: argparse.Namespace) -> int:
     )
     try:
         report = asyncio.run(run_bench(options))
+    except KeyboardInterrupt:
+        return 130
     except Exception as error:
         print_error(error)
         return 1
     return exit_status(report)
-
-
-COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {"bench": bench_command}

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import msgspec
 
-from eltiketi_app.bench.driver import DECODER, Driver, DriverResult, Plan, Progress
-from tests.unit.app.bench.scripted_server import Reply, ScriptedServer, Seen, ok, serve
+from eltiketi_bench.driver import DECODER, Driver, DriverResult, Plan, Progress
+from tests.bench.scripted_server import Reply, ScriptedServer, Seen, ok, serve
 
 
 def _json(status: str, body: object) -> Reply:
@@ -148,7 +148,7 @@ async def test_the_process_writes_progress_then_one_result(
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "eltiketi_app.bench.driver",
+        "eltiketi_bench.driver",
         str(plan_path),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,

@@ -17,7 +17,7 @@ from uuid import UUID
 
 import asyncpg
 
-from eltiketi_app.bench.stats import Latency, summarize
+from eltiketi_bench.stats import Latency, summarize
 
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 

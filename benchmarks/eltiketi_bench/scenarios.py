@@ -1,6 +1,6 @@
 """The scenarios: each seeds its own event, drives the API, checks stock by SQL, runs the baseline.
 
-Every scenario writes into one :class:`~eltiketi_app.bench.report.ScenarioResult`.
+Every scenario writes into one :class:`~eltiketi_bench.report.ScenarioResult`.
 A scenario sells from ticket types of its own, so none sees another's stock;
 its raw baseline uses a twin type of the same capacity and shard count.
 """
@@ -13,14 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eltiketi_app.bench import raw
-from eltiketi_app.bench.database import BenchDatabase
-from eltiketi_app.bench.driver import DriverResult, Mode, Plan
-from eltiketi_app.bench.loadrun import ProgressLine, run_driver
-from eltiketi_app.bench.profiles import RAW_POOL, Scenario, Size
-from eltiketi_app.bench.report import ScenarioResult
-from eltiketi_app.bench.seed import Catalogue, SeededEvent, TicketTypeSpec
-from eltiketi_app.bench.services import (
+from eltiketi_adapters.sqlalchemy import event_read_sql
+from eltiketi_bench import raw
+from eltiketi_bench.database import BenchDatabase
+from eltiketi_bench.driver import DriverResult, Mode, Plan
+from eltiketi_bench.loadrun import ProgressLine, run_driver
+from eltiketi_bench.profiles import RAW_POOL, Scenario, Size
+from eltiketi_bench.report import ScenarioResult
+from eltiketi_bench.seed import Catalogue, SeededEvent, TicketTypeSpec
+from eltiketi_bench.services import (
     ApiServers,
     Child,
     KafkaStack,
@@ -220,12 +221,13 @@ async def flash_sale(ctx: Context, scenario: Scenario, *, shards: int) -> Scenar
     result.extra["stock_matches_accepted"] = stock.taken == driven.ok == stock.allocated
 
     ctx.progress.update(f"  {scenario.label}: raw baseline (asyncpg)…")
-    statement = await raw.capture_reservation(
-        ctx.db.sqlalchemy_url, event.ticket_types["raw"], shards
-    )
     await ctx.room_for(raw_pool(buyers))
     baseline = await raw.drive_reservations(
-        ctx.db.url, statement, concurrency=buyers, pool_size=raw_pool(buyers)
+        ctx.db.url,
+        event.ticket_types["raw"],
+        shards,
+        concurrency=buyers,
+        pool_size=raw_pool(buyers),
     )
     raw_stock = await ctx.db.stock([event.ticket_types["raw"]])
     result.oversold = stock.oversold + raw_stock.oversold
@@ -299,13 +301,11 @@ async def settle_etickets(
 
 async def purchase_raw(ctx: Context, event: SeededEvent) -> raw.RawResult:
     if ctx.raw_purchase is None:
-        statement = await raw.capture_reservation(
-            ctx.db.sqlalchemy_url, event.ticket_types["raw"], 1
-        )
         await ctx.room_for(raw_pool(ctx.size.purchase_buyers))
         ctx.raw_purchase = await raw.drive_reservations(
             ctx.db.url,
-            statement,
+            event.ticket_types["raw"],
+            1,
             concurrency=ctx.size.purchase_buyers,
             pool_size=raw_pool(ctx.size.purchase_buyers),
             duration_s=ctx.size.raw_seconds,
@@ -414,7 +414,7 @@ async def reads(ctx: Context, scenario: Scenario) -> ScenarioResult:
     stock = await ctx.db.stock(list(event.ticket_types.values()))
     result.oversold = stock.oversold
     ctx.progress.update(f"  {scenario.label}: raw baseline (asyncpg)…")
-    statements = await raw.capture_event_read(ctx.db.sqlalchemy_url, event.event_id)
+    statements = event_read_sql(event.event_id, list(event.ticket_types.values()))
     await ctx.room_for(raw_pool(size.read_clients))
     baseline = await raw.drive_reads(
         ctx.db.url,

@@ -9,7 +9,7 @@ from typing import TextIO
 
 import msgspec
 
-from eltiketi_app.bench.driver import DECODER, DriverResult, Plan, Progress
+from eltiketi_bench.driver import DECODER, DriverResult, Plan, Progress
 
 
 class ProgressLine:
@@ -53,7 +53,7 @@ async def run_driver(
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "eltiketi_app.bench.driver",
+            "eltiketi_bench.driver",
             str(plan_path),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
