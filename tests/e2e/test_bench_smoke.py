@@ -1,6 +1,8 @@
 """``eltiketi bench --smoke`` end to end: the harness must not rot (no speed is asserted).
 
-It runs the real command as a subprocess against the machine's PostgreSQL:
+The benchmark is the ``benchmarks/`` project (``eltiketi_bench``), which ``[dev]``
+installs; the product's thin ``eltiketi bench`` command hands over to it. This
+runs that command as a subprocess against the machine's PostgreSQL:
 its own database, two API processes, the load driver process, the raw
 asyncpg baseline, and Kafka (tansu) with a worker process for scenario d.
 The smoke size keeps the whole run near 30 s on two busy cores; most of that
