@@ -17,14 +17,16 @@ nox.options.sessions = ["lint", "tests"]
 SOURCES = ["src", "tests", "examples", "benchmarks", "noxfile.py", "tools"]
 
 
-def install_locked(session: nox.Session, *extras: str) -> None:
-    """Install the project and the given extras at the versions in ``uv.lock``."""
+def install_locked(session: nox.Session, *extras: str, groups: tuple[str, ...] = ()) -> None:
+    """Install the project, the given extras and dependency groups at the versions in
+    ``uv.lock``."""
     session.run_install(
         "uv",
         "sync",
         "--locked",
         "--inexact",
         *(f"--extra={extra}" for extra in extras),
+        *(f"--group={group}" for group in groups),
         env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location},
         external=True,
     )
@@ -34,7 +36,7 @@ def install_locked(session: nox.Session, *extras: str) -> None:
 def tests(session: nox.Session) -> None:
     """The whole suite: unit, contract, API, integration (real components), browser and e2e."""
     session.run("bash", "tools/system-packages.sh", external=True)
-    install_locked(session, "dev")
+    install_locked(session, "dev", groups=("bench",))
     session.run(
         "pytest",
         "-p",
@@ -69,7 +71,7 @@ def tests_latest(session: nox.Session) -> None:
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff, mypy strict, and the layer contracts (core ← adapters ← app)."""
-    install_locked(session, "dev")
+    install_locked(session, "dev", groups=("bench",))
     session.run("ruff", "check", *SOURCES)
     session.run("ruff", "format", "--check", *SOURCES)
     session.run("mypy")
@@ -105,7 +107,7 @@ def bench(session: nox.Session) -> None:
     """Benchmarks against the machine's PostgreSQL; prints a table (see docs/benchmarks.md).
 
     The benchmark is the workspace member in ``benchmarks/`` (not in the wheel);
-    the ``bench`` extra installs it from the same ``uv.lock``.
+    the ``bench`` dependency group installs it from the same ``uv.lock``.
     """
-    install_locked(session, "bench")
+    install_locked(session, groups=("bench",))
     session.run("eltiketi", "bench", *session.posargs)

@@ -26,8 +26,7 @@ EXIT_USAGE = 2
 BENCH_MISSING = (
     "eltiketi bench: the benchmark is not installed. It is not part of the eltiketi package: "
     "it lives in the repository's benchmarks/ folder. From a clone, run `nox -s bench`, or "
-    "install it with `uv sync --locked --extra bench` (`--extra dev` includes it) and run "
-    "`eltiketi bench` again. See docs/benchmarks.md."
+    "install it with `uv sync --locked --group bench` and run `eltiketi bench` again. See docs/benchmarks.md."
 )
 
 

@@ -34,7 +34,7 @@ def test_without_the_benchmark_it_says_how_to_install_it(
     assert "not installed" in said
     assert "benchmarks/" in said
     assert "nox -s bench" in said
-    assert "uv sync --locked --extra bench" in said
+    assert "uv sync --locked --group bench" in said
 
 
 def test_it_hands_its_options_to_the_benchmark(capsys: pytest.CaptureFixture[str]) -> None:
