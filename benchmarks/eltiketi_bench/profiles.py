@@ -6,13 +6,11 @@ from enum import StrEnum
 
 import msgspec
 
-from eltiketi_app.settings import Settings
-
-_DEFAULTS = Settings()
+from eltiketi_app.settings import default_of
 
 API_PROCESSES = 2
 """API server processes (uvicorn, one worker each); each buyer is pinned to one."""
-API_POOL_PER_PROCESS = _DEFAULTS.database_pool_size + _DEFAULTS.database_max_overflow
+API_POOL_PER_PROCESS: int = default_of("database_pool_size") + default_of("database_max_overflow")
 """The app's default pool (``ELTIKETI_DATABASE_POOL_SIZE`` + ``…_MAX_OVERFLOW``); the bench
 sets neither."""
 RAW_POOL = API_PROCESSES * API_POOL_PER_PROCESS

@@ -38,14 +38,14 @@ from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from eltiketi_app.ioc.types import Persistence
-from eltiketi_app.settings import Settings
+from eltiketi_app.settings import Settings, default_of
 from eltiketi_core.usecases.catalog import EventView
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 #: Default time to live of an entry (the ``ELTIKETI_AVAILABILITY_CACHE_MS`` default).
-DEFAULT_TTL_MS = Settings().availability_cache_ms
+DEFAULT_TTL_MS: int = default_of("availability_cache_ms")
 #: Default bound on the number of events kept.
 DEFAULT_MAX_ENTRIES = 4096
 

@@ -1,0 +1,721 @@
+"""The operator's contract: every ``ELTIKETI_*`` variable, declared once, read once.
+
+Twelve-factor: the environment is the only source. Each variable is one field of
+:class:`Settings` — its type, its default, and a :class:`Var` with its bounds,
+group, secrecy and one line of documentation; the variable's name is the field's
+name in capitals after ``ELTIKETI_``. :meth:`Settings.from_env` reads them all,
+reports every bad value at once in a :class:`SettingsError` that names the
+variable, and ``ELTIKETI_MODE=production`` refuses to start while any part would
+fall back to an embedded-only choice. ``docs/configuration.md``'s tables are
+generated from these declarations (``python -m eltiketi_app.settings``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import parse_qs, urlsplit
+
+import msgspec
+
+from eltiketi_app.settings.checks import (
+    MEMORY_DATABASE_URL,
+    database_url,
+    jwk_set,
+    log_level,
+    mask_url_password,
+    url,
+    zero_means_none,
+)
+from eltiketi_app.settings.declaration import (
+    PREFIX,
+    Group,
+    Secret,
+    SettingsError,
+    Var,
+    declarations,
+    read,
+)
+from eltiketi_core.usecases.policy import Policy
+
+__all__ = [
+    "DEFAULT_PORT",
+    "LOOPBACK_HOSTS",
+    "MEMORY_DATABASE_URL",
+    "PREFIX",
+    "WORKER_TUNING",
+    "Group",
+    "Introspection",
+    "LogFormat",
+    "Mode",
+    "Settings",
+    "SettingsError",
+    "StripeMode",
+    "default_of",
+]
+
+DEFAULT_PORT = 8000
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+#: The groups ``eltiketi worker`` may re-read from another mapping (see
+#: :meth:`Settings.with_worker_tuning_from`) and lists in its ``--help``.
+WORKER_TUNING = frozenset({Group.KAFKA, Group.WORKERS})
+
+
+class Mode(StrEnum):
+    EMBEDDED = "embedded"
+    PRODUCTION = "production"
+
+
+class Introspection(StrEnum):
+    OFF = "off"
+    ALWAYS = "always"
+    OPAQUE_ONLY = "opaque-only"
+
+
+class StripeMode(StrEnum):
+    PAYMENT_INTENT = "payment_intent"
+    CHECKOUT = "checkout"
+
+
+class LogFormat(StrEnum):
+    JSON = "json"
+    CONSOLE = "console"
+
+
+_SERVER = Group.SERVER
+_DATABASE = Group.DATABASE
+_IDENTITY = Group.IDENTITY
+_PAYMENTS = Group.PAYMENTS
+_MAIL = Group.MAIL
+_SMS = Group.SMS
+_TICKETS = Group.TICKETS
+_POLICY = Group.POLICY
+_NOTIFICATIONS = Group.NOTIFICATIONS
+_EVENT_BUS = Group.EVENT_BUS
+_KAFKA = Group.KAFKA
+_WORKERS = Group.WORKERS
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """Every knob of the service. Unset optional values mean "the embedded choice".
+
+    Build it with :meth:`from_env` in a process, or directly in tests.
+    """
+
+    # -- server ---------------------------------------------------------------------
+    mode: Annotated[
+        Mode,
+        Var(
+            "`embedded` (everything in one process, nothing to configure) or `production` "
+            "(every external part must be configured)",
+            _SERVER,
+            production="`production`",
+        ),
+    ] = Mode.EMBEDDED
+    data_dir: Annotated[
+        Path,
+        Var(
+            "folder for embedded state: SQLite file, dev-token key, ticket keys, `outbox/` "
+            "with `.eml` and SMS `.txt` files",
+            _SERVER,
+            embedded="`./.eltiketi`",
+            production="unused unless a part is embedded",
+        ),
+    ] = Path(".eltiketi")
+    public_url: Annotated[
+        str | None,
+        Var(
+            "base URL for links in e-mails and payment return URLs",
+            _SERVER,
+            parse=url("http", "https"),
+            embedded="`http://127.0.0.1:<port>`",
+            production="required",
+        ),
+    ] = None
+    host: Annotated[
+        str,
+        Var(
+            "where `eltiketi serve` listens (`--host` wins); embedded mode refuses a "
+            "non-loopback address without `--allow-remote`",
+            _SERVER,
+            production="e.g. `0.0.0.0`",
+        ),
+    ] = "127.0.0.1"
+    port: Annotated[
+        int, Var("where `eltiketi serve` listens (`--port` wins)", _SERVER, ge=0, le=65535)
+    ] = DEFAULT_PORT
+    log_level: Annotated[
+        str, Var("`DEBUG`, `INFO`, `WARNING` or `ERROR`", _SERVER, parse=log_level)
+    ] = "INFO"
+    log_format: Annotated[
+        LogFormat,
+        Var("`json` (one JSON object per line) or `console`", _SERVER, production="`json`"),
+    ] = LogFormat.JSON
+    availability_cache_ms: Annotated[
+        int,
+        Var(
+            "how long each API process may serve an event's public view (`GET "
+            "/v1/events/{id}`, with `available`) from memory; another process's changes show "
+            "within this time, this process's at once "
+            "([details](rest.md#caching-of-get-v1eventsid)); `0` = no cache",
+            _SERVER,
+            ge=0,
+        ),
+    ] = 500
+
+    # -- database -------------------------------------------------------------------
+    database_url: Annotated[
+        str | None,
+        Var(
+            "SQLAlchemy URL: `postgresql+asyncpg://user:pass@host/db` (plain `postgresql://` "
+            "works too), `sqlite+aiosqlite:///path`, or `memory://` (in-memory stores, gone "
+            "at exit)",
+            _DATABASE,
+            secret=Secret.URL_PASSWORD,
+            parse=database_url,
+            embedded="SQLite file `<data dir>/eltiketi.db` (WAL, busy timeout), migrated on start",
+            production="required (PostgreSQL)",
+        ),
+    ] = None
+    database_pool_size: Annotated[
+        int,
+        Var(
+            "PostgreSQL connections each process keeps open ([pool](#database-connection-pool))",
+            _DATABASE,
+            ge=1,
+            le=1000,
+        ),
+    ] = 15
+    database_max_overflow: Annotated[
+        int,
+        Var(
+            "extra connections a process may open under load, closed again when returned",
+            _DATABASE,
+            ge=0,
+            le=1000,
+        ),
+    ] = 0
+    database_pool_timeout: Annotated[
+        float,
+        Var(
+            "seconds a request waits for a free connection before it fails with 503",
+            _DATABASE,
+            ge=0.1,
+        ),
+    ] = 30.0
+    database_statement_timeout_ms: Annotated[
+        int | None,
+        Var(
+            "PostgreSQL `statement_timeout` for every connection (a statement running longer "
+            "is cancelled: 503); `0` = no limit",
+            _DATABASE,
+            ge=0,
+            parse=zero_means_none,
+            embedded="no limit",
+            production="recommended",
+        ),
+    ] = None
+
+    # -- identity -------------------------------------------------------------------
+    oidc_issuer: Annotated[
+        str | None,
+        Var(
+            "the Keycloak realm URL exactly as in tokens' `iss`",
+            _IDENTITY,
+            parse=url("http", "https"),
+            embedded="dev issuer",
+            production="required",
+        ),
+    ] = None
+    oidc_audience: Annotated[
+        str | None,
+        Var(
+            "the audience this API expects (`aud`, or Keycloak `azp`)",
+            _IDENTITY,
+            production="required",
+        ),
+    ] = None
+    oidc_introspection: Annotated[
+        Introspection,
+        Var(
+            "RFC 7662 introspection: `off`, `always`, `opaque-only`",
+            _IDENTITY,
+            production="optional",
+        ),
+    ] = Introspection.OFF
+    oidc_client_id: Annotated[
+        str | None,
+        Var(
+            "the confidential client that calls the introspection endpoint",
+            _IDENTITY,
+            production="required unless introspection is `off`",
+        ),
+    ] = None
+    oidc_client_secret: Annotated[
+        str | None,
+        Var(
+            "that client's secret",
+            _IDENTITY,
+            secret=Secret.WHOLE,
+            production="required unless introspection is `off`",
+        ),
+    ] = None
+    oidc_cache_seconds: Annotated[
+        float,
+        Var(
+            "how long a positive introspection answer is reused (never past the token's "
+            "`exp`): the longest a revoked token keeps working; `0` = ask every time",
+            _IDENTITY,
+            ge=0,
+        ),
+    ] = 30.0
+    oidc_jwks_min_refetch_seconds: Annotated[
+        float,
+        Var(
+            "at most one JWKS fetch per this many seconds when tokens name an unknown key "
+            "(`kid`), so forged kids cannot hammer the issuer; a key rotated in at the issuer "
+            "is picked up after at most this long",
+            _IDENTITY,
+            ge=0,
+        ),
+    ] = 30.0
+
+    # -- payments -------------------------------------------------------------------
+    stripe_api_key: Annotated[
+        str | None,
+        Var(
+            "Stripe secret or restricted key",
+            _PAYMENTS,
+            secret=Secret.WHOLE,
+            embedded="fake gateway with a local pay page",
+            production="required",
+        ),
+    ] = None
+    stripe_webhook_secret: Annotated[
+        str | None,
+        Var(
+            "the webhook endpoint's signing secret (`whsec_…`)",
+            _PAYMENTS,
+            secret=Secret.WHOLE,
+            production="required",
+        ),
+    ] = None
+    stripe_mode: Annotated[
+        StripeMode,
+        Var(
+            "`payment_intent` (client secret for a card form) or `checkout` (hosted page URL)",
+            _PAYMENTS,
+            production="optional",
+        ),
+    ] = StripeMode.PAYMENT_INTENT
+    stripe_api_base: Annotated[
+        str | None,
+        Var(
+            "another API address (tests against localstripe only)",
+            _PAYMENTS,
+            parse=url("http", "https"),
+            embedded="Stripe",
+            production="—",
+        ),
+    ] = None
+
+    # -- mail -----------------------------------------------------------------------
+    smtp_url: Annotated[
+        str | None,
+        Var(
+            "`smtp://user:pass@host:port`, `smtps://…`, `?starttls=true`",
+            _MAIL,
+            secret=Secret.URL_PASSWORD,
+            parse=url("smtp", "smtps"),
+            embedded="`.eml` files in `<data dir>/outbox/`",
+            production="required",
+        ),
+    ] = None
+    mail_from: Annotated[
+        str | None,
+        Var(
+            "`From` of every e-mail, e.g. `elTiketi <tickets@example.com>`",
+            _MAIL,
+            embedded="`elTiketi <tickets@eltiketi.localhost>`",
+            production="required",
+        ),
+    ] = None
+
+    # -- sms ------------------------------------------------------------------------
+    sms_url: Annotated[
+        str | None,
+        Var(
+            "HTTP SMS provider (Twilio's API shape)",
+            _SMS,
+            secret=Secret.URL_PASSWORD,
+            parse=url("http", "https"),
+            embedded="text files in `<data dir>/outbox/`",
+            production="optional",
+        ),
+    ] = None
+    sms_user: Annotated[
+        str | None, Var("the SMS provider's account", _SMS, production="with `ELTIKETI_SMS_URL`")
+    ] = None
+    sms_token: Annotated[
+        str | None,
+        Var(
+            "the SMS provider's token",
+            _SMS,
+            secret=Secret.WHOLE,
+            production="with `ELTIKETI_SMS_URL`",
+        ),
+    ] = None
+    sms_from: Annotated[
+        str | None,
+        Var(
+            "the SMS sender: an E.164 number, an alphanumeric sender id, or a Twilio messaging "
+            "service id (`MG…`). The older form, `?from=%2B1500…` in `ELTIKETI_SMS_URL`, "
+            "still works; this wins when both are set",
+            _SMS,
+            production="required with `ELTIKETI_SMS_URL` (or `?from=`)",
+        ),
+    ] = None
+
+    # -- tickets --------------------------------------------------------------------
+    ticket_keys: Annotated[
+        str | None,
+        Var(
+            "the ticket-signing JWK set (Ed25519; current key first, retired keys kept so old "
+            "tickets still verify), shared by every replica",
+            _TICKETS,
+            secret=Secret.WHOLE,
+            parse=jwk_set,
+            embedded="generated once in the data folder",
+            production="required",
+        ),
+    ] = None
+
+    # -- policy ---------------------------------------------------------------------
+    hold_ttl_seconds: Annotated[int, Var("how long a hold lasts", _POLICY, ge=1)] = 900
+    sweep_interval_seconds: Annotated[
+        float, Var("seconds between runs of the hold-expiry sweeper", _POLICY, ge=0.05)
+    ] = 5.0
+    cancel_cutoff_hours: Annotated[
+        float,
+        Var(
+            "customers may cancel an order until this many hours before the event",
+            _POLICY,
+            ge=0,
+        ),
+    ] = 24.0
+    max_tickets_per_buyer: Annotated[
+        int,
+        Var("active tickets (held or bought) one account may have per event", _POLICY, ge=1),
+    ] = 10
+
+    # -- notifications --------------------------------------------------------------
+    resend_interval_seconds: Annotated[
+        float,
+        Var(
+            "`POST /v1/orders/{id}/resend` answers 429 if the same order's e-tickets were "
+            "sent less than this long ago",
+            _NOTIFICATIONS,
+            ge=0,
+        ),
+    ] = 60.0
+    notification_max_attempts: Annotated[
+        int,
+        Var(
+            "tries of one e-mail or SMS before it is given up (and logged)",
+            _NOTIFICATIONS,
+            ge=1,
+        ),
+    ] = 8
+    notification_backoff_seconds: Annotated[
+        float,
+        Var(
+            "wait after the first failed send; doubles after each further failure",
+            _NOTIFICATIONS,
+            ge=0.1,
+        ),
+    ] = 5.0
+    notification_lease_seconds: Annotated[
+        float,
+        Var(
+            "a send in progress is reserved for this long; if its process dies, another one "
+            "retries it after that. Keep it above the slowest send (SMTP or SMS timeout)",
+            _NOTIFICATIONS,
+            ge=1,
+        ),
+    ] = 120.0
+
+    # -- event bus ------------------------------------------------------------------
+    kafka_bootstrap: Annotated[
+        str | None,
+        Var(
+            "Kafka bootstrap servers (the API then leaves relay, handlers and sweeper to "
+            "`eltiketi worker`)",
+            _EVENT_BUS,
+            embedded="in-process bus, handlers and loops in the server",
+            production="required",
+        ),
+    ] = None
+
+    # -- kafka tuning ---------------------------------------------------------------
+    kafka_topic_prefix: Annotated[
+        str, Var("prefix of every topic name (one cluster, many stages)", _KAFKA)
+    ] = ""
+    kafka_group_prefix: Annotated[str, Var("prefix of every consumer group", _KAFKA)] = "eltiketi-"
+    kafka_partitions: Annotated[
+        int, Var("partitions of each event topic when a worker creates it", _KAFKA, ge=1)
+    ] = 12
+    kafka_replication_factor: Annotated[
+        int,
+        Var("copies of each partition when created (3 on a production cluster)", _KAFKA, ge=1),
+    ] = 1
+    kafka_request_timeout_ms: Annotated[
+        int, Var("Kafka client request timeout", _KAFKA, ge=100)
+    ] = 30_000
+    kafka_session_timeout_ms: Annotated[
+        int,
+        Var(
+            "consumer group session timeout (real Kafka refuses less than 6000 by default)",
+            _KAFKA,
+            ge=100,
+        ),
+    ] = 10_000
+    kafka_heartbeat_interval_ms: Annotated[
+        int,
+        Var("consumer heartbeat interval; must be below the session timeout", _KAFKA, ge=50),
+    ] = 3_000
+    kafka_retry_attempts: Annotated[
+        int, Var("tries of a failing message before it is dead-lettered", _KAFKA, ge=1)
+    ] = 5
+    kafka_retry_base_seconds: Annotated[
+        float, Var("first retry delay (doubles, capped)", _KAFKA, ge=0)
+    ] = 0.5
+    kafka_retry_max_seconds: Annotated[float, Var("longest retry delay", _KAFKA, ge=0)] = 30.0
+    kafka_concurrency: Annotated[
+        int,
+        Var(
+            "purchases one consumer handles at once; one purchase's events always run one "
+            "after another, in order. Each may hold a database connection while it runs: "
+            "with several consumer roles in one process, the pool is shared",
+            _KAFKA,
+            ge=1,
+            le=1000,
+        ),
+    ] = 16
+    kafka_fetch_max_wait_ms: Annotated[
+        int,
+        Var(
+            "longest time the broker holds a consumer's fetch that found nothing. Kafka "
+            "answers as soon as a record arrives; brokers that wait the whole time (tansu) "
+            "add up to this to every event's delay",
+            _KAFKA,
+            ge=1,
+            le=60_000,
+        ),
+    ] = 100
+
+    # -- relay and workers ----------------------------------------------------------
+    relay_poll_seconds: Annotated[
+        float,
+        Var(
+            "relay: longest pause while the outbox stays empty. After a batch that was not "
+            "full it looks again after 50 ms (after a full one, at once), doubling the pause "
+            "on every empty look up to this",
+            _WORKERS,
+            ge=0.01,
+        ),
+    ] = 0.5
+    relay_max_backoff_seconds: Annotated[
+        float, Var("relay: longest pause while Kafka is away", _WORKERS, ge=0.1)
+    ] = 30.0
+    worker_graceful_seconds: Annotated[
+        float, Var("how long a worker's shutdown waits for work in hand", _WORKERS, ge=0)
+    ] = 30.0
+    notification_retry_interval_seconds: Annotated[
+        float,
+        Var(
+            "seconds between runs of the notification retry loop (the embedded server's, or "
+            "`eltiketi worker notifications`), which sends the e-mails and SMS whose backoff "
+            "has passed",
+            _WORKERS,
+            gt=0,
+        ),
+    ] = 5.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read ``ELTIKETI_*`` from ``env`` (default ``os.environ``); raise :class:`SettingsError`.
+
+        Empty values count as unset. Every bad variable is reported at once.
+        """
+        values, problems = read(cls, os.environ if env is None else env)
+        if problems:
+            raise SettingsError(problems)
+        settings = cls(**values)
+        settings.check()
+        return settings
+
+    # -- derived values -------------------------------------------------------------
+
+    @property
+    def is_embedded(self) -> bool:
+        return self.mode is Mode.EMBEDDED
+
+    @property
+    def effective_public_url(self) -> str:
+        """Base URL for links (mails, payment pages); defaults to where ``serve`` listens."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in {"0.0.0.0", "::", ""} else self.host
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
+    @property
+    def uses_memory_database(self) -> bool:
+        return self.database_url == MEMORY_DATABASE_URL
+
+    @property
+    def uses_dev_issuer(self) -> bool:
+        """Dev tokens are accepted only in embedded mode with no OIDC issuer configured."""
+        return self.is_embedded and self.oidc_issuer is None
+
+    @property
+    def uses_fake_gateway(self) -> bool:
+        return self.is_embedded and self.stripe_api_key is None
+
+    @property
+    def outbox_dir(self) -> Path:
+        """Where embedded e-mails (``.eml``) and SMS (``.txt``) are written."""
+        return self.data_dir / "outbox"
+
+    @property
+    def is_exposed(self) -> bool:
+        return self.host not in LOOPBACK_HOSTS
+
+    def policy(self) -> Policy:
+        """The core's business knobs: holds, limits, cancellation, notification retries."""
+        return Policy(
+            hold_ttl=timedelta(seconds=self.hold_ttl_seconds),
+            max_tickets_per_buyer=self.max_tickets_per_buyer,
+            cancel_cutoff=timedelta(hours=self.cancel_cutoff_hours),
+            resend_interval=timedelta(seconds=self.resend_interval_seconds),
+            notification_max_attempts=self.notification_max_attempts,
+            notification_backoff=timedelta(seconds=self.notification_backoff_seconds),
+            notification_lease=timedelta(seconds=self.notification_lease_seconds),
+        )
+
+    def with_worker_tuning_from(self, env: Mapping[str, str]) -> Settings:
+        """These settings with the Kafka, relay and worker tuning re-read from ``env``.
+
+        For callers (tests, tools) that hold a :class:`Settings` and want to try other
+        tuning values without rebuilding everything; raises :class:`SettingsError`.
+        """
+        tuning, problems = read(Settings, env, groups=WORKER_TUNING)
+        if problems:
+            raise SettingsError(problems)
+        defaults = {
+            d.field: d.default for d in declarations(Settings) if d.var.group in WORKER_TUNING
+        }
+        tuned = msgspec.structs.replace(self, **{**defaults, **tuning})
+        tuned.check()
+        return tuned
+
+    def embedded_only_parts(self) -> list[str]:
+        """What would still run on an embedded stand-in, as ``"part (VARIABLE)"`` lines."""
+        missing: list[str] = []
+        if self.database_url is None or self.uses_memory_database:
+            missing.append("database: ELTIKETI_DATABASE_URL (a postgresql+asyncpg:// URL)")
+        if self.kafka_bootstrap is None:
+            missing.append("event bus: ELTIKETI_KAFKA_BOOTSTRAP")
+        if self.oidc_issuer is None:
+            missing.append("identity: ELTIKETI_OIDC_ISSUER")
+        if self.oidc_audience is None:
+            missing.append("identity: ELTIKETI_OIDC_AUDIENCE")
+        if self.stripe_api_key is None:
+            missing.append("payments: ELTIKETI_STRIPE_API_KEY")
+        if self.stripe_webhook_secret is None:
+            missing.append("payments: ELTIKETI_STRIPE_WEBHOOK_SECRET")
+        if self.smtp_url is None:
+            missing.append("mail: ELTIKETI_SMTP_URL")
+        if self.mail_from is None:
+            missing.append("mail: ELTIKETI_MAIL_FROM")
+        if self.ticket_keys is None:
+            missing.append("ticket signing: ELTIKETI_TICKET_KEYS")
+        if self.public_url is None:
+            missing.append("links: ELTIKETI_PUBLIC_URL")
+        return missing
+
+    def check(self) -> None:
+        """Raise :class:`SettingsError` if this configuration must not start."""
+        problems = _cross_checks(self)
+        if self.mode is Mode.PRODUCTION:
+            problems += [
+                f"ELTIKETI_MODE=production but {part} is not set"
+                for part in self.embedded_only_parts()
+            ]
+        if problems:
+            raise SettingsError(problems)
+
+    def redacted(self) -> dict[str, Any]:
+        """The settings as a dict with every secret masked (for the start-up log line)."""
+        raw: dict[str, Any] = msgspec.to_builtins(self, enc_hook=str)
+        for declared in declarations(Settings):
+            value = raw.get(declared.field)
+            if not value:
+                continue
+            if declared.var.secret is Secret.WHOLE:
+                raw[declared.field] = "***"
+            elif declared.var.secret is Secret.URL_PASSWORD:
+                raw[declared.field] = mask_url_password(value)
+        return raw
+
+
+def default_of(field: str) -> Any:
+    """The declared default of a setting, without building a :class:`Settings`."""
+    for declared in declarations(Settings):
+        if declared.field == field:
+            return declared.default
+    raise KeyError(field)
+
+
+def _cross_checks(settings: Settings) -> list[str]:
+    problems: list[str] = []
+    if settings.oidc_issuer is not None and settings.oidc_audience is None:
+        problems.append("ELTIKETI_OIDC_AUDIENCE is required when ELTIKETI_OIDC_ISSUER is set")
+    if settings.oidc_introspection is not Introspection.OFF and not (
+        settings.oidc_client_id and settings.oidc_client_secret
+    ):
+        problems.append(
+            "ELTIKETI_OIDC_INTROSPECTION="
+            f"{settings.oidc_introspection.value} needs ELTIKETI_OIDC_CLIENT_ID and "
+            "ELTIKETI_OIDC_CLIENT_SECRET"
+        )
+    if settings.stripe_api_key is not None and settings.stripe_webhook_secret is None:
+        problems.append(
+            "ELTIKETI_STRIPE_WEBHOOK_SECRET is required when ELTIKETI_STRIPE_API_KEY is set"
+        )
+    if settings.sms_url is not None and not (settings.sms_user and settings.sms_token):
+        problems.append(
+            "ELTIKETI_SMS_USER and ELTIKETI_SMS_TOKEN are required when ELTIKETI_SMS_URL is set"
+        )
+    if settings.sms_url is not None and not (settings.sms_from or _sender_in_url(settings.sms_url)):
+        problems.append(
+            "ELTIKETI_SMS_FROM (or a ?from= parameter in ELTIKETI_SMS_URL) is required when "
+            "ELTIKETI_SMS_URL is set"
+        )
+    if settings.kafka_heartbeat_interval_ms >= settings.kafka_session_timeout_ms:
+        problems.append(
+            f"ELTIKETI_KAFKA_HEARTBEAT_INTERVAL_MS ({settings.kafka_heartbeat_interval_ms}) must be "
+            f"lower than ELTIKETI_KAFKA_SESSION_TIMEOUT_MS ({settings.kafka_session_timeout_ms})"
+        )
+    return problems
+
+
+def _sender_in_url(value: str) -> bool:
+    """Whether an SMS URL carries its sender as ``?from=…`` (the older way to configure it)."""
+    return any(sender.strip() for sender in parse_qs(urlsplit(value).query).get("from", []))

@@ -1,0 +1,62 @@
+"""Checks of single values that need more than a type and bounds (``Var.parse``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+MEMORY_DATABASE_URL = "memory://"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def mask_url_password(url: str) -> str:
+    """``url`` with its password, if any, replaced by ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
+
+
+def url(*schemes: str) -> Callable[[str], str]:
+    """A URL with one of ``schemes`` and a host."""
+
+    def check(value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in schemes or not parts.netloc:
+            wanted = " or ".join(f"{scheme}://" for scheme in schemes)
+            raise ValueError(f"{mask_url_password(value)!r} is not a {wanted} URL")
+        return value
+
+    return check
+
+
+def database_url(value: str) -> str:
+    if value == MEMORY_DATABASE_URL or urlsplit(value).scheme.startswith(("postgresql", "sqlite")):
+        return value
+    raise ValueError(
+        f"{mask_url_password(value)!r} is neither a postgresql+asyncpg://, "
+        f"a sqlite+aiosqlite:// nor the {MEMORY_DATABASE_URL} URL"
+    )
+
+
+def jwk_set(value: str) -> str:
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        raise ValueError('is not valid JSON (expected a JWK set: {"keys": [...]})') from None
+    if not isinstance(parsed, dict) or not isinstance(parsed.get("keys"), list):
+        raise ValueError('must be a JWK set: {"keys": [...]}')
+    return value
+
+
+def log_level(value: str) -> str:
+    level = value.upper()
+    if level not in LOG_LEVELS:
+        raise ValueError(f"{value!r} is not one of {', '.join(LOG_LEVELS)}")
+    return level
+
+
+def zero_means_none(value: int) -> int | None:
+    return value or None
