@@ -16,6 +16,7 @@ from litestar.types import ControllerRouterHandler, LifespanHook
 
 from eltiketi_app.http import (
     bookings,
+    buyer,
     checkins,
     events,
     ops,
@@ -70,6 +71,7 @@ def _routes(settings: Settings) -> list[ControllerRouterHandler]:
         events.router,
         stock.router,
         bookings.router,
+        buyer.router,
         orders.router,
         tickets.router,
         checkins.router,

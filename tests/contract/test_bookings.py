@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from eltiketi_core.domain.booking import BookingStatus
+from eltiketi_core.domain.booking import BookingStatus, Contact
 from eltiketi_core.domain.order import OrderStatus
 from eltiketi_core.errors import Conflict
 from eltiketi_core.ports.uow import UnitOfWorkFactory
@@ -173,3 +173,34 @@ async def test_held_for_event_lists_only_held_bookings_of_that_event(
     assert {b.id for b in held} == {first.id, second.id}
     assert len(limited) == 1
     assert all(b.status is BookingStatus.HELD for b in held)
+
+
+async def test_set_contact_changes_a_held_booking_only(
+    uow_factory: UnitOfWorkFactory, world: World
+) -> None:
+    held = await world.booking()
+    done = await world.booking()
+    new_contact = Contact(email="new@example.org", phone="+31612345678")
+    async with uow_factory() as uow:
+        assert await uow.bookings.transition(done.id, BookingStatus.HELD, BookingStatus.CONFIRMED)
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.bookings.set_contact(held.id, new_contact)
+        assert not await uow.bookings.set_contact(done.id, new_contact)
+        assert not await uow.bookings.set_contact(new_booking(new_event(), []).id, new_contact)
+        await uow.commit()
+    async with uow_factory() as uow:
+        stored, untouched = await uow.bookings.get(held.id), await uow.bookings.get(done.id)
+    assert stored is not None and stored.contact == new_contact
+    assert untouched is not None and untouched.contact == done.contact
+
+
+async def test_set_contact_is_undone_by_a_rollback(
+    uow_factory: UnitOfWorkFactory, world: World
+) -> None:
+    held = await world.booking()
+    async with uow_factory() as uow:
+        assert await uow.bookings.set_contact(held.id, Contact(email="gone@example.org"))
+    async with uow_factory() as uow:
+        stored = await uow.bookings.get(held.id)
+    assert stored is not None and stored.contact == held.contact

@@ -25,7 +25,7 @@ from uuid import UUID
 import msgspec
 
 from eltiketi_adapters.memory.state import MemoryStorage
-from eltiketi_core.domain.booking import Booking, BookingStatus
+from eltiketi_core.domain.booking import Booking, BookingStatus, Contact
 from eltiketi_core.domain.catalog import Event, EventStatus, StockLevel, TicketType
 from eltiketi_core.domain.events import DomainEvent
 from eltiketi_core.domain.order import (
@@ -229,6 +229,14 @@ class MemoryBookingStore(_Store):
             db.held[booking_id] = booking.expires_at
         else:
             db.held.pop(booking_id, None)
+        return True
+
+    async def set_contact(self, booking_id: UUID, contact: Contact) -> bool:
+        db = self._db
+        booking = db.bookings.get(booking_id)
+        if booking is None or booking.status is not BookingStatus.HELD:
+            return False
+        db.bookings[booking_id] = msgspec.structs.replace(booking, contact=contact)
         return True
 
     async def claim_expired(

@@ -10,6 +10,7 @@ from litestar import Response, Router, delete, get, post
 from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from eltiketi_app.http.auth import BEARER, authenticated
+from eltiketi_app.http.buyer import change_contact
 from eltiketi_app.http.schemas import (
     BookingOut,
     NewBookingIn,
@@ -109,5 +110,5 @@ router = Router(
     security=BEARER,
     tags=["bookings"],
     guards=[authenticated],
-    route_handlers=[create_booking, get_booking, release_booking, start_payment],
+    route_handlers=[create_booking, get_booking, change_contact, release_booking, start_payment],
 )

@@ -24,7 +24,7 @@ from uuid import UUID
 
 import msgspec
 
-from eltiketi_core.domain.booking import Booking, BookingStatus
+from eltiketi_core.domain.booking import Booking, BookingStatus, Contact
 from eltiketi_core.domain.catalog import Event, EventStatus, StockLevel, TicketType
 from eltiketi_core.domain.events import DomainEvent
 from eltiketi_core.domain.order import CheckIn, Order, OrderStatus, StockState, Ticket
@@ -116,6 +116,14 @@ class BookingStore(Protocol):
         self, booking_id: UUID, expected: BookingStatus, new: BookingStatus
     ) -> bool:
         """Compare-and-set of the status; True if this call made the change."""
+        ...
+
+    async def set_contact(self, booking_id: UUID, contact: Contact) -> bool:
+        """Change where the tickets go, only while the booking is ``held``.
+
+        True if this call changed it; False for an unknown booking or one that has
+        left ``held`` (a confirmed order keeps the contact it was confirmed with).
+        """
         ...
 
     async def claim_expired(

@@ -4,16 +4,25 @@
 embed the core (and what the testing kit and the app build on).
 """
 
-from eltiketi_core.usecases.booking import ItemRequest, Reservation, ReserveRequest
+from eltiketi_core.usecases.booking import (
+    Allowance,
+    HoldProgress,
+    ItemRequest,
+    Reservation,
+    ReserveRequest,
+)
 from eltiketi_core.usecases.catalog import EventView, NewEvent, NewTicketType, TicketTypeView
 from eltiketi_core.usecases.facade import Ticketing
-from eltiketi_core.usecases.orders import OrderView
+from eltiketi_core.usecases.orders import CancellationTerms, OrderView
 from eltiketi_core.usecases.policy import Policy
 from eltiketi_core.usecases.settlement import Confirmation
 
 __all__ = [
+    "Allowance",
+    "CancellationTerms",
     "Confirmation",
     "EventView",
+    "HoldProgress",
     "ItemRequest",
     "NewEvent",
     "NewTicketType",

@@ -12,6 +12,7 @@ from eltiketi_core.domain.booking import Booking, BookingItem, BookingStatus, Co
 from eltiketi_core.domain.catalog import Event, EventStatus, TicketType
 from eltiketi_core.domain.events import BookingCreated
 from eltiketi_core.domain.identity import Principal
+from eltiketi_core.domain.payment import Payment
 from eltiketi_core.errors import Conflict, NotFound, SoldOut, ValidationFailed
 from eltiketi_core.ports.clock import Clock, IdGenerator
 from eltiketi_core.ports.stores import IdempotencyRecord
@@ -37,6 +38,32 @@ class Reservation(msgspec.Struct, frozen=True, kw_only=True):
 
     booking: Booking
     replayed: bool = False
+
+
+class Allowance(msgspec.Struct, frozen=True, kw_only=True):
+    """How many more tickets of one event a buyer may hold: the per-buyer limit minus
+    what they hold (unexpired) or bought (not refunded). A later reservation checks
+    the limit again under its own lock; this is what a page shows before it."""
+
+    limit: int
+    used: int
+
+    @property
+    def remaining(self) -> int:
+        return max(self.limit - self.used, 0)
+
+
+class HoldProgress(msgspec.Struct, frozen=True, kw_only=True):
+    """A hold and how far its purchase went: the order once confirmed, the newest payment."""
+
+    booking: Booking
+    order_id: UUID | None
+    payment: Payment | None
+
+
+#: Longest e-mail address (RFC 5321 path) and phone number a contact may carry.
+MAX_EMAIL_LENGTH = 320
+MAX_PHONE_LENGTH = 40
 
 
 class _KeyTaken(Exception):
@@ -100,6 +127,43 @@ class Bookings:
         async with self._uow() as uow:
             booking = await uow.bookings.get(booking_id)
             return owned(booking, booking.buyer if booking else None, principal, "booking")
+
+    async def progress(self, principal: Principal, booking_id: UUID) -> HoldProgress:
+        """The hold, its order (if confirmed) and its newest payment: what a buyer returning
+        from the payment page needs to know to confirm (seed step 11) or to wait."""
+        async with self._uow() as uow:
+            found = await uow.bookings.get(booking_id)
+            booking = owned(found, found.buyer if found else None, principal, "booking")
+            order = await uow.orders.for_booking(booking.id)
+            payments = await uow.payments.for_booking(booking.id)
+        return HoldProgress(
+            booking=booking,
+            order_id=order.id if order is not None else None,
+            payment=payments[0] if payments else None,
+        )
+
+    async def allowance(self, principal: Principal, event_id: UUID) -> Allowance:
+        """What the buyer may still reserve for the event under the per-buyer limit."""
+        async with self._uow() as uow:
+            used = await uow.bookings.active_quantity(
+                principal.subject, event_id, self._clock.now()
+            )
+        return Allowance(limit=self._policy.max_tickets_per_buyer, used=used)
+
+    async def change_contact(
+        self, principal: Principal, booking_id: UUID, contact: Contact
+    ) -> Booking:
+        """Where the e-tickets go, changed while the tickets are held (not after)."""
+        contact = checked_contact(contact)
+        async with self._uow() as uow:
+            found = await uow.bookings.get(booking_id)
+            booking = owned(found, found.buyer if found else None, principal, "booking")
+            if booking.is_expired_at(self._clock.now()):
+                raise Conflict("booking_expired", "the hold has expired")
+            if not await uow.bookings.set_contact(booking.id, contact):
+                raise Conflict("booking_not_held", f"the booking is {booking.status.value}")
+            await uow.commit()
+        return msgspec.structs.replace(booking, contact=contact)
 
     async def release(self, principal: Principal, booking_id: UUID) -> Booking:
         """The buyer gives the hold back. Releasing twice is harmless."""
@@ -220,6 +284,31 @@ class Bookings:
         for booking in stale:
             released |= await end_hold(uow, booking, BookingStatus.EXPIRED, self._ids, now)
         return released
+
+
+def checked_contact(contact: Contact) -> Contact:
+    """The contact trimmed, empty parts dropped; ``contact_required`` when nothing is left,
+    ``invalid_contact`` (naming the ``field``) for an over-long or multi-line value.
+
+    Deliberately small: a full syntax check of addresses and numbers belongs here too.
+    """
+    email = (contact.email or "").strip() or None
+    phone = (contact.phone or "").strip() or None
+    if email is None and phone is None:
+        raise ValidationFailed(
+            "contact_required", "give an e-mail address or a phone number for the tickets"
+        )
+    for field, value, longest in (
+        ("email", email, MAX_EMAIL_LENGTH),
+        ("phone", phone, MAX_PHONE_LENGTH),
+    ):
+        if value is None:
+            continue
+        if len(value) > longest or any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise ValidationFailed("invalid_contact", f"the {field} is not valid", field=field)
+    if email is not None and ("@" not in email.strip("@") or " " in email):
+        raise ValidationFailed("invalid_contact", "the email is not valid", field="email")
+    return Contact(email=email, phone=phone)
 
 
 def _check_shape(request: ReserveRequest) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from uuid import UUID
 
 import msgspec
 
 from eltiketi_core.domain.identity import Principal
+from eltiketi_core.domain.money import Money
 from eltiketi_core.domain.order import Order, OrderStatus, Ticket
 from eltiketi_core.domain.payment import RefundReason
 from eltiketi_core.errors import Conflict, NotFound
@@ -20,6 +22,20 @@ from eltiketi_core.usecases.refunds import refund_order
 class OrderView(msgspec.Struct, frozen=True, kw_only=True):
     order: Order
     tickets: tuple[Ticket, ...]
+
+
+class CancellationTerms(msgspec.Struct, frozen=True, kw_only=True):
+    """What cancelling the order would do now, for the buyer to read before confirming.
+
+    ``allowed`` False carries the ``code`` the cancellation would answer with
+    (``cancellation_closed`` after ``deadline``, ``order_refunded`` when it is
+    already cancelled or refunded).
+    """
+
+    allowed: bool
+    refund: Money
+    deadline: datetime
+    code: str | None = None
 
 
 class Orders:
@@ -50,6 +66,24 @@ class Orders:
         async with self._uow() as uow:
             found = await uow.tickets.get(ticket_id)
             return owned(found, found.holder if found else None, principal, "ticket")
+
+    async def cancellation_terms(self, principal: Principal, order_id: UUID) -> CancellationTerms:
+        """Whether the buyer may cancel now, until when, and the amount refunded (all of it)."""
+        async with self._uow() as uow:
+            found = await uow.orders.get(order_id)
+            order = owned(found, found.buyer if found else None, principal, "order")
+            event = await uow.catalog.get_event(order.event_id)
+        if event is None:
+            raise NotFound("event_not_found", "no such event")
+        deadline = event.starts_at - self._policy.cancel_cutoff
+        code = None
+        if order.status is OrderStatus.REFUNDED:
+            code = "order_refunded"
+        elif self._clock.now() > deadline:
+            code = "cancellation_closed"
+        return CancellationTerms(
+            allowed=code is None, refund=order.total, deadline=deadline, code=code
+        )
 
     async def cancel(self, principal: Principal, order_id: UUID) -> OrderView:
         """Customer cancellation: allowed until ``cancel_cutoff`` before the event starts.

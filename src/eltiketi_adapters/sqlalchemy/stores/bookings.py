@@ -124,6 +124,11 @@ _TRANSITION = (
     .where(BookingRow.id == bindparam("p_id"), BookingRow.status == bindparam("p_expected"))
     .values(status=bindparam("p_new"))
 )
+_SET_CONTACT = (
+    update(BookingRow)
+    .where(BookingRow.id == bindparam("p_id"), BookingRow.status == BookingStatus.HELD.value)
+    .values(contact_email=bindparam("p_email"), contact_phone=bindparam("p_phone"))
+)
 _ACTIVE_QUANTITY = (
     select(func.coalesce(func.sum(BookingItemRow.quantity), 0))
     .select_from(BookingItemRow)
@@ -214,6 +219,12 @@ class SqlBookingStore:
     ) -> bool:
         result = await self._tx.execute(
             _TRANSITION, {"p_id": booking_id, "p_expected": expected.value, "p_new": new.value}
+        )
+        return bool(result.rowcount == 1)
+
+    async def set_contact(self, booking_id: UUID, contact: Contact) -> bool:
+        result = await self._tx.execute(
+            _SET_CONTACT, {"p_id": booking_id, "p_email": contact.email, "p_phone": contact.phone}
         )
         return bool(result.rowcount == 1)
 
