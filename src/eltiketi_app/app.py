@@ -10,6 +10,7 @@ import structlog
 from dishka import AsyncContainer, Provider
 from dishka.integrations.litestar import setup_dishka
 from litestar import Litestar
+from litestar.exceptions import NotFoundException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ControllerRouterHandler, LifespanHook
@@ -35,6 +36,8 @@ from eltiketi_app.runtime.collector import freeze_startup_objects
 from eltiketi_app.runtime.lag import LoopLagMonitor
 from eltiketi_app.runtime.loops import Runtime
 from eltiketi_app.settings import Settings
+from eltiketi_app.web.assembly import Web, build_web
+from eltiketi_app.web.errors import not_found_page_or
 from eltiketi_core.ports.identity import TokenVerifier
 from eltiketi_core.ports.payments import PaymentGateway
 from eltiketi_core.ports.tickets import TicketSigner
@@ -66,7 +69,7 @@ def _openapi() -> OpenAPIConfig:
     )
 
 
-def _routes(settings: Settings) -> list[ControllerRouterHandler]:
+def _routes(settings: Settings, web: Web) -> list[ControllerRouterHandler]:
     routes: list[ControllerRouterHandler] = [
         events.router,
         stock.router,
@@ -78,6 +81,7 @@ def _routes(settings: Settings) -> list[ControllerRouterHandler]:
         payments.router,
         ops.router,
     ]
+    routes += web.routes
     if settings.is_embedded:
         if settings.uses_dev_issuer:
             from eltiketi_app.dev import token
@@ -150,9 +154,14 @@ def create_app(
             await container.close()
             log.info("elTiketi stopped")
 
+    web = build_web(settings)
+    handlers = exception_handlers()
+    handlers[NotFoundException] = not_found_page_or(handlers[NotFoundException])
     app = Litestar(
-        route_handlers=_routes(settings),
-        exception_handlers=exception_handlers(),
+        route_handlers=_routes(settings, web),
+        exception_handlers=handlers,
+        template_config=web.template_config,
+        stores=web.stores,
         before_request=strict_json_body,
         openapi_config=_openapi(),
         lifespan=[lifespan],

@@ -54,6 +54,7 @@ def production_settings(data_dir: Path) -> Settings:
         smtp_url="smtp://127.0.0.1:1",
         mail_from="elTiketi <tickets@example.com>",
         ticket_keys=generate_key_set(),
+        web_secret="production-web-secret-of-forty-characters",
     )
     settings.check()
     return settings

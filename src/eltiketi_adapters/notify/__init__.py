@@ -19,7 +19,7 @@ Install with the ``notify`` extra.
 from eltiketi_adapters.notify.files import EmlFileNotifier, SmsFileNotifier
 from eltiketi_adapters.notify.http_sms import HttpSmsConfig, HttpSmsNotifier
 from eltiketi_adapters.notify.mail import Mail, MailComposer
-from eltiketi_adapters.notify.rendering import DEFAULT_ORDER_URL, MessageTemplates
+from eltiketi_adapters.notify.rendering import DEFAULT_ORDER_URL, MessageTemplates, TicketLink
 from eltiketi_adapters.notify.sms import SmsComposer
 from eltiketi_adapters.notify.smtp import SmtpConfig, SmtpNotifier
 
@@ -35,4 +35,5 @@ __all__ = [
     "SmsFileNotifier",
     "SmtpConfig",
     "SmtpNotifier",
+    "TicketLink",
 ]

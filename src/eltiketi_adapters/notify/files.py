@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Final
 
 from eltiketi_adapters.notify.mail import EMAIL_CHANNEL, Mail, MailComposer, accepts_email
-from eltiketi_adapters.notify.rendering import DEFAULT_ORDER_URL, short_ref
+from eltiketi_adapters.notify.rendering import DEFAULT_ORDER_URL, TicketLink, short_ref
 from eltiketi_adapters.notify.sms import SMS_CHANNEL, SmsComposer, accepts_sms, normalise_phone
 from eltiketi_core.domain.booking import Contact
 from eltiketi_core.errors import GatewayUnavailable
@@ -38,6 +38,7 @@ class EmlFileNotifier:
         mail_from: the ``From`` header.
         public_url: base URL for links in the messages.
         order_url_template: the buyer's order link; see :data:`DEFAULT_ORDER_URL`.
+        ticket_link: the signed ticket link of an order (see :data:`TicketLink`).
         templates_dir: optional folder overriding packaged templates by file name.
     """
 
@@ -50,6 +51,7 @@ class EmlFileNotifier:
         mail_from: str,
         public_url: str,
         order_url_template: str = DEFAULT_ORDER_URL,
+        ticket_link: TicketLink | None = None,
         templates_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         self.folder = Path(folder)
@@ -57,6 +59,7 @@ class EmlFileNotifier:
             mail_from=mail_from,
             public_url=public_url,
             order_url_template=order_url_template,
+            ticket_link=ticket_link,
             templates_dir=templates_dir,
         )
 
@@ -88,6 +91,7 @@ class SmsFileNotifier:
         folder: where the files go (created if missing), e.g. ``<data dir>/sms``.
         public_url: base URL for links in the texts.
         order_url_template: the buyer's order link; see :data:`DEFAULT_ORDER_URL`.
+        ticket_link: the signed ticket link of an order (see :data:`TicketLink`).
         templates_dir: optional folder overriding packaged templates by file name.
     """
 
@@ -99,12 +103,14 @@ class SmsFileNotifier:
         *,
         public_url: str,
         order_url_template: str = DEFAULT_ORDER_URL,
+        ticket_link: TicketLink | None = None,
         templates_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         self.folder = Path(folder)
         self.composer = SmsComposer(
             public_url=public_url,
             order_url_template=order_url_template,
+            ticket_link=ticket_link,
             templates_dir=templates_dir,
         )
 

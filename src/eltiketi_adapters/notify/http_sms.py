@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, quote, urlencode, urlsplit, urlunsplit
 
 import httpx
 
-from eltiketi_adapters.notify.rendering import DEFAULT_ORDER_URL
+from eltiketi_adapters.notify.rendering import DEFAULT_ORDER_URL, TicketLink
 from eltiketi_adapters.notify.sms import SMS_CHANNEL, SmsComposer, accepts_sms, normalise_phone
 from eltiketi_core.domain.booking import Contact
 from eltiketi_core.errors import GatewayUnavailable
@@ -115,6 +115,7 @@ class HttpSmsNotifier:
         config: the provider account.
         public_url: base URL for the order link in each text (``ELTIKETI_PUBLIC_URL``).
         order_url_template: the buyer's order link; see :data:`DEFAULT_ORDER_URL`.
+        ticket_link: the signed ticket link of an order (see :data:`TicketLink`).
         templates_dir: optional folder overriding packaged templates by file name.
         client: an ``httpx.AsyncClient`` owned by the app's lifespan; when omitted the
             notifier makes its own, closed by :meth:`aclose`.
@@ -135,6 +136,7 @@ class HttpSmsNotifier:
         *,
         public_url: str,
         order_url_template: str = DEFAULT_ORDER_URL,
+        ticket_link: TicketLink | None = None,
         templates_dir: str | os.PathLike[str] | None = None,
         client: httpx.AsyncClient | None = None,
     ) -> None:
@@ -142,6 +144,7 @@ class HttpSmsNotifier:
         self.composer = SmsComposer(
             public_url=public_url,
             order_url_template=order_url_template,
+            ticket_link=ticket_link,
             templates_dir=templates_dir,
         )
         self._owns_client = client is None

@@ -21,7 +21,7 @@ from email.utils import format_datetime, make_msgid, parseaddr
 from typing import Final
 
 from eltiketi_adapters.notify import mime
-from eltiketi_adapters.notify.rendering import DEFAULT_ORDER_URL, MessageTemplates
+from eltiketi_adapters.notify.rendering import DEFAULT_ORDER_URL, MessageTemplates, TicketLink
 from eltiketi_adapters.tickets import render_qr_png
 from eltiketi_core.domain.booking import Contact
 from eltiketi_core.errors import ValidationFailed
@@ -69,6 +69,7 @@ class MailComposer:
             ``"elTiketi <tickets@example.com>"``.
         public_url: base URL for links (``ELTIKETI_PUBLIC_URL``).
         order_url_template: the buyer's order link; see :data:`DEFAULT_ORDER_URL`.
+        ticket_link: the signed ticket link of an order (see :data:`TicketLink`).
         templates_dir: optional folder overriding packaged templates by file name.
 
     Raises:
@@ -81,6 +82,7 @@ class MailComposer:
         mail_from: str,
         public_url: str,
         order_url_template: str = DEFAULT_ORDER_URL,
+        ticket_link: TicketLink | None = None,
         templates_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         name, address = parseaddr(mail_from)
@@ -93,6 +95,7 @@ class MailComposer:
         self.templates = MessageTemplates(
             public_url=public_url,
             order_url_template=order_url_template,
+            ticket_link=ticket_link,
             templates_dir=templates_dir,
         )
 

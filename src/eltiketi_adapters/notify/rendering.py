@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Final
 from uuid import UUID
 
@@ -24,7 +26,13 @@ from eltiketi_core.domain.order import TicketStatus
 from eltiketi_core.ports.notifications import PaymentProblemNotice, RefundNotice, TicketsNotice
 
 #: Where a buyer's link points. The ``{public_url}`` and ``{order_id}`` fields are filled in.
-DEFAULT_ORDER_URL: Final = "{public_url}/v1/orders/{order_id}"
+#: The shop's order page (it asks the buyer to log in); e-tickets link to a signed
+#: ticket page instead when the app gives a :data:`TicketLink`.
+DEFAULT_ORDER_URL: Final = "{public_url}/orders/{order_id}"
+
+TicketLink = Callable[[UUID, datetime], str]
+"""``(order id, event start) -> URL`` of a page showing the order's tickets without a login
+(the web app's signed link, valid until after the event)."""
 DEFAULT_BRAND: Final = "elTiketi"
 
 #: Refund reasons (``RefundReason`` values) in words; anything else is shown as given.
@@ -109,6 +117,8 @@ class MessageTemplates:
         public_url: base URL of the service (``ELTIKETI_PUBLIC_URL``), for links.
         order_url_template: the buyer's link to an order; ``{public_url}`` and ``{order_id}``
             are filled in.
+        ticket_link: the link e-tickets carry (see :data:`TicketLink`); without it they
+            carry the order link.
         brand: the sender's name in subjects and texts.
         default_locale: language of notices that carry no event locale (refunds, payment
             problems).
@@ -120,6 +130,7 @@ class MessageTemplates:
         *,
         public_url: str,
         order_url_template: str = DEFAULT_ORDER_URL,
+        ticket_link: TicketLink | None = None,
         brand: str = DEFAULT_BRAND,
         default_locale: str = "en",
         templates_dir: str | os.PathLike[str] | None = None,
@@ -128,6 +139,7 @@ class MessageTemplates:
             raise ValueError(f"public_url must be an http(s) URL, got {public_url!r}")
         self._public_url = public_url.rstrip("/")
         self._order_url_template = order_url_template
+        self._ticket_link = ticket_link
         self._brand = brand
         self._default_locale = default_locale
         loaders: list[jinja2.BaseLoader] = []
@@ -177,7 +189,11 @@ class MessageTemplates:
             timezone=event.timezone,
             order_id=str(order.id),
             order_ref=short_ref(order.id),
-            order_url=self.order_url(order.id),
+            order_url=(
+                self._ticket_link(order.id, event.starts_at)
+                if self._ticket_link is not None
+                else self.order_url(order.id)
+            ),
             lines=tuple(
                 Line(
                     name=type_name(item.ticket_type_id),

@@ -6,7 +6,7 @@ import os
 import re
 from typing import Final
 
-from eltiketi_adapters.notify.rendering import DEFAULT_ORDER_URL, MessageTemplates
+from eltiketi_adapters.notify.rendering import DEFAULT_ORDER_URL, MessageTemplates, TicketLink
 from eltiketi_core.domain.booking import Contact
 from eltiketi_core.errors import ValidationFailed
 from eltiketi_core.ports.notifications import PaymentProblemNotice, RefundNotice, TicketsNotice
@@ -41,6 +41,7 @@ class SmsComposer:
     Args:
         public_url: base URL for links (``ELTIKETI_PUBLIC_URL``).
         order_url_template: the buyer's order link; see :data:`DEFAULT_ORDER_URL`.
+        ticket_link: the signed ticket link of an order (see :data:`TicketLink`).
         templates_dir: optional folder overriding packaged templates by file name.
     """
 
@@ -49,11 +50,13 @@ class SmsComposer:
         *,
         public_url: str,
         order_url_template: str = DEFAULT_ORDER_URL,
+        ticket_link: TicketLink | None = None,
         templates_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         self.templates = MessageTemplates(
             public_url=public_url,
             order_url_template=order_url_template,
+            ticket_link=ticket_link,
             templates_dir=templates_dir,
         )
 

@@ -26,7 +26,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 import aiosmtplib
 
 from eltiketi_adapters.notify.mail import EMAIL_CHANNEL, Mail, MailComposer, accepts_email
-from eltiketi_adapters.notify.rendering import DEFAULT_ORDER_URL
+from eltiketi_adapters.notify.rendering import DEFAULT_ORDER_URL, TicketLink
 from eltiketi_core.domain.booking import Contact
 from eltiketi_core.errors import GatewayUnavailable
 from eltiketi_core.ports.notifications import PaymentProblemNotice, RefundNotice, TicketsNotice
@@ -126,6 +126,7 @@ class SmtpNotifier:
         mail_from: the ``From`` header and envelope sender (``ELTIKETI_MAIL_FROM``).
         public_url: base URL for links (``ELTIKETI_PUBLIC_URL``).
         order_url_template: the buyer's order link; see :data:`DEFAULT_ORDER_URL`.
+        ticket_link: the signed ticket link of an order (see :data:`TicketLink`).
         templates_dir: optional folder overriding packaged templates by file name.
         tls_context: the TLS settings (CA bundle, client certificate); the system's
             defaults, with certificate checks, when omitted.
@@ -148,6 +149,7 @@ class SmtpNotifier:
         mail_from: str,
         public_url: str,
         order_url_template: str = DEFAULT_ORDER_URL,
+        ticket_link: TicketLink | None = None,
         templates_dir: str | os.PathLike[str] | None = None,
         tls_context: ssl.SSLContext | None = None,
     ) -> None:
@@ -156,6 +158,7 @@ class SmtpNotifier:
             mail_from=mail_from,
             public_url=public_url,
             order_url_template=order_url_template,
+            ticket_link=ticket_link,
             templates_dir=templates_dir,
         )
         self._tls_context = tls_context

@@ -23,6 +23,7 @@ from eltiketi_core.errors import Conflict
 from eltiketi_core.ports.payments import GatewayPaymentStatus, WebhookKind
 from eltiketi_core.usecases import Ticketing
 
+SHOP = "shop"
 _DECIDES = {
     "pay": (GatewayPaymentStatus.SUCCEEDED, WebhookKind.PAYMENT_SUCCEEDED),
     "decline": (GatewayPaymentStatus.FAILED, WebhookKind.PAYMENT_FAILED),
@@ -31,15 +32,19 @@ _DECIDES = {
 
 class PayForm(msgspec.Struct):
     outcome: Literal["pay", "decline"]
+    #: ``shop``: the page was opened from the shop's hold page; go back there after.
+    back: str = ""
 
 
 @get("/pay/{reference:str}", summary="The fake checkout page", media_type="text/html")
 @inject
 async def pay_page(
-    reference: FromPath[str], gateway: FromDishka[FakePaymentGateway]
+    reference: FromPath[str], gateway: FromDishka[FakePaymentGateway], back: str = ""
 ) -> Response[str]:
     payment = gateway.payment(reference)
-    return Response(_render(payment), media_type="text/html; charset=utf-8")
+    return Response(
+        _render(payment, back_to_shop=back == SHOP), media_type="text/html; charset=utf-8"
+    )
 
 
 @post(
@@ -66,17 +71,24 @@ async def pay(
         await ticketing.settlement.handle_webhook(gateway.provider, body, headers)
     elif payment.status is not wanted:
         raise Conflict("payment_decided", f"this payment is already {payment.status.value}")
+    if data.back == SHOP:
+        # As Stripe Checkout's success_url / cancel_url: back to the hold, which confirms.
+        result = "success" if data.outcome == "pay" else "cancelled"
+        return Redirect(path=f"/bookings/{payment.booking_id}?payment={result}", status_code=303)
     return Redirect(path=f"/dev/pay/{reference}", status_code=303)
 
 
-def _render(payment: FakePayment) -> str:
+def _render(payment: FakePayment, *, back_to_shop: bool = False) -> str:
     amount = f"{payment.amount.amount / 100:.2f} {escape(payment.amount.currency)}"
     reference = escape(payment.reference)
+    back = f'<input type="hidden" name="back" value="{SHOP}">' if back_to_shop else ""
     if payment.status is GatewayPaymentStatus.PENDING:
         action = f"""
-  <form method="post" action="/dev/pay/{reference}">
-    <button name="outcome" value="pay" type="submit">Pay {amount}</button>
-    <button name="outcome" value="decline" type="submit">Decline</button>
+  <form method="post" action="/dev/pay/{reference}">{back}
+    <div class="actions">
+      <button class="button" name="outcome" value="pay" type="submit">Pay {amount}</button>
+      <button class="button secondary" name="outcome" value="decline" type="submit">Decline</button>
+    </div>
   </form>"""
     else:
         words = {
@@ -92,16 +104,19 @@ def _render(payment: FakePayment) -> str:
     return f"""<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><title>elTiketi fake checkout</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body style="font-family: system-ui, sans-serif; max-width: 32rem; margin: 3rem auto">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="stylesheet" href="/static/app.css"></head>
+<body>
+<main class="fake-pay"><div class="card stack">
   <h1>Fake checkout</h1>
-  <p>Embedded mode: no money moves. This page stands in for the payment provider.</p>
+  <p class="notice warn">Embedded mode: no money moves. This page stands in for the payment provider.</p>
   <dl>
     <dt>Amount</dt><dd>{amount}</dd>
     <dt>Booking</dt><dd><code>{escape(str(payment.booking_id))}</code></dd>
     <dt>Payment reference</dt><dd><code>{reference}</code></dd>
     <dt>Status</dt><dd>{escape(payment.status.value)}</dd>
   </dl>{action}
+</div></main>
 </body>
 </html>
 """

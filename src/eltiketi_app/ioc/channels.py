@@ -26,8 +26,10 @@ async def open_notifiers(settings: Settings) -> AsyncIterator[Notifiers]:
         SmtpConfig,
         SmtpNotifier,
     )
+    from eltiketi_app.web.keys import ticket_links
 
     public_url = settings.effective_public_url
+    ticket_link = ticket_links(settings).url  # e-tickets open the signed ticket page
     mail_from = settings.mail_from or DEFAULT_MAIL_FROM
     channels: list[Notifier] = []
     async with AsyncExitStack() as stack:
@@ -35,13 +37,23 @@ async def open_notifiers(settings: Settings) -> AsyncIterator[Notifiers]:
             try:
                 smtp_config = SmtpConfig.from_url(settings.smtp_url)
                 channels.append(
-                    SmtpNotifier(smtp_config, mail_from=mail_from, public_url=public_url)
+                    SmtpNotifier(
+                        smtp_config,
+                        mail_from=mail_from,
+                        public_url=public_url,
+                        ticket_link=ticket_link,
+                    )
                 )
             except ValueError as exc:
                 raise SettingsError([f"ELTIKETI_SMTP_URL / ELTIKETI_MAIL_FROM: {exc}"]) from exc
         else:
             channels.append(
-                EmlFileNotifier(settings.outbox_dir, mail_from=mail_from, public_url=public_url)
+                EmlFileNotifier(
+                    settings.outbox_dir,
+                    mail_from=mail_from,
+                    public_url=public_url,
+                    ticket_link=ticket_link,
+                )
             )
         if settings.sms_url is not None:
             try:
@@ -53,9 +65,11 @@ async def open_notifiers(settings: Settings) -> AsyncIterator[Notifiers]:
                 )
             except ValueError as exc:
                 raise SettingsError([f"ELTIKETI_SMS_*: {exc}"]) from exc
-            sms = HttpSmsNotifier(sms_config, public_url=public_url)
+            sms = HttpSmsNotifier(sms_config, public_url=public_url, ticket_link=ticket_link)
             stack.push_async_callback(sms.aclose)
             channels.append(sms)
         else:
-            channels.append(SmsFileNotifier(settings.outbox_dir, public_url=public_url))
+            channels.append(
+                SmsFileNotifier(settings.outbox_dir, public_url=public_url, ticket_link=ticket_link)
+            )
         yield Notifiers(channels=tuple(channels))

@@ -16,6 +16,7 @@ from eltiketi_app.ioc.adapters import (
 from eltiketi_app.ioc.core import CoreProvider, InProcessBusProvider
 from eltiketi_app.ioc.persistence import PersistenceProvider
 from eltiketi_app.ioc.request import RequestProvider
+from eltiketi_app.ioc.web import DevLoginProvider, WebProvider
 from eltiketi_app.metrics import Metrics
 from eltiketi_app.settings import Settings
 
@@ -30,6 +31,7 @@ def providers_for(settings: Settings) -> list[Provider]:
         IdentityProvider(),
         CoreProvider(),
         RequestProvider(),
+        WebProvider(),
     ]
     if settings.kafka_bootstrap is not None:
         # The handlers, relay and sweeper run in `eltiketi worker` processes.
@@ -43,6 +45,7 @@ def providers_for(settings: Settings) -> list[Provider]:
             from eltiketi_app.ioc.dev_identity import DevIssuerProvider
 
             chosen.append(DevIssuerProvider())
+            chosen.append(DevLoginProvider())
         if settings.uses_fake_gateway:
             from eltiketi_app.ioc.dev_payments import FakeGatewayProvider
 

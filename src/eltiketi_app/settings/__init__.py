@@ -27,7 +27,9 @@ from eltiketi_app.settings.checks import (
     database_url,
     jwk_set,
     log_level,
+    long_secret,
     mask_url_password,
+    session_store,
     url,
     zero_means_none,
 )
@@ -94,6 +96,7 @@ _PAYMENTS = Group.PAYMENTS
 _MAIL = Group.MAIL
 _SMS = Group.SMS
 _TICKETS = Group.TICKETS
+_WEB = Group.WEB
 _POLICY = Group.POLICY
 _NOTIFICATIONS = Group.NOTIFICATIONS
 _EVENT_BUS = Group.EVENT_BUS
@@ -395,6 +398,33 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         ),
     ] = None
 
+    # -- web pages ------------------------------------------------------------------
+    web_secret: Annotated[
+        str | None,
+        Var(
+            "the web pages' secret (at least 32 characters): signs the ticket links in e-mails "
+            "and SMS and the forms' CSRF tokens, each with a key derived from it; every replica "
+            "needs the same one ([web](web.md#signed-ticket-links))",
+            _WEB,
+            secret=Secret.WHOLE,
+            parse=long_secret,
+            embedded="generated once in `<data dir>/web-secret`",
+            production="required",
+        ),
+    ] = None
+    web_session_store: Annotated[
+        str,
+        Var(
+            "where the pages' server-side sessions live: `memory` (this process), `file` "
+            "(`<data dir>/web-sessions`) or a `redis://` / `rediss://` URL shared by every "
+            "replica ([web](web.md#sessions))",
+            _WEB,
+            secret=Secret.URL_PASSWORD,
+            parse=session_store,
+            production="a `redis://` URL once sign-in is configured",
+        ),
+    ] = "memory"
+
     # -- policy ---------------------------------------------------------------------
     hold_ttl_seconds: Annotated[int, Var("how long a hold lasts", _POLICY, ge=1)] = 900
     sweep_interval_seconds: Annotated[
@@ -648,6 +678,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             missing.append("ticket signing: ELTIKETI_TICKET_KEYS")
         if self.public_url is None:
             missing.append("links: ELTIKETI_PUBLIC_URL")
+        if self.web_secret is None:
+            missing.append("web pages: ELTIKETI_WEB_SECRET (signs ticket links and forms)")
         return missing
 
     def check(self) -> None:

@@ -60,3 +60,21 @@ def log_level(value: str) -> str:
 
 def zero_means_none(value: int) -> int | None:
     return value or None
+
+
+MIN_SECRET_LENGTH = 32
+SESSION_STORES = ("memory", "file")
+
+
+def long_secret(value: str) -> str:
+    """A secret key long enough that it cannot be guessed or brute-forced."""
+    if len(value) < MIN_SECRET_LENGTH:
+        raise ValueError(f"must be at least {MIN_SECRET_LENGTH} characters (a random string)")
+    return value
+
+
+def session_store(value: str) -> str:
+    """``memory``, ``file`` or a ``redis://`` / ``rediss://`` / ``unix://`` URL."""
+    if value in SESSION_STORES or urlsplit(value).scheme in {"redis", "rediss", "unix"}:
+        return value
+    raise ValueError(f"{mask_url_password(value)!r} is not memory, file or a redis:// URL")

@@ -34,6 +34,7 @@ class Group(StrEnum):
     MAIL = "Mail"
     SMS = "SMS"
     TICKETS = "Tickets"
+    WEB = "Web pages"
     POLICY = "Policy"
     NOTIFICATIONS = "Notifications"
     EVENT_BUS = "Event bus"

@@ -62,6 +62,15 @@ class Orders:
             order = owned(found, found.buyer if found else None, principal, "order")
             return OrderView(order=order, tickets=tuple(await uow.tickets.for_order(order.id)))
 
+    async def shared(self, order_id: UUID) -> OrderView:
+        """An order opened through a link the app signed for it (e-mail, SMS): no login,
+        so the caller must have checked the link first. Unknown ids are ``order_not_found``."""
+        async with self._uow() as uow:
+            order = await uow.orders.get(order_id)
+            if order is None:
+                raise NotFound("order_not_found", "no such order")
+            return OrderView(order=order, tickets=tuple(await uow.tickets.for_order(order.id)))
+
     async def ticket(self, principal: Principal, ticket_id: UUID) -> Ticket:
         async with self._uow() as uow:
             found = await uow.tickets.get(ticket_id)

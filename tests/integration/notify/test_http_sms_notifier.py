@@ -109,7 +109,7 @@ async def test_ticket_text_is_posted_in_twilios_shape(
     assert set(request.form) == {"To", "From", "Body"}
     assert request.form["To"] == "+4915112345678"
     assert request.form["From"] == SENDER
-    assert request.form["Body"].endswith(f"{PUBLIC_URL}/v1/orders/{notice.order.id}")
+    assert request.form["Body"].endswith(f"{PUBLIC_URL}/orders/{notice.order.id}")
     assert "3 tickets for Nachtkonzert" in request.form["Body"]
 
 

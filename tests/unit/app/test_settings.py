@@ -27,6 +27,7 @@ PRODUCTION = {
     "ELTIKETI_SMTP_URL": "smtp://mailer:pw@smtp.example.com:587?starttls=true",
     "ELTIKETI_MAIL_FROM": "elTiketi <tickets@example.com>",
     "ELTIKETI_TICKET_KEYS": '{"keys": []}',
+    "ELTIKETI_WEB_SECRET": "w" * 40,
 }
 
 

@@ -133,7 +133,7 @@ async def test_sms_file_has_the_number_and_a_short_text_with_the_order_link(
     assert head == "To: +4915112345678"
     assert text.strip() == (
         f"elTiketi: 3 tickets for Nachtkonzert, 14. März 2026. "
-        f"Your order: {PUBLIC_URL}/v1/orders/{notice.order.id}"
+        f"Your order: {PUBLIC_URL}/orders/{notice.order.id}"
     )
 
 

@@ -103,7 +103,7 @@ def test_headers_subject_and_summary(composer: MailComposer, signer: JoseTicketS
     assert "1 × Sitzplatz at 59,00\u00a0€ = 59,00\u00a0€" in text
     assert "Total: 138,00\u00a0€" in text
     assert "Columbiahalle, Berlin" in text
-    link = f"https://tickets.example.com/v1/orders/{notice.order.id}"
+    link = f"https://tickets.example.com/orders/{notice.order.id}"
     assert link in text
     assert f'href="{link}"' in body(message, "html")
 
@@ -197,7 +197,7 @@ def test_refund_mail(composer: MailComposer) -> None:
     assert message["Subject"] == "Your refund of €138.00 for Nachtkonzert"
     text = body(message, "plain")
     assert "The event has been cancelled by the organiser." in text
-    assert f"https://tickets.example.com/v1/orders/{notice.order_id}" in text
+    assert f"https://tickets.example.com/orders/{notice.order_id}" in text
     assert "cancelled by the organiser" in body(message, "html")
     assert not inline_pngs(message)
 

@@ -24,7 +24,7 @@ def test_ticket_text_is_one_short_line_with_the_link() -> None:
 
     assert "\n" not in text
     assert text.startswith("elTiketi: 3 tickets for A very long festival name that goes on…, ")
-    assert text.endswith(f"Your order: https://t.example.com/v1/orders/{notice.order.id}")
+    assert text.endswith(f"Your order: https://t.example.com/orders/{notice.order.id}")
     assert len(text) <= 160
 
 
@@ -77,3 +77,21 @@ def test_incomplete_config_is_refused(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         HttpSmsConfig.from_settings(url, user, token, sender)
+
+
+def test_a_ticket_link_replaces_the_order_link_in_the_e_ticket() -> None:
+    from eltiketi_adapters.notify import MessageTemplates
+
+    seen: list[tuple[object, object]] = []
+
+    def link(order_id: object, starts_at: object) -> str:
+        seen.append((order_id, starts_at))
+        return "https://t.example.com/t/signed"
+
+    templates = MessageTemplates(public_url="https://t.example.com", ticket_link=link)
+    notice = tickets_notice(JoseTicketSigner(TicketKeySet.generate()))
+
+    view = templates.tickets_view(notice)
+
+    assert view.order_url == "https://t.example.com/t/signed"
+    assert seen == [(notice.order.id, notice.event.starts_at)]

@@ -1,0 +1,155 @@
+"""Every problem ``code`` a page can meet, as a sentence a buyer understands — in one place.
+
+The pages never show an API's ``detail``; they look the code up here and print the
+code itself only in small print, for support. Codes that other work adds to the
+core (rate limits, contact validation, …) only need a line here to read well.
+"""
+
+from __future__ import annotations
+
+from eltiketi_app.web.i18n import N_, Lang
+
+#: ``code`` → (title, sentence). Both are translated when shown.
+PROBLEMS: dict[str, tuple[str, str]] = {
+    "not_found": (N_("Page not found"), N_("We could not find that page. It may have moved.")),
+    "event_not_found": (
+        N_("Event not found"),
+        N_("This event does not exist or is not on sale."),
+    ),
+    "booking_not_found": (
+        N_("Reservation not found"),
+        N_("We could not find this reservation in your account."),
+    ),
+    "order_not_found": (
+        N_("Order not found"),
+        N_("We could not find this order in your account."),
+    ),
+    "ticket_not_found": (N_("Ticket not found"), N_("We could not find this ticket.")),
+    "forbidden": (N_("Not allowed"), N_("Your account may not open this page.")),
+    "csrf_failed": (
+        N_("This form has expired"),
+        N_(
+            "For your safety we could not accept this form. Go back, reload the page and try again."
+        ),
+    ),
+    "link_invalid": (
+        N_("This link does not work"),
+        N_(
+            "The link is incomplete or was changed. Open it again from your e-mail or text message."
+        ),
+    ),
+    "link_expired": (
+        N_("This link has expired"),
+        N_("Ticket links stop working a day after the event. Log in to see your orders."),
+    ),
+    "link_revoked": (
+        N_("These tickets are no longer valid"),
+        N_("The order was cancelled or refunded, so its tickets cannot be used."),
+    ),
+    "rate_limited": (
+        N_("Please slow down"),
+        N_("You have done this too often in a short time. Wait a moment and try again."),
+    ),
+    "resend_rate_limited": (
+        N_("Already sent"),
+        N_("We sent your tickets a moment ago. Wait a minute before asking again."),
+    ),
+    "sold_out": (
+        N_("Sold out"),
+        N_("Sorry, there are not enough tickets left for your selection."),
+    ),
+    "sales_closed": (N_("Sales closed"), N_("Ticket sales for this event have ended.")),
+    "sales_not_open": (N_("Not on sale yet"), N_("Ticket sales for this event have not started.")),
+    "event_cancelled": (N_("Event cancelled"), N_("This event has been cancelled.")),
+    "quantity_above_limit": (
+        N_("Too many tickets"),
+        N_("You chose more tickets of one kind than one order may have."),
+    ),
+    "buyer_limit_exceeded": (
+        N_("Ticket limit reached"),
+        N_("You already hold or bought the most tickets one person may have for this event."),
+    ),
+    "no_items": (N_("Choose tickets"), N_("Choose at least one ticket.")),
+    "booking_expired": (
+        N_("Reservation expired"),
+        N_("Your reservation expired and the tickets went back on sale."),
+    ),
+    "booking_not_held": (
+        N_("Reservation ended"),
+        N_("This reservation is no longer held, so it cannot be changed or paid."),
+    ),
+    "booking_confirmed": (N_("Already paid"), N_("This reservation is already an order.")),
+    "payment_starting": (
+        N_("Payment starting"),
+        N_("Your payment is being set up. Try again in a few seconds."),
+    ),
+    "payment_incomplete": (
+        N_("Payment not complete"),
+        N_("We have not received your payment yet."),
+    ),
+    "payment_provider_unavailable": (
+        N_("Payments are unavailable"),
+        N_("We could not reach the payment provider. Your tickets stay held; try again shortly."),
+    ),
+    "hold_lost_refunded": (
+        N_("Payment refunded"),
+        N_(
+            "Your payment arrived after the reservation ended and the tickets were gone. We refunded it in full."
+        ),
+    ),
+    "cancellation_closed": (
+        N_("Cancellation closed"),
+        N_("Orders can no longer be cancelled this close to the event."),
+    ),
+    "order_refunded": (N_("Order cancelled"), N_("This order has been cancelled and refunded.")),
+    "ticket_used": (
+        N_("Ticket already used"),
+        N_("A ticket of this order has been scanned at the door, so it cannot be cancelled."),
+    ),
+    "contact_required": (
+        N_("Where should we send the tickets?"),
+        N_("Enter an e-mail address or a phone number."),
+    ),
+    "invalid_contact": (
+        N_("Check the contact details"),
+        N_("Enter a valid e-mail address or phone number."),
+    ),
+    "idempotency_in_flight": (
+        N_("Still working"),
+        N_("Your reservation is still being made. Wait a moment and reload the page."),
+    ),
+    "login_unavailable": (
+        N_("Signing in is not available"),
+        N_("This server has no sign-in configured yet."),
+    ),
+    "contact_saved": (N_("Saved"), N_("We will send your tickets to these contact details.")),
+    "payment_declined": (
+        N_("Your payment was declined"),
+        N_("No money was taken. Your tickets are still held: you can try again."),
+    ),
+    "payment_cancelled": (
+        N_("Payment cancelled"),
+        N_("No money was taken. Your tickets are still held until the timer runs out."),
+    ),
+    "payment_method_unavailable": (
+        N_("Paying on this page is not available yet"),
+        N_("This server takes card payments on a payment page only."),
+    ),
+    "tickets_sent": (N_("Tickets sent"), N_("We sent your tickets again. Check your inbox.")),
+    "order_cancelled": (
+        N_("Order cancelled"),
+        N_("Your tickets are cancelled and the refund is on its way."),
+    ),
+    "internal_error": (
+        N_("Something went wrong"),
+        N_("Something went wrong on our side. Please try again in a moment."),
+    ),
+}
+
+_GENERIC = (N_("Something went wrong"), N_("We could not do that. Please try again."))
+
+
+def problem_text(code: str, lang: Lang) -> tuple[str, str]:
+    """The translated title and sentence for ``code`` (a generic pair for unknown codes)."""
+    title, sentence = PROBLEMS.get(code, _GENERIC)
+    return lang.gettext(title), lang.gettext(sentence)

@@ -1,0 +1,290 @@
+"""Orders (``/orders``, ``/orders/{id}``): the tickets with their QR codes, Add to calendar,
+Send again and Cancel (with the refund stated before confirming)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from dishka.integrations.litestar import FromDishka, inject
+from litestar import Request, Response, get, post
+from litestar.params import Parameter
+from litestar.response import Redirect, Template
+
+from eltiketi_adapters.tickets import render_qr_svg
+from eltiketi_app.http.availability_cache import EventViewCache
+from eltiketi_app.web.auth import Visitor, require
+from eltiketi_app.web.i18n import Lang
+from eltiketi_app.web.ics import calendar
+from eltiketi_app.web.links import TicketLinks
+from eltiketi_app.web.pages.common import NO_STORE, event_or_none, here, page
+from eltiketi_core.domain.catalog import Event
+from eltiketi_core.domain.order import Order, OrderStatus, TicketStatus
+from eltiketi_core.errors import DomainError
+from eltiketi_core.usecases import EventView, OrderView, Ticketing
+
+PAGE_SIZE = 20
+
+
+def order_reference(order: Order) -> str:
+    """What a buyer reads out to support: the order's short code."""
+    reference = getattr(order, "reference", None)  # a short code of its own, where the core has one
+    return str(reference) if reference else order.id.hex[:8].upper()
+
+
+def qr_svg(token: str) -> str:
+    """The QR code as an inline ``<svg>`` element (segno's document without its XML prolog)."""
+    document = render_qr_svg(token).decode()
+    return document[document.index("<svg") :]
+
+
+def ticket_cards(view: OrderView, event_view: EventView | None, lang: Lang) -> list[dict[str, Any]]:
+    names = {t.id: t.name for t in event_view.ticket_types} if event_view else {}
+    valid = [t for t in view.tickets if t.status is TicketStatus.VALID]
+    return [
+        {
+            "number": number,
+            "count": len(valid),
+            "id": ticket.id,
+            "type_name": names.get(ticket.ticket_type_id, lang.gettext("Ticket")),
+            "qr": qr_svg(ticket.token),
+        }
+        for number, ticket in enumerate(valid, start=1)
+    ]
+
+
+@get("/orders", name="web:orders", summary="My orders")
+@inject
+async def orders_page(
+    *,
+    request: Request[Any, Any, Any],
+    ticketing: FromDishka[Ticketing],
+    views: FromDishka[EventViewCache],
+    lang: FromDishka[Lang],
+    visitor: FromDishka[Visitor],
+    page_number: Annotated[int, Parameter(query="page", ge=1, le=10_000)] = 1,
+) -> Template:
+    principal = require(visitor, here(request))
+    found = await ticketing.orders.list(
+        principal, limit=PAGE_SIZE + 1, offset=(page_number - 1) * PAGE_SIZE
+    )
+    events: dict[UUID, EventView | None] = {}
+    rows = []
+    for view in found[:PAGE_SIZE]:
+        event_id = view.order.event_id
+        if event_id not in events:
+            events[event_id] = await event_or_none(event_id, ticketing, views)
+        event_view = events[event_id]
+        rows.append(
+            {
+                "order": view.order,
+                "reference": order_reference(view.order),
+                "event": event_view.event if event_view else None,
+                "tickets": sum(item.quantity for item in view.order.items),
+                "total": lang.money(view.order.total),
+                "refunded": view.order.status is OrderStatus.REFUNDED,
+            }
+        )
+    return page(
+        "orders.html",
+        request,
+        lang,
+        visitor,
+        title=lang.gettext("My orders"),
+        rows=rows,
+        page_number=page_number,
+        has_next=len(found) > PAGE_SIZE,
+    )
+
+
+@get("/orders/{order_id:uuid}", name="web:order", summary="One order and its tickets")
+@inject
+async def order_page(
+    *,
+    order_id: UUID,
+    request: Request[Any, Any, Any],
+    ticketing: FromDishka[Ticketing],
+    views: FromDishka[EventViewCache],
+    links: FromDishka[TicketLinks],
+    lang: FromDishka[Lang],
+    visitor: FromDishka[Visitor],
+) -> Template:
+    principal = require(visitor, here(request))
+    view = await ticketing.orders.get(principal, order_id)
+    notice = {"sent": "tickets_sent", "cancelled": "order_cancelled"}.get(
+        request.query_params.get("done") or ""
+    )
+    return await _render_order(request, view, ticketing, views, links, lang, visitor, notice=notice)
+
+
+@post("/orders/{order_id:uuid}/resend", name="web:resend", summary="Send the tickets again")
+@inject
+async def resend(
+    *,
+    order_id: UUID,
+    request: Request[Any, Any, Any],
+    ticketing: FromDishka[Ticketing],
+    views: FromDishka[EventViewCache],
+    links: FromDishka[TicketLinks],
+    lang: FromDishka[Lang],
+    visitor: FromDishka[Visitor],
+) -> Response[Any] | Template:
+    principal = require(visitor, f"/orders/{order_id}")
+    try:
+        await ticketing.notifications.resend_tickets(principal, order_id)
+    except DomainError as problem:
+        view = await ticketing.orders.get(principal, order_id)
+        status = 429 if problem.kind == "rate_limited" else 409
+        return await _render_order(
+            request,
+            view,
+            ticketing,
+            views,
+            links,
+            lang,
+            visitor,
+            notice=problem.code,
+            status=status,
+        )
+    return Redirect(f"/orders/{order_id}?done=sent", status_code=303)
+
+
+@get("/orders/{order_id:uuid}/cancel", name="web:cancel-terms", summary="Cancel: the terms first")
+@inject
+async def cancel_terms(
+    *,
+    order_id: UUID,
+    request: Request[Any, Any, Any],
+    ticketing: FromDishka[Ticketing],
+    views: FromDishka[EventViewCache],
+    lang: FromDishka[Lang],
+    visitor: FromDishka[Visitor],
+) -> Template:
+    principal = require(visitor, here(request))
+    view = await ticketing.orders.get(principal, order_id)
+    terms = await ticketing.orders.cancellation_terms(principal, order_id)
+    event_view = await event_or_none(view.order.event_id, ticketing, views)
+    event = event_view.event if event_view else None
+    return page(
+        "cancel.html",
+        request,
+        lang,
+        visitor,
+        title=lang.gettext("Cancel this order?"),
+        order=view.order,
+        reference=order_reference(view.order),
+        event=event,
+        terms=terms,
+        refund=lang.money(terms.refund),
+        deadline=lang.datetime(terms.deadline, event.timezone) if event else "",
+    )
+
+
+@post("/orders/{order_id:uuid}/cancel", name="web:cancel", summary="Cancel the order")
+@inject
+async def cancel(
+    *,
+    order_id: UUID,
+    request: Request[Any, Any, Any],
+    ticketing: FromDishka[Ticketing],
+    views: FromDishka[EventViewCache],
+    links: FromDishka[TicketLinks],
+    lang: FromDishka[Lang],
+    visitor: FromDishka[Visitor],
+) -> Response[Any] | Template:
+    principal = require(visitor, f"/orders/{order_id}")
+    try:
+        await ticketing.orders.cancel(principal, order_id)
+    except DomainError as problem:
+        view = await ticketing.orders.get(principal, order_id)
+        return await _render_order(
+            request, view, ticketing, views, links, lang, visitor, notice=problem.code, status=409
+        )
+    return Redirect(f"/orders/{order_id}?done=cancelled", status_code=303)
+
+
+@get(
+    "/orders/{order_id:uuid}/calendar.ics",
+    name="web:calendar",
+    summary="The event as a calendar entry",
+)
+@inject
+async def calendar_file(
+    order_id: UUID,
+    request: Request[Any, Any, Any],
+    ticketing: FromDishka[Ticketing],
+    views: FromDishka[EventViewCache],
+    visitor: FromDishka[Visitor],
+) -> Response[bytes]:
+    principal = require(visitor, here(request))
+    view = await ticketing.orders.get(principal, order_id)
+    event = await _event(view.order.event_id, ticketing, views, principal)
+    body = calendar(
+        event,
+        uid=f"{view.order.id}@eltiketi",
+        url=str(request.base_url).rstrip("/") + f"/orders/{order_id}",
+        now=ticketing.clock.now(),
+    )
+    return Response(
+        body,
+        media_type="text/calendar; charset=utf-8",
+        headers={
+            **NO_STORE,
+            "Content-Disposition": 'attachment; filename="event.ics"',
+        },
+    )
+
+
+async def _event(
+    event_id: UUID, ticketing: Ticketing, views: EventViewCache, principal: Any
+) -> Event:
+    found = await event_or_none(event_id, ticketing, views)
+    if found is not None:
+        return found.event
+    return (await ticketing.catalog.get(event_id, principal)).event
+
+
+async def _render_order(  # noqa: PLR0917 - the page's parts, then its options
+    request: Request[Any, Any, Any],
+    view: OrderView,
+    ticketing: Ticketing,
+    views: EventViewCache,
+    links: TicketLinks,
+    lang: Lang,
+    visitor: Visitor,
+    *,
+    notice: str | None = None,
+    status: int = 200,
+) -> Template:
+    event_view = await event_or_none(view.order.event_id, ticketing, views)
+    event = event_view.event if event_view else None
+    names = {t.id: t.name for t in event_view.ticket_types} if event_view else {}
+    refunded = view.order.status is OrderStatus.REFUNDED
+    terms = None
+    if not refunded and visitor.principal is not None:
+        terms = await ticketing.orders.cancellation_terms(visitor.principal, view.order.id)
+    return page(
+        "order.html",
+        request,
+        lang,
+        visitor,
+        status=status,
+        title=lang.gettext("Your tickets"),
+        order=view.order,
+        reference=order_reference(view.order),
+        event=event,
+        refunded=refunded,
+        lines=[
+            {
+                "name": names.get(item.ticket_type_id, lang.gettext("Ticket")),
+                "quantity": item.quantity,
+                "subtotal": lang.money(item.subtotal),
+            }
+            for item in view.order.items
+        ],
+        total=lang.money(view.order.total),
+        tickets=[] if refunded else ticket_cards(view, event_view, lang),
+        terms=terms,
+        share_link=links.url(view.order.id, event.starts_at) if event and not refunded else None,
+        notice=notice,
+    )

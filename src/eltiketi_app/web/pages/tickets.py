@@ -1,0 +1,77 @@
+"""The ticket page an e-mail or SMS opens (``/t/{token}``): the tickets and nothing else.
+
+No login: the signed link is the key (see :mod:`eltiketi_app.web.links`). It never
+shows the buyer's contact, payment or account, and a cancelled or refunded order's
+link shows that it was revoked instead of tickets.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dishka.integrations.litestar import FromDishka, inject
+from litestar import Request, get
+from litestar.response import Template
+
+from eltiketi_app.http.availability_cache import EventViewCache
+from eltiketi_app.web.auth import Visitor
+from eltiketi_app.web.i18n import Lang
+from eltiketi_app.web.links import LinkExpired, LinkInvalid, TicketLinks
+from eltiketi_app.web.pages.common import event_or_none, page
+from eltiketi_app.web.pages.orders import order_reference, ticket_cards
+from eltiketi_core.domain.order import OrderStatus
+from eltiketi_core.errors import NotFound
+from eltiketi_core.usecases import Ticketing
+
+#: The link is a secret: never sent on as a Referer, never indexed.
+LINK_HEADERS = {"Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex, nofollow"}
+
+
+@get("/t/{token:str}", name="web:ticket-link", summary="Tickets from an e-mail or SMS link")
+@inject
+async def ticket_link(
+    *,
+    token: str,
+    request: Request[Any, Any, Any],
+    ticketing: FromDishka[Ticketing],
+    views: FromDishka[EventViewCache],
+    links: FromDishka[TicketLinks],
+    lang: FromDishka[Lang],
+    visitor: FromDishka[Visitor],
+) -> Template:
+    problem, status = None, 200
+    try:
+        order_id = links.order_of(token, ticketing.clock.now())
+        view = await ticketing.orders.shared(order_id)
+    except LinkInvalid:
+        problem, status = "link_invalid", 404
+    except LinkExpired:
+        problem, status = "link_expired", 410
+    except NotFound:
+        problem, status = "link_invalid", 404
+    else:
+        if view.order.status is OrderStatus.REFUNDED:
+            problem, status = "link_revoked", 410
+    if problem is not None:
+        return page(
+            "error.html",
+            request,
+            lang,
+            visitor,
+            status=status,
+            title=problem,
+            code=problem,
+            headers=LINK_HEADERS,
+        )
+    event_view = await event_or_none(view.order.event_id, ticketing, views)
+    return page(
+        "ticket_link.html",
+        request,
+        lang,
+        visitor,
+        title=lang.gettext("Your tickets"),
+        headers=LINK_HEADERS,
+        event=event_view.event if event_view else None,
+        reference=order_reference(view.order),
+        tickets=ticket_cards(view, event_view, lang),
+    )
