@@ -143,9 +143,7 @@ def test_the_whole_purchase_with_the_keyboard_alone(shop: Shop, browser: Any) ->
         page.keyboard.press("Enter")
         page.wait_for_url(re.compile(r"/bookings/"))
         press_tab_until(page, "form[action$='/pay'] button")
-        focus_ring = page.evaluate(
-            "getComputedStyle(document.activeElement).outlineStyle"
-        )
+        focus_ring = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
         assert focus_ring == "solid"  # the focus is visible
         page.keyboard.press("Enter")
         page.wait_for_url(re.compile(r"/dev/pay/"))

@@ -18,7 +18,9 @@ PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
 
 
 def _extracted() -> dict[str, object]:
-    spec = importlib.util.spec_from_file_location("web_messages", ROOT / "tools" / "web_messages.py")
+    spec = importlib.util.spec_from_file_location(
+        "web_messages", ROOT / "tools" / "web_messages.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
