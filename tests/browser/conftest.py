@@ -1,7 +1,7 @@
 """Browser tests: the real app (``eltiketi serve --demo`` on a free loopback port, embedded
 mode, its own data folder) driven by Debian's Chromium through Playwright.
 
-One browser per test session; each test gets fresh contexts (cookies, storage).
+One browser for the package's tests; each test gets fresh contexts (cookies, storage).
 Every page a test visits can be checked with :func:`check_page`: axe-core finds no
 serious or critical violation, the page does not scroll sideways on a 390 px phone,
 and screenshots at 390×844 and 1280×800 go to ``build/screenshots/`` (test
@@ -144,7 +144,7 @@ def stop_shop(shop: Shop) -> None:
             shop.process.wait()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
     running = start_shop(tmp_path_factory.mktemp("shop"))
     try:
@@ -153,8 +153,11 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
         stop_shop(running)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
+    """One browser for every browser test, closed when they are done: Playwright's sync API
+    runs an event loop in this thread while it is open, so the suite's asyncio tests
+    must not run meanwhile (they come after this package, never inside it)."""
     executable = shutil.which("chromium")
     if executable is None:
         require("chromium", "Debian's chromium is not installed (tools/system-packages.sh)")
