@@ -20,6 +20,7 @@ from eltiketi_app.http import (
     buyer,
     checkins,
     events,
+    jobs,
     ops,
     orders,
     payments,
@@ -78,6 +79,7 @@ def _routes(settings: Settings, web: Web) -> list[ControllerRouterHandler]:
         orders.router,
         tickets.router,
         checkins.router,
+        jobs.router,
         payments.router,
         ops.router,
     ]

@@ -40,6 +40,11 @@ class Metrics:
             "Notifications sent by the retry loop.",
             registry=self.registry,
         )
+        self.job_batches = Counter(
+            "eltiketi_job_batches_total",
+            "Batches of background jobs (event cancellations) done by this process.",
+            registry=self.registry,
+        )
         self.loop_errors = Counter(
             "eltiketi_background_errors_total",
             "Failures of a background loop iteration (retried on the next tick).",

@@ -68,6 +68,7 @@ class InMemoryTicketing:
     a commit until :meth:`drain` delivers the recorded events to the handlers
     (inventory held → sold, e-tickets, refunds, payment cancellation), so a test
     sees each step; :meth:`drain` is what the in-process relay does in the app.
+    Background jobs (an event's cancellation) likewise wait for :meth:`run_jobs`.
 
     Every argument is optional: by default the clock is a :class:`FixedClock`,
     payments go to a :class:`FakePaymentGateway`, notices to one ``email``
@@ -156,6 +157,15 @@ class InMemoryTicketing:
         if strict and failed:
             raise UndeliveredEvents(list(failed))
         return sent
+
+    async def run_jobs(self) -> int:
+        """Run every due background job to its end (an event's cancellation), as the
+        app's job loop does. Returns how many batches ran; drain afterwards to deliver
+        the refunds they recorded."""
+        total = 0
+        while batches := await self.core.jobs.run_due():
+            total += batches
+        return total
 
     async def expire_holds(self, after: timedelta | None = None) -> int:
         """Move the clock past the hold time (or by ``after``) and run the sweeper.

@@ -19,6 +19,7 @@ from uuid import UUID
 from eltiketi_core.domain.booking import Booking
 from eltiketi_core.domain.catalog import Event, StockLevel, TicketType
 from eltiketi_core.domain.events import DomainEvent
+from eltiketi_core.domain.job import Job, JobKind
 from eltiketi_core.domain.order import CheckIn, Order, Ticket
 from eltiketi_core.domain.payment import Payment, Refund, RefundReason
 from eltiketi_core.ports.stores import IdempotencyRecord, NotificationRecord, OutboxEntry
@@ -166,6 +167,8 @@ class MemoryStorage:
         self.inbox: Table[tuple[str, str], datetime] = table("inbox")
         self.notifications: Table[tuple[str, str], NotificationRecord] = table("notifications")
         self.notification_ids: Table[UUID, tuple[str, str]] = table("notification_ids")
+        self.jobs: Table[UUID, Job] = table("jobs")
+        self.job_by_event: Table[tuple[UUID, JobKind], UUID] = table("job_by_event")
         #: Next outbox position. Like a database sequence it is not rolled back:
         #: a rolled-back transaction leaves a gap, never a reused number.
         self.next_seq = 1

@@ -28,6 +28,7 @@ from eltiketi_adapters.memory.state import MemoryStorage
 from eltiketi_core.domain.booking import Booking, BookingStatus, Contact
 from eltiketi_core.domain.catalog import Event, EventStatus, StockLevel, TicketType
 from eltiketi_core.domain.events import DomainEvent
+from eltiketi_core.domain.job import Job, JobKind, JobStatus
 from eltiketi_core.domain.order import (
     CheckIn,
     Order,
@@ -400,6 +401,21 @@ class MemoryOrderStore(_Store):
         found.sort(key=lambda o: (o.created_at, o.id))
         return found[:limit]
 
+    async def page_for_event(
+        self, event_id: UUID, *, status: OrderStatus, after: UUID | None, limit: int
+    ) -> list[Order]:
+        found = (
+            o
+            for o in self._db.orders.values()
+            if o.event_id == event_id and o.status is status and (after is None or o.id > after)
+        )
+        return heapq.nsmallest(max(limit, 0), found, key=lambda o: o.id)
+
+    async def count_for_event(self, event_id: UUID, *, status: OrderStatus) -> int:
+        return sum(
+            1 for o in self._db.orders.values() if o.event_id == event_id and o.status is status
+        )
+
     async def transition(self, order_id: UUID, expected: OrderStatus, new: OrderStatus) -> bool:
         db = self._db
         order = db.orders.get(order_id)
@@ -606,3 +622,62 @@ class MemoryNotificationStore(_Store):
         found = [r for r in self._db.notifications.values() if r.key.startswith(prefix)]
         found.sort(key=lambda r: (r.created_at, r.key, r.channel))
         return found
+
+
+class MemoryJobStore(_Store):
+    """Jobs; units of work run one at a time here, so a claim never meets a locked row."""
+
+    async def add(self, job: Job) -> bool:
+        db = self._db
+        if job.id in db.jobs:
+            raise _violation(f"job {job.id} exists")
+        if job.event_id not in db.events:
+            raise _violation(f"job for unknown event {job.event_id}")
+        key = (job.event_id, job.kind)
+        if key in db.job_by_event:
+            return False
+        db.jobs[job.id] = job
+        db.job_by_event[key] = job.id
+        return True
+
+    async def get(self, job_id: UUID) -> Job | None:
+        return self._db.jobs.get(job_id)
+
+    async def for_event(self, event_id: UUID, kind: JobKind) -> Job | None:
+        db = self._db
+        job_id = db.job_by_event.get((event_id, kind))
+        return None if job_id is None else db.jobs[job_id]
+
+    async def claim(self, now: datetime, *, owner: str, until: datetime, limit: int) -> list[Job]:
+        db = self._db
+        due = (job for job in db.jobs.values() if _due(job, now))
+        claimed = []
+        for job in heapq.nsmallest(max(limit, 0), due, key=lambda j: (j.created_at, j.id)):
+            taken = msgspec.structs.replace(
+                job,
+                status=JobStatus.RUNNING,
+                lease_owner=owner,
+                lease_expires_at=until,
+                started_at=job.started_at or now,
+            )
+            db.jobs[job.id] = taken
+            claimed.append(taken)
+        return claimed
+
+    async def update(self, job: Job, *, owner: str | None) -> bool:
+        db = self._db
+        stored = db.jobs.get(job.id)
+        if stored is None or stored.lease_owner != owner:
+            return False
+        if (stored.event_id, stored.kind) != (job.event_id, job.kind):
+            raise _violation("a job's event and kind do not change")
+        db.jobs[job.id] = job
+        return True
+
+
+def _due(job: Job, now: datetime) -> bool:
+    if job.status is JobStatus.QUEUED:
+        return True
+    return job.status is JobStatus.RUNNING and (
+        job.lease_expires_at is None or job.lease_expires_at <= now
+    )

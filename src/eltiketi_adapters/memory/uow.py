@@ -13,6 +13,7 @@ from eltiketi_adapters.memory.stores import (
     MemoryIdempotencyStore,
     MemoryInboxStore,
     MemoryInventoryStore,
+    MemoryJobStore,
     MemoryNotificationStore,
     MemoryOrderStore,
     MemoryOutboxStore,
@@ -62,6 +63,7 @@ class MemoryUnitOfWork:
         self.outbox = MemoryOutboxStore(storage, self._tx)
         self.inbox = MemoryInboxStore(storage, self._tx)
         self.notifications = MemoryNotificationStore(storage, self._tx)
+        self.jobs = MemoryJobStore(storage, self._tx)
 
     async def __aenter__(self) -> Self:
         if self._entered:

@@ -48,6 +48,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from eltiketi_core.domain.booking import BookingStatus
 from eltiketi_core.domain.catalog import EventStatus
+from eltiketi_core.domain.job import JobKind, JobStatus
 from eltiketi_core.domain.order import OrderStatus, StockState, TicketStatus
 from eltiketi_core.domain.payment import PaymentStatus, RefundReason, RefundStatus
 from eltiketi_core.ports.stores import NotificationStatus
@@ -261,7 +262,8 @@ class OrderRow(Base):
         UniqueConstraint("booking_id", name="uq_orders_booking_id"),
         UniqueConstraint("payment_id", name="uq_orders_payment_id"),
         Index("ix_orders_buyer_created_at", "buyer", "created_at"),
-        Index("ix_orders_event_id_status", "event_id", "status"),
+        # Keyset pages of one event's orders in one status (event cancellation).
+        Index("ix_orders_event_id_status_id", "event_id", "status", "id"),
     )
 
     id: Mapped[UUID] = mapped_column(ID, primary_key=True)
@@ -407,6 +409,47 @@ class NotificationRow(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(Timestamp)
     sent_at: Mapped[datetime | None] = mapped_column(Timestamp)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class JobRow(Base):
+    """A background job, its progress and the lease of the runner working on it."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        CheckConstraint(_one_of("kind", JobKind), name="kind_known"),
+        CheckConstraint(_one_of("status", JobStatus), name="status_known"),
+        CheckConstraint(
+            "orders_refunded >= 0 AND holds_released >= 0 AND orders_remaining >= 0",
+            name="counts_nonnegative",
+        ),
+        # One job of each kind per event: cancelling twice finds the first job.
+        UniqueConstraint("event_id", "kind", name="uq_jobs_event_id_kind"),
+        # The runners' claim: only jobs still to do are indexed.
+        Index(
+            "ix_jobs_active_created_at",
+            "created_at",
+            postgresql_where=text("status IN ('queued', 'running')"),
+            sqlite_where=text("status IN ('queued', 'running')"),
+        ),
+    )
+
+    id: Mapped[UUID] = mapped_column(ID, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    event_id: Mapped[UUID] = mapped_column(ID, ForeignKey("events.id"))
+    requested_by: Mapped[str] = mapped_column(Subject)
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    orders_refunded: Mapped[int] = mapped_column(Integer)
+    holds_released: Mapped[int] = mapped_column(Integer)
+    orders_remaining: Mapped[int] = mapped_column(Integer)
+    #: Keyset position: the id of the last order visited.
+    cursor: Mapped[UUID | None] = mapped_column(ID)
+    started_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    finished_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    lease_owner: Mapped[str | None] = mapped_column(String(255))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(Timestamp)
 
 
 metadata = Base.metadata

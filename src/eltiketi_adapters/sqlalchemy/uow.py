@@ -18,6 +18,7 @@ from eltiketi_adapters.sqlalchemy.stores import (
     SqlIdempotencyStore,
     SqlInboxStore,
     SqlInventoryStore,
+    SqlJobStore,
     SqlNotificationStore,
     SqlOrderStore,
     SqlOutboxStore,
@@ -83,6 +84,7 @@ class SqlAlchemyUnitOfWork:
     outbox: SqlOutboxStore
     inbox: SqlInboxStore
     notifications: SqlNotificationStore
+    jobs: SqlJobStore
 
     def __init__(self, context: UnitOfWorkContext) -> None:
         self._context = context
@@ -185,6 +187,7 @@ class SqlAlchemyUnitOfWork:
         self.outbox = SqlOutboxStore(tx)
         self.inbox = SqlInboxStore(tx)
         self.notifications = SqlNotificationStore(tx)
+        self.jobs = SqlJobStore(tx)
 
     async def _enter_gate(self) -> None:
         gate = self._context.write_gate

@@ -6,24 +6,27 @@ from typing import Annotated
 from uuid import UUID
 
 from dishka.integrations.litestar import FromDishka, inject
-from litestar import Router, get, post
+from litestar import Response, Router, get, post
+from litestar.datastructures import ResponseHeader
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
 from eltiketi_app.http.auth import BEARER, Caller, require_principal, requires
 from eltiketi_app.http.availability_cache import EventViewCache
 from eltiketi_app.http.schemas import (
-    CancellationOut,
     EventListOut,
     EventOut,
+    JobOut,
     NewEventIn,
     NewTicketTypeIn,
     TicketTypeOut,
-    cancellation_out,
     event_out,
     event_view_out,
+    job_out,
+    job_path,
     money_in,
     new_ticket_type_out,
 )
+from eltiketi_app.runtime.loops import Runtime
 from eltiketi_core.domain.identity import Principal, Role
 from eltiketi_core.errors import NotFound
 from eltiketi_core.usecases import NewEvent, NewTicketType, Ticketing
@@ -167,11 +170,22 @@ async def publish_event(
 
 @post(
     "/{event_id:uuid}/cancel",
-    status_code=200,
+    status_code=202,
     summary="Cancel the event (owning organizer)",
     guards=[ORGANIZER],
     security=BEARER,
-    description="Releases every hold and refunds every order once; buyers are notified.",
+    description="Marks the event cancelled at once (no new hold, a payment still in flight "
+    "is refunded) and answers `202` with the cancellation job, which releases every hold "
+    "and refunds every order once in the background; buyers are notified. Follow "
+    "`Location` (`GET /v1/jobs/{id}`) for its progress. Cancelling again answers the same "
+    "job (a `failed` one is queued again).",
+    response_headers=[
+        ResponseHeader(
+            name="Location",
+            description="the job's URL, `/v1/jobs/{id}`",
+            documentation_only=True,
+        )
+    ],
 )
 @inject
 async def cancel_event(
@@ -179,10 +193,12 @@ async def cancel_event(
     ticketing: FromDishka[Ticketing],
     principal: FromDishka[Principal],
     views: FromDishka[EventViewCache],
-) -> CancellationOut:
-    summary = await ticketing.cancellation.cancel(principal, event_id)
+    runtime: FromDishka[Runtime],
+) -> Response[JobOut]:
+    job = await ticketing.cancellation.cancel(principal, event_id)
     views.invalidate(event_id)  # the commit hook has cleared it already, when there is one
-    return cancellation_out(summary)
+    runtime.wake_jobs()
+    return Response(job_out(job), status_code=202, headers={"Location": job_path(job.id)})
 
 
 router = Router(

@@ -16,10 +16,10 @@ import msgspec
 
 from eltiketi_core.domain.booking import Booking, BookingItem, Contact
 from eltiketi_core.domain.catalog import Event, TicketType
+from eltiketi_core.domain.job import Job, JobStatus
 from eltiketi_core.domain.money import Money
 from eltiketi_core.domain.order import Order, Ticket
 from eltiketi_core.domain.payment import Payment
-from eltiketi_core.usecases.cancellation import CancellationSummary
 from eltiketi_core.usecases.catalog import EventView, TicketTypeView
 from eltiketi_core.usecases.checkin import Admission
 from eltiketi_core.usecases.orders import OrderView
@@ -177,11 +177,21 @@ class ResendOut(msgspec.Struct, kw_only=True):
     channels_sent: int
 
 
-class CancellationOut(msgspec.Struct, kw_only=True):
+class JobOut(msgspec.Struct, kw_only=True):
+    """A background job (today: an event's cancellation) and how far it has got."""
+
+    id: UUID
+    kind: str
     event_id: UUID
     status: str
     orders_refunded: int
+    orders_remaining: int
     holds_released: int
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    last_error: str | None
+    """A plain sentence when a batch failed (the details are in the server's log)."""
 
 
 class AdmissionOut(msgspec.Struct, kw_only=True):
@@ -330,13 +340,36 @@ def order_view_out(view: OrderView) -> OrderOut:
     return order_out(view.order, view.tickets)
 
 
-def cancellation_out(summary: CancellationSummary) -> CancellationOut:
-    return CancellationOut(
-        event_id=summary.event_id,
-        status="cancelled",
-        orders_refunded=summary.orders_refunded,
-        holds_released=summary.holds_released,
+def job_path(job_id: UUID) -> str:
+    return f"/v1/jobs/{job_id}"
+
+
+def job_out(job: Job) -> JobOut:
+    return JobOut(
+        id=job.id,
+        kind=job.kind.value,
+        event_id=job.event_id,
+        status=job.status.value,
+        orders_refunded=job.orders_refunded,
+        orders_remaining=job.orders_remaining,
+        holds_released=job.holds_released,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+        last_error=_job_error(job),
     )
+
+
+def _job_error(job: Job) -> str | None:
+    """The failure in words a client may see; the driver's message stays in the log."""
+    if job.last_error is None:
+        return None
+    if job.status is JobStatus.FAILED:
+        return (
+            f"stopped after {job.failures} failed attempts; "
+            "cancel the event again to resume where it stopped"
+        )
+    return f"a batch failed ({job.failures} in a row); it is retried automatically"
 
 
 def admission_out(admission: Admission) -> AdmissionOut:

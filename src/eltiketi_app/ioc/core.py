@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import secrets
+import socket
+
 from dishka import Provider, Scope, provide
 
 from eltiketi_app.http.availability_cache import EventViewCache, build_event_view_cache
@@ -43,6 +47,7 @@ class CoreProvider(Provider):
             signer=signer,
             notifiers=notifiers.channels,
             policy=policy,
+            runner_name=runner_name(),
         )
 
     @provide
@@ -86,3 +91,9 @@ class InProcessBusProvider(Provider):
         if persistence.subscribe_commits is not None:
             persistence.subscribe_commits(runtime.wake_relay)
         return runtime
+
+
+def runner_name() -> str:
+    """This process's name in job leases: host, pid and a random part (several apps
+    in one process, as in tests, are several runners)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"

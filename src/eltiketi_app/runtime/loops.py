@@ -1,9 +1,11 @@
-"""Background work of an embedded process: relay, hold sweeper, notification retry, pruning.
+"""Background work of an embedded process: relay, hold sweeper, notification retry,
+background jobs, pruning.
 
 Each loop is one asyncio task started in the app's lifespan and cancelled at
 shutdown. An iteration that fails is logged, counted and retried on the next
 tick; it never kills the loop. The relay also wakes right after every commit
-(the persistence's commit hook), so a confirmed order's tickets go out at once.
+(the persistence's commit hook), so a confirmed order's tickets go out at once;
+the job loop wakes when a request has queued a job (an event's cancellation).
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ class Intervals:
     moment go out as one batch: two transactions per batch instead of per commit."""
     sweep: float = 5.0
     notification_retry: float = 5.0
+    jobs: float = 1.0
+    """How often an idle job loop looks for due jobs (a busy one goes on at once)."""
     prune: float = 3600.0
     outbox_retention: timedelta = timedelta(days=7)
     inbox_retention: timedelta = timedelta(days=30)
@@ -43,10 +47,12 @@ class Intervals:
     @classmethod
     def from_settings(cls, settings: Settings) -> Intervals:
         """The operator's intervals (``ELTIKETI_SWEEP_INTERVAL_SECONDS``,
-        ``ELTIKETI_NOTIFICATION_RETRY_INTERVAL_SECONDS``); the rest stay as defaulted."""
+        ``ELTIKETI_NOTIFICATION_RETRY_INTERVAL_SECONDS``, ``ELTIKETI_JOB_INTERVAL_SECONDS``);
+        the rest stay as defaulted."""
         return cls(
             sweep=settings.sweep_interval_seconds,
             notification_retry=settings.notification_retry_interval_seconds,
+            jobs=settings.job_interval_seconds,
         )
 
 
@@ -54,7 +60,7 @@ class Runtime:
     """Owns the background tasks of one process.
 
     Args:
-        ticketing: the core, for the sweeper and the notification retry.
+        ticketing: the core, for the sweeper, the notification retry and the jobs.
         relay: publishes the outbox to the bus.
         uow: for pruning outbox, inbox and idempotency records.
         metrics: where iterations are counted.
@@ -83,6 +89,7 @@ class Runtime:
         self._enabled = enabled
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._wake: asyncio.Event | None = None
+        self._wake_jobs: asyncio.Event | None = None
         self._relay_lock = asyncio.Lock()
         self._stopping = False
 
@@ -95,19 +102,29 @@ class Runtime:
         if self._wake is not None:
             self._wake.set()
 
+    def wake_jobs(self) -> None:
+        """Ask the job loop to look for due jobs now (a request has just queued one)."""
+        if self._wake_jobs is not None:
+            self._wake_jobs.set()
+
     async def start(self) -> None:
         if not self._enabled or self._tasks:
             return
         self._stopping = False
         self._wake = asyncio.Event()
-        loops: dict[str, tuple[Callable[[], Awaitable[object]], float]] = {
-            "relay": (self._relay_pending, self._intervals.relay_tick),
-            "sweeper": (self._sweep, self._intervals.sweep),
-            "notification_retry": (self._retry_notifications, self._intervals.notification_retry),
-            "prune": (self._prune, self._intervals.prune),
+        self._wake_jobs = asyncio.Event()
+        loops: dict[str, tuple[Callable[[], Awaitable[object]], float, asyncio.Event | None]] = {
+            "relay": (self._relay_pending, self._intervals.relay_tick, self._wake),
+            "sweeper": (self._sweep, self._intervals.sweep, None),
+            "notification_retry": (
+                self._retry_notifications,
+                self._intervals.notification_retry,
+                None,
+            ),
+            "jobs": (self._run_jobs, self._intervals.jobs, self._wake_jobs),
+            "prune": (self._prune, self._intervals.prune, None),
         }
-        for name, (work, every) in loops.items():
-            wake = self._wake if name == "relay" else None
+        for name, (work, every, wake) in loops.items():
             self._tasks[name] = asyncio.create_task(
                 self._loop(name, work, every, wake), name=f"eltiketi-{name}"
             )
@@ -163,6 +180,17 @@ class Runtime:
         if sent:
             self._metrics.notifications_retried.inc(sent)
         return sent
+
+    async def _run_jobs(self) -> int:
+        """Advance due jobs slice after slice until none is due (or the process stops)."""
+        total = 0
+        while not self._stopping:
+            batches = await self._ticketing.jobs.run_due()
+            if not batches:
+                break
+            total += batches
+            self._metrics.job_batches.inc(batches)
+        return total
 
     async def _prune(self) -> None:
         now = self._ticketing.clock.now()

@@ -575,6 +575,45 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             gt=0,
         ),
     ] = 5.0
+    job_interval_seconds: Annotated[
+        float,
+        Var(
+            "jobs: how often an idle job loop (the embedded server's, or `eltiketi worker "
+            "jobs`) looks for a due [background job](operations.md#background-jobs); a "
+            "cancellation request wakes the embedded loop at once",
+            _WORKERS,
+            gt=0,
+        ),
+    ] = 1.0
+    job_batch_size: Annotated[
+        int,
+        Var(
+            "jobs: holds released or orders refunded per transaction of a background job "
+            "(an event's cancellation)",
+            _WORKERS,
+            ge=1,
+            le=10_000,
+        ),
+    ] = 100
+    job_lease_seconds: Annotated[
+        float,
+        Var(
+            "jobs: a runner holds a job this long without renewing it (every batch renews); "
+            "a crashed runner's job is taken over this long after its last batch. Keep it "
+            "well above the longest batch",
+            _WORKERS,
+            ge=1,
+        ),
+    ] = 30.0
+    job_max_failures: Annotated[
+        int,
+        Var(
+            "jobs: failed batches in a row (retried after 5 s, 10 s, 20 s …) before a job "
+            "is marked `failed`; cancelling the event again resumes it",
+            _WORKERS,
+            ge=1,
+        ),
+    ] = 5
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -628,7 +667,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         return self.host not in LOOPBACK_HOSTS
 
     def policy(self) -> Policy:
-        """The core's business knobs: holds, limits, cancellation, notification retries."""
+        """The core's business knobs: holds, limits, cancellation, notification retries,
+        background jobs."""
         return Policy(
             hold_ttl=timedelta(seconds=self.hold_ttl_seconds),
             max_tickets_per_buyer=self.max_tickets_per_buyer,
@@ -637,6 +677,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             notification_max_attempts=self.notification_max_attempts,
             notification_backoff=timedelta(seconds=self.notification_backoff_seconds),
             notification_lease=timedelta(seconds=self.notification_lease_seconds),
+            job_batch_size=self.job_batch_size,
+            job_lease=timedelta(seconds=self.job_lease_seconds),
+            job_max_failures=self.job_max_failures,
         )
 
     def with_worker_tuning_from(self, env: Mapping[str, str]) -> Settings:

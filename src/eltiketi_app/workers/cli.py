@@ -30,9 +30,9 @@ def add_commands(commands: Any) -> None:
     )
     worker = commands.add_parser(
         "worker",
-        help="run background roles against Kafka (relay, consumers, sweeper)",
+        help="run background roles against Kafka (relay, consumers, sweeper, jobs)",
         description=f"Run one or more roles: {roles}. Needs ELTIKETI_KAFKA_BOOTSTRAP "
-        "for every role but sweeper. SIGTERM/SIGINT stop it gracefully.",
+        "for every role but sweeper and jobs. SIGTERM/SIGINT stop it gracefully.",
         epilog="worker tuning variables:\n" + tuning,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

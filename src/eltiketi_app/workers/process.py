@@ -9,6 +9,7 @@ Roles:
 ``payments``       consumer group of ``PaymentCanceller`` (expired/cancelled holds)
 ``refunds``        consumer group of ``RefundExecutor`` (money back through the gateway)
 ``sweeper``        releases expired holds; prunes outbox, inbox and idempotency records
+``jobs``           background jobs (event cancellations), batch by batch under a lease
 ``all``            every role above
 =================  =========================================================================
 
@@ -185,6 +186,10 @@ class WorkerProcess:
                 intervals.notification_retry,
                 ticketing.notifications.retry_due,
             )
+        if Role.JOBS in self.roles:
+            tasks["jobs"] = self._every(
+                "jobs", intervals.jobs, lambda: _run_jobs(ticketing, self.stopping)
+            )
         if Role.SWEEPER in self.roles:
             tasks["sweeper"] = self._every("sweeper", intervals.sweep, ticketing.sweeper.sweep)
             tasks["prune"] = self._every(
@@ -233,6 +238,17 @@ class WorkerProcess:
                 task.cancel()
         if self.bus is not None:
             await self.bus.stop()  # consumers finish and commit the message in hand
+
+
+async def _run_jobs(ticketing: Ticketing, stopping: asyncio.Event) -> int:
+    """Advance due jobs slice after slice until none is due or the process stops."""
+    total = 0
+    while not stopping.is_set():
+        batches = await ticketing.jobs.run_due()
+        if not batches:
+            break
+        total += batches
+    return total
 
 
 async def _prune(persistence: Persistence, ticketing: Ticketing, intervals: Intervals) -> int:

@@ -20,6 +20,7 @@ class Role(StrEnum):
     PAYMENTS = "payments"
     REFUNDS = "refunds"
     SWEEPER = "sweeper"
+    JOBS = "jobs"
 
 
 ALL = "all"

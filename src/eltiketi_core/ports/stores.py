@@ -27,6 +27,7 @@ import msgspec
 from eltiketi_core.domain.booking import Booking, BookingStatus, Contact
 from eltiketi_core.domain.catalog import Event, EventStatus, StockLevel, TicketType
 from eltiketi_core.domain.events import DomainEvent
+from eltiketi_core.domain.job import Job, JobKind
 from eltiketi_core.domain.order import CheckIn, Order, OrderStatus, StockState, Ticket
 from eltiketi_core.domain.payment import Payment, PaymentStatus, Refund, RefundReason
 
@@ -191,6 +192,18 @@ class OrderStore(Protocol):
         self, event_id: UUID, *, status: OrderStatus | None = None, limit: int = 500
     ) -> list[Order]: ...
 
+    async def page_for_event(
+        self, event_id: UUID, *, status: OrderStatus, after: UUID | None, limit: int
+    ) -> list[Order]:
+        """The event's orders in ``status`` with an id above ``after`` (all: None), by id.
+
+        Keyset pagination: each page costs what it returns, however far the walk
+        has gone and however many orders left ``status`` behind it.
+        """
+        ...
+
+    async def count_for_event(self, event_id: UUID, *, status: OrderStatus) -> int: ...
+
     async def transition(self, order_id: UUID, expected: OrderStatus, new: OrderStatus) -> bool: ...
 
     async def move_stock(self, order_id: UUID, expected: StockState, new: StockState) -> bool:
@@ -228,6 +241,43 @@ class RefundStore(Protocol):
     async def find(self, payment_id: UUID, reason: RefundReason) -> Refund | None: ...
 
     async def update(self, refund: Refund) -> None: ...
+
+
+class JobStore(Protocol):
+    """Background jobs (:mod:`eltiketi_core.domain.job`) and their leases.
+
+    Times come from the caller's clock; the store never decides "now" itself.
+    """
+
+    async def add(self, job: Job) -> bool:
+        """False (nothing written) if the event already has a job of this kind."""
+        ...
+
+    async def get(self, job_id: UUID) -> Job | None: ...
+
+    async def for_event(self, event_id: UUID, kind: JobKind) -> Job | None: ...
+
+    async def claim(self, now: datetime, *, owner: str, until: datetime, limit: int) -> list[Job]:
+        """Take up to ``limit`` due jobs, oldest first, for ``owner`` until ``until``.
+
+        Due: ``queued``, or ``running`` with no lease or ``lease_expires_at <= now``
+        (a runner died, or handed the job back). Claimed jobs come back ``running``, with
+        ``lease_owner=owner``, ``lease_expires_at=until`` and ``started_at`` set on
+        their first claim. Rows another transaction holds are skipped (``FOR UPDATE
+        SKIP LOCKED``), so two runners never claim one job at once.
+        """
+        ...
+
+    async def update(self, job: Job, *, owner: str | None) -> bool:
+        """Write every field of ``job`` if its stored ``lease_owner`` is still ``owner``.
+
+        A compare-and-set on the lease: a runner whose lease was taken over by
+        another gets False and nothing is written, so its batch is rolled back
+        instead of being counted twice. ``owner=None`` matches a job no runner
+        holds (queued, failed or done). On PostgreSQL the job's row stays locked
+        until the transaction ends, so a claim skips it meanwhile.
+        """
+        ...
 
 
 class IdempotencyRecord(msgspec.Struct, frozen=True, kw_only=True):

@@ -13,6 +13,7 @@ from eltiketi_core.ports.stores import (
     IdempotencyStore,
     InboxStore,
     InventoryStore,
+    JobStore,
     NotificationStore,
     OrderStore,
     OutboxStore,
@@ -61,6 +62,9 @@ class UnitOfWork(Protocol):
 
     @property
     def notifications(self) -> NotificationStore: ...
+
+    @property
+    def jobs(self) -> JobStore: ...
 
     async def __aenter__(self) -> Self: ...
 

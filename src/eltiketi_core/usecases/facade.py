@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from eltiketi_core.domain.job import JobKind
 from eltiketi_core.ports.clock import Clock, IdGenerator
 from eltiketi_core.ports.messaging import EventHandler
 from eltiketi_core.ports.notifications import Notifier
@@ -21,6 +22,7 @@ from eltiketi_core.usecases.handlers import (
     PaymentCanceller,
     RefundExecutor,
 )
+from eltiketi_core.usecases.jobs import Jobs
 from eltiketi_core.usecases.notifications import Notifications
 from eltiketi_core.usecases.orders import Orders
 from eltiketi_core.usecases.payment import Payments
@@ -33,6 +35,12 @@ class Ticketing:
 
     ``handlers`` are the event consumers; connect them to a bus (the in-process
     bus in embedded mode, Kafka in production) behind an ``OutboxRelay``.
+    ``jobs.run_due()`` advances background jobs (an event's cancellation); call
+    it from a loop.
+
+    Args:
+        runner_name: this process's name in the leases of the jobs it runs
+            (unique per process; default: a fresh id).
     """
 
     def __init__(
@@ -45,6 +53,7 @@ class Ticketing:
         signer: TicketSigner,
         notifiers: Sequence[Notifier],
         policy: Policy | None = None,
+        runner_name: str | None = None,
     ) -> None:
         policy = policy or Policy()
         self.policy = policy
@@ -54,7 +63,14 @@ class Ticketing:
         self.payments = Payments(uow, clock, ids, gateway, policy)
         self.settlement = Settlement(uow, clock, ids, gateway, signer)
         self.orders = Orders(uow, clock, ids, policy)
-        self.cancellation = EventCancellation(uow, clock, ids)
+        self.cancellation = EventCancellation(uow, clock, ids, policy)
+        self.jobs = Jobs(
+            uow,
+            clock,
+            policy,
+            {JobKind.EVENT_CANCELLATION: self.cancellation},
+            owner=runner_name or f"runner-{ids.new_id()}",
+        )
         self.checkins = CheckIns(uow, clock, ids, signer)
         self.notifications = Notifications(uow, clock, ids, notifiers, policy)
         self.sweeper = HoldSweeper(uow, clock, ids, policy)

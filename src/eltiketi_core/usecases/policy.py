@@ -17,3 +17,14 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True):
     notification_backoff: timedelta = timedelta(seconds=5)
     notification_lease: timedelta = timedelta(minutes=2)
     payment_start_stale_after: timedelta = timedelta(minutes=2)
+    job_batch_size: int = 100
+    """Holds released or orders refunded per transaction of a background job."""
+    job_lease: timedelta = timedelta(seconds=30)
+    """How long a runner holds a job without renewing (every batch renews): a dead
+    runner's job is taken over this long after its last batch."""
+    job_batches_per_claim: int = 20
+    """Batches a runner does before it hands the job back to every runner."""
+    job_max_failures: int = 5
+    """Failed batches in a row before a job is marked ``failed``."""
+    job_backoff: timedelta = timedelta(seconds=5)
+    """Wait after a failed batch; doubles with each further failure."""

@@ -93,6 +93,7 @@ class World:
             await self.sale.kit.drain()
         elif kind == "cancel_event":
             await core.cancellation.cancel(ORGANIZER, self.sale.event.id)
+            await self.sale.kit.run_jobs()  # the background job, interleaved with the rest
 
 
 async def check_counters(sale: Sale) -> None:
@@ -148,6 +149,7 @@ async def play(scenario: list[list[tuple]]) -> None:  # type: ignore[type-arg]
         await check_counters(sale)
     sale.clock.advance(timedelta(hours=1))
     await sale.kit.core.sweeper.sweep()
+    await sale.kit.run_jobs()
     await sale.kit.drain()
     await check_counters(sale)
     await check_conservation(sale)

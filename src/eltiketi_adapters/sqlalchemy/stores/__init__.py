@@ -3,6 +3,7 @@
 from eltiketi_adapters.sqlalchemy.stores.bookings import SqlBookingStore
 from eltiketi_adapters.sqlalchemy.stores.catalog import SqlCatalogStore
 from eltiketi_adapters.sqlalchemy.stores.inventory import SqlInventoryStore
+from eltiketi_adapters.sqlalchemy.stores.jobs import SqlJobStore
 from eltiketi_adapters.sqlalchemy.stores.messaging import (
     SqlIdempotencyStore,
     SqlInboxStore,
@@ -18,6 +19,7 @@ __all__ = [
     "SqlIdempotencyStore",
     "SqlInboxStore",
     "SqlInventoryStore",
+    "SqlJobStore",
     "SqlNotificationStore",
     "SqlOrderStore",
     "SqlOutboxStore",

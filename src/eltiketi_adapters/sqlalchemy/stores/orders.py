@@ -13,7 +13,7 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import Integer, bindparam, insert, or_, select, update
+from sqlalchemy import Integer, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -65,6 +65,17 @@ _ORDERS_FOR_EVENT_WITH_STATUS = (
     .where(OrderRow.event_id == bindparam("p_event_id"), OrderRow.status == bindparam("p_status"))
     .order_by(OrderRow.created_at, OrderRow.id)
     .limit(bindparam("p_limit", type_=Integer))
+)
+# Keyset pages by id (index ix_orders_event_id_status_id): the first, then each after the last.
+_ORDERS_PAGE_FIRST = (
+    select(_orders)
+    .where(OrderRow.event_id == bindparam("p_event_id"), OrderRow.status == bindparam("p_status"))
+    .order_by(OrderRow.id)
+    .limit(bindparam("p_limit", type_=Integer))
+)
+_ORDERS_PAGE_AFTER = _ORDERS_PAGE_FIRST.where(OrderRow.id > bindparam("p_after"))
+_COUNT_FOR_EVENT = select(func.count()).where(
+    OrderRow.event_id == bindparam("p_event_id"), OrderRow.status == bindparam("p_status")
 )
 _TRANSITION_ORDER = (
     update(OrderRow)
@@ -174,6 +185,22 @@ class SqlOrderStore:
             )
         rows = result.all()
         return [_order(row._mapping) for row in rows]
+
+    async def page_for_event(
+        self, event_id: UUID, *, status: OrderStatus, after: UUID | None, limit: int
+    ) -> list[Order]:
+        params = {"p_event_id": event_id, "p_status": status.value, "p_limit": limit}
+        if after is None:
+            rows = await self._tx.rows(_ORDERS_PAGE_FIRST, params)
+        else:
+            rows = await self._tx.rows(_ORDERS_PAGE_AFTER, {**params, "p_after": after})
+        return [_order(row._mapping) for row in rows]
+
+    async def count_for_event(self, event_id: UUID, *, status: OrderStatus) -> int:
+        row = await self._tx.first(
+            _COUNT_FOR_EVENT, {"p_event_id": event_id, "p_status": status.value}
+        )
+        return int(row[0]) if row is not None else 0
 
     async def transition(self, order_id: UUID, expected: OrderStatus, new: OrderStatus) -> bool:
         result = await self._tx.execute(

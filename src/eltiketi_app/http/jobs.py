@@ -1,0 +1,38 @@
+"""``GET /v1/jobs/{id}``: how far a background job (an event's cancellation) has got.
+
+A job is a resource of its own, the status monitor of the ``202 Accepted`` that
+started it (its ``Location``): clients poll one URL whatever the kind of work,
+and later long operations get the same shape.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from dishka.integrations.litestar import FromDishka, inject
+from litestar import Router, get
+from litestar.params import FromPath
+
+from eltiketi_app.http.auth import BEARER, requires
+from eltiketi_app.http.schemas import JobOut, job_out
+from eltiketi_core.domain.identity import Principal, Role
+from eltiketi_core.usecases import Ticketing
+
+
+@get(
+    "/{job_id:uuid}",
+    summary="A background job and its progress (owning organizer)",
+    description="`status` is `queued`, `running`, `done` or `failed`; `orders_refunded` "
+    "and `holds_released` count what is done, `orders_remaining` what is left (exact once "
+    "`done`). Another organizer's job answers 404 `job_not_found`.",
+    guards=[requires(Role.ORGANIZER)],
+    security=BEARER,
+)
+@inject
+async def get_job(
+    job_id: FromPath[UUID], ticketing: FromDishka[Ticketing], principal: FromDishka[Principal]
+) -> JobOut:
+    return job_out(await ticketing.jobs.get(principal, job_id))
+
+
+router = Router(path="/v1/jobs", tags=["jobs"], route_handlers=[get_job])
