@@ -15,6 +15,7 @@ from uuid import UUID, uuid4
 from eltiketi_core.domain.booking import Booking, BookingItem, BookingStatus, Contact
 from eltiketi_core.domain.catalog import Event, EventStatus, TicketType
 from eltiketi_core.domain.events import BookingCreated
+from eltiketi_core.domain.job import Job, JobKind, JobStatus
 from eltiketi_core.domain.money import Money
 from eltiketi_core.domain.order import (
     CheckIn,
@@ -202,6 +203,24 @@ def new_notification(
     )
 
 
+def new_job(
+    event: Event,
+    *,
+    status: JobStatus = JobStatus.QUEUED,
+    created_at: datetime = T0,
+    orders_remaining: int = 0,
+) -> Job:
+    return Job(
+        id=uuid4(),
+        kind=JobKind.EVENT_CANCELLATION,
+        event_id=event.id,
+        requested_by=event.owner,
+        status=status,
+        created_at=created_at,
+        orders_remaining=orders_remaining,
+    )
+
+
 def booking_created(booking_id: UUID | None = None, *, seconds: float = 0) -> BookingCreated:
     """A domain event to put in the outbox (its content does not matter to the stores)."""
     return BookingCreated(
@@ -290,6 +309,13 @@ class World:
             assert await uow.orders.add(order)
             await uow.commit()
         return order
+
+    async def job(self, event: Event | None = None, **kwargs: Any) -> Job:
+        job = new_job(event or await self.event(), **kwargs)
+        async with self.uow() as uow:
+            assert await uow.jobs.add(job)
+            await uow.commit()
+        return job
 
     async def tickets(self, order: Order | None = None) -> list[Ticket]:
         order = order or await self.order()

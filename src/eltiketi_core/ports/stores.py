@@ -269,7 +269,10 @@ class JobStore(Protocol):
         ...
 
     async def update(self, job: Job, *, owner: str | None) -> bool:
-        """Write every field of ``job`` if its stored ``lease_owner`` is still ``owner``.
+        """Write ``job``'s fields if its stored ``lease_owner`` is still ``owner``.
+
+        ``id``, ``event_id`` and ``kind`` identify the job and never change: a job
+        whose event or kind differs from the stored one is not written either.
 
         A compare-and-set on the lease: a runner whose lease was taken over by
         another gets False and nothing is written, so its batch is rolled back

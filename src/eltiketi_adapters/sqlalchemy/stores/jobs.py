@@ -57,14 +57,19 @@ def _claim(due: Any) -> Any:
 
 _CLAIM_PG = _claim(_DUE.with_for_update(skip_locked=True))
 _CLAIM_SQLITE = _claim(_DUE)  # one writer at a time: nothing to skip
-# SET <every column but id> = :p_<column> WHERE id = :p_id AND lease_owner IS NOT DISTINCT FROM …
+_KEYS = ("id", "event_id", "kind")
+# SET <every column but the keys> = :p_<column> WHERE <keys match> AND the lease owner is …
 _UPDATE = (
     update(JobRow)
     .where(
         JobRow.id == bindparam("p_id"),
+        JobRow.event_id == bindparam("p_event_id"),
+        JobRow.kind == bindparam("p_kind"),
         JobRow.lease_owner.is_not_distinct_from(bindparam("p_expected_owner")),
     )
-    .values({column.key: bindparam(f"p_{column.key}") for column in _jobs.c if column.key != "id"})
+    .values(
+        {column.key: bindparam(f"p_{column.key}") for column in _jobs.c if column.key not in _KEYS}
+    )
 )
 
 
