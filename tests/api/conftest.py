@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -244,6 +245,32 @@ class Api:
         confirmed = await self.confirm(who, held.json()["id"], payment["payment_id"])
         assert confirmed.status_code == 201, confirmed.text
         return dict(confirmed.json())
+
+    async def cancel_event(self, organizer: Headers, event_id: str) -> httpx.Response:
+        """``POST /v1/events/{id}/cancel``: 202 with the job and its ``Location``."""
+        response = await self.client.post(f"/v1/events/{event_id}/cancel", headers=organizer)
+        assert response.status_code == 202, response.text
+        assert response.headers["location"] == f"/v1/jobs/{response.json()['id']}"
+        return response
+
+    async def finished_job(
+        self, organizer: Headers, location: str, *, within: float = 10.0
+    ) -> dict[str, Any]:
+        """Poll the job at ``location`` until it is ``done`` (or ``failed``); its last body."""
+        deadline = time.monotonic() + within
+        while True:
+            response = await self.client.get(location, headers=organizer)
+            assert response.status_code == 200, response.text
+            job = dict(response.json())
+            if job["status"] in {"done", "failed"}:
+                return job
+            assert time.monotonic() < deadline, f"job not finished within {within}s: {job}"
+            await asyncio.sleep(0.02)
+
+    async def cancel_and_wait(self, organizer: Headers, event_id: str) -> dict[str, Any]:
+        """Cancel the event and wait for its job to finish (the relay may still be busy)."""
+        response = await self.cancel_event(organizer, event_id)
+        return await self.finished_job(organizer, response.headers["location"])
 
     async def stock(self, event_id: str, organizer: Headers | None = None) -> dict[str, Any]:
         """Counters per ticket type id, as the owning organizer sees them."""

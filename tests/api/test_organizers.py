@@ -99,13 +99,25 @@ async def test_cancelling_an_event_refunds_its_orders_and_releases_holds(api: Ap
 
     cancelled = await api.client.post(f"/v1/events/{event_id}/cancel", headers=olga)
 
-    assert cancelled.status_code == 200, cancelled.text
-    assert cancelled.json() == {
+    # 202: the event is cancelled now; its holds and orders are the job's to end.
+    assert cancelled.status_code == 202, cancelled.text
+    job = cancelled.json()
+    assert cancelled.headers["location"] == f"/v1/jobs/{job['id']}"
+    assert {k: job[k] for k in ("kind", "event_id", "orders_remaining")} == {
+        "kind": "event_cancellation",
         "event_id": event_id,
-        "status": "cancelled",
+        "orders_remaining": 1,
+    }
+    assert job["status"] in {"queued", "running", "done"}
+    problem(await api.hold(bob, event_id, standing), 409, "event_cancelled")
+    done = await api.finished_job(olga, cancelled.headers["location"])
+    assert {k: done[k] for k in ("status", "orders_refunded", "holds_released")} == {
+        "status": "done",
         "orders_refunded": 1,
         "holds_released": 1,
     }
+    assert done["orders_remaining"] == 0 and done["last_error"] is None
+    assert done["started_at"] is not None and done["finished_at"] is not None
     await api.flush()
     seen = (await api.client.get(f"/v1/orders/{order['id']}", headers=alice)).json()
     assert seen["status"] == "refunded"
@@ -115,7 +127,29 @@ async def test_cancelling_an_event_refunds_its_orders_and_releases_holds(api: Ap
     level = (await api.stock(event_id, olga))[standing]
     assert (level["held"], level["sold"]) == (0, 0)
     assert [n.reason for n in api.email.refunds] == ["event_cancelled"]
-    # cancelling again refunds nothing twice
+    # cancelling again answers the same job and refunds nothing twice
     again = await api.client.post(f"/v1/events/{event_id}/cancel", headers=olga)
-    assert again.json()["orders_refunded"] == 0
-    problem(await api.hold(bob, event_id, standing), 409, "event_cancelled")
+    assert again.status_code == 202, again.text
+    assert again.json() == done
+    assert again.headers["location"] == cancelled.headers["location"]
+    await api.flush()
+    assert [n.reason for n in api.email.refunds] == ["event_cancelled"]
+
+
+async def test_a_cancellation_job_is_only_its_organizer_s_to_read(api: Api) -> None:
+    olga, otto = api.auth("olga", "organizer"), api.auth("otto", "organizer")
+    event_id, _ = await api.sale(olga)
+    location = (await api.cancel_event(olga, event_id)).headers["location"]
+
+    problem(await api.client.get(location, headers=otto), 404, "job_not_found")
+    problem(await api.client.get(location, headers=api.customer("alice")), 403, "missing_role")
+    problem(await api.client.get(location), 401, "missing_token")
+    problem(await api.client.get(f"/v1/jobs/{event_id}", headers=olga), 404, "job_not_found")
+    admin = await api.client.get(location, headers=api.auth("root", "admin"))
+    assert admin.status_code == 200 and admin.json()["event_id"] == event_id
+    # another organizer cannot learn of the job by cancelling either
+    problem(
+        await api.client.post(f"/v1/events/{event_id}/cancel", headers=otto),
+        403,
+        "not_event_owner",
+    )

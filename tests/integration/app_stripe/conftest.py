@@ -270,6 +270,22 @@ class LiveApp:
         assert levels.status_code == 200, levels.text
         return {t["ticket_type_id"]: t for t in levels.json()["ticket_types"]}
 
+    async def cancel_event(self, organizer: Headers, event_id: str) -> dict[str, Any]:
+        """Cancel: 202 with the job; then wait for the job to finish. The finished job."""
+        accepted = await self.client.post(f"/v1/events/{event_id}/cancel", headers=organizer)
+        assert accepted.status_code == 202, accepted.text
+        location = accepted.headers["location"]
+
+        async def read() -> dict[str, Any]:
+            found = await self.client.get(location, headers=organizer)
+            assert found.status_code == 200, found.text
+            job: dict[str, Any] = found.json()
+            return job
+
+        return await eventually(
+            read, lambda job: job["status"] in {"done", "failed"}, what="the cancellation job"
+        )
+
     async def post_webhook(self, body: bytes, signature: str | None) -> httpx.Response:
         headers = {"Content-Type": "application/json; charset=utf-8"}
         if signature is not None:
