@@ -6,9 +6,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from eltiketi_adapters.sqlalchemy import SqlAlchemyPersistence
+from eltiketi_core.domain.booking import BookingStatus
 from eltiketi_core.domain.catalog import Event, EventStatus, TicketType
 from eltiketi_core.domain.identity import Principal
 from eltiketi_core.domain.money import Money
+from eltiketi_core.domain.payment import PaymentStatus
 
 START = datetime(2031, 5, 4, 18, 0, tzinfo=UTC)
 
@@ -69,3 +71,37 @@ async def published_event(
             await uow.catalog.add_ticket_type(ticket_type)
         await uow.commit()
     return event, types
+
+
+async def confirmed_orders(
+    db: SqlAlchemyPersistence, event: Event, ticket_type: TicketType, orders: int
+) -> None:
+    """``orders`` paid, confirmed orders of one ticket each, written through the ports in
+    transactions of 200 (buying each through the use cases takes minutes for thousands)."""
+    from tests.contract.builders import new_booking, new_order, new_payment
+
+    for start in range(0, orders, 200):
+        async with db.unit_of_work() as uow:
+            for n in range(start, min(start + 200, orders)):
+                booking = new_booking(
+                    event, [(ticket_type, 1)], buyer=f"b{n}", status=BookingStatus.CONFIRMED
+                )
+                payment = new_payment(booking, status=PaymentStatus.SUCCEEDED)
+                await uow.bookings.add(booking)
+                assert await uow.payments.add(payment)
+                assert await uow.orders.add(new_order(booking, payment))
+            await uow.commit()
+
+
+async def held_bookings(
+    db: SqlAlchemyPersistence, event: Event, ticket_type: TicketType, holds: int
+) -> None:
+    """``holds`` live holds of one ticket each, their stock taken."""
+    from tests.contract.builders import new_booking
+
+    async with db.unit_of_work() as uow:
+        for n in range(holds):
+            booking = new_booking(event, [(ticket_type, 1)], buyer=f"h{n}")
+            assert await uow.inventory.reserve(booking.id, ticket_type.id, 1)
+            await uow.bookings.add(booking)
+        await uow.commit()

@@ -23,15 +23,16 @@ from eltiketi_adapters.memory import (
 )
 from eltiketi_adapters.sqlalchemy import SqlAlchemyPersistence
 from eltiketi_adapters.sqlalchemy.models import BookingRow, JobRow, OrderRow, OutboxRow, RefundRow
-from eltiketi_core.domain.booking import BookingStatus
-from eltiketi_core.domain.catalog import Event, TicketType
+from eltiketi_core.domain.catalog import Event
 from eltiketi_core.domain.identity import Principal
 from eltiketi_core.domain.job import Job, JobKind, JobStatus
-from eltiketi_core.domain.payment import PaymentStatus
 from eltiketi_core.usecases import Policy, Ticketing
 from eltiketi_core.usecases.jobs import Jobs, JobStep
-from tests.contract.builders import new_booking, new_order, new_payment
-from tests.integration.sqlalchemy.support import published_event
+from tests.integration.sqlalchemy.support import (
+    confirmed_orders,
+    held_bookings,
+    published_event,
+)
 from tests.unit.usecases.job_steps import Crash, CrashingStep
 
 ORGANIZER = Principal(subject="organizer-1", roles=frozenset({"organizer"}))
@@ -53,28 +54,6 @@ class Shop:
             {JobKind.EVENT_CANCELLATION: step or self.core.cancellation},
             owner=owner,
         )
-
-    async def sold(self, event: Event, ticket_type: TicketType, orders: int) -> None:
-        """``orders`` confirmed orders of one ticket each, paid, 200 per transaction."""
-        for start in range(0, orders, 200):
-            async with self.db.unit_of_work() as uow:
-                for n in range(start, min(start + 200, orders)):
-                    booking = new_booking(
-                        event, [(ticket_type, 1)], buyer=f"b{n}", status=BookingStatus.CONFIRMED
-                    )
-                    payment = new_payment(booking, status=PaymentStatus.SUCCEEDED)
-                    await uow.bookings.add(booking)
-                    assert await uow.payments.add(payment)
-                    assert await uow.orders.add(new_order(booking, payment))
-                await uow.commit()
-
-    async def held(self, event: Event, ticket_type: TicketType, holds: int) -> None:
-        async with self.db.unit_of_work() as uow:
-            for n in range(holds):
-                booking = new_booking(event, [(ticket_type, 1)], buyer=f"h{n}")
-                assert await uow.inventory.reserve(booking.id, ticket_type.id, 1)
-                await uow.bookings.add(booking)
-            await uow.commit()
 
     async def job(self, job: Job) -> Job:
         return await self.core.jobs.get(ORGANIZER, job.id)
@@ -137,9 +116,9 @@ async def assert_each_order_refunded_once(shop: Shop, event: Event, orders: int)
 async def test_two_thousand_orders_are_each_refunded_once_by_two_runners(shop: Shop) -> None:
     event, [ticket_type] = await published_event(shop.db, 5000)
     other_event, [other_type] = await published_event(shop.db, 10)
-    await shop.sold(event, ticket_type, 2000)
-    await shop.held(event, ticket_type, 30)
-    await shop.sold(other_event, other_type, 3)
+    await confirmed_orders(shop.db, event, ticket_type, 2000)
+    await held_bookings(shop.db, event, ticket_type, 30)
+    await confirmed_orders(shop.db, other_event, other_type, 3)
 
     job = await shop.core.cancellation.cancel(ORGANIZER, event.id)
     assert (job.status, job.orders_remaining) == (JobStatus.QUEUED, 2000)
@@ -165,7 +144,7 @@ async def test_a_crashed_runner_s_job_is_finished_by_another_after_its_lease(sho
     """On PostgreSQL and SQLite: the dead runner's last batch is rolled back with its
     process; its lease keeps the job until it ends; then another runner finishes it."""
     event, [ticket_type] = await published_event(shop.db, 500)
-    await shop.sold(event, ticket_type, 300)
+    await confirmed_orders(shop.db, event, ticket_type, 300)
     job = await shop.core.cancellation.cancel(ORGANIZER, event.id)
 
     with pytest.raises(Crash):  # three batches committed, the fourth dies before its commit
@@ -190,7 +169,7 @@ async def test_a_crashed_runner_s_job_is_finished_by_another_after_its_lease(sho
 
 async def test_a_cancellation_racing_itself_makes_one_job(shop: Shop) -> None:
     event, [ticket_type] = await published_event(shop.db, 50)
-    await shop.sold(event, ticket_type, 10)
+    await confirmed_orders(shop.db, event, ticket_type, 10)
 
     jobs = await asyncio.gather(
         *(shop.core.cancellation.cancel(ORGANIZER, event.id) for _ in range(5))
