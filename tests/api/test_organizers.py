@@ -153,3 +153,13 @@ async def test_a_cancellation_job_is_only_its_organizer_s_to_read(api: Api) -> N
         403,
         "not_event_owner",
     )
+
+
+async def test_the_openapi_document_shows_the_202_and_the_job_route(api: Api) -> None:
+    schema = (await api.client.get("/schema/openapi.json")).json()
+    cancel = schema["paths"]["/v1/events/{event_id}/cancel"]["post"]
+    assert set(cancel["responses"]) >= {"202"}
+    assert "Location" in cancel["responses"]["202"]["headers"]
+    job = schema["paths"]["/v1/jobs/{job_id}"]["get"]
+    assert job["security"] == [{"bearer": []}]
+    assert set(job["responses"]) >= {"200"}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from sqlalchemy import Select, func, select
@@ -58,9 +59,9 @@ class Shop:
     async def job(self, job: Job) -> Job:
         return await self.core.jobs.get(ORGANIZER, job.id)
 
-    async def count(self, query: Select[tuple[int]]) -> int:
+    async def count(self, query: Select[Any]) -> int:
         async with self.db.engine.connect() as connection:
-            return int((await connection.execute(query)).scalar_one())
+            return int(await connection.scalar(query) or 0)
 
     async def orders(self, event: Event, status: str) -> int:
         return await self.count(

@@ -17,7 +17,7 @@ from eltiketi_core.usecases.relay import OutboxRelay
 
 OLGA = Principal(subject="olga", roles=frozenset({"organizer"}))
 ALICE = Principal(subject="alice", email="alice@example.com")
-SLOW = Intervals(relay_tick=60, sweep=60, notification_retry=60, prune=60)
+SLOW = Intervals(relay_tick=60, sweep=60, notification_retry=60, jobs=60, prune=60)
 
 
 async def _until(condition: Callable[[], bool], within: float = 5.0) -> None:
@@ -173,5 +173,25 @@ async def test_commits_close_together_are_relayed_as_one_batch() -> None:
         await _until(lambda: len(kit.notifier.tickets) == 5)
         # every commit woke the relay, but the wakes within 0.3 s went out together
         assert relay.reads <= 4
+    finally:
+        await runtime.stop()
+
+
+async def test_a_queued_job_wakes_the_job_loop_long_before_its_tick() -> None:
+    kit = InMemoryTicketing()
+    metrics = Metrics()
+    runtime = _runtime(kit, kit.relay, metrics)
+    await runtime.start()
+    try:
+        await _buy(kit)
+        [event] = list(kit.storage.events.values())
+        job = await kit.core.cancellation.cancel(OLGA, event.id)
+        runtime.wake_jobs()  # what POST /v1/events/{id}/cancel does after its commit
+        # the job loop looks every 60 s; the order is refunded now because it was woken
+        await _until(lambda: kit.storage.jobs[job.id].status.value == "done")
+        await _until(lambda: len(kit.notifier.refunds) == 1)
+        assert kit.storage.jobs[job.id].orders_refunded == 1
+        assert metrics.job_batches._value.get() == 1  # type: ignore[attr-defined]
+        assert runtime.health() == "ok"
     finally:
         await runtime.stop()
