@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from importlib.metadata import PackageNotFoundError, version
 
 import structlog
 from dishka import AsyncContainer, Provider
 from dishka.integrations.litestar import setup_dishka
 from litestar import Litestar
 from litestar.exceptions import NotFoundException
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ControllerRouterHandler, LifespanHook
 
 from eltiketi_app.http import (
@@ -27,8 +24,16 @@ from eltiketi_app.http import (
     stock,
     tickets,
 )
+from eltiketi_app.http.metrics_access import MetricsServer
 from eltiketi_app.http.middleware import RequestContext
+from eltiketi_app.http.openapi import (
+    StrictStructSchemaPlugin,
+    document_problems,
+    openapi_config,
+)
+from eltiketi_app.http.options import complete_allow_headers
 from eltiketi_app.http.problems import exception_handlers
+from eltiketi_app.http.security import SecurityHeaders
 from eltiketi_app.http.strict import strict_json_body
 from eltiketi_app.ioc.container import make_container
 from eltiketi_app.ioc.types import Notifiers, Persistence
@@ -48,28 +53,6 @@ log = structlog.get_logger("eltiketi.app")
 MAX_BODY_BYTES = 256 * 1024
 
 
-def _version() -> str:
-    try:
-        return version("eltiketi")
-    except PackageNotFoundError:  # pragma: no cover - running from a source tree
-        return "0.0.0"
-
-
-def _openapi() -> OpenAPIConfig:
-    return OpenAPIConfig(
-        title="elTiketi",
-        version=_version(),
-        description="Ticketing that does not oversell. Errors are RFC 9457 problem details "
-        "with a stable `code`; money is `{amount, currency}` in minor units.",
-        path="/schema",
-        components=Components(
-            security_schemes={
-                "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
-            }
-        ),
-    )
-
-
 def _routes(settings: Settings, web: Web) -> list[ControllerRouterHandler]:
     routes: list[ControllerRouterHandler] = [
         events.router,
@@ -84,6 +67,8 @@ def _routes(settings: Settings, web: Web) -> list[ControllerRouterHandler]:
         ops.router,
     ]
     routes += web.routes
+    if not settings.serves_metrics_apart:
+        routes.append(ops.metrics_router)
     if settings.is_embedded:
         if settings.uses_dev_issuer:
             from eltiketi_app.dev import token
@@ -142,7 +127,14 @@ def create_app(
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         runtime: Runtime | None = None
         lag = LoopLagMonitor(metrics)
+        metrics_server: MetricsServer | None = None
         try:
+            if settings.metrics_port is not None:
+                metrics_server = MetricsServer(
+                    metrics, settings.host, settings.metrics_port, settings.metrics_token
+                )
+                metrics_server.start()
+                app.state.metrics_server = metrics_server
             runtime = await _start(container, settings, background)
             app.state.runtime = runtime
             if freeze_gc:
@@ -154,6 +146,8 @@ def create_app(
             if runtime is not None:
                 await runtime.stop()
             await container.close()
+            if metrics_server is not None:
+                metrics_server.stop()
             log.info("elTiketi stopped")
 
     web = build_web(settings)
@@ -165,7 +159,8 @@ def create_app(
         template_config=web.template_config,
         stores=web.stores,
         before_request=strict_json_body,
-        openapi_config=_openapi(),
+        openapi_config=openapi_config(),
+        plugins=[StrictStructSchemaPlugin()],
         lifespan=[lifespan],
         on_startup=list(on_startup),
         logging_config=None,
@@ -173,7 +168,11 @@ def create_app(
         debug=False,
     )
     setup_dishka(container, app)
+    document_problems(app)
+    complete_allow_headers(app)
     app.state.settings = settings
     app.state.container = container
-    app.asgi_handler = RequestContext(app.asgi_handler, metrics)
+    app.asgi_handler = RequestContext(
+        SecurityHeaders(app.asgi_handler, https=settings.uses_https), metrics
+    )
     return app

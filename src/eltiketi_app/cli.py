@@ -74,6 +74,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--demo", action="store_true", help="seed a published demo event (idempotent)"
     )
+    serve.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="embedded mode only: let it bind a non-loopback address (anyone who can reach "
+        "it can mint admin tokens at /dev/token)",
+    )
 
     token = commands.add_parser(
         "dev-token", help="print a bearer token for a dev user (embedded mode only)"
@@ -144,13 +150,17 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         changes["port"] = args.port
     settings = msgspec.structs.replace(settings, **changes)
     settings.check()
+    refusal = exposure_refusal(settings, allow_remote=args.allow_remote)
+    if refusal is not None:
+        _say(refusal)
+        return EXIT_USAGE
     configure_logging(settings.log_level, settings.log_format)
     logging.getLogger("eltiketi.cli").info("configuration", extra=settings.redacted())
     if settings.is_embedded and settings.is_exposed:
         _say(
             "\n"
             "!!! WARNING: embedded mode is listening on "
-            f"{settings.host}:{settings.port}, not on localhost.\n"
+            f"{settings.host}:{settings.port}, not on localhost (--allow-remote).\n"
             "!!! Anyone who can reach it can mint tokens at /dev/token and 'pay' on the fake\n"
             "!!! payment page. Use ELTIKETI_MODE=production for anything but a local try-out.\n"
         )
@@ -181,6 +191,24 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     if stopped_by:
         _say(f"elTiketi stopped ({signal.Signals(stopped_by[0]).name})")
     return 0
+
+
+def exposure_refusal(settings: Settings, *, allow_remote: bool) -> str | None:
+    """Why ``serve`` must not start on this address, or None.
+
+    Embedded mode hands out ``admin`` tokens at ``/dev/token`` to anyone who asks and
+    has a payment page that pays without money; on a non-loopback address that is
+    everyone on the network. It binds one only when told so with ``--allow-remote``.
+    """
+    if not settings.is_embedded or not settings.is_exposed or allow_remote:
+        return None
+    return (
+        f"eltiketi serve: refused to listen on {settings.host}: embedded mode lets anyone who "
+        "can reach it mint admin tokens at /dev/token and pay on the fake payment page.\n"
+        "  - for a local try-out, leave --host / ELTIKETI_HOST unset (127.0.0.1);\n"
+        "  - to show it to others on a network you trust, add --allow-remote;\n"
+        "  - for real use, run ELTIKETI_MODE=production (see docs/operations.md)."
+    )
 
 
 async def _demo_hook(app: Any) -> None:

@@ -1,8 +1,11 @@
 """API tests: the real app (``create_app``) over in-memory persistence and the fake gateway.
 
 Every app built here is wrapped so that a 5xx answer fails the test that caused
-it: the suite proves that no request answers 500. Collaborators are swapped by
-giving dishka providers (``overrides``), never by patching.
+it: the suite proves that no request answers 500. It is also wrapped so that a
+problem whose status and ``code`` the route's OpenAPI entry does not list fails
+the test: the suite proves the document tells the truth about errors.
+Collaborators are swapped by giving dishka providers (``overrides``), never by
+patching.
 """
 
 from __future__ import annotations
@@ -65,6 +68,75 @@ class FiveHundredGuard:
             await send(message)
 
         await self._app(scope, receive, watch)
+
+
+class UndocumentedAnswer(AssertionError):
+    """A route answered a problem its OpenAPI entry does not list (status and code)."""
+
+
+class DocumentedAnswers:
+    """ASGI wrapper that checks every problem answer against the app's own OpenAPI document.
+
+    A route's documented problems are the example keys of its ``application/problem+json``
+    response for that status (see ``eltiketi_app.http.openapi``). Requests that match no
+    documented route (an unknown path, a wrong method) are not checked here.
+    """
+
+    def __init__(self, app: Any, litestar: Litestar) -> None:
+        self._app = app
+        self._litestar = litestar
+        self._documented: dict[tuple[str, str, int], frozenset[str]] | None = None
+        self.seen: list[str] = []
+
+    def documented(self, method: str, template: str, status: int) -> frozenset[str]:
+        if self._documented is None:
+            table: dict[tuple[str, str, int], frozenset[str]] = {}
+            document = self._litestar.openapi_schema.to_schema()
+            for path, item in document["paths"].items():
+                for verb, operation in item.items():
+                    for code, response in operation.get("responses", {}).items():
+                        media = response.get("content", {}).get("application/problem+json", {})
+                        table[(verb.upper(), path, int(code))] = frozenset(
+                            media.get("examples", {})
+                        )
+            self._documented = table
+        return self._documented.get((method, template, status), frozenset())
+
+    async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        answer: dict[str, Any] = {"body": b""}
+
+        async def watch(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                answer["status"] = message["status"]
+                answer["type"] = dict(message.get("headers", [])).get(b"content-type", b"")
+            elif message["type"] == "http.response.body":
+                answer["body"] += message.get("body", b"")
+                if not message.get("more_body", False):
+                    self._check(scope, answer)
+            await send(message)
+
+        await self._app(scope, receive, watch)
+
+    def _check(self, scope: AsgiScope, answer: dict[str, Any]) -> None:
+        status = answer.get("status", 0)
+        handler = scope.get("route_handler")
+        if status < 400 or status in (499, 500) or handler is None:
+            return
+        if not handler.resolve_include_in_schema():
+            return
+        method, template = str(scope.get("method")), str(scope.get("path_template"))
+        where = f"{method} {template} -> {status}"
+        if not answer["type"].startswith(b"application/problem+json"):
+            self.seen.append(f"{where}: not a problem ({answer['type']!r})")
+            return
+        code = msgspec.json.decode(answer["body"]).get("code")
+        listed = self.documented(method, template, status)
+        family = "stripe_<code>" if str(code).startswith("stripe_") else code
+        if code not in listed and family not in listed:
+            self.seen.append(f"{where} {code!r}, documented: {sorted(listed)}")
 
 
 class Recorders(Provider):
@@ -286,7 +358,8 @@ async def running_app(
 ) -> AsyncIterator[Api]:
     email, sms = RecordingNotifier("email"), RecordingNotifier("sms")
     app = create_app(settings, overrides=[Recorders(email, sms), *overrides], background=background)
-    guard = FiveHundredGuard(app.asgi_handler)
+    documented = DocumentedAnswers(app.asgi_handler, app)
+    guard = FiveHundredGuard(documented)
     app.asgi_handler = guard
     async with AsyncTestClient(app=app, timeout=30) as client:
         api = Api(
@@ -301,6 +374,10 @@ async def running_app(
         yield api
     if guard.seen:
         raise ServerErrorSeen("the API answered a server error: " + "; ".join(guard.seen))
+    if documented.seen:
+        raise UndocumentedAnswer(
+            "answers the OpenAPI document does not list: " + "; ".join(documented.seen)
+        )
 
 
 @pytest.fixture

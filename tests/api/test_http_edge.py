@@ -191,3 +191,11 @@ async def test_a_bug_is_a_logged_problem_and_the_suite_notices(start_app: Any) -
     body = problem(crashed, 500, "internal_error")
     assert body["request_id"] == crashed.headers["x-request-id"]
     assert "segfault" not in crashed.text
+
+
+async def test_options_lists_every_method_of_the_path(api: Api) -> None:
+    """Litestar 2 listed only the path's first method (litestar#4169)."""
+    answer = await api.client.options("/v1/events")
+
+    assert answer.status_code == 204
+    assert set(answer.headers["allow"].split(", ")) == {"GET", "POST", "OPTIONS"}

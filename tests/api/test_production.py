@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from dishka import Provider, Scope, provide
 
@@ -40,6 +41,9 @@ class ExternalDoubles(Provider):
         return FakePaymentGateway(public_url="https://tickets.example.com")
 
 
+METRICS_TOKEN = "metrics-token-for-tests-0123456789"
+
+
 def production_settings(data_dir: Path) -> Settings:
     settings = Settings(
         mode=Mode.PRODUCTION,
@@ -55,6 +59,7 @@ def production_settings(data_dir: Path) -> Settings:
         mail_from="elTiketi <tickets@example.com>",
         ticket_keys=generate_key_set(),
         web_secret="production-web-secret-of-forty-characters",
+        metrics_token=METRICS_TOKEN,
     )
     settings.check()
     return settings
@@ -125,3 +130,20 @@ async def test_with_kafka_the_api_leaves_background_work_to_workers(start_app: A
 
     assert ready.status_code == 200
     assert held.status_code == 201  # bookings commit; the outbox waits for `worker relay`
+
+
+async def test_metrics_need_their_token_in_production(production: Api) -> None:
+    problem(await production.client.get("/metrics"), 401, "metrics_token_required")
+    scraped = await production.client.get(
+        "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
+    )
+    assert scraped.status_code == 200
+
+
+def test_production_refuses_sqlite(tmp_path: Path) -> None:
+    settings = msgspec.structs.replace(
+        production_settings(tmp_path), database_url=f"sqlite+aiosqlite:///{tmp_path}/x.db"
+    )
+
+    with pytest.raises(SettingsError, match="needs PostgreSQL"):
+        create_app(settings)

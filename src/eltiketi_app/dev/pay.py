@@ -19,6 +19,9 @@ from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect
 
 from eltiketi_adapters.memory import FakePayment, FakePaymentGateway
+from eltiketi_app.http.openapi import can_answer
+from eltiketi_app.http.problem_catalog import WRITES
+from eltiketi_app.http.security import PAGE_POLICY, page_policy
 from eltiketi_core.errors import Conflict
 from eltiketi_core.ports.payments import GatewayPaymentStatus, WebhookKind
 from eltiketi_core.usecases import Ticketing
@@ -36,7 +39,17 @@ class PayForm(msgspec.Struct):
     back: str = ""
 
 
-@get("/pay/{reference:str}", summary="The fake checkout page", media_type="text/html")
+#: The page styles itself with one inline ``style`` attribute; it runs no script.
+PAY_PAGE_POLICY = PAGE_POLICY.extend(style_src=["'unsafe-inline'"])
+
+
+@can_answer("payment_not_found")
+@get(
+    "/pay/{reference:str}",
+    summary="The fake checkout page",
+    media_type="text/html",
+    opt=page_policy(PAY_PAGE_POLICY),
+)
 @inject
 async def pay_page(
     reference: FromPath[str], gateway: FromDishka[FakePaymentGateway], back: str = ""
@@ -47,6 +60,7 @@ async def pay_page(
     )
 
 
+@can_answer("payment_not_found", "payment_decided", *WRITES)
 @post(
     "/pay/{reference:str}",
     summary="Pay or decline on the fake checkout page",

@@ -19,6 +19,8 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 from litestar.types import Guard
 
+from eltiketi_app.http.openapi import answers_with
+from eltiketi_app.http.problem_catalog import TOKEN_REQUIRED
 from eltiketi_core.domain.identity import Principal, Role
 from eltiketi_core.errors import Unauthenticated
 from eltiketi_core.ports.identity import TokenVerifier
@@ -69,6 +71,7 @@ def require_principal(caller: Caller) -> Principal:
     return caller.principal
 
 
+@answers_with(*TOKEN_REQUIRED)
 async def authenticated(
     connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
 ) -> None:
@@ -83,7 +86,7 @@ def requires(role: Role) -> Guard:
         require_role(await _principal_of(connection), role)
 
     guard.__name__ = f"requires_{role.value}"
-    return guard
+    return answers_with(*TOKEN_REQUIRED, "missing_role")(guard)
 
 
 async def _principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:

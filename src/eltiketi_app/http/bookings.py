@@ -11,6 +11,8 @@ from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from eltiketi_app.http.auth import BEARER, authenticated
 from eltiketi_app.http.buyer import change_contact
+from eltiketi_app.http.openapi import can_answer
+from eltiketi_app.http.problem_catalog import PAYMENT_PROVIDER, STORAGE, WRITES
 from eltiketi_app.http.schemas import (
     BookingOut,
     NewBookingIn,
@@ -37,6 +39,23 @@ IdempotencyKey = Annotated[
 ]
 
 
+@can_answer(
+    "event_not_found",
+    "sold_out",
+    "event_cancelled",
+    "sales_closed",
+    "idempotency_in_flight",
+    "idempotency_key_reused",
+    "invalid_idempotency_key",
+    "invalid_quantity",
+    "no_items",
+    "duplicate_ticket_type",
+    "unknown_ticket_type",
+    "quantity_above_limit",
+    "buyer_limit_exceeded",
+    "currency_mismatch",
+    *WRITES,
+)
 @post(
     "/",
     summary="Hold tickets",
@@ -70,6 +89,7 @@ async def create_booking(
     return Response(booking_out(reservation.booking), status_code=201, headers=headers)
 
 
+@can_answer("booking_not_found", *STORAGE)
 @get("/{booking_id:uuid}", summary="Read a hold (owner)")
 @inject
 async def get_booking(
@@ -78,6 +98,9 @@ async def get_booking(
     return booking_out(await ticketing.bookings.get(principal, booking_id))
 
 
+@can_answer(
+    "booking_not_found", "booking_confirmed", "booking_expired", "booking_not_held", *WRITES
+)
 @delete(
     "/{booking_id:uuid}",
     status_code=200,
@@ -91,6 +114,14 @@ async def release_booking(
     return booking_out(await ticketing.bookings.release(principal, booking_id))
 
 
+@can_answer(
+    "booking_not_found",
+    "booking_not_held",
+    "payment_starting",
+    "amount_not_positive",
+    *PAYMENT_PROVIDER,
+    *WRITES,
+)
 @post(
     "/{booking_id:uuid}/payment",
     status_code=200,

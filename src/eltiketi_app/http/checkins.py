@@ -7,11 +7,14 @@ from litestar import Router, post
 from litestar.params import JSONBody
 
 from eltiketi_app.http.auth import BEARER, requires
+from eltiketi_app.http.openapi import can_answer
+from eltiketi_app.http.problem_catalog import WRITES
 from eltiketi_app.http.schemas import AdmissionOut, CheckInIn, admission_out
 from eltiketi_core.domain.identity import Principal, Role
 from eltiketi_core.usecases import Ticketing
 
 
+@can_answer("invalid_ticket", "already_checked_in", "ticket_void", "wrong_event", *WRITES)
 @post(
     "/",
     status_code=200,

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
 from uuid import UUID
 
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Response, Router, get, post
 from litestar.datastructures import ResponseHeader
-from litestar.params import FromPath, FromQuery, JSONBody, Parameter
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from eltiketi_app.http.auth import BEARER, Caller, require_principal, requires
 from eltiketi_app.http.availability_cache import EventViewCache
+from eltiketi_app.http.openapi import can_answer
+from eltiketi_app.http.paging import Limit, Offset
+from eltiketi_app.http.problem_catalog import STORAGE, TOKEN_REFUSED, WRITES
 from eltiketi_app.http.schemas import (
     EventListOut,
     EventOut,
@@ -34,10 +36,11 @@ from eltiketi_core.usecases.catalog import EventView
 
 ORGANIZER = requires(Role.ORGANIZER)
 
-Limit = Annotated[int, Parameter(ge=1, le=200, description="page size")]
-Offset = Annotated[int, Parameter(ge=0, description="items to skip")]
+#: Public routes that read the token when one is sent (``Caller``): a bad one is refused.
+OPTIONAL_TOKEN = TOKEN_REFUSED
 
 
+@can_answer("malformed_request", "missing_token", "missing_role", *OPTIONAL_TOKEN, *STORAGE)
 @get(
     "/",
     summary="List events",
@@ -61,6 +64,7 @@ async def list_events(
     return EventListOut(items=[event_view_out(v) for v in views], limit=limit, offset=offset)
 
 
+@can_answer("event_not_found", *OPTIONAL_TOKEN, *STORAGE)
 @get(
     "/{event_id:uuid}",
     summary="One event with its ticket types and live availability",
@@ -95,6 +99,7 @@ async def _event_view(
         return await ticketing.catalog.get(event_id, caller.principal)
 
 
+@can_answer("invalid_name", "invalid_timezone", "naive_datetime", "invalid_currency", *WRITES)
 @post(
     "/",
     summary="Create an event (organizer)",
@@ -120,6 +125,19 @@ async def create_event(
     return event_out(event, [])
 
 
+@can_answer(
+    "event_not_found",
+    "not_event_owner",
+    "event_cancelled",
+    "currency_mismatch",
+    "invalid_currency",
+    "invalid_name",
+    "invalid_capacity",
+    "invalid_limit",
+    "invalid_price",
+    "invalid_shards",
+    *WRITES,
+)
 @post(
     "/{event_id:uuid}/ticket-types",
     summary="Add a ticket type (owning organizer)",
@@ -149,6 +167,7 @@ async def add_ticket_type(
     return new_ticket_type_out(ticket_type)
 
 
+@can_answer("event_not_found", "not_event_owner", "event_cancelled", "no_ticket_types", *WRITES)
 @post(
     "/{event_id:uuid}/publish",
     status_code=200,
@@ -168,6 +187,7 @@ async def publish_event(
     return event_view_out(await ticketing.catalog.get(event_id, principal))
 
 
+@can_answer("event_not_found", "not_event_owner", *WRITES)
 @post(
     "/{event_id:uuid}/cancel",
     status_code=202,

@@ -1,7 +1,9 @@
 """The outermost ASGI layer: request id, one access-log line per request, HTTP metrics.
 
 It wraps the whole Litestar app (not one route), so unknown routes and wrong
-methods are counted and logged too.
+methods are counted and logged too. It also notes when the client disconnects
+before it was answered, so that is logged and counted as a client abort (499),
+never as a server error.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ import uuid
 
 import structlog
 from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
 
+from eltiketi_app.http.problems import CLIENT_CLOSED_REQUEST, CLIENT_GONE_STATE
 from eltiketi_app.metrics import Metrics
 
 REQUEST_ID_HEADER = b"x-request-id"
@@ -34,9 +37,16 @@ class RequestContext:
             await self._app(scope, receive, send)
             return
         request_id = _incoming_id(scope) or uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id  # type: ignore[typeddict-unknown-key]
-        status = 500
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id  # type: ignore[typeddict-unknown-key]
+        status: int | None = None
         started = time.perf_counter()
+
+        async def receive_watching() -> ReceiveMessage:
+            message = await receive()
+            if message["type"] == "http.disconnect" and status is None:
+                state[CLIENT_GONE_STATE] = True  # type: ignore[literal-required]
+            return message
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -49,8 +59,10 @@ class RequestContext:
 
         with structlog.contextvars.bound_contextvars(request_id=request_id):
             try:
-                await self._app(scope, receive, send_with_id)
+                await self._app(scope, receive_watching, send_with_id)
             finally:
+                if status is None:
+                    status = CLIENT_CLOSED_REQUEST if state.get(CLIENT_GONE_STATE) else 500
                 elapsed = time.perf_counter() - started
                 route = scope.get("path_template") or "<unmatched>"
                 method = str(scope.get("method", "?"))

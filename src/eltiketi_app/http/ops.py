@@ -7,6 +7,8 @@ from typing import Any
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Response, Router, get
 
+from eltiketi_app.http.metrics_access import metrics_token_guard
+from eltiketi_app.http.openapi import can_answer
 from eltiketi_app.http.problems import problem
 from eltiketi_app.ioc.types import Persistence
 from eltiketi_app.metrics import CONTENT_TYPE_LATEST, Metrics
@@ -18,6 +20,7 @@ async def live() -> dict[str, str]:
     return {"status": "ok"}
 
 
+@can_answer("not_ready")
 @get("/health/ready", summary="Readiness: storage reachable and background work running")
 @inject
 async def ready(
@@ -35,10 +38,19 @@ async def ready(
     return problem(503, "not_ready", "the service cannot take traffic yet", checks=checks)
 
 
-@get("/metrics", summary="Prometheus metrics", media_type=CONTENT_TYPE_LATEST)
+@get(
+    "/metrics",
+    summary="Prometheus metrics",
+    description="With `ELTIKETI_METRICS_TOKEN` set, needs `Authorization: Bearer <that token>`; "
+    "with `ELTIKETI_METRICS_PORT` set, it is served on that port instead of this one.",
+    media_type=CONTENT_TYPE_LATEST,
+    guards=[metrics_token_guard],
+)
 @inject
 async def metrics(metrics: FromDishka[Metrics]) -> Response[bytes]:
     return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
 
-router = Router(path="/", tags=["operations"], route_handlers=[live, ready, metrics])
+router = Router(path="/", tags=["operations"], route_handlers=[live, ready])
+#: ``GET /metrics`` on the API's port (absent when ``ELTIKETI_METRICS_PORT`` is set).
+metrics_router = Router(path="/", tags=["operations"], route_handlers=[metrics])

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
 from uuid import UUID
 
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Response, Router, get, post
-from litestar.params import FromPath, JSONBody, Parameter
+from litestar.openapi import ResponseSpec
+from litestar.params import FromPath, JSONBody
 
 from eltiketi_app.http.auth import BEARER, authenticated
+from eltiketi_app.http.openapi import can_answer
+from eltiketi_app.http.paging import Limit, Offset
+from eltiketi_app.http.problem_catalog import PAYMENT_PROVIDER, STORAGE, WRITES
 from eltiketi_app.http.schemas import (
     ConfirmOrderIn,
     OrderListOut,
@@ -21,13 +24,28 @@ from eltiketi_app.http.schemas import (
 from eltiketi_core.domain.identity import Principal
 from eltiketi_core.usecases import Ticketing
 
-Limit = Annotated[int, Parameter(ge=1, le=200, description="page size")]
-Offset = Annotated[int, Parameter(ge=0, description="items to skip")]
 
-
+@can_answer(
+    "booking_not_found",
+    "payment_not_found",
+    "payment_incomplete",
+    "payment_mismatch",
+    "hold_lost_refunded",
+    "settlement_contended",
+    *PAYMENT_PROVIDER,
+    *WRITES,
+)
 @post(
     "/",
     summary="Confirm a paid booking",
+    responses={
+        200: ResponseSpec(
+            data_container=OrderOut,
+            description="The booking was already confirmed (by an earlier call or the "
+            "gateway's webhook): the existing order.",
+        )
+    },
+    response_description="A new order, confirmed now.",
     description="Asks the gateway server-side whether the payment succeeded, then creates the "
     "order and its signed tickets: 201 for a new order, 200 if it was already confirmed "
     "(by this call earlier or by the gateway's webhook). 402 `payment_incomplete`, "
@@ -48,6 +66,7 @@ async def confirm_order(
     )
 
 
+@can_answer("malformed_request", *STORAGE)
 @get("/", summary="The caller's orders, newest first")
 @inject
 async def list_orders(
@@ -60,6 +79,7 @@ async def list_orders(
     return OrderListOut(items=[order_view_out(v) for v in views], limit=limit, offset=offset)
 
 
+@can_answer("order_not_found", *STORAGE)
 @get("/{order_id:uuid}", summary="One order with its tickets (owner)")
 @inject
 async def get_order(
@@ -68,6 +88,13 @@ async def get_order(
     return order_view_out(await ticketing.orders.get(principal, order_id))
 
 
+@can_answer(
+    "order_not_found",
+    "event_not_found",
+    "cancellation_closed",
+    "order_changed",
+    *WRITES,
+)
 @post(
     "/{order_id:uuid}/cancel",
     status_code=200,
@@ -82,6 +109,7 @@ async def cancel_order(
     return order_view_out(await ticketing.orders.cancel(principal, order_id))
 
 
+@can_answer("order_not_found", "order_not_confirmed", "no_contact", "resend_rate_limited", *WRITES)
 @post(
     "/{order_id:uuid}/resend",
     status_code=200,

@@ -8,12 +8,24 @@ from dishka.integrations.litestar import FromDishka, inject
 from litestar import Request, Router, post
 from litestar.params import FromPath
 
+from eltiketi_app.http.openapi import can_answer
+from eltiketi_app.http.problem_catalog import PAYMENT_PROVIDER, WRITES
 from eltiketi_app.http.schemas import WebhookOut
 from eltiketi_core.usecases import Ticketing
 
 MAX_WEBHOOK_BYTES = 1_000_000
 
 
+@can_answer(
+    "invalid_signature",
+    "invalid_payload",
+    "unknown_provider",
+    "request_too_large",
+    "payment_mismatch",
+    "settlement_contended",
+    *PAYMENT_PROVIDER,
+    *WRITES,
+)
 @post(
     "/{provider:str}/webhook",
     status_code=200,

@@ -4,15 +4,23 @@ Requests are decoded strictly (wrong types or missing fields are a 400
 ``malformed_request``); the rules about values (quantity ≥ 1, currency of the
 event…) are the core's and answer 422. Responses are built from domain objects
 by the ``*_out`` functions, so the wire format is written down in one place.
+
+Every number and text a request carries has an upper bound here, so nothing a
+client sends can overflow a database column (``int4``, ``varchar(n)``) or a sum
+of money: beyond a bound is a ``400 malformed_request`` naming the field, and the
+bounds are in the OpenAPI document. Single-line texts refuse control characters
+(a NUL byte cannot be stored in PostgreSQL; a line break does not belong in an
+e-mail subject).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
+from msgspec import Meta
 
 from eltiketi_core.domain.booking import Booking, BookingItem, Contact
 from eltiketi_core.domain.catalog import Event, TicketType
@@ -29,12 +37,49 @@ class Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Request bodies: unknown fields are an error, so typos never pass silently."""
 
 
+# --- bounds ---------------------------------------------------------------------------
+
+#: PostgreSQL ``integer`` (int4): capacities, limits, shard counts, quantities are stored so.
+MAX_INT4 = 2**31 - 1
+#: A price in minor units: 10^12 (ten billion euros). With :data:`MAX_QUANTITY` and
+#: :data:`MAX_ITEMS`, the total of any booking stays far below PostgreSQL's ``bigint``.
+MAX_AMOUNT = 10**12
+#: Tickets of one type in one booking (the ticket type's own ``max_per_booking`` is lower).
+MAX_QUANTITY = 10_000
+#: Ticket types in one booking.
+MAX_ITEMS = 100
+#: Deepest page a list route serves (``offset``); page size is 1–200.
+MAX_OFFSET = 1_000_000
+MAX_PAGE = 200
+
+#: One line of text: no control characters (NUL, CR, LF, …).
+_ONE_LINE = r"^[^\x00-\x1f\x7f]*$"
+
+Name = Annotated[str, Meta(max_length=300, pattern=_ONE_LINE, examples=["Open Air 2031"])]
+TimezoneName = Annotated[
+    str, Meta(max_length=64, pattern=_ONE_LINE, description="IANA", examples=["Europe/Berlin"])
+]
+LocaleTag = Annotated[str, Meta(max_length=35, pattern=_ONE_LINE, examples=["de"])]
+#: The core checks it is an ISO 4217 code (422 `invalid_currency`); this only bounds it.
+CurrencyCode = Annotated[str, Meta(max_length=16, description="ISO 4217", examples=["EUR"])]
+Amount = Annotated[
+    int, Meta(le=MAX_AMOUNT, description="minor units (cents for EUR)", examples=[4500])
+]
+Capacity = Annotated[int, Meta(le=MAX_INT4, examples=[500])]
+PerBooking = Annotated[int, Meta(le=MAX_QUANTITY, examples=[10])]
+Shards = Annotated[int, Meta(le=MAX_INT4, description="1–256", examples=[1])]
+Quantity = Annotated[int, Meta(le=MAX_QUANTITY, examples=[2])]
+Subject = Annotated[str, Meta(max_length=255, pattern=_ONE_LINE)]
+#: A signed ticket token (compact JWS); real ones are a few hundred characters.
+TicketToken = Annotated[str, Meta(max_length=4096)]
+
+
 # --- requests -------------------------------------------------------------------------
 
 
 class MoneyIn(Strict):
-    amount: int
-    currency: str
+    amount: Amount
+    currency: CurrencyCode
 
 
 class ContactIn(Strict):
@@ -43,30 +88,30 @@ class ContactIn(Strict):
 
 
 class NewEventIn(Strict):
-    name: str
-    venue: str
-    starts_at: datetime
-    timezone: str
-    locale: str = "en"
-    currency: str = "EUR"
+    name: Name
+    venue: Name
+    starts_at: Annotated[datetime, Meta(examples=["2031-07-01T18:00:00+02:00"])]
+    timezone: TimezoneName
+    locale: LocaleTag = "en"
+    currency: CurrencyCode = "EUR"
 
 
 class NewTicketTypeIn(Strict):
-    name: str
+    name: Name
     price: MoneyIn
-    capacity: int
-    max_per_booking: int = 10
-    shards: int = 1
+    capacity: Capacity
+    max_per_booking: PerBooking = 10
+    shards: Shards = 1
 
 
 class BookingItemIn(Strict):
     ticket_type_id: UUID
-    quantity: int
+    quantity: Quantity
 
 
 class NewBookingIn(Strict):
     event_id: UUID
-    items: list[BookingItemIn]
+    items: Annotated[list[BookingItemIn], Meta(max_length=MAX_ITEMS)]
     contact: ContactIn | None = None
 
 
@@ -76,7 +121,7 @@ class ConfirmOrderIn(Strict):
 
 
 class CheckInIn(Strict):
-    token: str
+    token: TicketToken
     event_id: UUID | None = None
 
 
@@ -204,16 +249,35 @@ class AdmissionOut(msgspec.Struct, kw_only=True):
     checked_in_at: datetime
 
 
+class JwkOut(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """One public key (RFC 7517); ticket keys are Ed25519: ``kty`` OKP, ``crv`` Ed25519."""
+
+    kty: str
+    kid: str
+    crv: str | None = None
+    x: str | None = None
+    use: str | None = None
+    alg: str | None = None
+
+
+class JwkSetOut(msgspec.Struct, kw_only=True):
+    """A JWK set (RFC 7517 §5): every key a valid ticket may be signed with."""
+
+    keys: list[JwkOut]
+
+
 class WebhookOut(msgspec.Struct, kw_only=True):
     received: bool
     kind: str
 
 
 class DevTokenIn(Strict):
-    sub: str
-    roles: list[str] = msgspec.field(default_factory=list)
-    email: str | None = None
-    phone: str | None = None
+    sub: Subject
+    roles: Annotated[list[Annotated[str, Meta(max_length=32)]], Meta(max_length=8)] = msgspec.field(
+        default_factory=list
+    )
+    email: Annotated[str, Meta(max_length=320, pattern=_ONE_LINE)] | None = None
+    phone: Annotated[str, Meta(max_length=40, pattern=_ONE_LINE)] | None = None
 
 
 class DevTokenOut(msgspec.Struct, kw_only=True):

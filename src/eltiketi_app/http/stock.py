@@ -16,6 +16,8 @@ from litestar import Router, get
 from litestar.params import FromPath
 
 from eltiketi_app.http.auth import BEARER, requires
+from eltiketi_app.http.openapi import can_answer
+from eltiketi_app.http.problem_catalog import STORAGE
 from eltiketi_app.ioc.types import Persistence
 from eltiketi_core.domain.identity import Principal, Role
 from eltiketi_core.usecases.access import managed_event
@@ -35,6 +37,7 @@ class StockOut(msgspec.Struct, kw_only=True):
     ticket_types: list[StockLevelOut]
 
 
+@can_answer("event_not_found", "not_event_owner", *STORAGE)
 @get(
     "/{event_id:uuid}/stock",
     summary="Inventory counters: capacity, held, sold (owning organizer)",

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
+import msgspec
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Response, Router, get
 from litestar.params import FromPath
 
 from eltiketi_app.http.auth import BEARER, authenticated
+from eltiketi_app.http.openapi import can_answer
+from eltiketi_app.http.problem_catalog import STORAGE
+from eltiketi_app.http.schemas import JwkOut, JwkSetOut
 from eltiketi_app.ioc.types import QrRenderer
 from eltiketi_core.domain.identity import Principal
 from eltiketi_core.ports.tickets import TicketSigner
@@ -18,28 +21,32 @@ from eltiketi_core.usecases import Ticketing
 _PRIVATE = {"Cache-Control": "private, no-store"}
 
 
+JWK_SET = "application/jwk-set+json"
+
+
 @get(
     "/keys",
     summary="Ticket-signing public keys (JWKS)",
     description="Every key a valid ticket may be signed with, rotated-out keys included, so "
     "scanners verify tickets offline.",
-    media_type="application/jwk-set+json",
+    media_type=JWK_SET,
 )
 @inject
-async def ticket_keys(signer: FromDishka[TicketSigner]) -> Response[dict[str, Any]]:
+async def ticket_keys(signer: FromDishka[TicketSigner]) -> Response[JwkSetOut]:
+    keys = msgspec.convert(signer.public_jwks()["keys"], list[JwkOut])
     return Response(
-        signer.public_jwks(),
-        media_type="application/jwk-set+json",
-        headers={"Cache-Control": "public, max-age=300"},
+        JwkSetOut(keys=keys), media_type=JWK_SET, headers={"Cache-Control": "public, max-age=300"}
     )
 
 
+@can_answer("ticket_not_found", *STORAGE)
 @get(
     "/{ticket_id:uuid}/qr.svg",
     summary="The ticket's QR code as SVG (owner)",
     guards=[authenticated],
     security=BEARER,
     media_type="image/svg+xml",
+    content_media_type="image/svg+xml",
 )
 @inject
 async def ticket_qr_svg(
@@ -52,12 +59,15 @@ async def ticket_qr_svg(
     return Response(qr.svg(ticket.token), media_type="image/svg+xml", headers=_PRIVATE)
 
 
+@can_answer("ticket_not_found", *STORAGE)
 @get(
     "/{ticket_id:uuid}/qr.png",
     summary="The ticket's QR code as PNG (owner)",
     guards=[authenticated],
     security=BEARER,
     media_type="image/png",
+    content_media_type="image/png",
+    content_encoding="binary",
 )
 @inject
 async def ticket_qr_png(

@@ -12,6 +12,7 @@ generated from these declarations (``python -m eltiketi_app.settings``).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from datetime import timedelta
@@ -29,6 +30,7 @@ from eltiketi_app.settings.checks import (
     log_level,
     long_secret,
     mask_url_password,
+    metrics_token,
     session_store,
     url,
     zero_means_none,
@@ -152,6 +154,31 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     port: Annotated[
         int, Var("where `eltiketi serve` listens (`--port` wins)", _SERVER, ge=0, le=65535)
     ] = DEFAULT_PORT
+    metrics_port: Annotated[
+        int | None,
+        Var(
+            "serve `/metrics` on this port (same host as the API) instead of the API's, for a "
+            "network where only Prometheus reaches it; must differ from `ELTIKETI_PORT` "
+            "([operations](operations.md#metrics-and-who-may-read-them))",
+            _SERVER,
+            ge=1,
+            le=65535,
+            embedded="`/metrics` on the API's port",
+            production="this or `ELTIKETI_METRICS_TOKEN`",
+        ),
+    ] = None
+    metrics_token: Annotated[
+        str | None,
+        Var(
+            "a random string of 16+ characters: `/metrics` then needs "
+            "`Authorization: Bearer <it>` (on either port)",
+            _SERVER,
+            secret=Secret.WHOLE,
+            parse=metrics_token,
+            embedded="no token",
+            production="this or `ELTIKETI_METRICS_PORT`",
+        ),
+    ] = None
     log_level: Annotated[
         str, Var("`DEBUG`, `INFO`, `WARNING` or `ERROR`", _SERVER, parse=log_level)
     ] = "INFO"
@@ -664,7 +691,23 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     @property
     def is_exposed(self) -> bool:
-        return self.host not in LOOPBACK_HOSTS
+        """Whether ``host`` is reachable from other machines (anything but loopback)."""
+        if self.host in LOOPBACK_HOSTS:
+            return False
+        try:
+            return not ipaddress.ip_address(self.host.strip("[]")).is_loopback
+        except ValueError:
+            return True  # a name other than localhost
+
+    @property
+    def uses_https(self) -> bool:
+        """Links (and so browsers) reach the service over https: answers carry HSTS."""
+        return self.effective_public_url.startswith("https://")
+
+    @property
+    def serves_metrics_apart(self) -> bool:
+        """``/metrics`` is on its own port (``ELTIKETI_METRICS_PORT``), not the API's."""
+        return self.metrics_port is not None
 
     def policy(self) -> Policy:
         """The core's business knobs: holds, limits, cancellation, notification retries,
@@ -733,6 +776,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 f"ELTIKETI_MODE=production but {part} is not set"
                 for part in self.embedded_only_parts()
             ]
+            problems += _production_checks(self)
         if problems:
             raise SettingsError(problems)
 
@@ -758,8 +802,34 @@ def default_of(field: str) -> Any:
     raise KeyError(field)
 
 
+def _production_checks(settings: Settings) -> list[str]:
+    """What production refuses even when every part is set."""
+    problems: list[str] = []
+    url = settings.database_url
+    if url is not None and not settings.uses_memory_database:
+        scheme = urlsplit(url).scheme
+        if not scheme.startswith("postgresql"):
+            problems.append(
+                f"ELTIKETI_MODE=production needs PostgreSQL, but ELTIKETI_DATABASE_URL is a "
+                f"{scheme}:// URL: SQLite is for embedded mode only (one process on one machine; "
+                "API replicas and workers cannot share it). Set a postgresql+asyncpg:// URL"
+            )
+    if settings.metrics_port is None and settings.metrics_token is None:
+        problems.append(
+            "ELTIKETI_MODE=production needs /metrics kept from the public: set "
+            "ELTIKETI_METRICS_PORT (serve it on a port of its own) or ELTIKETI_METRICS_TOKEN "
+            "(require Authorization: Bearer <token>)"
+        )
+    return problems
+
+
 def _cross_checks(settings: Settings) -> list[str]:
     problems: list[str] = []
+    if settings.metrics_port is not None and settings.metrics_port == settings.port:
+        problems.append(
+            f"ELTIKETI_METRICS_PORT ({settings.metrics_port}) must differ from ELTIKETI_PORT: "
+            "it serves /metrics apart from the API"
+        )
     if settings.oidc_issuer is not None and settings.oidc_audience is None:
         problems.append("ELTIKETI_OIDC_AUDIENCE is required when ELTIKETI_OIDC_ISSUER is set")
     if settings.oidc_introspection is not Introspection.OFF and not (

@@ -78,3 +78,15 @@ def session_store(value: str) -> str:
     if value in SESSION_STORES or urlsplit(value).scheme in {"redis", "rediss", "unix"}:
         return value
     raise ValueError(f"{mask_url_password(value)!r} is not memory, file or a redis:// URL")
+
+
+MIN_METRICS_TOKEN_LENGTH = 16
+
+
+def metrics_token(value: str) -> str:
+    """A bearer token for ``/metrics``: long enough not to be guessed."""
+    if len(value) < MIN_METRICS_TOKEN_LENGTH:
+        raise ValueError(
+            f"is shorter than {MIN_METRICS_TOKEN_LENGTH} characters; use a random token"
+        )
+    return value

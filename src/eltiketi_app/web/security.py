@@ -3,7 +3,10 @@
 Scripts and styles come only from ``/static`` (htmx is configured by a ``<meta>``
 so it injects no inline style, and no page uses ``hx-on`` or inline handlers);
 forms post only to this site (and the public URL's origin, where the fake
-payment page lives); nothing may frame the pages.
+payment page lives); nothing may frame the pages. The policy is the app's one
+page policy (:data:`eltiketi_app.http.security.PAGE_POLICY`), extended with that
+origin; the other security headers come from the app-wide layer, which keeps the
+ones set here.
 """
 
 from __future__ import annotations
@@ -12,24 +15,14 @@ from urllib.parse import urlsplit
 
 from litestar.datastructures import ResponseHeader
 
+from eltiketi_app.http.security import PAGE_POLICY
 from eltiketi_app.settings import Settings
 
 
 def content_security_policy(settings: Settings) -> str:
     public = urlsplit(settings.effective_public_url)
     origin = f"{public.scheme}://{public.netloc}"
-    return "; ".join(
-        (
-            "default-src 'none'",
-            "script-src 'self'",
-            "style-src 'self'",
-            "img-src 'self' data:",
-            "connect-src 'self'",
-            f"form-action 'self' {origin}",
-            "frame-ancestors 'none'",
-            "base-uri 'none'",
-        )
-    )
+    return PAGE_POLICY.extend(form_action=[origin]).header()
 
 
 def page_headers(settings: Settings) -> list[ResponseHeader]:

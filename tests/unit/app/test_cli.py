@@ -130,3 +130,39 @@ def test_openapi_writes_the_document(tmp_path: Path) -> None:
 def test_no_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([]) == 2
     assert "serve" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "env_host"),
+    [(["serve", "--host", "0.0.0.0"], None), (["serve"], "192.0.2.10")],
+)
+def test_embedded_mode_refuses_a_remote_address_without_allow_remote(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    env_host: str | None,
+) -> None:
+    if env_host is not None:
+        monkeypatch.setenv("ELTIKETI_HOST", env_host)
+    else:
+        monkeypatch.delenv("ELTIKETI_HOST", raising=False)
+
+    status = main([*argv, "--port", "0"])
+
+    captured = capsys.readouterr()
+    assert status == 2
+    assert "--allow-remote" in captured.err
+    assert "/dev/token" in captured.err
+    assert "elTiketi (embedded) on" not in captured.err  # it never started
+
+
+def test_allow_remote_or_production_lift_the_refusal() -> None:
+    from eltiketi_app.cli import exposure_refusal
+    from eltiketi_app.settings import Mode, Settings
+
+    exposed = Settings(host="0.0.0.0")
+    assert exposure_refusal(exposed, allow_remote=False) is not None
+    assert exposure_refusal(exposed, allow_remote=True) is None
+    assert exposure_refusal(Settings(host="127.0.0.1"), allow_remote=False) is None
+    production = Settings(host="0.0.0.0", mode=Mode.PRODUCTION)
+    assert exposure_refusal(production, allow_remote=False) is None

@@ -28,6 +28,7 @@ PRODUCTION = {
     "ELTIKETI_MAIL_FROM": "elTiketi <tickets@example.com>",
     "ELTIKETI_TICKET_KEYS": '{"keys": []}',
     "ELTIKETI_WEB_SECRET": "w" * 40,
+    "ELTIKETI_METRICS_TOKEN": "a-long-random-metrics-token",
 }
 
 
@@ -165,3 +166,81 @@ def test_secrets_are_masked_in_the_redacted_view() -> None:
     assert "whsec_123" not in shown
     assert ":secret@" not in shown
     assert ":pw@" not in shown
+
+
+@pytest.mark.parametrize(
+    "url", ["sqlite+aiosqlite:///var/lib/eltiketi/db.sqlite", "sqlite+aiosqlite:///:memory:"]
+)
+def test_production_refuses_sqlite_and_says_why(url: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({**PRODUCTION, "ELTIKETI_DATABASE_URL": url})
+
+    message = str(caught.value)
+    assert "ELTIKETI_DATABASE_URL" in message
+    assert "PostgreSQL" in message
+    assert "embedded mode only" in message
+    assert "postgresql+asyncpg://" in message
+
+
+def test_embedded_mode_keeps_sqlite() -> None:
+    settings = Settings.from_env({"ELTIKETI_DATABASE_URL": "sqlite+aiosqlite:///x.db"})
+
+    assert settings.database_url == "sqlite+aiosqlite:///x.db"
+
+
+def test_production_keeps_metrics_from_the_public() -> None:
+    without = {k: v for k, v in PRODUCTION.items() if k != "ELTIKETI_METRICS_TOKEN"}
+
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env(without)
+
+    assert "ELTIKETI_METRICS_PORT" in str(caught.value)
+    assert "ELTIKETI_METRICS_TOKEN" in str(caught.value)
+    on_a_port = Settings.from_env({**without, "ELTIKETI_METRICS_PORT": "9464"})
+    assert on_a_port.metrics_port == 9464
+    assert on_a_port.serves_metrics_apart
+    with_token = Settings.from_env(PRODUCTION)
+    assert with_token.metrics_token == "a-long-random-metrics-token"
+    assert not with_token.serves_metrics_apart
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"ELTIKETI_METRICS_PORT": "metrics"}, "ELTIKETI_METRICS_PORT"),
+        ({"ELTIKETI_METRICS_PORT": "70000"}, "ELTIKETI_METRICS_PORT"),
+        ({"ELTIKETI_METRICS_PORT": "8000"}, "ELTIKETI_METRICS_PORT"),
+        ({"ELTIKETI_METRICS_TOKEN": "short"}, "ELTIKETI_METRICS_TOKEN"),
+    ],
+)
+def test_bad_metrics_settings_name_their_variable(env: dict[str, str], named: str) -> None:
+    with pytest.raises(SettingsError, match=named):
+        Settings.from_env(env)
+
+
+def test_the_metrics_token_is_masked() -> None:
+    shown = str(Settings.from_env(PRODUCTION).redacted())
+
+    assert "a-long-random-metrics-token" not in shown
+
+
+@pytest.mark.parametrize(
+    ("host", "exposed"),
+    [
+        ("127.0.0.1", False),
+        ("localhost", False),
+        ("::1", False),
+        ("127.0.0.2", False),
+        ("0.0.0.0", True),
+        ("::", True),
+        ("192.0.2.10", True),
+        ("eltiketi.example.com", True),
+    ],
+)
+def test_only_loopback_addresses_are_private(host: str, exposed: bool) -> None:
+    assert Settings(host=host).is_exposed is exposed
+
+
+def test_https_public_urls_are_known() -> None:
+    assert Settings(public_url="https://tickets.example.com").uses_https
+    assert not Settings().uses_https

@@ -1,0 +1,280 @@
+"""Every problem ``code`` the REST API can answer, with its status and what it means.
+
+This is the contract's list: ``docs/rest.md`` shows the same table (a test compares
+them), and a route declares the codes it can answer by naming them here
+(:func:`eltiketi_app.http.openapi.can_answer`), so the OpenAPI document lists, per
+route and status, exactly these codes. A code that is not in this list cannot be
+declared: add it here (and to ``docs/rest.md``) first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import NamedTuple
+
+
+class ProblemCode(NamedTuple):
+    """One ``code``: the HTTP status it comes with and, for people, when it happens."""
+
+    status: int
+    code: str
+    when: str
+
+
+#: Codes that stand for a family: ``stripe_<Stripe's error code>``.
+STRIPE_REFUSAL_PREFIX = "stripe_"
+
+
+def _rows(*rows: tuple[int, tuple[str, ...], str]) -> dict[str, ProblemCode]:
+    catalog: dict[str, ProblemCode] = {}
+    for status, codes, when in rows:
+        for code in codes:
+            if code in catalog:
+                raise ValueError(f"problem code {code!r} is listed twice")
+            catalog[code] = ProblemCode(status, code, when)
+    return catalog
+
+
+CATALOG: Mapping[str, ProblemCode] = _rows(
+    (
+        400,
+        ("malformed_request",),
+        "the body is not JSON, a field has the wrong type or is out of its documented range, "
+        "a required field is missing or an unknown one is present, or a query parameter is "
+        "malformed or out of range",
+    ),
+    (400, ("invalid_ticket",), "a check-in token that is not a ticket signed by one of our keys"),
+    (400, ("invalid_signature", "invalid_payload"), "a webhook that does not verify"),
+    (
+        401,
+        ("missing_token",),
+        "no `Authorization` header on a route that needs one",
+    ),
+    (
+        401,
+        (
+            "invalid_token",
+            "malformed_token",
+            "bad_signature",
+            "unknown_key",
+            "unsupported_algorithm",
+            "wrong_issuer",
+            "wrong_audience",
+            "wrong_token_type",
+            "token_expired",
+            "token_not_yet_valid",
+            "token_inactive",
+        ),
+        "the token was refused; the code says which check failed (a dev token in production "
+        "is `wrong_issuer`)",
+    ),
+    (401, ("metrics_token_required",), "`/metrics` without its `ELTIKETI_METRICS_TOKEN`"),
+    (
+        402,
+        ("payment_incomplete",),
+        "the gateway has not taken the money (not started, pending, or declined)",
+    ),
+    (403, ("missing_role",), "the route needs `organizer` or `staff`"),
+    (403, ("not_event_owner",), "an organizer touching another organizer's event"),
+    (404, ("not_found",), "no such route"),
+    (
+        404,
+        (
+            "event_not_found",
+            "booking_not_found",
+            "order_not_found",
+            "ticket_not_found",
+            "payment_not_found",
+        ),
+        "unknown id, or not yours",
+    ),
+    (404, ("unknown_provider",), "a webhook for a payment provider this server does not use"),
+    (405, ("method_not_allowed",), "the route exists, the method does not"),
+    (409, ("sold_out",), "not enough tickets left of a ticket type"),
+    (
+        409,
+        ("idempotency_in_flight",),
+        "a request with the same `Idempotency-Key` is still running",
+    ),
+    (
+        409,
+        ("booking_not_held", "booking_expired", "booking_confirmed"),
+        "the booking is no longer a hold",
+    ),
+    (409, ("payment_starting",), "a payment for this booking is being started; retry shortly"),
+    (
+        409,
+        ("payment_mismatch",),
+        "the gateway's payment is for another booking, amount or currency",
+    ),
+    (
+        409,
+        ("hold_lost_refunded",),
+        "the money arrived after the hold expired and the tickets were gone (or the event was "
+        "cancelled): it is being refunded",
+    ),
+    (409, ("payment_decided",), "the fake checkout page: this payment was already decided"),
+    (409, ("already_checked_in",), "the ticket was scanned before (`first_checked_in_at`)"),
+    (409, ("event_cancelled", "sales_closed"), "the event is cancelled, or has started"),
+    (409, ("cancellation_closed",), "too close to the event to cancel"),
+    (
+        409,
+        ("order_not_confirmed", "order_changed", "settlement_contended"),
+        "the order changed meanwhile; read it again",
+    ),
+    (
+        409,
+        ("constraint_violation",),
+        "the request conflicts with something stored meanwhile; read again and retry",
+    ),
+    (
+        409,
+        ("stripe_refused", "stripe_<code>", "stripe_checkout_without_url"),
+        "Stripe refused the request; `stripe_<code>` carries Stripe's own error code after the "
+        "prefix (e.g. `stripe_amount_too_small`)",
+    ),
+    (410, ("ticket_void",), "the ticket's order was refunded or cancelled"),
+    (
+        413,
+        ("request_too_large",),
+        "the body is larger than the route accepts (256 KiB; 1 MB for webhooks)",
+    ),
+    (
+        415,
+        ("unsupported_media_type",),
+        "a JSON route was sent a body that is not `application/json`",
+    ),
+    (
+        422,
+        ("invalid_quantity", "no_items", "duplicate_ticket_type", "unknown_ticket_type"),
+        "a booking request that makes no sense",
+    ),
+    (422, ("quantity_above_limit",), "more than the ticket type's `max_per_booking` (`limit`)"),
+    (
+        422,
+        ("buyer_limit_exceeded",),
+        "more than `ELTIKETI_MAX_TICKETS_PER_BUYER` active tickets for one event (`limit`)",
+    ),
+    (
+        422,
+        ("idempotency_key_reused", "invalid_idempotency_key"),
+        "the key was used with another body, or is empty / longer than 255",
+    ),
+    (
+        422,
+        ("currency_mismatch", "invalid_currency"),
+        "a price not in the event's currency, or not an ISO 4217 code",
+    ),
+    (
+        422,
+        (
+            "invalid_name",
+            "invalid_capacity",
+            "invalid_limit",
+            "invalid_price",
+            "invalid_shards",
+            "invalid_timezone",
+            "naive_datetime",
+            "no_ticket_types",
+        ),
+        "catalogue rules",
+    ),
+    (422, ("amount_not_positive",), "Stripe cannot take a payment of zero"),
+    (422, ("wrong_event",), "the ticket is for another event than the one being scanned"),
+    (422, ("no_contact",), "the order has no e-mail or phone to send tickets to"),
+    (
+        422,
+        ("invalid_subject", "invalid_token_request"),
+        "`POST /dev/token` with an empty `sub`, or a role, e-mail or phone it cannot use",
+    ),
+    (429, ("resend_rate_limited",), "e-tickets were sent a moment ago (`Retry-After`)"),
+    (
+        429,
+        ("rate_limited",),
+        "too many requests of this kind from this account or address (`Retry-After`)",
+    ),
+    (
+        499,
+        ("client_closed_request",),
+        "never sent: the access log's code for a client that went away before its body "
+        "arrived (a client abort, not a server error)",
+    ),
+    (
+        500,
+        ("internal_error",),
+        "a bug: the answer carries `request_id`, and the log line with the same id has the details",
+    ),
+    (
+        503,
+        (
+            "database_unavailable",
+            "database_busy",
+            "identity_provider_unavailable",
+            "payment_provider_unavailable",
+            "stripe_unavailable",
+            "stripe_misconfigured",
+            "gateway_unavailable",
+            "not_ready",
+        ),
+        "an external system did not answer; safe to retry (the log line with the answer's "
+        "`X-Request-ID` says what failed)",
+    ),
+)
+
+
+def catalogued(code: str) -> ProblemCode:
+    """The catalogue entry of ``code``; ``stripe_<code>`` codes share one entry."""
+    found = CATALOG.get(code)
+    if found is None and code.startswith(STRIPE_REFUSAL_PREFIX):
+        found = CATALOG[STRIPE_REFUSAL_PREFIX + "<code>"]
+    if found is None:
+        raise KeyError(f"problem code {code!r} is not in eltiketi_app.http.problem_catalog")
+    return found
+
+
+def by_status(codes: Iterable[str]) -> dict[int, list[ProblemCode]]:
+    """``codes`` grouped by their status, each group in the catalogue's order."""
+    wanted = {catalogued(code).code for code in codes}
+    grouped: dict[int, list[ProblemCode]] = {}
+    for entry in CATALOG.values():
+        if entry.code in wanted:
+            grouped.setdefault(entry.status, []).append(entry)
+    return dict(sorted(grouped.items()))
+
+
+# --- groups routes declare together ---------------------------------------------------------
+
+#: A bearer token was sent and refused, or the identity provider could not be asked.
+TOKEN_REFUSED: tuple[str, ...] = (
+    "invalid_token",
+    "malformed_token",
+    "bad_signature",
+    "unknown_key",
+    "unsupported_algorithm",
+    "wrong_issuer",
+    "wrong_audience",
+    "wrong_token_type",
+    "token_expired",
+    "token_not_yet_valid",
+    "token_inactive",
+    "identity_provider_unavailable",
+)
+#: A route that needs a token: the refusals above, and no token at all.
+TOKEN_REQUIRED: tuple[str, ...] = ("missing_token", *TOKEN_REFUSED)
+#: The database could not answer (PostgreSQL down, a lock or statement timeout).
+STORAGE: tuple[str, ...] = ("database_unavailable", "database_busy")
+#: A route that writes: the database, and a uniqueness rule another request won meanwhile.
+WRITES: tuple[str, ...] = (*STORAGE, "constraint_violation")
+#: A JSON request body: malformed, too large, or not JSON at all.
+JSON_BODY: tuple[str, ...] = ("malformed_request", "request_too_large", "unsupported_media_type")
+#: A form body (``application/x-www-form-urlencoded``).
+FORM_BODY: tuple[str, ...] = ("malformed_request", "request_too_large")
+#: The payment provider was asked and failed or refused.
+PAYMENT_PROVIDER: tuple[str, ...] = (
+    "payment_provider_unavailable",
+    "stripe_unavailable",
+    "stripe_misconfigured",
+    "stripe_refused",
+    "stripe_<code>",
+    "gateway_unavailable",
+)
