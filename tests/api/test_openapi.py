@@ -283,7 +283,7 @@ def _raised_codes() -> dict[str, str]:
     trees = {path: ast.parse(path.read_text()) for path in SOURCES.rglob("*.py")}
     constants: dict[str, set[str]] = {}
     for tree in trees.values():
-        for node in ast.walk(tree):
+        for node in tree.body:  # module-level constants only
             target = node.target if isinstance(node, ast.AnnAssign) else None
             if isinstance(node, ast.Assign) and len(node.targets) == 1:
                 target = node.targets[0]
@@ -316,12 +316,12 @@ def _raised_codes() -> dict[str, str]:
             dynamic = (where, ast.unparse(first))
             if name == "issuer_unavailable":  # its argument is the detail; the code is fixed
                 codes = constants["ISSUER_UNAVAILABLE"]
+            elif dynamic in DYNAMIC_CODES:
+                codes = DYNAMIC_CODES[dynamic]
             elif isinstance(first, ast.Constant) and isinstance(first.value, str):
                 codes = {first.value}
             elif isinstance(first, ast.Name) and first.id in constants:
                 codes = constants[first.id]
-            elif dynamic in DYNAMIC_CODES:
-                codes = DYNAMIC_CODES[dynamic]
             else:
                 unresolved.append(f"{where}:{node.lineno} {ast.unparse(first)}")
                 continue

@@ -54,6 +54,8 @@ IdempotencyKey = Annotated[
     "quantity_above_limit",
     "buyer_limit_exceeded",
     "currency_mismatch",
+    "contact_required",
+    "invalid_contact",
     *WRITES,
 )
 @post(

@@ -18,6 +18,8 @@ from litestar import Router, get, patch
 from litestar.params import FromPath, JSONBody
 
 from eltiketi_app.http.auth import BEARER, authenticated
+from eltiketi_app.http.openapi import can_answer
+from eltiketi_app.http.problem_catalog import STORAGE, WRITES
 from eltiketi_app.http.schemas import BookingOut, ContactIn, Strict, booking_out
 from eltiketi_core.domain.booking import Contact
 from eltiketi_core.domain.identity import Principal
@@ -57,6 +59,14 @@ class CancellationTermsOut(msgspec.Struct, kw_only=True):
     code: str | None
 
 
+@can_answer(
+    "booking_not_found",
+    "booking_not_held",
+    "booking_expired",
+    "contact_required",
+    "invalid_contact",
+    *WRITES,
+)
 @patch(
     "/{booking_id:uuid}",
     summary="Change where the tickets of a hold go (owner)",
@@ -74,6 +84,7 @@ async def change_contact(
     return booking_out(await ticketing.bookings.change_contact(principal, booking_id, contact))
 
 
+@can_answer("booking_not_found", *STORAGE)
 @get(
     "/v1/bookings/{booking_id:uuid}/progress",
     summary="How far a hold's purchase went (owner)",
@@ -100,6 +111,7 @@ async def hold_progress(
     )
 
 
+@can_answer(*STORAGE)
 @get(
     "/v1/events/{event_id:uuid}/allowance",
     summary="How many more tickets of this event the caller may hold",
@@ -116,6 +128,7 @@ async def allowance(
     )
 
 
+@can_answer("order_not_found", "event_not_found", *STORAGE)
 @get(
     "/v1/orders/{order_id:uuid}/cancellation",
     summary="What cancelling the order would do now (owner)",

@@ -14,11 +14,14 @@ from litestar import Router, get
 from litestar.params import FromPath
 
 from eltiketi_app.http.auth import BEARER, requires
+from eltiketi_app.http.openapi import can_answer
+from eltiketi_app.http.problem_catalog import STORAGE
 from eltiketi_app.http.schemas import JobOut, job_out
 from eltiketi_core.domain.identity import Principal, Role
 from eltiketi_core.usecases import Ticketing
 
 
+@can_answer("job_not_found", *STORAGE)
 @get(
     "/{job_id:uuid}",
     summary="A background job and its progress (owning organizer)",

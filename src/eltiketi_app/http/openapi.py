@@ -200,10 +200,10 @@ def document_problems(app: Litestar) -> None:
         for handler in route.route_handlers:
             if not handler.resolve_include_in_schema():
                 continue
-            handler.responses = {
-                **(handler.responses or {}),
-                **problem_responses(declared_codes(handler)),
-            }
+            codes = declared_codes(handler)
+            if "{" in route.path:
+                codes.append("not_found")  # a path parameter of the wrong shape finds no route
+            handler.responses = {**(handler.responses or {}), **problem_responses(codes)}
             handler.operation_class = ProblemOperation
 
 

@@ -85,6 +85,7 @@ CATALOG: Mapping[str, ProblemCode] = _rows(
             "order_not_found",
             "ticket_not_found",
             "payment_not_found",
+            "job_not_found",
         ),
         "unknown id, or not yours",
     ),
@@ -182,6 +183,12 @@ CATALOG: Mapping[str, ProblemCode] = _rows(
     (422, ("amount_not_positive",), "Stripe cannot take a payment of zero"),
     (422, ("wrong_event",), "the ticket is for another event than the one being scanned"),
     (422, ("no_contact",), "the order has no e-mail or phone to send tickets to"),
+    (
+        422,
+        ("contact_required", "invalid_contact"),
+        "no e-mail and no phone to send the tickets to, or one that is malformed, over-long "
+        "or multi-line (`field`)",
+    ),
     (
         422,
         ("invalid_subject", "invalid_token_request"),
