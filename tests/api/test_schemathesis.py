@@ -12,7 +12,9 @@ The number of examples is bounded so the module runs in about a minute.
 
 from __future__ import annotations
 
+import atexit
 import itertools
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -56,6 +58,7 @@ mode = "positive"
 )
 
 DATA_DIR = Path(tempfile.mkdtemp(prefix="eltiketi-schemathesis-"))
+atexit.register(shutil.rmtree, DATA_DIR, ignore_errors=True)
 APP = create_app(Settings(data_dir=DATA_DIR, database_url="memory://"), background=True)
 DOCUMENTED = DocumentedAnswers(APP.asgi_handler, APP)
 GUARD = FiveHundredGuard(DOCUMENTED)

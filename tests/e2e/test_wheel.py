@@ -44,3 +44,16 @@ def test_the_wheel_holds_the_three_packages_and_its_metadata(wheel_files: list[s
 
 def test_the_wheel_holds_no_benchmark_code(wheel_files: list[str]) -> None:
     assert [name for name in wheel_files if "bench" in name.lower()] == []
+
+
+def test_the_wheel_ships_the_api_docs_page_files(wheel_files: list[str]) -> None:
+    """``/schema`` works offline from an installed wheel: its Swagger UI files are inside."""
+    assets = "eltiketi_app/http/apidocs/assets/"
+    for name in (
+        "swagger-ui/swagger-ui-bundle.js",
+        "swagger-ui/swagger-ui.css",
+        "swagger-ui/LICENSE",
+        "start-swagger-ui.js",
+        "README.md",
+    ):
+        assert assets + name in wheel_files, name
