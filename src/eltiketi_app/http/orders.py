@@ -10,6 +10,7 @@ from litestar import Response, Router, get, post
 from litestar.params import FromPath, JSONBody, Parameter
 
 from eltiketi_app.http.auth import BEARER, authenticated
+from eltiketi_app.http.rate_limits import Action, rate_limited
 from eltiketi_app.http.schemas import (
     ConfirmOrderIn,
     OrderListOut,
@@ -73,7 +74,8 @@ async def get_order(
     status_code=200,
     summary="Cancel an order (owner)",
     description="Allowed until `ELTIKETI_CANCEL_CUTOFF_HOURS` before the event: the tickets "
-    "become void and the payment is refunded.",
+    "become void and the payment is refunded. 409 `ticket_used` when a ticket of the order "
+    "was checked in.",
 )
 @inject
 async def cancel_order(
@@ -86,7 +88,9 @@ async def cancel_order(
     "/{order_id:uuid}/resend",
     status_code=200,
     summary="Send the e-tickets again (owner)",
-    description="Rate limited: 429 `resend_rate_limited` with `Retry-After`.",
+    description="Rate limited: 429 `resend_rate_limited` (per order) and 429 `rate_limited` "
+    "(per account and client address), with `Retry-After`.",
+    guards=[rate_limited(Action.RESEND)],
 )
 @inject
 async def resend_tickets(

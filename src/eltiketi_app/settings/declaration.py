@@ -36,6 +36,7 @@ class Group(StrEnum):
     TICKETS = "Tickets"
     WEB = "Web pages"
     POLICY = "Policy"
+    RATE_LIMITS = "Rate limits"
     NOTIFICATIONS = "Notifications"
     EVENT_BUS = "Event bus"
     KAFKA = "Kafka tuning"
