@@ -189,6 +189,8 @@ def shown(value: object) -> str:
         return f"{value:g}"
     if isinstance(value, Enum):
         return str(value.value)
+    if isinstance(value, tuple):  # a comma-separated list
+        return ", ".join(shown(item) for item in value)
     return str(value)
 
 
