@@ -47,7 +47,9 @@ class RateLimitProvider(Provider):
         )
         try:
             if not await storage.check():
-                log.warning("ELTIKETI_RATE_LIMIT_REDIS_URL does not answer: rate limits are off until it does")
+                log.warning(
+                    "ELTIKETI_RATE_LIMIT_REDIS_URL does not answer: rate limits are off until it does"
+                )
             yield RateLimiter(storage, limits, proxies, metrics)
         finally:
             await pool.disconnect()

@@ -505,7 +505,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         ),
     ] = None
     rate_limit_key_prefix: Annotated[
-        str, Var("prefix of every rate-limit key in Redis (several installations on one)", _RATE_LIMITS)
+        str,
+        Var("prefix of every rate-limit key in Redis (several installations on one)", _RATE_LIMITS),
     ] = "eltiketi"
     rate_limit_hold: Annotated[
         str,
