@@ -72,3 +72,17 @@ async def test_embedded_mode_accepts_test_domains(api: Api) -> None:
     answer = await _book(api, api.auth("tess", email="tess@example.test"), None)
     assert answer.status_code == 201, answer.text
     assert answer.json()["contact"]["email"] == "tess@example.test"
+
+
+async def test_changing_the_contact_of_a_hold_is_checked_the_same_way(api: Api) -> None:
+    alice = api.customer("alice")
+    booking = (await _book(api, alice, None)).json()
+    url = f"/v1/bookings/{booking['id']}"
+
+    bad = await api.client.patch(url, json={"contact": {"phone": "not-a-phone"}}, headers=alice)
+    assert problem(bad, 422, "invalid_contact")["field"] == "phone"
+    changed = await api.client.patch(
+        url, json={"contact": {"phone": "+1 (415) 555-2671"}}, headers=alice
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["contact"] == {"email": None, "phone": "+14155552671"}
