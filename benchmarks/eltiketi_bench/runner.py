@@ -37,6 +37,9 @@ from eltiketi_bench.services import ApiServers, KafkaStack, kafka_missing
 PLANNED_CONNECTIONS = 2 * API_PROCESSES * API_POOL_PER_PROCESS + 8
 #: Max tickets per buyer for the run: buyers loop, so the per-buyer limit must not stop them.
 BUYER_LIMIT = 1_000_000
+#: Rate limits for the run: every simulated buyer loops on one token from 127.0.0.1, so
+#: the limits are set out of reach rather than off (the limiter's cost is still measured).
+BENCH_RATE_LIMIT = "1000000/minute"
 
 
 class BenchOptions(msgspec.Struct, kw_only=True):
@@ -72,6 +75,10 @@ def base_env(db: BenchDatabase, data_dir: Path) -> dict[str, str]:
         ELTIKETI_DATA_DIR=str(data_dir),
         ELTIKETI_DATABASE_URL=db.sqlalchemy_url,
         ELTIKETI_MAX_TICKETS_PER_BUYER=str(BUYER_LIMIT),
+        **{
+            f"ELTIKETI_RATE_LIMIT_{name}": BENCH_RATE_LIMIT
+            for name in ("HOLD", "RELEASE", "PAYMENT", "RESEND", "PER_ADDRESS")
+        },
         PYTHONUNBUFFERED="1",
     )
     return env

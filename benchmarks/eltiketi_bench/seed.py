@@ -22,7 +22,7 @@ def mint_tokens(data_dir: Path, count: int, *, prefix: str = "buyer") -> list[st
     """
     issuer = DevTokenIssuer(data_dir)
     return [
-        issuer.mint(f"{prefix}-{n}", [], email=f"{prefix}-{n}@bench.invalid") for n in range(count)
+        issuer.mint(f"{prefix}-{n}", [], email=f"{prefix}-{n}@bench.test") for n in range(count)
     ]
 
 

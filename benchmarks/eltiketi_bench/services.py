@@ -135,6 +135,7 @@ class ApiServers:
                 "--workers",
                 "1",
                 "--no-access-log",
+                "--no-proxy-headers",  # the app reads X-Forwarded-For itself (trusted proxies)
                 "--log-level",
                 "warning",
                 "--timeout-keep-alive",

@@ -33,6 +33,7 @@ from eltiketi_app.http.openapi import (
 )
 from eltiketi_app.http.options import complete_allow_headers
 from eltiketi_app.http.problems import exception_handlers
+from eltiketi_app.http.rate_limits import RateLimiter
 from eltiketi_app.http.security import SecurityHeaders
 from eltiketi_app.http.strict import strict_json_body
 from eltiketi_app.ioc.container import make_container
@@ -84,7 +85,7 @@ def _routes(settings: Settings, web: Web) -> list[ControllerRouterHandler]:
 async def _start(container: AsyncContainer, settings: Settings, background: bool) -> Runtime:
     """Build every application-scoped part now, so a misconfiguration fails at start-up."""
     persistence = await container.get(Persistence)
-    for part in (TokenVerifier, PaymentGateway, TicketSigner, Notifiers):
+    for part in (TokenVerifier, PaymentGateway, TicketSigner, Notifiers, RateLimiter):
         await container.get(part)  # type: ignore[call-overload]
     runtime = await container.get(Runtime)
     if background:

@@ -177,7 +177,10 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         log_config=None,
         access_log=False,
         lifespan="on",
-        proxy_headers=not settings.is_embedded,
+        # The app reads X-Forwarded-For itself, from ELTIKETI_TRUSTED_PROXIES only: uvicorn's
+        # own rewrite (trusting 127.0.0.1 by default) would put a client-chosen address in
+        # the ASGI scope, where the per-address rate limits look for the peer.
+        proxy_headers=False,
     )
     server = uvicorn.Server(config)
     stopped_by: list[int] = []

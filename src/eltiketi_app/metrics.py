@@ -57,6 +57,17 @@ class Metrics:
             buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
             registry=self.registry,
         )
+        self.rate_limited = Counter(
+            "eltiketi_rate_limited_total",
+            "Requests refused with 429 rate_limited, by limited action and bucket.",
+            ["action", "bucket"],
+            registry=self.registry,
+        )
+        self.rate_limit_errors = Counter(
+            "eltiketi_rate_limit_storage_errors_total",
+            "Requests let through unlimited because the rate-limit storage failed.",
+            registry=self.registry,
+        )
         self.dead_letters = Gauge(
             "eltiketi_dead_letters",
             "Events a handler gave up on (in-process bus), since start.",

@@ -85,6 +85,24 @@ class AlreadyCheckedIn(Conflict):
     default_code = "already_checked_in"
 
 
+class TicketUsed(Conflict):
+    """An order with a checked-in ticket cannot be cancelled: the ticket was used."""
+
+    default_code = "ticket_used"
+
+
+class ContactRequired(ValidationFailed):
+    """A booking with nowhere to send its tickets (no usable e-mail or phone)."""
+
+    default_code = "contact_required"
+
+
+class InvalidContact(ValidationFailed):
+    """A contact e-mail or phone number that is not well formed; ``field`` names it."""
+
+    default_code = "invalid_contact"
+
+
 class TicketVoid(DomainError):
     """A ticket whose order was refunded or cancelled — HTTP 410."""
 
@@ -104,10 +122,18 @@ class InvalidTicket(DomainError):
 
 
 class RateLimited(DomainError):
-    """Too many requests of one kind — HTTP 429."""
+    """Too many requests of one kind — HTTP 429; ``retry_after`` (seconds) becomes
+    the ``Retry-After`` header."""
 
     kind = "rate_limited"
     default_code = "rate_limited"
+
+
+class HoldCooldown(RateLimited):
+    """The buyer ended several holds for this event unpaid and must wait before the
+    next one, so the stock goes to other buyers first."""
+
+    default_code = "hold_cooldown"
 
 
 class GatewayUnavailable(DomainError):

@@ -60,6 +60,7 @@ def production_settings(data_dir: Path) -> Settings:
         ticket_keys=generate_key_set(),
         web_secret="production-web-secret-of-forty-characters",
         metrics_token=METRICS_TOKEN,
+        rate_limit_redis_url="redis://127.0.0.1:1/0",
     )
     settings.check()
     return settings

@@ -8,13 +8,14 @@ skips the test locally and fails it under ``CI=true`` (:func:`tests.infra.requir
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TypeVar
 
 import pytest
 
 from tests.infra.kafka import KafkaBroker, start_kafka_broker
 from tests.infra.oidc import OidcServer, start_oidc_server
+from tests.infra.redis import RedisSpace, redis_space
 from tests.infra.requirement import ComponentUnavailable, require
 from tests.infra.smtp import SmtpServer, make_smtp_server
 from tests.infra.stripe import StripeServer, start_stripe_server
@@ -23,6 +24,7 @@ __all__ = [
     "kafka_broker",
     "kafka_broker_factory",
     "oidc_server",
+    "redis",
     "smtp_server",
     "smtp_server_factory",
     "stripe_server",
@@ -48,6 +50,16 @@ def _run(starter: contextlib.AbstractContextManager[T]) -> Iterator[T]:
         except ComponentUnavailable as exc:
             require(exc.component, exc.reason)
         yield value
+
+
+@pytest.fixture
+async def redis() -> AsyncIterator[RedisSpace]:
+    """The machine's Redis with a key prefix of this test's own (deleted afterwards)."""
+    try:
+        async with redis_space() as space:
+            yield space
+    except ComponentUnavailable as exc:
+        require(exc.component, exc.reason)
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,7 @@ runs on them.
 """
 
 from eltiketi_adapters.memory.clock import FixedClock, SystemClock
+from eltiketi_adapters.memory.contact import SimpleContactNormaliser
 from eltiketi_adapters.memory.gateway import (
     SIGNATURE_HEADER,
     FakePayment,
@@ -52,6 +53,7 @@ __all__ = [
     "RandomIds",
     "RecordingNotifier",
     "SequentialIds",
+    "SimpleContactNormaliser",
     "SystemClock",
     "TimeOrderedIds",
     "UndeliveredEvents",

@@ -7,6 +7,7 @@ from datetime import timedelta
 from uuid import UUID
 
 from eltiketi_adapters.memory.clock import FixedClock
+from eltiketi_adapters.memory.contact import SimpleContactNormaliser
 from eltiketi_adapters.memory.gateway import FakePaymentGateway
 from eltiketi_adapters.memory.ids import TimeOrderedIds
 from eltiketi_adapters.memory.notifier import RecordingNotifier
@@ -18,6 +19,7 @@ from eltiketi_core.domain.events import DomainEvent
 from eltiketi_core.domain.identity import Principal, Role
 from eltiketi_core.domain.money import Money
 from eltiketi_core.ports.clock import IdGenerator
+from eltiketi_core.ports.contact import ContactNormaliser
 from eltiketi_core.ports.notifications import Notifier
 from eltiketi_core.ports.tickets import TicketSigner
 from eltiketi_core.usecases import (
@@ -72,7 +74,8 @@ class InMemoryTicketing:
 
     Every argument is optional: by default the clock is a :class:`FixedClock`,
     payments go to a :class:`FakePaymentGateway`, notices to one ``email``
-    :class:`RecordingNotifier`, tickets are signed by a :class:`HmacTicketSigner`.
+    :class:`RecordingNotifier`, tickets are signed by a :class:`HmacTicketSigner`,
+    contacts are checked by a :class:`SimpleContactNormaliser`.
 
     Args:
         notifier: the recording notifier exposed as ``kit.notifier``.
@@ -90,6 +93,7 @@ class InMemoryTicketing:
         signer: TicketSigner | None = None,
         policy: Policy | None = None,
         storage: MemoryStorage | None = None,
+        contacts: ContactNormaliser | None = None,
     ) -> None:
         self.storage = storage if storage is not None else MemoryStorage()
         self.clock = clock if clock is not None else FixedClock()
@@ -99,6 +103,7 @@ class InMemoryTicketing:
         self.notifiers = list(notifiers) if notifiers is not None else [self.notifier]
         self.signer = signer if signer is not None else HmacTicketSigner()
         self.policy = policy if policy is not None else Policy()
+        self.contacts = contacts if contacts is not None else SimpleContactNormaliser()
         self.uow = memory_uow_factory(self.storage)
         self.core = Ticketing(
             uow=self.uow,
@@ -108,6 +113,7 @@ class InMemoryTicketing:
             signer=self.signer,
             notifiers=self.notifiers,
             policy=self.policy,
+            contacts=self.contacts,
         )
         self.bus = InProcessBus(self.core.handlers, backoff_seconds=0, concurrency=1)
         self.relay = OutboxRelay(self.uow, self.bus, self.clock)

@@ -142,6 +142,8 @@ class MemoryStorage:
         self.bookings: Table[UUID, Booking] = table("bookings")
         #: held bookings → their expiry (what the sweeper scans).
         self.held: Table[UUID, datetime] = table("held")
+        #: bookings that ended expired or cancelled → when (the re-hold throttle reads it).
+        self.ended_at: Table[UUID, datetime] = table("ended_at")
         #: (buyer, event) → booking ids (what the per-buyer limit counts).
         self.bookings_by_buyer: Table[tuple[str, UUID], tuple[UUID, ...]] = table(
             "bookings_by_buyer"

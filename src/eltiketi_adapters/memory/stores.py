@@ -47,6 +47,7 @@ from eltiketi_core.ports.stores import (
 )
 
 _RETRYABLE = frozenset({NotificationStatus.QUEUED, NotificationStatus.FAILED})
+_ENDED_UNPAID = frozenset({BookingStatus.EXPIRED, BookingStatus.CANCELLED})
 
 
 class InventoryInvariantError(RuntimeError):
@@ -239,6 +240,28 @@ class MemoryBookingStore(_Store):
             return False
         db.bookings[booking_id] = msgspec.structs.replace(booking, contact=contact)
         return True
+
+    async def end(self, booking_id: UUID, new: BookingStatus, *, at: datetime) -> bool:
+        if new not in _ENDED_UNPAID:
+            raise ValueError(f"a hold ends expired or cancelled, not {new.value}")
+        if not await self.transition(booking_id, BookingStatus.HELD, new):
+            return False
+        self._db.ended_at[booking_id] = at
+        return True
+
+    async def ended_unpaid(
+        self, buyer: str, event_id: UUID, *, since: datetime, limit: int
+    ) -> list[datetime]:
+        db = self._db
+        ended = [
+            at
+            for booking_id in db.bookings_by_buyer.get((buyer, event_id), ())
+            if db.bookings[booking_id].status in _ENDED_UNPAID
+            and (at := db.ended_at.get(booking_id)) is not None
+            and at >= since
+        ]
+        ended.sort(reverse=True)
+        return ended[:limit]
 
     async def claim_expired(
         self, now: datetime, *, limit: int, ticket_type_id: UUID | None = None
@@ -455,6 +478,9 @@ class MemoryTicketStore(_Store):
         found.sort(key=lambda t: (t.created_at, t.id))
         return found
 
+    async def get_locked(self, ticket_id: UUID) -> Ticket | None:
+        return self._db.tickets.get(ticket_id)  # transactions run one at a time here
+
     async def void_for_order(self, order_id: UUID) -> int:
         db = self._db
         changed = 0
@@ -464,6 +490,10 @@ class MemoryTicketStore(_Store):
                 db.tickets[ticket_id] = msgspec.structs.replace(ticket, status=TicketStatus.VOID)
                 changed += 1
         return changed
+
+    async def checked_in_count(self, order_id: UUID) -> int:
+        db = self._db
+        return sum(1 for i in db.tickets_by_order.get(order_id, ()) if i in db.check_ins)
 
     async def check_in(self, check_in: CheckIn) -> CheckIn:
         db = self._db

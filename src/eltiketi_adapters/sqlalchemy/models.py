@@ -168,6 +168,8 @@ class BookingRow(Base):
     status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(Timestamp)
     expires_at: Mapped[datetime] = mapped_column(Timestamp)
+    #: When the hold ended expired or cancelled (the re-hold throttle counts these).
+    ended_at: Mapped[datetime | None] = mapped_column(Timestamp)
 
 
 class BookingItemRow(Base):

@@ -13,6 +13,7 @@ from eltiketi_app.http.auth import BEARER, authenticated
 from eltiketi_app.http.buyer import change_contact
 from eltiketi_app.http.openapi import can_answer
 from eltiketi_app.http.problem_catalog import PAYMENT_PROVIDER, STORAGE, WRITES
+from eltiketi_app.http.rate_limits import Action, rate_limited
 from eltiketi_app.http.schemas import (
     BookingOut,
     NewBookingIn,
@@ -56,13 +57,19 @@ IdempotencyKey = Annotated[
     "currency_mismatch",
     "contact_required",
     "invalid_contact",
+    "hold_cooldown",
     *WRITES,
 )
 @post(
     "/",
     summary="Hold tickets",
     description="Holds every requested ticket or none, until `expires_at`. "
-    "409 `sold_out` when the stock is not there.",
+    "409 `sold_out` when the stock is not there. The tickets go to `contact`, else to the "
+    "token's e-mail or phone: 422 `contact_required` with none, 422 `invalid_contact` for a "
+    "malformed one. 429 `rate_limited` (per account and client address) and 429 "
+    "`hold_cooldown` (several holds for this event released or expired lately), both "
+    "with `Retry-After`.",
+    guards=[rate_limited(Action.HOLD)],
 )
 @inject
 async def create_booking(
@@ -107,7 +114,9 @@ async def get_booking(
     "/{booking_id:uuid}",
     status_code=200,
     summary="Release a hold (owner)",
-    description="Gives the tickets back at once. Releasing twice is harmless.",
+    description="Gives the tickets back at once. Releasing twice is harmless. "
+    "429 `rate_limited` with `Retry-After`.",
+    guards=[rate_limited(Action.RELEASE)],
 )
 @inject
 async def release_booking(
@@ -129,7 +138,8 @@ async def release_booking(
     status_code=200,
     summary="Start paying for a hold (owner)",
     description="Opens the booking's payment with the gateway, or answers the one already "
-    "open: at most one open payment per booking.",
+    "open: at most one open payment per booking. 429 `rate_limited` with `Retry-After`.",
+    guards=[rate_limited(Action.PAYMENT)],
 )
 @inject
 async def start_payment(

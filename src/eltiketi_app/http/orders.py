@@ -13,6 +13,7 @@ from eltiketi_app.http.auth import BEARER, authenticated
 from eltiketi_app.http.openapi import can_answer
 from eltiketi_app.http.paging import Limit, Offset
 from eltiketi_app.http.problem_catalog import PAYMENT_PROVIDER, STORAGE, WRITES
+from eltiketi_app.http.rate_limits import Action, rate_limited
 from eltiketi_app.http.schemas import (
     ConfirmOrderIn,
     OrderListOut,
@@ -92,6 +93,7 @@ async def get_order(
     "order_not_found",
     "event_not_found",
     "cancellation_closed",
+    "ticket_used",
     "order_changed",
     *WRITES,
 )
@@ -100,7 +102,8 @@ async def get_order(
     status_code=200,
     summary="Cancel an order (owner)",
     description="Allowed until `ELTIKETI_CANCEL_CUTOFF_HOURS` before the event: the tickets "
-    "become void and the payment is refunded.",
+    "become void and the payment is refunded. 409 `ticket_used` when a ticket of the order "
+    "was checked in.",
 )
 @inject
 async def cancel_order(
@@ -114,7 +117,9 @@ async def cancel_order(
     "/{order_id:uuid}/resend",
     status_code=200,
     summary="Send the e-tickets again (owner)",
-    description="Rate limited: 429 `resend_rate_limited` with `Retry-After`.",
+    description="Rate limited: 429 `resend_rate_limited` (per order) and 429 `rate_limited` "
+    "(per account and client address), with `Retry-After`.",
+    guards=[rate_limited(Action.RESEND)],
 )
 @inject
 async def resend_tickets(

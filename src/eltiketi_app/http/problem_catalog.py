@@ -116,6 +116,12 @@ CATALOG: Mapping[str, ProblemCode] = _rows(
     ),
     (409, ("payment_decided",), "the fake checkout page: this payment was already decided"),
     (409, ("already_checked_in",), "the ticket was scanned before (`first_checked_in_at`)"),
+    (
+        409,
+        ("ticket_used",),
+        "cancelling an order with a checked-in ticket (`checked_in`: how many); nothing is "
+        "refunded. A scan and a cancellation at the same moment never both succeed",
+    ),
     (409, ("event_cancelled", "sales_closed"), "the event is cancelled, or has started"),
     (409, ("cancellation_closed",), "too close to the event to cancel"),
     (
@@ -185,9 +191,15 @@ CATALOG: Mapping[str, ProblemCode] = _rows(
     (422, ("no_contact",), "the order has no e-mail or phone to send tickets to"),
     (
         422,
-        ("contact_required", "invalid_contact"),
-        "no e-mail and no phone to send the tickets to, or one that is malformed, over-long "
-        "or multi-line (`field`)",
+        ("contact_required",),
+        "a booking with no `contact` and no usable e-mail or phone in the token, or a "
+        "`PATCH /v1/bookings/{id}` that leaves neither",
+    ),
+    (
+        422,
+        ("invalid_contact",),
+        "`contact.email` or `contact.phone` is not well formed, too long, or contains control "
+        "characters; `field` (`email` or `phone`) names it, `reason` says why",
     ),
     (
         422,
@@ -198,7 +210,14 @@ CATALOG: Mapping[str, ProblemCode] = _rows(
     (
         429,
         ("rate_limited",),
-        "too many requests of this kind from this account or address (`Retry-After`)",
+        "too many requests from this account or address (`bucket`, `limit`, `retry_after`, "
+        "`Retry-After`); see [Rate limits](#rate-limits)",
+    ),
+    (
+        429,
+        ("hold_cooldown",),
+        "this account released or let expire several holds for this event lately; it may "
+        "hold it again at `until` (`Retry-After`)",
     ),
     (
         499,

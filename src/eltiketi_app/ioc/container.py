@@ -15,6 +15,7 @@ from eltiketi_app.ioc.adapters import (
 )
 from eltiketi_app.ioc.core import CoreProvider, InProcessBusProvider
 from eltiketi_app.ioc.persistence import PersistenceProvider
+from eltiketi_app.ioc.rate_limits import RateLimitProvider
 from eltiketi_app.ioc.request import RequestProvider
 from eltiketi_app.ioc.web import DevLoginProvider, WebProvider
 from eltiketi_app.metrics import Metrics
@@ -30,6 +31,7 @@ def providers_for(settings: Settings) -> list[Provider]:
         NotifiersProvider(),
         IdentityProvider(),
         CoreProvider(),
+        RateLimitProvider(),
         RequestProvider(),
         WebProvider(),
     ]

@@ -14,6 +14,7 @@ from eltiketi_app.metrics import Metrics
 from eltiketi_app.runtime.loops import Intervals, Runtime
 from eltiketi_app.settings import Settings
 from eltiketi_core.ports.clock import Clock, IdGenerator
+from eltiketi_core.ports.contact import ContactNormaliser
 from eltiketi_core.ports.payments import PaymentGateway
 from eltiketi_core.ports.tickets import TicketSigner
 from eltiketi_core.usecases import Policy, Ticketing
@@ -28,6 +29,16 @@ class CoreProvider(Provider):
         return settings.policy()
 
     @provide
+    def contacts(self, settings: Settings) -> ContactNormaliser:
+        """email-validator and phonenumbers. Embedded mode also takes ``.test``
+        addresses (RFC 6761) for local try-outs; production refuses them."""
+        from eltiketi_adapters.contact import StrictContactNormaliser
+
+        return StrictContactNormaliser(
+            allow_test_domains=settings.is_embedded, default_region=settings.phone_region
+        )
+
+    @provide
     def ticketing(
         self,
         *,
@@ -38,6 +49,7 @@ class CoreProvider(Provider):
         signer: TicketSigner,
         notifiers: Notifiers,
         policy: Policy,
+        contacts: ContactNormaliser,
     ) -> Ticketing:
         return Ticketing(
             uow=persistence.uow,
@@ -48,6 +60,7 @@ class CoreProvider(Provider):
             notifiers=notifiers.channels,
             policy=policy,
             runner_name=runner_name(),
+            contacts=contacts,
         )
 
     @provide

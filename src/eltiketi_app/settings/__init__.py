@@ -25,12 +25,16 @@ import msgspec
 
 from eltiketi_app.settings.checks import (
     MEMORY_DATABASE_URL,
+    RATE_LIMIT_OFF,
+    country,
     database_url,
     jwk_set,
     log_level,
     long_secret,
     mask_url_password,
     metrics_token,
+    networks,
+    rate,
     session_store,
     url,
     zero_means_none,
@@ -51,6 +55,7 @@ __all__ = [
     "LOOPBACK_HOSTS",
     "MEMORY_DATABASE_URL",
     "PREFIX",
+    "RATE_LIMIT_OFF",
     "WORKER_TUNING",
     "Group",
     "Introspection",
@@ -64,6 +69,8 @@ __all__ = [
 
 DEFAULT_PORT = 8000
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+#: Per account and route (``limits`` notation); far above what a person does.
+DEFAULT_ACCOUNT_LIMIT = "30/minute;300/hour"
 
 #: The groups ``eltiketi worker`` may re-read from another mapping (see
 #: :meth:`Settings.with_worker_tuning_from`) and lists in its ``--help``.
@@ -100,6 +107,7 @@ _SMS = Group.SMS
 _TICKETS = Group.TICKETS
 _WEB = Group.WEB
 _POLICY = Group.POLICY
+_RATE_LIMITS = Group.RATE_LIMITS
 _NOTIFICATIONS = Group.NOTIFICATIONS
 _EVENT_BUS = Group.EVENT_BUS
 _KAFKA = Group.KAFKA
@@ -469,6 +477,109 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         int,
         Var("active tickets (held or bought) one account may have per event", _POLICY, ge=1),
     ] = 10
+    rehold_limit: Annotated[
+        int,
+        Var(
+            "holds one account may end unpaid (release or let expire) for one event within "
+            "`ELTIKETI_REHOLD_WINDOW_SECONDS` before it must wait to hold that event again "
+            "(`429 hold_cooldown`); `0` = off",
+            _POLICY,
+            ge=0,
+        ),
+    ] = 2
+    rehold_window_seconds: Annotated[
+        float, Var("how far back ended holds count for the re-hold cool-down", _POLICY, ge=1)
+    ] = 3600.0
+    rehold_cooldown_seconds: Annotated[
+        float,
+        Var(
+            "the re-hold cool-down: the wait after the last of those holds ended",
+            _POLICY,
+            ge=0,
+        ),
+    ] = 900.0
+    phone_region: Annotated[
+        str | None,
+        Var(
+            "two-letter country (`DE`) whose national numbers a contact phone may be written "
+            "in (`030 1234567`); unset, phone numbers need `+` and the country code",
+            _POLICY,
+            parse=country,
+            embedded="unset: international numbers only",
+            production="optional",
+        ),
+    ] = None
+
+    # -- rate limits ----------------------------------------------------------------
+    rate_limit_enabled: Annotated[
+        bool,
+        Var(
+            "the per-account and per-address rate limits of hold, release, payment and "
+            "resend ([rest](rest.md#rate-limits))",
+            _RATE_LIMITS,
+        ),
+    ] = True
+    rate_limit_redis_url: Annotated[
+        str | None,
+        Var(
+            "`redis://[:password@]host:port/db` or `rediss://…`: where the rate-limit "
+            "counters live, shared by every API replica",
+            _RATE_LIMITS,
+            secret=Secret.URL_PASSWORD,
+            parse=url("redis", "rediss"),
+            embedded="counters in the process's memory",
+            production="required while the rate limits are on",
+        ),
+    ] = None
+    rate_limit_key_prefix: Annotated[
+        str,
+        Var("prefix of every rate-limit key in Redis (several installations on one)", _RATE_LIMITS),
+    ] = "eltiketi"
+    rate_limit_hold: Annotated[
+        str,
+        Var(
+            "`POST /v1/bookings` per account: rates in `limits` notation, `;`-separated, all "
+            "enforced (`30/minute;300/hour`); `off` = none",
+            _RATE_LIMITS,
+            parse=rate,
+        ),
+    ] = DEFAULT_ACCOUNT_LIMIT
+    rate_limit_release: Annotated[
+        str, Var("`DELETE /v1/bookings/{id}` per account", _RATE_LIMITS, parse=rate)
+    ] = DEFAULT_ACCOUNT_LIMIT
+    rate_limit_payment: Annotated[
+        str, Var("`POST /v1/bookings/{id}/payment` per account", _RATE_LIMITS, parse=rate)
+    ] = DEFAULT_ACCOUNT_LIMIT
+    rate_limit_resend: Annotated[
+        str,
+        Var(
+            "`POST /v1/orders/{id}/resend` per account, all its orders together (each order "
+            "also waits `ELTIKETI_RESEND_INTERVAL_SECONDS`)",
+            _RATE_LIMITS,
+            parse=rate,
+        ),
+    ] = "5/minute;30/hour"
+    rate_limit_per_address: Annotated[
+        str,
+        Var(
+            "each of those four routes per client address, all accounts behind it together "
+            "(IPv6 per `/64`); raise it if many real buyers share one address; `off` = none",
+            _RATE_LIMITS,
+            parse=rate,
+        ),
+    ] = "600/minute"
+    trusted_proxies: Annotated[
+        tuple[str, ...],
+        Var(
+            "comma-separated addresses or CIDR networks of your load balancers; only from "
+            "these is `X-Forwarded-For` believed (the right-most address not theirs is the "
+            "client)",
+            _RATE_LIMITS,
+            parse=networks,
+            embedded="none: the TCP peer is the client",
+            production="your balancers, e.g. `10.0.0.0/8`",
+        ),
+    ] = ()
 
     # -- notifications --------------------------------------------------------------
     resend_interval_seconds: Annotated[
@@ -723,6 +834,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             job_batch_size=self.job_batch_size,
             job_lease=timedelta(seconds=self.job_lease_seconds),
             job_max_failures=self.job_max_failures,
+            rehold_limit=self.rehold_limit,
+            rehold_window=timedelta(seconds=self.rehold_window_seconds),
+            rehold_cooldown=timedelta(seconds=self.rehold_cooldown_seconds),
         )
 
     def with_worker_tuning_from(self, env: Mapping[str, str]) -> Settings:
@@ -766,6 +880,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             missing.append("links: ELTIKETI_PUBLIC_URL")
         if self.web_secret is None:
             missing.append("web pages: ELTIKETI_WEB_SECRET (signs ticket links and forms)")
+        if self.rate_limit_enabled and self.rate_limit_redis_url is None:
+            missing.append(
+                "rate limits shared by the replicas: ELTIKETI_RATE_LIMIT_REDIS_URL "
+                "(or ELTIKETI_RATE_LIMIT_ENABLED=false)"
+            )
         return missing
 
     def check(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from collections.abc import Callable
 from urllib.parse import urlsplit
@@ -90,3 +91,40 @@ def metrics_token(value: str) -> str:
             f"is shorter than {MIN_METRICS_TOKEN_LENGTH} characters; use a random token"
         )
     return value
+
+
+#: A rate-limit setting that turns that bucket off.
+RATE_LIMIT_OFF = "off"
+
+
+def rate(value: str) -> str:
+    """Rates in the ``limits`` notation (``30/minute;300/hour``), or ``off``."""
+    if value.lower() == RATE_LIMIT_OFF:
+        return RATE_LIMIT_OFF
+    from limits import parse_many
+
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a rate like '30/minute;300/hour' (or 'off')") from None
+    return value
+
+
+def networks(value: str) -> tuple[str, ...]:
+    """Comma-separated addresses or CIDR networks (``10.0.0.0/8, 2001:db8::/32``)."""
+    found: list[str] = []
+    for part in (p.strip() for p in value.split(",")):
+        if not part:
+            continue
+        try:
+            found.append(str(ipaddress.ip_network(part, strict=False)))
+        except ValueError:
+            raise ValueError(f"{part!r} is not an IP address or CIDR network") from None
+    return tuple(found)
+
+
+def country(value: str) -> str:
+    """A two-letter country code (ISO 3166-1 alpha-2), upper-cased."""
+    if len(value) != 2 or not value.isascii() or not value.isalpha():
+        raise ValueError(f"{value!r} is not a two-letter country code such as DE")
+    return value.upper()

@@ -36,6 +36,7 @@ class Group(StrEnum):
     TICKETS = "Tickets"
     WEB = "Web pages"
     POLICY = "Policy"
+    RATE_LIMITS = "Rate limits"
     NOTIFICATIONS = "Notifications"
     EVENT_BUS = "Event bus"
     KAFKA = "Kafka tuning"
@@ -188,6 +189,8 @@ def shown(value: object) -> str:
         return f"{value:g}"
     if isinstance(value, Enum):
         return str(value.value)
+    if isinstance(value, tuple):  # a comma-separated list
+        return ", ".join(shown(item) for item in value)
     return str(value)
 
 

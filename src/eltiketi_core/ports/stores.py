@@ -127,6 +127,18 @@ class BookingStore(Protocol):
         """
         ...
 
+    async def end(self, booking_id: UUID, new: BookingStatus, *, at: datetime) -> bool:
+        """Compare-and-set from ``held`` to ``new`` (expired or cancelled), recording
+        ``at`` as when the hold ended; True if this call made the change."""
+        ...
+
+    async def ended_unpaid(
+        self, buyer: str, event_id: UUID, *, since: datetime, limit: int
+    ) -> list[datetime]:
+        """When the buyer's holds for the event ended expired or cancelled, for those
+        that ended at or after ``since``: newest first, at most ``limit``."""
+        ...
+
     async def claim_expired(
         self, now: datetime, *, limit: int, ticket_type_id: UUID | None = None
     ) -> list[Booking]:
@@ -218,8 +230,20 @@ class TicketStore(Protocol):
 
     async def for_order(self, order_id: UUID) -> list[Ticket]: ...
 
+    async def get_locked(self, ticket_id: UUID) -> Ticket | None:
+        """The ticket, read under a lock that :meth:`void_for_order` waits for until
+        this transaction ends (and that waits for a void in progress): a check-in
+        that sees the ticket valid commits before its order can be voided."""
+        ...
+
     async def void_for_order(self, order_id: UUID) -> int:
         """Marks every ticket of the order void; returns how many changed."""
+        ...
+
+    async def checked_in_count(self, order_id: UUID) -> int:
+        """How many of the order's tickets have a check-in. Read after
+        :meth:`void_for_order` in the same transaction, it also counts the
+        check-ins that committed while the void waited for their ticket."""
         ...
 
     async def check_in(self, check_in: CheckIn) -> CheckIn:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from datetime import datetime
 from uuid import UUID
 
@@ -13,11 +14,20 @@ from eltiketi_core.domain.catalog import Event, EventStatus, TicketType
 from eltiketi_core.domain.events import BookingCreated
 from eltiketi_core.domain.identity import Principal
 from eltiketi_core.domain.payment import Payment
-from eltiketi_core.errors import Conflict, NotFound, SoldOut, ValidationFailed
+from eltiketi_core.errors import (
+    Conflict,
+    ContactRequired,
+    HoldCooldown,
+    NotFound,
+    SoldOut,
+    ValidationFailed,
+)
 from eltiketi_core.ports.clock import Clock, IdGenerator
+from eltiketi_core.ports.contact import ContactNormaliser
 from eltiketi_core.ports.stores import IdempotencyRecord
 from eltiketi_core.ports.uow import UnitOfWork, UnitOfWorkFactory
 from eltiketi_core.usecases.access import owned
+from eltiketi_core.usecases.contact import booking_contact, requested_contact
 from eltiketi_core.usecases.holds import end_hold, reserve_all
 from eltiketi_core.usecases.policy import Policy
 
@@ -61,11 +71,6 @@ class HoldProgress(msgspec.Struct, frozen=True, kw_only=True):
     payment: Payment | None
 
 
-#: Longest e-mail address (RFC 5321 path) and phone number a contact may carry.
-MAX_EMAIL_LENGTH = 320
-MAX_PHONE_LENGTH = 40
-
-
 class _KeyTaken(Exception):
     """Another request committed the same Idempotency-Key first: replay its answer."""
 
@@ -74,15 +79,25 @@ _booking_decoder = msgspec.json.Decoder(Booking)
 
 
 class Bookings:
-    """Reserve, read and release holds."""
+    """Reserve, read and release holds.
+
+    ``contacts`` checks the syntax of contact e-mails and phone numbers; without
+    one only the core's hard limits apply (see :mod:`eltiketi_core.usecases.contact`).
+    """
 
     def __init__(
-        self, uow: UnitOfWorkFactory, clock: Clock, ids: IdGenerator, policy: Policy
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        ids: IdGenerator,
+        policy: Policy,
+        contacts: ContactNormaliser | None = None,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._ids = ids
         self._policy = policy
+        self._contacts = contacts
         self._in_flight: set[tuple[str, str]] = set()
 
     async def reserve(
@@ -99,8 +114,9 @@ class Bookings:
         until the commit that follows (a refusal rolls everything back).
         """
         _check_shape(request)
+        contact = booking_contact(request.contact, principal, self._contacts)
         if idempotency_key is None:
-            return Reservation(booking=await self._reserve_once(principal, request, None))
+            return Reservation(booking=await self._reserve_once(principal, request, contact, None))
         slot = (principal.subject, idempotency_key)
         if slot in self._in_flight:
             raise Conflict(
@@ -113,7 +129,7 @@ class Bookings:
                     replay = await self._replay(principal, idempotency_key, _hash(request))
                     if replay is not None:
                         return Reservation(booking=replay, replayed=True)
-                    booking = await self._reserve_once(principal, request, idempotency_key)
+                    booking = await self._reserve_once(principal, request, contact, idempotency_key)
                     return Reservation(booking=booking)
                 except _KeyTaken:
                     continue
@@ -153,8 +169,14 @@ class Bookings:
     async def change_contact(
         self, principal: Principal, booking_id: UUID, contact: Contact
     ) -> Booking:
-        """Where the e-tickets go, changed while the tickets are held (not after)."""
-        contact = checked_contact(contact)
+        """Where the e-tickets go, changed while the tickets are held (not after); checked
+        like a new booking's ``contact``, and an empty one is ``contact_required``."""
+        checked = requested_contact(contact, self._contacts)
+        if checked is None:
+            raise ContactRequired(
+                "contact_required", "give an e-mail address or a phone number for the tickets"
+            )
+        contact = checked
         async with self._uow() as uow:
             found = await uow.bookings.get(booking_id)
             booking = owned(found, found.buyer if found else None, principal, "booking")
@@ -196,12 +218,17 @@ class Bookings:
         return _booking_decoder.decode(record.response)
 
     async def _reserve_once(
-        self, principal: Principal, request: ReserveRequest, idempotency_key: str | None
+        self,
+        principal: Principal,
+        request: ReserveRequest,
+        contact: Contact,
+        idempotency_key: str | None,
     ) -> Booking:
         now = self._clock.now()
         booking_id = self._ids.new_id()
         async with self._uow() as uow:
             event, types = await _open_for_sale(uow, request, principal.subject, now)
+            await self._check_cooldown(uow, principal.subject, event.id, now)
             wanted = sum(item.quantity for item in request.items)
             held_or_bought = await uow.bookings.active_quantity(principal.subject, event.id, now)
             if held_or_bought + wanted > self._policy.max_tickets_per_buyer:
@@ -224,7 +251,7 @@ class Bookings:
                 id=booking_id,
                 event_id=event.id,
                 buyer=principal.subject,
-                contact=request.contact or Contact(email=principal.email, phone=principal.phone),
+                contact=contact,
                 items=items,
                 total=total,
                 status=BookingStatus.HELD,
@@ -264,6 +291,34 @@ class Bookings:
             await uow.commit()
         return booking
 
+    async def _check_cooldown(
+        self, uow: UnitOfWork, buyer: str, event_id: UUID, now: datetime
+    ) -> None:
+        """The re-hold throttle (see :class:`Policy`), decided from the stored holds.
+
+        Read after ``open_for_sale`` took the buyer's lock for this event, so the
+        buyer's own concurrent reservations and releases are seen in order.
+        """
+        policy = self._policy
+        if policy.rehold_limit <= 0:
+            return
+        ended = await uow.bookings.ended_unpaid(
+            buyer, event_id, since=now - policy.rehold_window, limit=policy.rehold_limit
+        )
+        if len(ended) < policy.rehold_limit:
+            return
+        until = max(ended) + policy.rehold_cooldown
+        if until <= now:
+            return
+        wait = max(1, math.ceil((until - now).total_seconds()))
+        raise HoldCooldown(
+            "hold_cooldown",
+            f"you released or let expire {len(ended)} holds for this event recently; "
+            f"you can hold tickets for it again in {wait} seconds",
+            retry_after=wait,
+            until=until.isoformat(),
+        )
+
     async def _take_stock(
         self, uow: UnitOfWork, booking_id: UUID, items: tuple[ItemRequest, ...]
     ) -> UUID | None:
@@ -284,31 +339,6 @@ class Bookings:
         for booking in stale:
             released |= await end_hold(uow, booking, BookingStatus.EXPIRED, self._ids, now)
         return released
-
-
-def checked_contact(contact: Contact) -> Contact:
-    """The contact trimmed, empty parts dropped; ``contact_required`` when nothing is left,
-    ``invalid_contact`` (naming the ``field``) for an over-long or multi-line value.
-
-    Deliberately small: a full syntax check of addresses and numbers belongs here too.
-    """
-    email = (contact.email or "").strip() or None
-    phone = (contact.phone or "").strip() or None
-    if email is None and phone is None:
-        raise ValidationFailed(
-            "contact_required", "give an e-mail address or a phone number for the tickets"
-        )
-    for field, value, longest in (
-        ("email", email, MAX_EMAIL_LENGTH),
-        ("phone", phone, MAX_PHONE_LENGTH),
-    ):
-        if value is None:
-            continue
-        if len(value) > longest or any(ord(c) < 32 or ord(c) == 127 for c in value):
-            raise ValidationFailed("invalid_contact", f"the {field} is not valid", field=field)
-    if email is not None and ("@" not in email.strip("@") or " " in email):
-        raise ValidationFailed("invalid_contact", "the email is not valid", field="email")
-    return Contact(email=email, phone=phone)
 
 
 def _check_shape(request: ReserveRequest) -> None:

@@ -56,7 +56,9 @@ class CheckIns:
             scanned_by=principal.subject,
         )
         async with self._uow() as uow:
-            ticket = await uow.tickets.get(claims.ticket_id)
+            # Locked: a cancellation of the order waits for this check-in, or we wait
+            # for it and see the ticket void (see Orders.cancel).
+            ticket = await uow.tickets.get_locked(claims.ticket_id)
             if ticket is None or ticket.event_id != claims.event_id:
                 raise InvalidTicket("invalid_ticket", "unknown ticket")
             if ticket.status is TicketStatus.VOID or ticket.version != claims.version:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from eltiketi_core.domain.job import JobKind
 from eltiketi_core.ports.clock import Clock, IdGenerator
+from eltiketi_core.ports.contact import ContactNormaliser
 from eltiketi_core.ports.messaging import EventHandler
 from eltiketi_core.ports.notifications import Notifier
 from eltiketi_core.ports.payments import PaymentGateway
@@ -41,6 +42,8 @@ class Ticketing:
     Args:
         runner_name: this process's name in the leases of the jobs it runs
             (unique per process; default: a fresh id).
+        contacts: checks contact e-mails and phone numbers (the app plugs in
+            ``eltiketi_adapters.contact``; without one only the core's hard limits apply).
     """
 
     def __init__(
@@ -54,12 +57,13 @@ class Ticketing:
         notifiers: Sequence[Notifier],
         policy: Policy | None = None,
         runner_name: str | None = None,
+        contacts: ContactNormaliser | None = None,
     ) -> None:
         policy = policy or Policy()
         self.policy = policy
         self.clock = clock
         self.catalog = Catalog(uow, clock, ids)
-        self.bookings = Bookings(uow, clock, ids, policy)
+        self.bookings = Bookings(uow, clock, ids, policy, contacts)
         self.payments = Payments(uow, clock, ids, gateway, policy)
         self.settlement = Settlement(uow, clock, ids, gateway, signer)
         self.orders = Orders(uow, clock, ids, policy)

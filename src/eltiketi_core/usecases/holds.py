@@ -26,7 +26,7 @@ async def end_hold(
     Returns False (and changes nothing) if the booking is no longer held: the
     race was won by someone else, who took care of the stock.
     """
-    if not await uow.bookings.transition(booking.id, BookingStatus.HELD, new_status):
+    if not await uow.bookings.end(booking.id, new_status, at=now):
         return False
     for item in sorted(booking.items, key=lambda i: i.ticket_type_id):
         await uow.inventory.release(booking.id, item.ticket_type_id, item.quantity)

@@ -11,7 +11,7 @@ from eltiketi_core.domain.identity import Principal
 from eltiketi_core.domain.money import Money
 from eltiketi_core.domain.order import Order, OrderStatus, Ticket
 from eltiketi_core.domain.payment import RefundReason
-from eltiketi_core.errors import Conflict, NotFound
+from eltiketi_core.errors import Conflict, NotFound, TicketUsed
 from eltiketi_core.ports.clock import Clock, IdGenerator
 from eltiketi_core.ports.uow import UnitOfWorkFactory
 from eltiketi_core.usecases.access import owned
@@ -98,7 +98,11 @@ class Orders:
         """Customer cancellation: allowed until ``cancel_cutoff`` before the event starts.
 
         The tickets become void at once; the refund is executed through the
-        outbox and the stock returns when the inventory handler runs.
+        outbox and the stock returns when the inventory handler runs. An order
+        with a checked-in ticket is refused (``ticket_used``). That is decided
+        after the tickets are voided, in the same transaction: the void waits for
+        a check-in that holds a ticket, so a check-in racing the cancellation is
+        either counted here (and the cancellation undone) or sees the ticket void.
         """
         now = self._clock.now()
         async with self._uow() as uow:
@@ -117,6 +121,14 @@ class Orders:
                 )
             if not await refund_order(uow, self._ids, now, order, RefundReason.CUSTOMER_CANCELLED):
                 raise Conflict("order_changed", "the order changed meanwhile; read it again")
+            used = await uow.tickets.checked_in_count(order.id)
+            if used:  # leaving without a commit undoes the refund and the void
+                raise TicketUsed(
+                    "ticket_used",
+                    f"{used} ticket(s) of this order were already used at the door; "
+                    "a used order cannot be cancelled",
+                    checked_in=used,
+                )
             await uow.commit()
             refunded = msgspec.structs.replace(order, status=OrderStatus.REFUNDED)
         async with self._uow() as uow:

@@ -8,8 +8,17 @@ import msgspec
 
 
 class Policy(msgspec.Struct, frozen=True, kw_only=True):
+    """The knobs. The re-hold throttle: a buyer with ``rehold_limit`` holds for one
+    event that ended unpaid (released or expired) within ``rehold_window`` may hold
+    that event again only ``rehold_cooldown`` after the last of them ended, so the
+    stock they gave back goes to other buyers first. ``rehold_limit = 0`` turns it off.
+    """
+
     hold_ttl: timedelta = timedelta(minutes=15)
     max_tickets_per_buyer: int = 10
+    rehold_limit: int = 2
+    rehold_window: timedelta = timedelta(hours=1)
+    rehold_cooldown: timedelta = timedelta(minutes=15)
     cancel_cutoff: timedelta = timedelta(hours=24)
     sweep_batch: int = 200
     resend_interval: timedelta = timedelta(minutes=1)

@@ -2,7 +2,7 @@
 
 The server is the real command in its own process, configured only by ``ELTIKETI_*``
 (embedded mode, so dev tokens and the fake gateway exist, with a 3 s hold TTL and a 1 s
-sweep). Thirty-two clients hold and release tickets on a plain and a sharded ticket type
+sweep, and the re-hold cool-down and rate limits off: the clients are a load generator). Thirty-two clients hold and release tickets on a plain and a sharded ticket type
 until the kill lands with requests in flight. Then, by SQL: the counters never exceed
 capacity, and what committed is whole (counters = allocations = items of held bookings;
 every 201 a client saw is a row). After the restart every orphan hold expires within the
@@ -54,6 +54,10 @@ def serving(data_dir: Path, database_url: str) -> Iterator[tuple[ComponentProces
         sweep_interval_seconds=SWEEP_INTERVAL_SECONDS,
         log_format="console",
         log_level="WARNING",
+        # The clients churn holds as fast as they can, from one address: a load
+        # generator, which the abuse limits are there to stop.
+        rehold_limit=0,
+        rate_limit_enabled="false",
     )
     process = start_process(
         "eltiketi-serve",
@@ -157,7 +161,10 @@ async def test_a_server_killed_mid_load_restarts_whole_and_releases_orphan_holds
                     201,
                 ).json()["id"]
                 buyers = await asyncio.gather(
-                    *(shop.auth(f"crash-buyer-{n}") for n in range(CLIENTS))
+                    *(
+                        shop.auth(f"crash-buyer-{n}", email=f"crash-buyer-{n}@example.com")
+                        for n in range(CLIENTS)
+                    )
                 )
                 statuses, answered_holds = await _load_then_kill(
                     shop, server, event_id, (plain, sharded), buyers

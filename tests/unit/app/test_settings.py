@@ -29,6 +29,7 @@ PRODUCTION = {
     "ELTIKETI_TICKET_KEYS": '{"keys": []}',
     "ELTIKETI_WEB_SECRET": "w" * 40,
     "ELTIKETI_METRICS_TOKEN": "a-long-random-metrics-token",
+    "ELTIKETI_RATE_LIMIT_REDIS_URL": "redis://:r3dis@redis.internal:6379/0",
 }
 
 
@@ -166,6 +167,7 @@ def test_secrets_are_masked_in_the_redacted_view() -> None:
     assert "whsec_123" not in shown
     assert ":secret@" not in shown
     assert ":pw@" not in shown
+    assert ":r3dis@" not in shown
 
 
 @pytest.mark.parametrize(

@@ -129,6 +129,23 @@ _SET_CONTACT = (
     .where(BookingRow.id == bindparam("p_id"), BookingRow.status == BookingStatus.HELD.value)
     .values(contact_email=bindparam("p_email"), contact_phone=bindparam("p_phone"))
 )
+_ENDED_UNPAID = (BookingStatus.EXPIRED.value, BookingStatus.CANCELLED.value)
+_END = (
+    update(BookingRow)
+    .where(BookingRow.id == bindparam("p_id"), BookingRow.status == BookingStatus.HELD.value)
+    .values(status=bindparam("p_new"), ended_at=bindparam("p_at"))
+)
+_ENDED_UNPAID_SINCE = (
+    select(BookingRow.ended_at)
+    .where(
+        BookingRow.buyer == bindparam("p_buyer"),
+        BookingRow.event_id == bindparam("p_event_id"),
+        BookingRow.status.in_(_ENDED_UNPAID),
+        BookingRow.ended_at >= bindparam("p_since"),
+    )
+    .order_by(BookingRow.ended_at.desc())
+    .limit(bindparam("p_limit", type_=Integer))
+)
 _ACTIVE_QUANTITY = (
     select(func.coalesce(func.sum(BookingItemRow.quantity), 0))
     .select_from(BookingItemRow)
@@ -171,6 +188,7 @@ class SqlBookingStore:
             "status": booking.status.value,
             "created_at": booking.created_at,
             "expires_at": booking.expires_at,
+            "ended_at": None,
         }
         if self._tx.is_postgres and booking.items:
             params = {f"p_{key}": value for key, value in row.items()}
@@ -227,6 +245,21 @@ class SqlBookingStore:
             _SET_CONTACT, {"p_id": booking_id, "p_email": contact.email, "p_phone": contact.phone}
         )
         return bool(result.rowcount == 1)
+
+    async def end(self, booking_id: UUID, new: BookingStatus, *, at: datetime) -> bool:
+        if new.value not in _ENDED_UNPAID:
+            raise ValueError(f"a hold ends expired or cancelled, not {new.value}")
+        result = await self._tx.execute(_END, {"p_id": booking_id, "p_new": new.value, "p_at": at})
+        return bool(result.rowcount == 1)
+
+    async def ended_unpaid(
+        self, buyer: str, event_id: UUID, *, since: datetime, limit: int
+    ) -> list[datetime]:
+        rows = await self._tx.rows(
+            _ENDED_UNPAID_SINCE,
+            {"p_buyer": buyer, "p_event_id": event_id, "p_since": since, "p_limit": limit},
+        )
+        return [row[0] for row in rows]
 
     async def claim_expired(
         self, now: datetime, *, limit: int, ticket_type_id: UUID | None = None

@@ -95,6 +95,14 @@ _TICKETS_FOR_ORDER = (
     .where(TicketRow.order_id == bindparam("p_order_id"))
     .order_by(TicketRow.created_at, TicketRow.id)
 )
+# FOR SHARE: conflicts with the void's row lock (either waits for the other) while
+# two scans of one ticket share it and let the check-in's primary key decide.
+_TICKET_BY_ID_LOCKED = _TICKET_BY_ID.with_for_update(read=True)
+_CHECKED_IN_OF_ORDER = (
+    select(func.count())
+    .select_from(_check_ins.join(_tickets, TicketRow.id == CheckInRow.ticket_id))
+    .where(TicketRow.order_id == bindparam("p_order_id"))
+)
 _VOID_TICKETS_OF_ORDER = (
     update(TicketRow)
     .where(
@@ -249,6 +257,16 @@ class SqlTicketStore:
     async def for_order(self, order_id: UUID) -> list[Ticket]:
         rows = (await self._tx.execute(_TICKETS_FOR_ORDER, {"p_order_id": order_id})).all()
         return [_ticket(row._mapping) for row in rows]
+
+    async def get_locked(self, ticket_id: UUID) -> Ticket | None:
+        # SQLite has no row locks: BEGIN IMMEDIATE already runs one writer at a time.
+        statement = _TICKET_BY_ID_LOCKED if self._tx.is_postgres else _TICKET_BY_ID
+        row = (await self._tx.execute(statement, {"p_id": ticket_id})).first()
+        return _ticket(row._mapping) if row else None
+
+    async def checked_in_count(self, order_id: UUID) -> int:
+        row = await self._tx.first(_CHECKED_IN_OF_ORDER, {"p_order_id": order_id})
+        return int(row[0]) if row else 0
 
     async def void_for_order(self, order_id: UUID) -> int:
         result = await self._tx.execute(_VOID_TICKETS_OF_ORDER, {"p_order_id": order_id})
