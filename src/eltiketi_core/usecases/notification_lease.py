@@ -110,7 +110,7 @@ class LeaseKeeper:
                 async with asyncio.timeout(max(self._expires - margin - started, 0)):
                     await self._renew()
                 self._expires = started + self._seconds
-            except Exception as error:  # noqa: BLE001 - any failure: try again if time allows
+            except Exception as error:
                 log.warning(
                     "notification lease not renewed",
                     extra={"lease": str(self._lease), "error": repr(error)},
