@@ -22,7 +22,7 @@ import logging
 from collections.abc import Awaitable
 from datetime import timedelta
 from types import TracebackType
-from typing import Self, TypeVar
+from typing import Any, Self, TypeVar
 from uuid import UUID
 
 from eltiketi_core.ports.clock import Clock
@@ -66,7 +66,7 @@ class LeaseKeeper:
         self._period = self._seconds / 3
         self._expires = claimed_at + self._seconds
         self._task: asyncio.Task[None] | None = None
-        self._sending: asyncio.Future[object] | None = None
+        self._sending: set[asyncio.Future[Any]] = set()
         self.lost = False
 
     async def __aenter__(self) -> Self:
@@ -85,11 +85,14 @@ class LeaseKeeper:
                 await self._task
 
     async def guard(self, send: Awaitable[T]) -> T:
-        """Run ``send``; raise :class:`LeaseLost` if the lease is lost before it ends."""
+        """Run ``send`` (several may run at once); raise :class:`LeaseLost` if the lease is
+        lost before it ends."""
         if self.lost:
+            if asyncio.iscoroutine(send):
+                send.close()
             raise LeaseLost
         sending = asyncio.ensure_future(send)
-        self._sending = sending
+        self._sending.add(sending)
         try:
             return await sending
         except asyncio.CancelledError:
@@ -98,7 +101,7 @@ class LeaseKeeper:
                 raise LeaseLost from None
             raise
         finally:
-            self._sending = None
+            self._sending.discard(sending)
 
     async def _keep(self) -> None:
         loop = asyncio.get_running_loop()
@@ -130,5 +133,5 @@ class LeaseKeeper:
             extra={"lease": str(self._lease)},
         )
         self.lost = True
-        if self._sending is not None:
-            self._sending.cancel()
+        for sending in self._sending:
+            sending.cancel()

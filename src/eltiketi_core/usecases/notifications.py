@@ -83,6 +83,9 @@ class Message(msgspec.Struct, frozen=True, kw_only=True):
 
 #: (channel's notifier, the record it holds, what to send)
 _Work = tuple[Notifier, NotificationRecord, Notice]
+#: Sends of one claim in flight at once: a slow mail server must not make a batch of
+#: retries (say, after an outage) take one round trip per message.
+SEND_CONCURRENCY = 8
 
 
 class Notifications:
@@ -262,24 +265,30 @@ class Notifications:
         )
 
     async def _send_all(self, lease: UUID, work: list[_Work], claimed_at: float) -> int:
-        """Send each claimed message in turn while a keeper renews their common lease."""
+        """Send the claimed messages (:data:`SEND_CONCURRENCY` at a time) while a keeper
+        renews their common lease; if the lease is lost, what is not sent yet stays for
+        the next holder."""
         if not work:
             return 0
-        sent = 0
         keeper = LeaseKeeper(
             self._uow, self._clock, lease, self._policy.notification_lease, claimed_at=claimed_at
         )
-        async with keeper:
-            for notifier, record, notice in work:
+        slots = asyncio.Semaphore(SEND_CONCURRENCY)
+
+        async def one(notifier: Notifier, record: NotificationRecord, notice: Notice) -> int:
+            async with slots:
                 try:
-                    sent += await keeper.guard(self._send(notifier, record, notice, lease))
+                    return await keeper.guard(self._send(notifier, record, notice, lease))
                 except LeaseLost:
                     log.warning(
-                        "notification sends stopped: lease lost",
+                        "notification not sent: lease lost",
                         extra={"key": record.key, "channel": record.channel},
                     )
-                    break
-        return sent
+                    return 0
+
+        async with keeper:
+            sent = await asyncio.gather(*(one(*item) for item in work))
+        return sum(sent)
 
     async def _send(
         self, notifier: Notifier, record: NotificationRecord, notice: Notice, lease: UUID

@@ -15,7 +15,7 @@ from eltiketi_core.errors import PaymentIncomplete, RateLimited
 from eltiketi_core.ports.notifications import PaymentProblemNotice, RefundNotice, TicketsNotice
 from eltiketi_core.ports.stores import NotificationStatus
 from eltiketi_core.usecases import Policy
-from eltiketi_core.usecases.notifications import tickets_key
+from eltiketi_core.usecases.notifications import SEND_CONCURRENCY, tickets_key
 from tests.unit.usecases.conftest import Sale, buyer, make_sale
 
 
@@ -73,7 +73,8 @@ class GatedNotifier:
 
     channel = "email"
 
-    def __init__(self) -> None:
+    def __init__(self, *, fail_first: int = 0) -> None:
+        self.fail_first = fail_first
         self.begun: list[str | None] = []
         self.finished: list[str | None] = []
         self.cancelled = 0
@@ -85,6 +86,9 @@ class GatedNotifier:
 
     async def send_tickets(self, notice: TicketsNotice) -> None:
         self.begun.append(notice.message_key)
+        if self.fail_first > 0:
+            self.fail_first -= 1
+            raise ConnectionError("mail server down (test)")
         self.entered.set()
         try:
             await self.gate.wait()
@@ -279,3 +283,21 @@ async def _until_renewed(sale: Sale, order_id: object) -> None:
             if record.next_attempt_at > sale.clock.now():
                 return
             await asyncio.sleep(0.02)
+
+
+async def test_retries_go_out_several_at_a_time() -> None:
+    gated = GatedNotifier(fail_first=10)
+    kit = InMemoryTicketing(notifiers=[gated])
+    sale = await make_sale(kit)
+    for n in range(10):
+        await sale.buy(buyer(f"buyer{n}"))
+    await kit.drain()  # the mail server is down: ten failures
+    sale.clock.advance(timedelta(seconds=5))
+    retrying = asyncio.create_task(kit.core.notifications.retry_due())
+    async with asyncio.timeout(5):
+        while len(gated.begun) < 10 + SEND_CONCURRENCY:  # noqa: ASYNC110 - counting sends
+            await asyncio.sleep(0.01)
+    await asyncio.sleep(0.05)
+    assert len(gated.begun) == 10 + SEND_CONCURRENCY  # in flight together, and no more
+    gated.gate.set()
+    assert await retrying == 10

@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Integer, and_, bindparam, func, or_, select, update
+from sqlalchemy import BindParameter, Integer, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -48,7 +48,7 @@ _BY_KEY_AND_CHANNEL = select(_notifications).where(
     NotificationRow.key == bindparam("p_key"), NotificationRow.channel == bindparam("p_channel")
 )
 #: SET <every column but id> = :p_<column>
-_EVERY_COLUMN = {
+_EVERY_COLUMN: dict[str, BindParameter[Any]] = {
     column.key: bindparam(f"p_{column.key}") for column in _notifications.c if column.key != "id"
 }
 _UPDATE = (
@@ -89,7 +89,7 @@ _RENEW = (
     .values(next_attempt_at=bindparam("p_until"))
     .returning(NotificationRow.id)
 )
-_QUIET_SINCE = bindparam("p_quiet_since")
+_QUIET_SINCE: BindParameter[Any] = bindparam("p_quiet_since")
 _CLAIM_RESEND = (
     update(NotificationRow)
     .where(
