@@ -143,7 +143,7 @@ class Journey:
         )
 
         # 15–16 -----------------------------------------------------------------------------
-        eml = self._wait_for_eml(order["id"])
+        eml = self._wait_for_eml(order["id"], order["reference"])
         message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
         images = [p for p in message.walk() if p.get_content_type() == "image/png"]
         self.step("15", f"notification sent: {eml}")
@@ -187,12 +187,12 @@ class Journey:
                 raise JourneyFailed(f"the tickets were not counted as sold in time: {level}")
             time.sleep(0.1)
 
-    def _wait_for_eml(self, order_id: str) -> Path:
-        short = order_id.replace("-", "")[:8].upper()
+    def _wait_for_eml(self, order_id: str, reference: str) -> Path:
+        """The e-ticket file, named after the order's reference (``…-tickets-7K3M9QXA-….eml``)."""
         outbox = self.data_dir / "outbox"
         deadline = time.monotonic() + self.timeout
         while True:
-            found = sorted(outbox.glob(f"*-tickets-{short}-*.eml"))
+            found = sorted(outbox.glob(f"*-tickets-{reference}-*.eml"))
             if found:
                 return found[-1]
             if time.monotonic() > deadline:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -230,3 +231,25 @@ async def test_sms_goes_to_the_phone_given_with_the_booking(api: Api) -> None:
 
     assert [n.contact.email for n in api.email.tickets] == ["alice@work.example"]
     assert [n.contact.phone for n in api.sms.tickets] == ["+491701234567"]
+
+
+async def test_an_order_carries_its_short_unique_reference(api: Api) -> None:
+    event_id, standing = await api.sale()
+    alice = api.customer("alice")
+    first = await api.buy(alice, event_id, standing)
+    second = await api.buy(alice, event_id, standing)
+
+    assert re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{8}", first["reference"])
+    assert first["reference"] != second["reference"]
+    read = await api.client.get(f"/v1/orders/{first['id']}", headers=alice)
+    assert read.json()["reference"] == first["reference"]
+    listed = await api.client.get("/v1/orders", headers=alice)
+    assert {o["reference"] for o in listed.json()["items"]} == {
+        first["reference"],
+        second["reference"],
+    }
+    await api.flush()
+    assert {n.order.reference for n in api.email.tickets} == {
+        first["reference"],
+        second["reference"],
+    }

@@ -115,7 +115,8 @@ def ticket_link_from_outbox(shop: Shop) -> str:
             message = email.message_from_bytes(mails[-1].read_bytes(), policy=policy.default)
             text = message.get_body(preferencelist=("plain",))
             assert text is not None
-            found = re.search(r"https?://\S+/t/\S+", text.get_content())
+            # the page itself, not a ticket's place on it (``…#ticket-1``)
+            found = re.search(r"https?://\S+/t/[^\s#]+", text.get_content())
             assert found is not None, text.get_content()
             return found.group(0)
         time.sleep(0.1)

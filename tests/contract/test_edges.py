@@ -29,7 +29,7 @@ from eltiketi_adapters.memory.factories import (
 from eltiketi_core.domain.booking import Booking
 from eltiketi_core.domain.catalog import Event, EventStatus, TicketType
 from eltiketi_core.domain.events import EventCancelled
-from eltiketi_core.domain.order import CheckIn, Order
+from eltiketi_core.domain.order import CheckIn, Order, order_reference
 from eltiketi_core.domain.payment import Payment, PaymentStatus, Refund, RefundReason, RefundStatus
 from eltiketi_core.errors import Conflict
 from eltiketi_core.ports.stores import NotificationRecord, NotificationStatus
@@ -94,6 +94,29 @@ async def test_an_order_id_is_unique(uow_factory: UnitOfWorkFactory) -> None:
         await add_and_commit(uow_factory, "orders", same_id)
     async with uow_factory() as uow:
         assert await uow.orders.for_booking(other_booking.id) is None
+
+
+async def test_an_order_reference_is_unique_and_found(uow_factory: UnitOfWorkFactory) -> None:
+    """A reference another order has is refused like a second order for the booking
+    (``False``, nothing written): the settlement then issues the order under a fresh id."""
+    _, ticket_type, _, _, order = await graph(uow_factory)
+    assert order.reference == order_reference(order.id)
+    other_booking = BookingFactory.for_ticket_types([ticket_type], 1, created_at=NOW)
+    other_payment = PaymentFactory.for_booking(other_booking, status=PaymentStatus.SUCCEEDED)
+    async with uow_factory() as uow:
+        await uow.bookings.add(other_booking)
+        assert await uow.payments.add(other_payment)
+        await uow.commit()
+    colliding = OrderFactory.for_booking(other_booking, other_payment, reference=order.reference)
+    assert not await add_and_commit(uow_factory, "orders", colliding)
+    fresh = OrderFactory.for_booking(other_booking, other_payment)
+    assert fresh.reference != order.reference
+    assert await add_and_commit(uow_factory, "orders", fresh)
+    async with uow_factory() as uow:
+        assert await uow.orders.by_reference(order.reference) == order
+        assert await uow.orders.by_reference(fresh.reference) == fresh
+        assert await uow.orders.by_reference(order.reference.lower()) is None
+        assert await uow.orders.by_reference("00000000") is None
 
 
 async def test_payment_refund_notification_and_check_in_ids_are_unique(
@@ -243,7 +266,12 @@ async def test_empty_filters_and_zero_limits_select_nothing(uow_factory: UnitOfW
         assert await uow.orders.list_for_buyer(booking.buyer, offset=1) == []
         assert await uow.orders.list_for_event(event.id, limit=0) == []
         assert await uow.bookings.held_for_event(event.id, limit=0) == []
-        assert await uow.notifications.due(NOW + timedelta(days=1), limit=0) == []
+        assert (
+            await uow.notifications.claim_due(
+                NOW + timedelta(days=1), lease=uuid4(), until=NOW, limit=0
+            )
+            == []
+        )
         assert await uow.inventory.levels([]) == {}
         assert [o.id for o in await uow.orders.list_for_buyer(booking.buyer)] == [order.id]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from uuid import uuid4
 
 import msgspec
 
@@ -207,7 +208,7 @@ async def test_notification_update(uow_factory: UnitOfWorkFactory) -> None:
         assert await uow.notifications.get("refund:r1", "email") == sent
 
 
-async def test_due_lists_queued_and_failed_records_whose_time_has_come(
+async def test_claim_due_takes_queued_and_failed_records_whose_time_has_come(
     uow_factory: UnitOfWorkFactory,
 ) -> None:
     failed_early = new_notification(
@@ -220,15 +221,238 @@ async def test_due_lists_queued_and_failed_records_whose_time_has_come(
     not_yet = new_notification("tickets:d", next_attempt_at=at(61))
     sent = new_notification("tickets:e", status=NotificationStatus.SENT, next_attempt_at=at(1))
     unscheduled = new_notification("tickets:f", status=NotificationStatus.FAILED)
+    suppressed = new_notification(
+        "refund:g", status=NotificationStatus.SUPPRESSED, next_attempt_at=at(1)
+    )
     async with uow_factory() as uow:
-        for r in (not_yet, failed_exactly_now, sent, queued_on_time, unscheduled, failed_early):
+        for r in (
+            not_yet,
+            failed_exactly_now,
+            sent,
+            queued_on_time,
+            unscheduled,
+            failed_early,
+            suppressed,
+        ):
             await uow.notifications.add(r)
         await uow.commit()
+    lease = uuid4()
     async with uow_factory() as uow:
-        due = await uow.notifications.due(at(60), limit=10)
-        first = await uow.notifications.due(at(60), limit=1)
-    assert [r.key for r in due] == ["tickets:a", "tickets:b", "tickets:c"]
+        first = await uow.notifications.claim_due(at(60), lease=uuid4(), until=at(75), limit=1)
+        await uow.commit()
+    async with uow_factory() as uow:
+        claimed = await uow.notifications.claim_due(at(60), lease=lease, until=at(75), limit=10)
+        await uow.commit()
     assert [r.key for r in first] == ["tickets:a"]
+    assert [r.key for r in claimed] == ["tickets:b", "tickets:c"]
+    assert all(r.lease == lease and r.next_attempt_at == at(75) for r in claimed)
+    async with uow_factory() as uow:
+        assert await uow.notifications.get("tickets:b", "email") == claimed[0]
+        assert (
+            await uow.notifications.claim_due(at(60), lease=uuid4(), until=at(99), limit=10) == []
+        )
+
+
+async def test_a_lease_held_is_not_reclaimable_and_a_lease_run_out_is(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    """The sender renews while it works; a dead one stops, and its record is due again when
+    the lease it last wrote runs out. Whoever lost the record can no longer renew or finish it."""
+    async with uow_factory() as uow:
+        await uow.notifications.add(new_notification("tickets:held", next_attempt_at=at(0)))
+        await uow.notifications.add(new_notification("tickets:done", next_attempt_at=at(0)))
+        await uow.commit()
+    worker, other = uuid4(), uuid4()
+    async with uow_factory() as uow:
+        claimed = await uow.notifications.claim_due(at(0), lease=worker, until=at(15), limit=10)
+        await uow.commit()
+    assert len(claimed) == 2
+    held = next(r for r in claimed if r.key == "tickets:held")
+    done = next(r for r in claimed if r.key == "tickets:done")
+    async with uow_factory() as uow:
+        # the worker finishes one message … and keeps the other one alive
+        assert await uow.notifications.finish(
+            msgspec.structs.replace(
+                done, lease=None, status=NotificationStatus.SENT, next_attempt_at=None
+            ),
+            lease=worker,
+        )
+        assert await uow.notifications.renew(worker, at(25)) == 1
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.notifications.claim_due(at(20), lease=other, until=at(35), limit=10) == []
+        assert (await uow.notifications.get("tickets:done", "email")).next_attempt_at is None  # type: ignore[union-attr]
+    # the worker dies: no more renewals; at 25 the lease has run out
+    async with uow_factory() as uow:
+        [taken] = await uow.notifications.claim_due(at(25), lease=other, until=at(40), limit=10)
+        await uow.commit()
+    assert (taken.key, taken.lease, taken.next_attempt_at) == ("tickets:held", other, at(40))
+    async with uow_factory() as uow:
+        assert await uow.notifications.renew(worker, at(60)) == 0
+        late = msgspec.structs.replace(held, lease=None, status=NotificationStatus.SENT)
+        assert not await uow.notifications.finish(late, lease=worker)
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.notifications.get("tickets:held", "email") == taken
+
+
+async def test_concurrent_claimers_take_each_due_record_once(
+    wide_uow_factory: UnitOfWorkFactory,
+) -> None:
+    async with wide_uow_factory() as uow:
+        for n in range(30):
+            await uow.notifications.add(new_notification(f"tickets:{n}", next_attempt_at=at(n)))
+        await uow.commit()
+
+    async def claimer() -> list[str]:
+        taken: list[str] = []
+        while True:
+            async with wide_uow_factory() as uow:
+                batch = await uow.notifications.claim_due(
+                    at(60), lease=uuid4(), until=at(120), limit=4
+                )
+                await asyncio.sleep(0)
+                await uow.commit()
+            if not batch:
+                return taken
+            taken.extend(r.key for r in batch)
+
+    results = await asyncio.gather(*(claimer() for _ in range(5)))
+    everything = [key for keys in results for key in keys]
+    assert sorted(everything) == sorted(f"tickets:{n}" for n in range(30))
+
+
+async def test_the_resend_slot_is_claimed_once_per_quiet_period(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    sent = msgspec.structs.replace(
+        new_notification("tickets:o", created_at=at(0)),
+        status=NotificationStatus.SENT,
+        attempts=1,
+        sent_at=at(5),
+        requested_at=at(0),
+    )
+    async with uow_factory() as uow:
+        await uow.notifications.add(sent)
+        await uow.commit()
+
+    async def claim(now: float, quiet_since: float):  # type: ignore[no-untyped-def]
+        async with uow_factory() as uow:
+            won = await uow.notifications.claim_resend(
+                "tickets:o",
+                "email",
+                now=at(now),
+                quiet_since=at(quiet_since),
+                lease=lease,
+                until=at(now + 15),
+            )
+            await uow.commit()
+        return won
+
+    lease = uuid4()
+    assert await claim(30, 4) is None  # sent at 5, after the start of the quiet period
+    won = await claim(70, 10)
+    assert won is not None
+    assert (won.generation, won.requested_at, won.status, won.attempts) == (
+        1,
+        at(70),
+        NotificationStatus.QUEUED,
+        0,
+    )
+    assert (won.lease, won.next_attempt_at, won.sent_at) == (lease, at(85), at(5))
+    assert await claim(100, 60) is None  # asked for at 70: never twice in a quiet period
+    assert await claim(80, 75) is None  # … nor while its sender holds it
+    async with uow_factory() as uow:
+        assert (
+            await uow.notifications.claim_resend(
+                "tickets:other", "email", now=at(1), quiet_since=at(0), lease=lease, until=at(2)
+            )
+            is None
+        )
+
+
+async def test_a_resend_can_take_a_record_whose_sender_died(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    orphan = msgspec.structs.replace(
+        new_notification("tickets:o", created_at=at(0), next_attempt_at=at(15)),
+        lease=uuid4(),
+        requested_at=at(0),
+    )
+    async with uow_factory() as uow:
+        await uow.notifications.add(orphan)
+        await uow.commit()
+    mine = uuid4()
+    async with uow_factory() as uow:
+        won = await uow.notifications.claim_resend(
+            "tickets:o", "email", now=at(100), quiet_since=at(40), lease=mine, until=at(115)
+        )
+        await uow.commit()
+    assert won is not None and won.lease == mine and won.generation == 1
+
+
+async def test_concurrent_resends_claim_the_slot_once(
+    wide_uow_factory: UnitOfWorkFactory,
+) -> None:
+    async with wide_uow_factory() as uow:
+        for channel in ("email", "sms"):
+            await uow.notifications.add(
+                msgspec.structs.replace(
+                    new_notification("tickets:o", channel, created_at=at(0)),
+                    status=NotificationStatus.SENT,
+                    sent_at=at(1),
+                )
+            )
+        await uow.commit()
+
+    async def resend() -> int:
+        async with wide_uow_factory() as uow:
+            won = 0
+            for channel in ("email", "sms"):
+                record = await uow.notifications.claim_resend(
+                    "tickets:o",
+                    channel,
+                    now=at(120),
+                    quiet_since=at(60),
+                    lease=uuid4(),
+                    until=at(135),
+                )
+                won += record is not None
+                await asyncio.sleep(0)
+            await uow.commit()
+        return won
+
+    assert sorted(await asyncio.gather(*(resend() for _ in range(10)))) == [0] * 9 + [2]
+
+
+async def test_quota_counts_up_to_the_limit_per_scope_and_channel(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    async with uow_factory() as uow:
+        taken = [await uow.notifications.take_quota("booking:b1", "email", 2) for _ in range(3)]
+        assert await uow.notifications.take_quota("booking:b1", "sms", 2)
+        assert await uow.notifications.take_quota("booking:b2", "email", 2)
+        assert not await uow.notifications.take_quota("booking:b3", "email", 0)
+        await uow.commit()
+    assert taken == [True, True, False]
+    async with uow_factory() as uow:
+        assert not await uow.notifications.take_quota("booking:b1", "email", 2)
+        assert await uow.notifications.take_quota("booking:b1", "email", 3)  # a raised limit
+    async with uow_factory() as uow:  # rolled back: not counted
+        assert await uow.notifications.take_quota("booking:b1", "email", 3)
+
+
+async def test_concurrent_quota_takers_never_pass_the_limit(
+    wide_uow_factory: UnitOfWorkFactory,
+) -> None:
+    async def take() -> bool:
+        async with wide_uow_factory() as uow:
+            won = await uow.notifications.take_quota("booking:hot", "email", 3)
+            await asyncio.sleep(0)
+            await uow.commit()
+        return won
+
+    assert sum(await asyncio.gather(*(take() for _ in range(12)))) == 3
 
 
 async def test_for_key_prefix_matches_literally(uow_factory: UnitOfWorkFactory) -> None:

@@ -329,6 +329,9 @@ async def test_notification_records_keep_every_field(uow_factory: UnitOfWorkFact
         next_attempt_at=ODD_INSTANT.astimezone(TOKYO) + timedelta(seconds=40),
         sent_at=None,
         error="ConnectionError: SMS provider answered 503",
+        lease=uuid4(),
+        generation=2,
+        requested_at=ODD_INSTANT.astimezone(TOKYO) - timedelta(seconds=3),
     )
     async with uow_factory() as uow:
         assert await uow.notifications.add(failed)
@@ -340,8 +343,21 @@ async def test_notification_records_keep_every_field(uow_factory: UnitOfWorkFact
         next_attempt_at=None,
         sent_at=ODD_INSTANT + timedelta(minutes=2),
         error=None,
+        lease=None,
+    )
+    suppressed = msgspec.structs.replace(
+        failed,
+        id=uuid4(),
+        key=f"refund:{uuid4()}",
+        status=NotificationStatus.SUPPRESSED,
+        lease=None,
+        next_attempt_at=None,
     )
     async with uow_factory() as uow:
+        assert await uow.notifications.add(suppressed)
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.notifications.get(suppressed.key, "sms") == suppressed
         assert await uow.notifications.get(failed.key, "sms") == failed
         await uow.notifications.update(sent)
         await uow.commit()

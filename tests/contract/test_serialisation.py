@@ -19,7 +19,6 @@ import asyncio
 from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
-import msgspec
 import pytest
 
 from eltiketi_adapters.memory.factories import (
@@ -171,8 +170,8 @@ async def test_concurrent_sweepers_release_each_expired_hold_once(
 async def test_concurrent_retriers_lease_each_due_notification_once(
     wide_uow_factory: UnitOfWorkFactory,
 ) -> None:
-    """As ``Notifications.retry_due`` does: read what is due, push its next attempt
-    out (the lease), commit. Each due record is leased by exactly one retrier."""
+    """As ``Notifications.retry_due`` does: claim what is due (a lease), commit. Each due
+    record is leased by exactly one retrier."""
     due_at = NOW
     records = [
         NotificationRecord(
@@ -197,15 +196,12 @@ async def test_concurrent_retriers_lease_each_due_notification_once(
     async def retrier(number: int) -> None:
         while True:
             async with wide_uow_factory() as uow:
-                due = await uow.notifications.due(due_at, limit=4)
+                due = await uow.notifications.claim_due(
+                    due_at, lease=uuid4(), until=due_at + timedelta(seconds=15), limit=4
+                )
                 for record in due:
                     assert record.id not in leased_by, "leased twice"
                     leased_by[record.id] = number
-                    await uow.notifications.update(
-                        msgspec.structs.replace(
-                            record, next_attempt_at=due_at + timedelta(minutes=2)
-                        )
-                    )
                 await asyncio.sleep(0)
                 await uow.commit()
             if not due:

@@ -96,10 +96,12 @@ def stripe_server() -> Iterator[StripeServer]:
 
 @pytest.fixture
 def smtp_server_factory() -> Iterator[SmtpServerFactory]:
-    """``factory(port=None, start=True, username=None, password=None) -> SmtpServer``.
+    """``factory(port=None, start=True, username=None, password=None, reply_delay=0.0)
+    -> SmtpServer``.
 
     Every server it made is stopped after the test; ``start=False`` reserves the port for
-    "SMTP down at first, up later" tests (call ``server.start()`` later).
+    "SMTP down at first, up later" tests (call ``server.start()`` later); ``reply_delay``
+    keeps each message waiting for its answer after it was received (sends in flight).
     """
     servers: list[SmtpServer] = []
 
@@ -108,8 +110,11 @@ def smtp_server_factory() -> Iterator[SmtpServerFactory]:
         start: bool = True,
         username: str | None = None,
         password: str | None = None,
+        reply_delay: float = 0.0,
     ) -> SmtpServer:
-        server = make_smtp_server(port, start=start, username=username, password=password)
+        server = make_smtp_server(
+            port, start=start, username=username, password=password, reply_delay=reply_delay
+        )
         servers.append(server)
         return server
 

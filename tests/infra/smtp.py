@@ -1,7 +1,9 @@
 """SMTP for tests: an in-process ``aiosmtpd`` server (its own thread and loop) that keeps mail.
 
 Starts in about 10 ms, so a fresh server per test is fine. Optional AUTH (over plain TCP, as
-``auth_require_tls=False``) and delayed start ("SMTP down at first, up later") are supported.
+``auth_require_tls=False``), delayed start ("SMTP down at first, up later") and a delayed
+answer (the message is kept at once, the ``250`` comes ``reply_delay`` seconds later, so a
+client killed meanwhile has delivered a message it never heard was accepted) are supported.
 """
 
 from __future__ import annotations
@@ -32,9 +34,17 @@ class ReceivedEnvelope:
 
 
 class _CollectingHandler:
-    def __init__(self, messages: list[EmailMessage], envelopes: list[ReceivedEnvelope]) -> None:
+    def __init__(
+        self,
+        messages: list[EmailMessage],
+        envelopes: list[ReceivedEnvelope],
+        received_at: list[float],
+        reply_delay: float = 0.0,
+    ) -> None:
         self._messages = messages
         self._envelopes = envelopes
+        self._received_at = received_at
+        self._reply_delay = reply_delay
         self._lock = threading.Lock()
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
@@ -46,6 +56,9 @@ class _CollectingHandler:
                 ReceivedEnvelope(str(envelope.mail_from), tuple(map(str, envelope.rcpt_tos)))
             )
             self._messages.append(message)
+            self._received_at.append(time.monotonic())
+        if self._reply_delay:
+            await asyncio.sleep(self._reply_delay)
         return "250 Message accepted for delivery"
 
 
@@ -93,12 +106,14 @@ class _Runner:
 
 @dataclass(frozen=True, kw_only=True)
 class SmtpServer:
-    """An SMTP server on ``host:port``; received mail lands in ``messages`` (in order)."""
+    """An SMTP server on ``host:port``; received mail lands in ``messages`` (in order), the
+    ``time.monotonic()`` of each arrival in ``received_at``."""
 
     host: str
     port: int
     messages: list[EmailMessage]
     envelopes: list[ReceivedEnvelope]
+    received_at: list[float]
     _runner: _Runner = field(repr=False, compare=False)
     username: str | None = None
     password: str | None = None
@@ -149,21 +164,26 @@ def make_smtp_server(
     start: bool = True,
     username: str | None = None,
     password: str | None = None,
+    reply_delay: float = 0.0,
 ) -> SmtpServer:
     """Build (and by default start) a server; with ``username``/``password`` AUTH is required.
 
     With ``start=False`` the port is chosen now but nothing listens until ``server.start()``.
+    With ``reply_delay`` each message is kept on arrival and answered that much later.
     The caller must ``server.stop()`` it (the fixtures do).
     """
     messages: list[EmailMessage] = []
     envelopes: list[ReceivedEnvelope] = []
+    received_at: list[float] = []
     auth = {username: password or ""} if username is not None else None
-    runner = _Runner(_CollectingHandler(messages, envelopes), port or free_port(), auth)
+    handler = _CollectingHandler(messages, envelopes, received_at, reply_delay)
+    runner = _Runner(handler, port or free_port(), auth)
     server = SmtpServer(
         host=LOOPBACK,
         port=runner.port,
         messages=messages,
         envelopes=envelopes,
+        received_at=received_at,
         username=username,
         password=password,
         _runner=runner,

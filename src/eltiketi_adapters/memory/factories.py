@@ -55,6 +55,7 @@ from eltiketi_core.domain.order import (
     Ticket,
     TicketClaims,
     TicketStatus,
+    order_reference,
 )
 from eltiketi_core.domain.payment import Payment, PaymentStatus
 from eltiketi_core.ports.tickets import TicketSigner
@@ -118,6 +119,10 @@ def _total(items: Sequence[BookingItem]) -> Money:
 
 def _total_of_items(_name: str, values: dict[str, Any]) -> Money:
     return _total(values["items"])
+
+
+def _reference_of_id(_name: str, values: dict[str, Any]) -> str:
+    return order_reference(values["id"])
 
 
 def _hold_end(_name: str, values: dict[str, Any]) -> datetime:
@@ -393,6 +398,7 @@ class OrderFactory(_KitFactory[Order]):
     stock = StockState.HELD
     items = BookingFactory.items
     total = PostGenerated(_total_of_items)
+    reference = PostGenerated(_reference_of_id)
 
     @classmethod
     def buyer(cls) -> str:

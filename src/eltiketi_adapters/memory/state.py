@@ -154,6 +154,7 @@ class MemoryStorage:
         self.orders: Table[UUID, Order] = table("orders")
         self.order_by_booking: Table[UUID, UUID] = table("order_by_booking")
         self.order_by_payment: Table[UUID, UUID] = table("order_by_payment")
+        self.order_by_reference: Table[str, UUID] = table("order_by_reference")
         self.tickets: Table[UUID, Ticket] = table("tickets")
         self.tickets_by_order: Table[UUID, tuple[UUID, ...]] = table("tickets_by_order")
         #: ticket id → its first (and only) check-in.
@@ -171,6 +172,8 @@ class MemoryStorage:
         self.notification_ids: Table[UUID, tuple[str, str]] = table("notification_ids")
         self.jobs: Table[UUID, Job] = table("jobs")
         self.job_by_event: Table[tuple[UUID, JobKind], UUID] = table("job_by_event")
+        #: (scope, channel) → messages counted against that scope's limit.
+        self.notification_quotas: Table[tuple[str, str], int] = table("notification_quotas")
         #: Next outbox position. Like a database sequence it is not rolled back:
         #: a rolled-back transaction leaves a gap, never a reused number.
         self.next_seq = 1

@@ -393,15 +393,25 @@ class MemoryOrderStore(_Store):
             raise _violation(f"order {order.id} exists")
         if order.booking_id not in db.bookings or order.payment_id not in db.payments:
             raise _violation("order for an unknown booking or payment")
-        if order.booking_id in db.order_by_booking or order.payment_id in db.order_by_payment:
+        if (
+            order.booking_id in db.order_by_booking
+            or order.payment_id in db.order_by_payment
+            or order.reference in db.order_by_reference
+        ):
             return False
         db.orders[order.id] = order
         db.order_by_booking[order.booking_id] = order.id
         db.order_by_payment[order.payment_id] = order.id
+        db.order_by_reference[order.reference] = order.id
         return True
 
     async def get(self, order_id: UUID) -> Order | None:
         return self._db.orders.get(order_id)
+
+    async def by_reference(self, reference: str) -> Order | None:
+        db = self._db
+        order_id = db.order_by_reference.get(reference)
+        return None if order_id is None else db.orders[order_id]
 
     async def for_booking(self, booking_id: UUID) -> Order | None:
         db = self._db
@@ -639,14 +649,83 @@ class MemoryNotificationStore(_Store):
         if stored is not None and stored.id == record.id:
             db.notifications[(record.key, record.channel)] = record
 
-    async def due(self, now: datetime, *, limit: int) -> list[NotificationRecord]:
+    async def claim_due(
+        self, now: datetime, *, lease: UUID, until: datetime, limit: int
+    ) -> list[NotificationRecord]:
+        db = self._db
         due = [
             r
-            for r in self._db.notifications.values()
+            for r in db.notifications.values()
             if r.status in _RETRYABLE and r.next_attempt_at is not None and r.next_attempt_at <= now
         ]
         due.sort(key=lambda r: (r.next_attempt_at or now, r.id))
-        return due[:limit]
+        claimed = [
+            msgspec.structs.replace(r, lease=lease, next_attempt_at=until) for r in due[:limit]
+        ]
+        for record in claimed:
+            db.notifications[(record.key, record.channel)] = record
+        return claimed
+
+    async def renew(self, lease: UUID, until: datetime) -> int:
+        db = self._db
+        held = [r for r in db.notifications.values() if r.lease == lease and r.status in _RETRYABLE]
+        for record in held:
+            db.notifications[(record.key, record.channel)] = msgspec.structs.replace(
+                record, next_attempt_at=until
+            )
+        return len(held)
+
+    async def finish(self, record: NotificationRecord, *, lease: UUID) -> bool:
+        db = self._db
+        stored = db.notifications.get((record.key, record.channel))
+        if stored is None or stored.id != record.id or stored.lease != lease:
+            return False
+        db.notifications[(record.key, record.channel)] = record
+        return True
+
+    async def claim_resend(
+        self,
+        key: str,
+        channel: str,
+        *,
+        now: datetime,
+        quiet_since: datetime,
+        lease: UUID,
+        until: datetime,
+    ) -> NotificationRecord | None:
+        db = self._db
+        stored = db.notifications.get((key, channel))
+        if stored is None:
+            return None
+        requested = stored.requested_at or stored.created_at
+        in_flight = stored.lease is not None and (
+            stored.next_attempt_at is None or stored.next_attempt_at > now
+        )
+        recent = requested > quiet_since or (
+            stored.sent_at is not None and stored.sent_at > quiet_since
+        )
+        if in_flight or recent:
+            return None
+        claimed = msgspec.structs.replace(
+            stored,
+            generation=stored.generation + 1,
+            requested_at=now,
+            status=NotificationStatus.QUEUED,
+            attempts=0,
+            lease=lease,
+            next_attempt_at=until,
+            error=None,
+        )
+        db.notifications[(key, channel)] = claimed
+        return claimed
+
+    async def take_quota(self, scope: str, channel: str, limit: int) -> bool:
+        db = self._db
+        used = db.notification_quotas.get((scope, channel), 0)
+        if used >= limit:
+            return False
+        db.notification_quotas[(scope, channel)] = used + 1
+        return True
 
     async def for_key_prefix(self, prefix: str) -> list[NotificationRecord]:
         found = [r for r in self._db.notifications.values() if r.key.startswith(prefix)]

@@ -11,6 +11,12 @@ One request per text::
 (``MessagingServiceSid`` replaces ``From`` when the sender is a Twilio messaging service,
 ``MG…``). Providers with the same shape (Twilio, and the many services and test doubles that
 copy its API) work by pointing ``url`` at them.
+
+A notice with a ``message_key`` is sent with an idempotency key derived from it
+(:func:`idempotency_key_for`), in the ``Idempotency-Key`` header (the IETF draft's name,
+honoured by providers such as Telnyx) and in ``I-Twilio-Idempotency-Token``: a text sent
+again after a crash carries the same key, so a provider that honours either can drop the
+copy; one that honours neither ignores them.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, Final, Self
 from urllib.parse import parse_qs, quote, urlencode, urlsplit, urlunsplit
@@ -36,6 +43,16 @@ TWILIO_API: Final = "https://api.twilio.com"
 DEFAULT_TIMEOUT: Final = 10.0
 #: Twilio messaging service ids look like ``MG`` + 32 hex digits.
 _MESSAGING_SERVICE: Final = re.compile(r"^MG[0-9a-fA-F]{32}$")
+#: Name space of the idempotency keys (a UUIDv5 of the message key in it).
+_IDEMPOTENCY_NAMESPACE: Final = uuid.UUID("6f0a1c7e-3b2d-5e4f-9a8b-7c6d5e4f3a2b")
+IDEMPOTENCY_HEADERS: Final = ("Idempotency-Key", "I-Twilio-Idempotency-Token")
+
+
+def idempotency_key_for(message_key: str) -> str:
+    """The provider idempotency key of the text ``message_key`` names: a UUID (letters,
+    digits and hyphens, which every provider's key syntax accepts), the same for every
+    retry of the message."""
+    return str(uuid.uuid5(_IDEMPOTENCY_NAMESPACE, message_key))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -165,26 +182,44 @@ class HttpSmsNotifier:
         return accepts_sms(contact)
 
     async def send_tickets(self, notice: TicketsNotice) -> None:
-        await self.send(notice.contact, self.composer.tickets(notice), kind="tickets")
+        text = self.composer.tickets(notice)
+        await self.send(notice.contact, text, kind="tickets", message_key=notice.message_key)
 
     async def send_refund(self, notice: RefundNotice) -> None:
-        await self.send(notice.contact, self.composer.refund(notice), kind="refund")
+        text = self.composer.refund(notice)
+        await self.send(notice.contact, text, kind="refund", message_key=notice.message_key)
 
     async def send_payment_problem(self, notice: PaymentProblemNotice) -> None:
         text = self.composer.payment_problem(notice)
-        await self.send(notice.contact, text, kind="payment_problem")
+        await self.send(
+            notice.contact, text, kind="payment_problem", message_key=notice.message_key
+        )
 
-    async def send(self, contact: Contact, text: str, *, kind: str = "message") -> str | None:
-        """Send ``text`` to the contact's phone; returns the provider's message id if given."""
+    async def send(
+        self,
+        contact: Contact,
+        text: str,
+        *,
+        kind: str = "message",
+        message_key: str | None = None,
+    ) -> str | None:
+        """Send ``text`` to the contact's phone; returns the provider's message id if given.
+
+        With a ``message_key``, the request carries its idempotency key (see the module).
+        """
         config = self.config
         sender_field = "MessagingServiceSid" if _MESSAGING_SERVICE.match(config.sender) else "From"
         form = {"To": normalise_phone(contact), sender_field: config.sender, "Body": text}
+        headers = {"Accept": "application/json"}
+        if message_key is not None:
+            key = idempotency_key_for(message_key)
+            headers.update(dict.fromkeys(IDEMPOTENCY_HEADERS, key))
         try:
             response = await self._client.post(
                 config.messages_url,
                 data=form,
                 auth=(config.user, config.token),
-                headers={"Accept": "application/json"},
+                headers=headers,
                 timeout=config.timeout,
             )
         except httpx.HTTPError as exc:

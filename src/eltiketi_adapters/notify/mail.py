@@ -9,12 +9,17 @@ An e-ticket message is::
         └── image/png × one per ticket  (inline, Content-ID ticket-<id>@eltiketi)
 
 so every mail client shows the QR codes inside the message, and text-only clients still
-get the event, the order summary and the link.
+get the event, the order summary and a link to each ticket.
+
+The ``Message-ID`` comes from the notice's ``message_key`` (see :func:`message_id_for`):
+a copy sent again after a crash has the same one, so mail systems can fold it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime, make_msgid, parseaddr
@@ -28,6 +33,23 @@ from eltiketi_core.errors import ValidationFailed
 from eltiketi_core.ports.notifications import PaymentProblemNotice, RefundNotice, TicketsNotice
 
 EMAIL_CHANNEL: Final = "email"
+_NOT_ATEXT: Final = re.compile(r"[^A-Za-z0-9_-]+")
+_LONGEST_ID_LEFT: Final = 120
+
+
+def message_id_for(message_key: str, domain: str) -> str:
+    """The ``Message-ID`` of the message ``message_key`` names, from ``domain``:
+    ``<tickets.0190….email@example.com>`` for ``tickets:0190…/email``.
+
+    The same key always gives the same id (RFC 5322 ``msg-id``: a dot-atom, then the
+    domain), so a message sent again after a crash is recognisably the same message; a
+    resend the buyer asked for has a key of its own and so a new id. A key too long or
+    with nothing usable in it is hashed.
+    """
+    left = _NOT_ATEXT.sub(".", message_key).strip(".")
+    if not left or len(left) > _LONGEST_ID_LEFT:
+        left = hashlib.sha256(message_key.encode()).hexdigest()[:40]
+    return f"<{left}@{domain}>"
 
 
 def accepts_email(contact: Contact) -> bool:
@@ -117,6 +139,7 @@ class MailComposer:
             text=self.templates.render("tickets.txt.j2", view),
             html=self.templates.render("tickets.html.j2", view),
             images=images,
+            message_key=notice.message_key,
         )
 
     def refund(self, notice: RefundNotice) -> Mail:
@@ -126,6 +149,7 @@ class MailComposer:
             subject=self.templates.subject("refund.subject.j2", view),
             text=self.templates.render("refund.txt.j2", view),
             html=self.templates.render("refund.html.j2", view),
+            message_key=notice.message_key,
         )
 
     def payment_problem(self, notice: PaymentProblemNotice) -> Mail:
@@ -135,6 +159,7 @@ class MailComposer:
             subject=self.templates.subject("payment_problem.subject.j2", view),
             text=self.templates.render("payment_problem.txt.j2", view),
             html=self.templates.render("payment_problem.html.j2", view),
+            message_key=notice.message_key,
         )
 
     def _mail(
@@ -145,10 +170,17 @@ class MailComposer:
         text: str,
         html: str,
         images: list[mime.Part] | None = None,
+        message_key: str | None = None,
     ) -> Mail:
-        """``multipart/alternative``: text, then HTML (in ``multipart/related`` with images)."""
+        """``multipart/alternative``: text, then HTML (in ``multipart/related`` with images).
+
+        Without a ``message_key`` the ``Message-ID`` is a fresh random one."""
         name, address = _recipient(to)
-        message_id = make_msgid(domain=self._domain)
+        message_id = (
+            make_msgid(domain=self._domain)
+            if message_key is None
+            else message_id_for(message_key, self._domain)
+        )
         html_part = mime.text_part(html, "html")
         if images:
             html_part = mime.multipart("related", [html_part, *images])

@@ -22,7 +22,7 @@ from eltiketi_adapters.notify.formatting import (
     format_local_datetime,
     format_money,
 )
-from eltiketi_core.domain.order import TicketStatus
+from eltiketi_core.domain.order import TicketStatus, order_reference
 from eltiketi_core.ports.notifications import PaymentProblemNotice, RefundNotice, TicketsNotice
 
 #: Where a buyer's link points. The ``{public_url}`` and ``{order_id}`` fields are filled in.
@@ -33,6 +33,10 @@ DEFAULT_ORDER_URL: Final = "{public_url}/orders/{order_id}"
 TicketLink = Callable[[UUID, datetime], str]
 """``(order id, event start) -> URL`` of a page showing the order's tickets without a login
 (the web app's signed link, valid until after the event)."""
+#: One ticket's link when there is no ticket page (no :data:`TicketLink`): its QR code in the
+#: API, which the owner opens signed in. With a ticket page, each ticket's link is the page
+#: at that ticket (``#ticket-<number>``).
+DEFAULT_TICKET_URL: Final = "{public_url}/v1/tickets/{ticket_id}/qr.svg"
 DEFAULT_BRAND: Final = "elTiketi"
 
 #: Refund reasons (``RefundReason`` values) in words; anything else is shown as given.
@@ -46,6 +50,7 @@ REFUND_REASONS: Final = {
 }
 
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]+")
+_NOT_ALPHANUMERIC: Final = re.compile(r"[^A-Za-z0-9]+")
 
 
 def one_line(text: str) -> str:
@@ -54,8 +59,13 @@ def one_line(text: str) -> str:
 
 
 def short_ref(value: UUID | str) -> str:
-    """The first 8 hex digits, upper case: what a buyer reads out on the phone."""
-    return str(value).replace("-", "")[:8].upper()
+    """A short name for an id that has no stored reference (a booking, a file name): the
+    same 8 characters an order with this id gets (:func:`order_reference`), from the id's
+    random bits, not its timestamp. An order's own is ``Order.reference``."""
+    try:
+        return order_reference(value if isinstance(value, UUID) else UUID(str(value)))
+    except ValueError:
+        return _NOT_ALPHANUMERIC.sub("", str(value))[:8].upper()
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +84,9 @@ class TicketView:
     token: str
     #: Content-ID of the inline QR image (without angle brackets), for ``cid:`` links
     cid: str
+    #: The ticket's own link, for the text part and the SMS: the ticket page at this ticket,
+    #: or (without a ticket page) :data:`DEFAULT_TICKET_URL`
+    url: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +100,8 @@ class TicketsView:
     order_id: str
     order_ref: str
     order_url: str
+    #: True when ``order_url`` is the ticket page (every ticket, no login needed)
+    ticket_page: bool
     lines: tuple[Line, ...]
     total: str
     tickets: tuple[TicketView, ...]
@@ -180,6 +195,15 @@ class MessageTemplates:
             return ticket_type.name if ticket_type is not None else "Ticket"
 
         valid = [t for t in notice.tickets if t.status is TicketStatus.VALID]
+        page = (
+            self._ticket_link(order.id, event.starts_at) if self._ticket_link is not None else None
+        )
+
+        def ticket_url(ticket_id: UUID, number: int) -> str:
+            if page is not None:
+                return f"{page}#ticket-{number}"
+            return DEFAULT_TICKET_URL.format(public_url=self._public_url, ticket_id=ticket_id)
+
         return TicketsView(
             brand=self._brand,
             event_name=event.name,
@@ -188,12 +212,9 @@ class MessageTemplates:
             starts_date=format_local_date(event.starts_at, event.timezone, locale),
             timezone=event.timezone,
             order_id=str(order.id),
-            order_ref=short_ref(order.id),
-            order_url=(
-                self._ticket_link(order.id, event.starts_at)
-                if self._ticket_link is not None
-                else self.order_url(order.id)
-            ),
+            order_ref=order.reference,
+            order_url=page if page is not None else self.order_url(order.id),
+            ticket_page=page is not None,
             lines=tuple(
                 Line(
                     name=type_name(item.ticket_type_id),
@@ -211,6 +232,7 @@ class MessageTemplates:
                     type_name=type_name(ticket.ticket_type_id),
                     token=ticket.token,
                     cid=f"ticket-{ticket.id}@eltiketi",
+                    url=ticket_url(ticket.id, number),
                 )
                 for number, ticket in enumerate(valid, start=1)
             ),
@@ -222,7 +244,9 @@ class MessageTemplates:
             amount=format_money(notice.amount, self._default_locale),
             reason=REFUND_REASONS.get(notice.reason, notice.reason),
             event_name=notice.event_name,
-            order_ref=short_ref(notice.order_id) if notice.order_id else None,
+            order_ref=(
+                notice.order_reference or (short_ref(notice.order_id) if notice.order_id else None)
+            ),
             order_url=self.order_url(notice.order_id) if notice.order_id else None,
         )
 

@@ -263,6 +263,8 @@ class OrderRow(Base):
         CheckConstraint(_one_of("stock", StockState), name="stock_known"),
         UniqueConstraint("booking_id", name="uq_orders_booking_id"),
         UniqueConstraint("payment_id", name="uq_orders_payment_id"),
+        #: Also the index the back office searches by reference with.
+        UniqueConstraint("reference", name="uq_orders_reference"),
         Index("ix_orders_buyer_created_at", "buyer", "created_at"),
         # Keyset pages of one event's orders in one status (event cancellation).
         Index("ix_orders_event_id_status_id", "event_id", "status", "id"),
@@ -282,6 +284,8 @@ class OrderRow(Base):
     status: Mapped[str] = mapped_column(String(16))
     stock: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(Timestamp)
+    #: The short order number a buyer reads (``Order.reference``), unique.
+    reference: Mapped[str] = mapped_column(String(16))
 
 
 class RefundRow(Base):
@@ -398,6 +402,13 @@ class NotificationRow(Base):
         CheckConstraint(_one_of("status", NotificationStatus), name="status_known"),
         UniqueConstraint("key", "channel", name="uq_notifications_key_channel"),
         Index("ix_notifications_status_next_attempt_at", "status", "next_attempt_at"),
+        # Renewals find a sender's records by its lease; finished records have none.
+        Index(
+            "ix_notifications_lease",
+            "lease",
+            postgresql_where=text("lease IS NOT NULL"),
+            sqlite_where=text("lease IS NOT NULL"),
+        ),
     )
 
     id: Mapped[UUID] = mapped_column(ID, primary_key=True)
@@ -411,6 +422,20 @@ class NotificationRow(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(Timestamp)
     sent_at: Mapped[datetime | None] = mapped_column(Timestamp)
     error: Mapped[str | None] = mapped_column(Text)
+    #: The token of the sender holding the record; ``next_attempt_at`` is when it ends.
+    lease: Mapped[UUID | None] = mapped_column(ID)
+    generation: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    requested_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class NotificationQuotaRow(Base):
+    """How many messages of a capped kind one booking got on one channel."""
+
+    __tablename__ = "notification_quotas"
+
+    scope: Mapped[str] = mapped_column(String(255), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    used: Mapped[int] = mapped_column(Integer)
 
 
 class JobRow(Base):

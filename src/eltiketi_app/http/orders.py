@@ -117,8 +117,11 @@ async def cancel_order(
     "/{order_id:uuid}/resend",
     status_code=200,
     summary="Send the e-tickets again (owner)",
-    description="Rate limited: 429 `resend_rate_limited` (per order) and 429 `rate_limited` "
-    "(per account and client address), with `Retry-After`.",
+    description="A new message on every channel the order's contact has (a new e-mail "
+    "`Message-ID`). At most once per `ELTIKETI_RESEND_INTERVAL_SECONDS`, and not while the "
+    "tickets are being sent: concurrent requests claim the resend slot with one conditional "
+    "write, exactly one sends, the others get 429 `resend_rate_limited`. 429 `rate_limited` "
+    "per account and client address. Both with `Retry-After`.",
     guards=[rate_limited(Action.RESEND)],
 )
 @inject

@@ -206,7 +206,11 @@ CATALOG: Mapping[str, ProblemCode] = _rows(
         ("invalid_subject", "invalid_token_request"),
         "`POST /dev/token` with an empty `sub`, or a role, e-mail or phone it cannot use",
     ),
-    (429, ("resend_rate_limited",), "e-tickets were sent a moment ago (`Retry-After`)"),
+    (
+        429,
+        ("resend_rate_limited",),
+        "e-tickets were sent or asked for a moment ago, or are being sent (`Retry-After`)",
+    ),
     (
         429,
         ("rate_limited",),

@@ -201,6 +201,8 @@ class TicketOut(msgspec.Struct, kw_only=True):
 
 class OrderOut(msgspec.Struct, kw_only=True):
     id: UUID
+    #: The short order number the buyer reads in e-mails and SMS (8 characters, unique).
+    reference: str
     booking_id: UUID
     payment_id: UUID
     event_id: UUID
@@ -389,6 +391,7 @@ def ticket_out(ticket: Ticket) -> TicketOut:
 def order_out(order: Order, tickets: tuple[Ticket, ...]) -> OrderOut:
     return OrderOut(
         id=order.id,
+        reference=order.reference,
         booking_id=order.booking_id,
         payment_id=order.payment_id,
         event_id=order.event_id,

@@ -586,7 +586,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         float,
         Var(
             "`POST /v1/orders/{id}/resend` answers 429 if the same order's e-tickets were "
-            "sent less than this long ago",
+            "sent, or asked for again, less than this long ago (or are being sent right now)",
             _NOTIFICATIONS,
             ge=0,
         ),
@@ -610,12 +610,27 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     notification_lease_seconds: Annotated[
         float,
         Var(
-            "a send in progress is reserved for this long; if its process dies, another one "
-            "retries it after that. Keep it above the slowest send (SMTP or SMS timeout)",
+            "the lease on an e-mail or SMS being sent: its sender renews it every third of "
+            "this while the send runs (however long the mail server takes), so it is how soon "
+            "the messages of a crashed process are retried by another "
+            "([operations](operations.md#notification-leases-crashes-and-duplicates))",
             _NOTIFICATIONS,
             ge=1,
         ),
-    ] = 120.0
+    ] = 15.0
+    payment_problem_notices_per_booking: Annotated[
+        int,
+        Var(
+            'at most this many "your payment did not go through" messages per booking and '
+            "channel; the ones over it are recorded as `suppressed`, not sent. `0`: none",
+            _NOTIFICATIONS,
+            ge=0,
+        ),
+    ] = 1
+    refund_notices_per_booking: Annotated[
+        int,
+        Var("the same cap for refund notices", _NOTIFICATIONS, ge=0),
+    ] = 3
 
     # -- event bus ------------------------------------------------------------------
     kafka_bootstrap: Annotated[
@@ -831,6 +846,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             notification_max_attempts=self.notification_max_attempts,
             notification_backoff=timedelta(seconds=self.notification_backoff_seconds),
             notification_lease=timedelta(seconds=self.notification_lease_seconds),
+            payment_problem_notices_per_booking=self.payment_problem_notices_per_booking,
+            refund_notices_per_booking=self.refund_notices_per_booking,
             job_batch_size=self.job_batch_size,
             job_lease=timedelta(seconds=self.job_lease_seconds),
             job_max_failures=self.job_max_failures,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Final
 from uuid import UUID
 
 import msgspec
@@ -29,7 +30,43 @@ class StockState(StrEnum):
     RELEASED = "released"
 
 
+#: Crockford's base32 alphabet: digits and letters without I, L, O and U, so a reference
+#: read out on the phone or typed from paper has no look-alike characters.
+_CROCKFORD: Final = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_LOOK_ALIKES: Final = str.maketrans({"O": "0", "I": "1", "L": "1"})
+#: Characters of an order reference: 40 bits, five per character.
+REFERENCE_LENGTH: Final = 8
+
+
+def order_reference(order_id: UUID) -> str:
+    """The order number a buyer reads (``7K3M9QXA``): the id's last 40 bits in Crockford base32.
+
+    Those bits are the random part of a time-ordered id (UUIDv7's ``rand_b``; all of a
+    UUIDv4 is random), never its timestamp, so two orders made seconds apart get unrelated
+    references. Forty bits keep it short; uniqueness is not left to chance: the order
+    store refuses a taken reference (``orders.reference`` is unique) and the settlement
+    then issues the order under a fresh id, hence a fresh reference.
+    """
+    value = order_id.int & ((1 << (5 * REFERENCE_LENGTH)) - 1)
+    return "".join(
+        _CROCKFORD[(value >> shift) & 31] for shift in range(5 * (REFERENCE_LENGTH - 1), -1, -5)
+    )
+
+
+def normalise_reference(text: str) -> str | None:
+    """A reference as a person typed it (``7k3m-9qxa``, ``7K3M 9QXA``, ``O`` for ``0``) in
+    its stored form, or None if it cannot be one."""
+    cleaned = "".join(text.split()).replace("-", "").upper().translate(_LOOK_ALIKES)
+    if len(cleaned) != REFERENCE_LENGTH or any(c not in _CROCKFORD for c in cleaned):
+        return None
+    return cleaned
+
+
 class Order(msgspec.Struct, frozen=True, kw_only=True):
+    """A confirmed purchase. ``reference`` is the short, unique order number shown to the
+    buyer (in e-mails, SMS and the API); left empty, it is derived from ``id``
+    (:func:`order_reference`)."""
+
     id: UUID
     booking_id: UUID
     payment_id: UUID
@@ -41,6 +78,11 @@ class Order(msgspec.Struct, frozen=True, kw_only=True):
     status: OrderStatus
     stock: StockState
     created_at: datetime
+    reference: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.reference:
+            msgspec.structs.force_setattr(self, "reference", order_reference(self.id))
 
 
 class TicketStatus(StrEnum):

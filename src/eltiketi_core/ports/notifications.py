@@ -14,13 +14,20 @@ from eltiketi_core.domain.order import Order, Ticket
 
 class TicketsNotice(msgspec.Struct, frozen=True, kw_only=True):
     """Everything an e-ticket message shows: the event (for its timezone and locale),
-    the order summary and each ticket with its signed token."""
+    the order summary and each ticket with its signed token.
+
+    ``message_key`` (on every notice) names this message on this channel: the same on
+    every retry of it, so a copy sent again after a crash carries the same e-mail
+    ``Message-ID`` and SMS idempotency key and can be recognised; a new one when the buyer
+    asks for the message again. None: the notifier makes up an identity of its own.
+    """
 
     order: Order
     event: Event
     ticket_types: dict[str, TicketType]
     tickets: tuple[Ticket, ...]
     contact: Contact
+    message_key: str | None = None
 
 
 class RefundNotice(msgspec.Struct, frozen=True, kw_only=True):
@@ -30,6 +37,9 @@ class RefundNotice(msgspec.Struct, frozen=True, kw_only=True):
     reason: str
     order_id: str | None = None
     event_name: str | None = None
+    #: The order's reference (``Order.reference``), when the refund is for an order.
+    order_reference: str | None = None
+    message_key: str | None = None
 
 
 class PaymentProblemNotice(msgspec.Struct, frozen=True, kw_only=True):
@@ -38,13 +48,16 @@ class PaymentProblemNotice(msgspec.Struct, frozen=True, kw_only=True):
     booking_id: str
     reason: str
     event_name: str | None = None
+    message_key: str | None = None
 
 
 class Notifier(Protocol):
     """One delivery channel. ``channel`` is ``email`` or ``sms``.
 
     ``accepts`` says whether the contact can be reached on this channel. A send
-    raises on failure; the notification use cases record and retry.
+    raises on failure; the notification use cases record and retry. A notifier derives
+    whatever identity its channel has (e-mail ``Message-ID``, a provider's idempotency
+    key) from the notice's ``message_key`` when it is set.
     """
 
     channel: str

@@ -8,10 +8,10 @@ checks them on every adapter):
 * ``transition`` methods are compare-and-set: they change a status only if it
   still has the expected value and say whether they did. That one conditional
   change decides every race (confirm vs. expire vs. cancel).
-* Uniqueness is enforced at write time: one order per booking and per payment,
-  one open payment per booking, one refund per (payment, reason), one check-in
-  per ticket, one idempotency record per (user, key), one inbox row per
-  (consumer, event id).
+* Uniqueness is enforced at write time: one order per booking, per payment and
+  per reference, one open payment per booking, one refund per (payment, reason),
+  one check-in per ticket, one idempotency record per (user, key), one inbox row
+  per (consumer, event id), one notification per (key, channel).
 """
 
 from __future__ import annotations
@@ -189,10 +189,16 @@ class PaymentStore(Protocol):
 
 class OrderStore(Protocol):
     async def add(self, order: Order) -> bool:
-        """False (nothing written) if the booking or the payment already has an order."""
+        """False (nothing written) if the booking or the payment already has an order, or
+        another order has the same ``reference``."""
         ...
 
     async def get(self, order_id: UUID) -> Order | None: ...
+
+    async def by_reference(self, reference: str) -> Order | None:
+        """The order whose ``reference`` is exactly this (see
+        :func:`~eltiketi_core.domain.order.normalise_reference` for typed input)."""
+        ...
 
     async def for_booking(self, booking_id: UUID) -> Order | None: ...
 
@@ -362,10 +368,22 @@ class NotificationStatus(StrEnum):
     QUEUED = "queued"
     SENT = "sent"
     FAILED = "failed"
+    #: Not sent, and never will be: the booking's limit for this kind of message was
+    #: reached (``Policy.payment_problem_notices_per_booking`` and the like).
+    SUPPRESSED = "suppressed"
 
 
 class NotificationRecord(msgspec.Struct, frozen=True, kw_only=True):
-    """One message on one channel. ``key`` names what it is about (``tickets:{order}``)."""
+    """One message on one channel. ``key`` names what it is about (``tickets:{order}``).
+
+    While a sender works on it, the record holds that sender's ``lease`` (a token) and
+    ``next_attempt_at`` is when the lease runs out; the sender keeps pushing it forward
+    (:meth:`NotificationStore.renew`). A record whose lease ran out is due again: its
+    sender died. ``generation`` counts the times the buyer asked for the message again
+    (a resend is a new message, with a new identity); ``requested_at`` is when the
+    current generation was asked for (None on records older than the field: use
+    ``created_at``).
+    """
 
     id: UUID
     key: str
@@ -378,19 +396,72 @@ class NotificationRecord(msgspec.Struct, frozen=True, kw_only=True):
     next_attempt_at: datetime | None = None
     sent_at: datetime | None = None
     error: str | None = None
+    lease: UUID | None = None
+    generation: int = 0
+    requested_at: datetime | None = None
 
 
 class NotificationStore(Protocol):
+    """Every change of a record a sender may hold is conditional, so two senders never
+    both believe they own a message: :meth:`claim_due` and :meth:`claim_resend` give a
+    record a lease, :meth:`renew` and :meth:`finish` act only for the lease's holder."""
+
     async def add(self, record: NotificationRecord) -> bool:
         """False (nothing written) if (key, channel) exists: a message is never queued twice."""
         ...
 
     async def get(self, key: str, channel: str) -> NotificationRecord | None: ...
 
-    async def update(self, record: NotificationRecord) -> None: ...
+    async def update(self, record: NotificationRecord) -> None:
+        """Writes the record as given, whoever holds it (for tools and repairs; senders
+        use :meth:`finish`)."""
+        ...
 
-    async def due(self, now: datetime, *, limit: int) -> list[NotificationRecord]:
-        """Queued or failed records whose ``next_attempt_at`` has come, locked (skip locked)."""
+    async def claim_due(
+        self, now: datetime, *, lease: UUID, until: datetime, limit: int
+    ) -> list[NotificationRecord]:
+        """Take up to ``limit`` queued or failed records whose ``next_attempt_at`` has come
+        (a failure's backoff is over, or a sender's lease ran out): each now holds
+        ``lease`` until ``until``. Returns them as changed, earliest due first.
+
+        Concurrent claimers never get the same record (rows another transaction holds
+        are skipped, and the change is conditional on the record still being due).
+        """
+        ...
+
+    async def renew(self, lease: UUID, until: datetime) -> int:
+        """Push the lease of every unfinished record holding ``lease`` out to ``until``;
+        how many it held. A record finished, or taken over after the lease ran out, is
+        no longer held and stays as it is."""
+        ...
+
+    async def finish(self, record: NotificationRecord, *, lease: UUID) -> bool:
+        """Write the outcome of a send (``record`` as given, normally with its ``lease``
+        cleared) if the stored record still holds ``lease``; False (nothing written) if
+        it does not: the lease ran out and someone else took the message."""
+        ...
+
+    async def claim_resend(
+        self,
+        key: str,
+        channel: str,
+        *,
+        now: datetime,
+        quiet_since: datetime,
+        lease: UUID,
+        until: datetime,
+    ) -> NotificationRecord | None:
+        """Compare-and-set of the resend slot: if the record was neither asked for nor
+        sent after ``quiet_since`` and no live lease holds it, start its next generation
+        (``generation + 1``, ``requested_at = now``, queued, no attempts yet, holding
+        ``lease`` until ``until``) and return it; otherwise None and no change. Of many
+        concurrent callers exactly one wins."""
+        ...
+
+    async def take_quota(self, scope: str, channel: str, limit: int) -> bool:
+        """Count one more message of ``scope`` (e.g. one booking's payment problems) on
+        ``channel`` if fewer than ``limit`` were counted; False (no change) otherwise.
+        One conditional write, exact under concurrency."""
         ...
 
     async def for_key_prefix(self, prefix: str) -> list[NotificationRecord]: ...

@@ -8,10 +8,19 @@ import msgspec
 
 
 class Policy(msgspec.Struct, frozen=True, kw_only=True):
-    """The knobs. The re-hold throttle: a buyer with ``rehold_limit`` holds for one
-    event that ended unpaid (released or expired) within ``rehold_window`` may hold
-    that event again only ``rehold_cooldown`` after the last of them ended, so the
-    stock they gave back goes to other buyers first. ``rehold_limit = 0`` turns it off.
+    """The knobs, with the defaults an operator gets when setting nothing.
+
+    The re-hold throttle: a buyer with ``rehold_limit`` holds for one event that ended
+    unpaid (released or expired) within ``rehold_window`` may hold that event again only
+    ``rehold_cooldown`` after the last of them ended, so the stock they gave back goes to
+    other buyers first. ``rehold_limit = 0`` turns it off.
+
+    Notifications: ``notification_lease`` is how long a sender holds a message without
+    renewing (it renews every third of it while it sends), so it is also how soon the
+    messages of a crashed sender are retried. ``payment_problem_notices_per_booking``
+    and ``refund_notices_per_booking`` cap the messages that are not the tickets
+    themselves, per booking and channel (0: none at all); the ones over the cap are
+    recorded as ``suppressed``, not sent.
     """
 
     hold_ttl: timedelta = timedelta(minutes=15)
@@ -24,7 +33,9 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True):
     resend_interval: timedelta = timedelta(minutes=1)
     notification_max_attempts: int = 8
     notification_backoff: timedelta = timedelta(seconds=5)
-    notification_lease: timedelta = timedelta(minutes=2)
+    notification_lease: timedelta = timedelta(seconds=15)
+    payment_problem_notices_per_booking: int = 1
+    refund_notices_per_booking: int = 3
     payment_start_stale_after: timedelta = timedelta(minutes=2)
     job_batch_size: int = 100
     """Holds released or orders refunded per transaction of a background job."""

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 from aiohttp import web
 
 from eltiketi_adapters.notify import HttpSmsConfig, HttpSmsNotifier
+from eltiketi_adapters.notify.http_sms import idempotency_key_for
 from eltiketi_adapters.tickets import JoseTicketSigner, TicketKeySet
 from eltiketi_core.domain.booking import Contact
 from eltiketi_core.errors import GatewayUnavailable
@@ -36,6 +39,7 @@ class Recorded:
     content_type: str
     authorization: str
     form: dict[str, str]
+    idempotency: tuple[str | None, str | None] = (None, None)
 
 
 @dataclass
@@ -56,6 +60,10 @@ class FakeTwilio:
                 content_type=request.content_type,
                 authorization=request.headers.get("Authorization", ""),
                 form={k: str(v) for k, v in form.items()},
+                idempotency=(
+                    request.headers.get("Idempotency-Key"),
+                    request.headers.get("I-Twilio-Idempotency-Token"),
+                ),
             )
         )
         if self.delay:
@@ -111,6 +119,24 @@ async def test_ticket_text_is_posted_in_twilios_shape(
     assert request.form["From"] == SENDER
     assert request.form["Body"].endswith(f"{PUBLIC_URL}/orders/{notice.order.id}")
     assert "3 tickets for Nachtkonzert" in request.form["Body"]
+
+
+async def test_each_text_carries_the_idempotency_key_of_its_message(
+    notifier: HttpSmsNotifier, twilio: FakeTwilio, signer: JoseTicketSigner
+) -> None:
+    notice = tickets_notice(signer, contact=Contact(phone="+4915112345678"))
+    key = f"tickets:{notice.order.id}/sms"
+
+    await notifier.send_tickets(msgspec.structs.replace(notice, message_key=key))
+    await notifier.send_tickets(msgspec.structs.replace(notice, message_key=key))  # a re-send
+    await notifier.send_tickets(msgspec.structs.replace(notice, message_key=f"{key}/1"))
+    await notifier.send_tickets(notice)  # no key: no header
+
+    first, again, resent, plain = (r.idempotency for r in twilio.requests)
+    assert first == again == (idempotency_key_for(key),) * 2
+    assert resent == (idempotency_key_for(f"{key}/1"),) * 2 != first
+    assert re.fullmatch(r"[A-Za-z0-9_:-]{1,255}", first[0] or "")  # every provider's key syntax
+    assert plain == (None, None)
 
 
 async def test_send_returns_the_providers_message_id(

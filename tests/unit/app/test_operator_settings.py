@@ -67,6 +67,8 @@ def test_every_new_variable_is_read_and_reaches_what_it_tunes() -> None:
             "ELTIKETI_NOTIFICATION_BACKOFF_SECONDS": "2",
             "ELTIKETI_NOTIFICATION_LEASE_SECONDS": "45",
             "ELTIKETI_NOTIFICATION_RETRY_INTERVAL_SECONDS": "0.5",
+            "ELTIKETI_PAYMENT_PROBLEM_NOTICES_PER_BOOKING": "0",
+            "ELTIKETI_REFUND_NOTICES_PER_BOOKING": "5",
             "ELTIKETI_AVAILABILITY_CACHE_MS": "250",
             "ELTIKETI_KAFKA_BOOTSTRAP": "k1:9092,k2:9092",
             "ELTIKETI_KAFKA_TOPIC_PREFIX": "staging.",
@@ -97,6 +99,8 @@ def test_every_new_variable_is_read_and_reaches_what_it_tunes() -> None:
     assert policy.notification_max_attempts == 3
     assert policy.notification_backoff == timedelta(seconds=2)
     assert policy.notification_lease == timedelta(seconds=45)
+    assert policy.payment_problem_notices_per_booking == 0
+    assert policy.refund_notices_per_booking == 5
     assert settings.availability_cache_ms == 250
     intervals = Intervals.from_settings(settings)
     assert intervals.notification_retry == 0.5

@@ -40,12 +40,14 @@ _check_ins = CheckInRow.__table__
 _ADD_ORDER_PG = pg_insert(OrderRow).on_conflict_do_nothing().returning(OrderRow.id)
 _ADD_ORDER_SQLITE = sqlite_insert(OrderRow).on_conflict_do_nothing().returning(OrderRow.id)
 _ORDER_BY_ID = select(_orders).where(OrderRow.id == bindparam("p_id"))
-_ORDER_OF_BOOKING_OR_PAYMENT = select(OrderRow.id).where(
+_ORDER_OF_BOOKING_PAYMENT_OR_REFERENCE = select(OrderRow.id).where(
     or_(
         OrderRow.booking_id == bindparam("p_booking_id"),
         OrderRow.payment_id == bindparam("p_payment_id"),
+        OrderRow.reference == bindparam("p_reference"),
     )
 )
+_ORDER_BY_REFERENCE = select(_orders).where(OrderRow.reference == bindparam("p_reference"))
 _ORDER_FOR_BOOKING = select(_orders).where(OrderRow.booking_id == bindparam("p_booking_id"))
 _ORDERS_FOR_BUYER = (
     select(_orders)
@@ -126,13 +128,15 @@ _CHECK_IN_OF_TICKET = select(_check_ins).where(CheckInRow.ticket_id == bindparam
 
 
 class SqlOrderStore:
-    """:class:`~eltiketi_core.ports.OrderStore`; ``booking_id`` and ``payment_id`` are unique."""
+    """:class:`~eltiketi_core.ports.OrderStore`; ``booking_id``, ``payment_id`` and
+    ``reference`` are unique."""
 
     def __init__(self, tx: Tx) -> None:
         self._tx = tx
 
     async def add(self, order: Order) -> bool:
-        # No conflict target: a second order for the booking OR for the payment is refused.
+        # No conflict target: a second order for the booking, the payment or the reference
+        # is refused.
         statement = _ADD_ORDER_PG if self._tx.is_postgres else _ADD_ORDER_SQLITE
         result = await self._tx.execute(
             statement,
@@ -150,15 +154,21 @@ class SqlOrderStore:
                 "status": order.status.value,
                 "stock": order.stock.value,
                 "created_at": order.created_at,
+                "reference": order.reference,
             },
         )
         if result.first() is not None:
             return True
         # Refused. False is the contract's answer for "this booking or payment already
-        # has an order"; anything else that collided was the primary key.
+        # has an order, or the reference is taken"; anything else that collided was the
+        # primary key.
         taken = await self._tx.first(
-            _ORDER_OF_BOOKING_OR_PAYMENT,
-            {"p_booking_id": order.booking_id, "p_payment_id": order.payment_id},
+            _ORDER_OF_BOOKING_PAYMENT_OR_REFERENCE,
+            {
+                "p_booking_id": order.booking_id,
+                "p_payment_id": order.payment_id,
+                "p_reference": order.reference,
+            },
         )
         if taken is None:
             raise Conflict("constraint_violation", f"an order with id {order.id} exists")
@@ -166,6 +176,10 @@ class SqlOrderStore:
 
     async def get(self, order_id: UUID) -> Order | None:
         row = (await self._tx.execute(_ORDER_BY_ID, {"p_id": order_id})).first()
+        return _order(row._mapping) if row else None
+
+    async def by_reference(self, reference: str) -> Order | None:
+        row = (await self._tx.execute(_ORDER_BY_REFERENCE, {"p_reference": reference})).first()
         return _order(row._mapping) if row else None
 
     async def for_booking(self, booking_id: UUID) -> Order | None:
@@ -313,6 +327,7 @@ def _order(row: Any) -> Order:
         status=OrderStatus(row["status"]),
         stock=StockState(row["stock"]),
         created_at=row["created_at"],
+        reference=row["reference"],
     )
 
 

@@ -33,8 +33,10 @@ def tickets_notice(
     timezone: str = "Europe/Berlin",
     locale: str = "de-DE",
     void: int = 0,
+    standing: int = 2,
 ) -> TicketsNotice:
-    """Two standing tickets and one seated; the last ``void`` of them are void."""
+    """``standing`` standing tickets (two) and one seated; the last ``void`` of them are void."""
+    standing_count = standing
     event = Event(
         id=uuid4(),
         owner="organizer-1",
@@ -54,7 +56,7 @@ def tickets_notice(
         id=uuid4(), event_id=event.id, name="Sitzplatz", price=Money(5900, "EUR"), capacity=50
     )
     items = (
-        BookingItem(ticket_type_id=standing.id, quantity=2, unit_price=standing.price),
+        BookingItem(ticket_type_id=standing.id, quantity=standing_count, unit_price=standing.price),
         BookingItem(ticket_type_id=seated.id, quantity=1, unit_price=seated.price),
     )
     order = Order(
@@ -65,12 +67,12 @@ def tickets_notice(
         buyer="user-ada",
         contact=contact,
         items=items,
-        total=Money(3950 * 2 + 5900, "EUR"),
+        total=Money(3950 * standing_count + 5900, "EUR"),
         status=OrderStatus.CONFIRMED,
         stock=StockState.SOLD,
         created_at=CREATED_AT,
     )
-    type_ids = [standing.id, standing.id, seated.id]
+    type_ids = [standing.id] * standing_count + [seated.id]
     tickets = tuple(
         _ticket(signer, order, type_id, void=index >= len(type_ids) - void)
         for index, type_id in enumerate(type_ids)

@@ -77,7 +77,7 @@ async def test_eml_file_is_a_complete_owner_only_message(
 
     [path] = list(eml.folder.iterdir())
     assert path.suffix == ".eml"
-    assert f"-tickets-{str(notice.order.id)[:8].upper()}-" in path.name
+    assert f"-tickets-{notice.order.reference}-" in path.name
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     raw = path.read_bytes()
     assert b"\r\n" in raw
@@ -120,7 +120,7 @@ async def test_unwritable_folder_is_a_gateway_error(
     assert caught.value.code == "notification_write_failed"
 
 
-async def test_sms_file_has_the_number_and_a_short_text_with_the_order_link(
+async def test_sms_file_has_the_number_and_a_text_with_the_ticket_and_order_links(
     sms: SmsFileNotifier, signer: JoseTicketSigner
 ) -> None:
     notice = tickets_notice(signer, contact=Contact(phone="+49 (151) 1234-5678"))
@@ -131,8 +131,12 @@ async def test_sms_file_has_the_number_and_a_short_text_with_the_order_link(
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     head, text = path.read_text().split("\n\n", 1)
     assert head == "To: +4915112345678"
+    links = " ".join(
+        f"Ticket {n}: {PUBLIC_URL}/v1/tickets/{t.id}/qr.svg"
+        for n, t in enumerate(notice.tickets, start=1)
+    )
     assert text.strip() == (
-        f"elTiketi: 3 tickets for Nachtkonzert, 14. März 2026. "
+        f"elTiketi: 3 tickets for Nachtkonzert, 14. März 2026. {links} "
         f"Your order: {PUBLIC_URL}/orders/{notice.order.id}"
     )
 

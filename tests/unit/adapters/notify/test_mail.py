@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 from pathlib import Path
+from uuid import UUID
 
 import msgspec
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from eltiketi_adapters.notify import Mail, MailComposer
 from eltiketi_adapters.tickets import JoseTicketSigner, TicketKeySet
 from eltiketi_core.domain.booking import Contact
+from eltiketi_core.domain.order import order_reference
 from eltiketi_core.errors import ValidationFailed
 from tests.unit.adapters.notify.mail_reading import body, inline_pngs, parse, ticket_tokens
 from tests.unit.adapters.notify.samples import payment_problem_notice, refund_notice, tickets_notice
@@ -220,4 +222,57 @@ def test_payment_problem_mail(composer: MailComposer) -> None:
     assert message["Subject"] == "Your payment for Nachtkonzert did not go through"
     text = body(message, "plain")
     assert "the payment did not go through" in text
-    assert notice.booking_id.replace("-", "")[:8].upper() in text
+    assert f"Booking {order_reference(UUID(notice.booking_id))} is not confirmed" in text
+
+
+def test_the_text_part_has_a_link_to_each_ticket_and_the_order_reference(
+    composer: MailComposer, signer: JoseTicketSigner
+) -> None:
+    notice = tickets_notice(signer, void=1)
+
+    text = body(_on_the_wire(composer.tickets(notice)), "plain")
+
+    valid, void = notice.tickets[:2], notice.tickets[2]
+    for number, ticket in enumerate(valid, start=1):
+        assert f"Ticket {number} of 2: Stehplatz" in text
+        assert f"https://tickets.example.com/v1/tickets/{ticket.id}/qr.svg" in text
+    assert str(void.id) not in text
+    assert "HTML version" not in text
+    assert f"Order {notice.order.reference}" in text
+    assert notice.order.reference == order_reference(notice.order.id)
+
+
+def test_with_a_ticket_page_each_ticket_links_to_its_place_on_it(
+    signer: JoseTicketSigner,
+) -> None:
+    composer = MailComposer(
+        mail_from="elTiketi <tickets@example.com>",
+        public_url="https://shop.example.com",
+        ticket_link=lambda order_id, starts_at: f"https://shop.example.com/t/{order_id}",
+    )
+    notice = tickets_notice(signer)
+
+    message = _on_the_wire(composer.tickets(notice))
+
+    page = f"https://shop.example.com/t/{notice.order.id}"
+    text = body(message, "plain")
+    assert f"{page}#ticket-1" in text and f"{page}#ticket-3" in text
+    assert "/v1/tickets/" not in text
+    assert f'href="{page}#ticket-2"' in body(message, "html")
+
+
+def test_the_message_id_is_derived_from_the_message_key(
+    composer: MailComposer, signer: JoseTicketSigner
+) -> None:
+    notice = tickets_notice(signer)
+    key = f"tickets:{notice.order.id}/email"
+    first = composer.tickets(msgspec.structs.replace(notice, message_key=key))
+    again = composer.tickets(msgspec.structs.replace(notice, message_key=key))
+    resent = composer.tickets(msgspec.structs.replace(notice, message_key=f"{key}/1"))
+
+    assert first.message_id == again.message_id == f"<tickets.{notice.order.id}.email@example.com>"
+    assert resent.message_id == f"<tickets.{notice.order.id}.email.1@example.com>"
+    assert _on_the_wire(first)["Message-ID"] == first.message_id
+    refund = composer.refund(msgspec.structs.replace(refund_notice(), message_key="refund:r/sms"))
+    assert refund.message_id == "<refund.r.sms@example.com>"
+    assert composer.tickets(notice).message_id != composer.tickets(notice).message_id  # no key

@@ -12,7 +12,7 @@ from eltiketi_core.errors import ValidationFailed
 from tests.unit.adapters.notify.samples import tickets_notice
 
 
-def test_ticket_text_is_one_short_line_with_the_link() -> None:
+def test_ticket_text_is_one_line_with_each_ticket_and_the_order_link() -> None:
     composer = SmsComposer(public_url="https://t.example.com")
     notice = tickets_notice(
         JoseTicketSigner(TicketKeySet.generate()),
@@ -24,8 +24,22 @@ def test_ticket_text_is_one_short_line_with_the_link() -> None:
 
     assert "\n" not in text
     assert text.startswith("elTiketi: 3 tickets for A very long festival name that goes on…, ")
+    for number, ticket in enumerate(notice.tickets, start=1):
+        assert f"Ticket {number}: https://t.example.com/v1/tickets/{ticket.id}/qr.svg" in text
     assert text.endswith(f"Your order: https://t.example.com/orders/{notice.order.id}")
-    assert len(text) <= 160
+
+
+def test_a_text_names_five_tickets_and_points_to_the_order_for_the_rest() -> None:
+    composer = SmsComposer(public_url="https://t.example.com")
+    notice = tickets_notice(JoseTicketSigner(TicketKeySet.generate()), standing=7, locale="en")
+
+    text = composer.tickets(notice)
+
+    assert text.count("/v1/tickets/") == 5
+    assert "Ticket 6" not in text
+    assert text.endswith(
+        f"Your order (all 8 tickets): https://t.example.com/orders/{notice.order.id}"
+    )
 
 
 @pytest.mark.parametrize(
@@ -95,3 +109,14 @@ def test_a_ticket_link_replaces_the_order_link_in_the_e_ticket() -> None:
 
     assert view.order_url == "https://t.example.com/t/signed"
     assert seen == [(notice.order.id, notice.event.starts_at)]
+    # each ticket's own link is the page at that ticket, in the text part and the SMS
+    assert [t.url for t in view.tickets] == [
+        f"https://t.example.com/t/signed#ticket-{n}" for n in (1, 2, 3)
+    ]
+    text = templates.render("tickets.txt.j2", view)
+    assert "https://t.example.com/t/signed#ticket-3" in text
+    assert text.rstrip().endswith(
+        "All your tickets (no login needed): https://t.example.com/t/signed\n\nelTiketi"
+    )
+    sms = " ".join(templates.render("tickets.sms.j2", view).split())
+    assert sms.endswith("14. März 2026. Your tickets: https://t.example.com/t/signed")
