@@ -14,6 +14,7 @@ import importlib.resources
 import os
 import shutil
 import signal
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -51,8 +52,18 @@ class KafkaBroker:
         return int(self.bootstrap.rsplit(":", 1)[1])
 
     def pause(self) -> None:
-        """Freeze the broker: connections stay open, requests get no answer."""
+        """Freeze the broker: connections stay open, requests get no answer.
+
+        Returns once the kernel reports the process stopped: the signal is delivered
+        asynchronously, and on a loaded machine a request sent right after ``kill``
+        could otherwise still be answered.
+        """
         self.process.send_signal(signal.SIGSTOP)
+        deadline = time.monotonic() + 5
+        while _state(self.process.pid) not in {"T", "t"}:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"tansu (pid {self.process.pid}) did not stop on SIGSTOP")
+            time.sleep(0.005)
 
     def resume(self) -> None:
         self.process.send_signal(signal.SIGCONT)
@@ -150,3 +161,9 @@ async def create_topics(
     ]
     if failures:
         raise RuntimeError(f"create_topics failed: {failures}")
+
+
+def _state(pid: int) -> str:
+    """The process state letter from ``/proc/<pid>/stat`` (``T``: stopped)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return stat.rsplit(")", 1)[1].split()[0]
