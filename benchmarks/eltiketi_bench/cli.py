@@ -26,7 +26,7 @@ def parser(prog: str) -> argparse.ArgumentParser:
         "Creates its own database on the PostgreSQL server, starts the API as "
         "separate processes, drives load from a separate process and prints a table. "
         "Scenarios: a flash sale (hot row), b flash sale (sharded), c purchase journey, "
-        "d purchase with Kafka, e reads, f holds at a fixed rate.",
+        "d purchase with Kafka, e reads, f holds at a fixed rate, g the shop's event page.",
     )
     sizes = bench.add_mutually_exclusive_group()
     sizes.add_argument("--quick", action="store_true", help="every scenario, under two minutes")

@@ -38,7 +38,9 @@ MAX_CONNECTIONS_PER_BUYER = 8
 _FORM = "application/x-www-form-urlencoded"
 _PAY_FORM = b"outcome=pay"
 
-Mode = Literal["hold", "journey", "read"]
+Mode = Literal["hold", "journey", "read", "page"]
+#: What a browser asks for when it opens a page.
+_BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
 
 class Plan(msgspec.Struct, kw_only=True):
@@ -123,12 +125,13 @@ def _problem(response: Response) -> str:
 class Buyer:
     """One buyer: a client pinned to one API process, and its requests encoded once."""
 
-    __slots__ = ("client", "hold", "read")
+    __slots__ = ("client", "hold", "page", "read")
 
     def __init__(self, client: Http11Client, *, hold_body: bytes, event_id: str) -> None:
         self.client = client
         self.hold = client.encode("POST", "/v1/bookings", hold_body)
         self.read = client.encode("GET", f"/v1/events/{event_id}")
+        self.page = client.encode("GET", f"/events/{event_id}", accept=_BROWSER_ACCEPT)
 
 
 Operation = Callable[[Buyer, float], Coroutine[Any, Any, bool]]
@@ -219,7 +222,12 @@ class Driver:
     # -- loops -------------------------------------------------------------------------------
 
     def _operation(self) -> Operation:
-        return {"hold": self._hold, "journey": self._journey, "read": self._read}[self.plan.mode]
+        return {
+            "hold": self._hold,
+            "journey": self._journey,
+            "read": self._read,
+            "page": self._page,
+        }[self.plan.mode]
 
     async def _closed_loop(self) -> None:
         operation = self._operation()
@@ -294,6 +302,21 @@ class Driver:
             self._accepted(began)
         else:
             t.error(f"GET /v1/events/{{id}} {response.status} {_problem(response)}")
+        return True
+
+    async def _page(self, who: Buyer, began: float) -> bool:
+        """A browser opening the event page: HTML, with its live availability."""
+        t = self.tally
+        t.attempts += 1
+        try:
+            response = await who.client.send(who.page)
+        except HttpError as error:
+            t.error(f"GET /events/{{id}} {type(error).__name__}")
+            return True
+        if response.status == 200 and response.body.startswith(b"<!doctype html>"):
+            self._accepted(began)
+        else:
+            t.error(f"GET /events/{{id}} {response.status}")
         return True
 
     async def _journey(self, who: Buyer, began: float) -> bool:

@@ -372,13 +372,21 @@ class Http11Client:
         self._closed = False
 
     def encode(
-        self, method: str, path: str, body: bytes = b"", *, content_type: str | None = None
+        self,
+        method: str,
+        path: str,
+        body: bytes = b"",
+        *,
+        content_type: str | None = None,
+        accept: str | None = None,
     ) -> bytes:
         """The request's bytes, to be sent (as often as needed) with :meth:`send`."""
         kind = content_type or self._content_type
         head = [f"{method} {self._prefix}{path} HTTP/1.1\r\n".encode("latin-1"), self._fixed]
         if kind is not None:
             head.append(f"content-type: {kind}\r\n".encode("latin-1"))
+        if accept is not None:
+            head.append(f"accept: {accept}\r\n".encode("latin-1"))
         if body or method not in _NO_BODY_METHODS:
             head.append(b"content-length: %d\r\n" % len(body))
         head.append(_CRLF)

@@ -26,6 +26,7 @@ class Scenario(StrEnum):
     PURCHASE_KAFKA = "d"
     READS = "e"
     HOLD_LATENCY = "f"
+    EVENT_PAGE = "g"
 
     @property
     def label(self) -> str:
@@ -39,6 +40,7 @@ _LABELS = {
     Scenario.PURCHASE_KAFKA: "d purchase + Kafka",
     Scenario.READS: "e reads GET /v1/events/{id}",
     Scenario.HOLD_LATENCY: "f holds at half rate (open loop)",
+    Scenario.EVENT_PAGE: "g event page GET /events/{id} (HTML)",
 }
 
 

@@ -207,6 +207,7 @@ def _runner_for(scenario: Scenario) -> Runner:
         Scenario.PURCHASE: sc.purchase_in_process,
         Scenario.READS: sc.reads,
         Scenario.HOLD_LATENCY: sc.hold_latency,
+        Scenario.EVENT_PAGE: sc.event_page,
     }
     return size_shards[scenario]  # type: ignore[return-value]
 

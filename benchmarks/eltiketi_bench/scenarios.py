@@ -428,6 +428,49 @@ async def reads(ctx: Context, scenario: Scenario) -> ScenarioResult:
     return result
 
 
+# --- g: the event page (HTML) ---------------------------------------------------------------
+
+
+async def event_page(ctx: Context, scenario: Scenario) -> ScenarioResult:
+    """Browsers opening the shop's event page: e's reads, rendered as the page a buyer sees
+    (anonymous, so no session is read or written). The baseline is e's: the adapter's
+    SELECTs of the same event, so the ratio shows what the page costs above its data."""
+    size = ctx.size
+    result = new_result(scenario, "pages")
+    result.concurrency = size.read_clients
+    event = await ctx.seed(
+        "Event page",
+        [
+            TicketTypeSpec(name="standing", capacity=5000),
+            TicketTypeSpec(name="seated", capacity=2000, shards=4),
+            TicketTypeSpec(name="vip", capacity=100),
+        ],
+    )
+    driven, api_cpu = await drive(
+        ctx,
+        scenario,
+        mode="page",
+        unit="pages",
+        concurrency=size.read_clients,
+        event=event,
+        duration_s=size.read_seconds,
+        anonymous=True,
+    )
+    fill_from_driver(result, driven, api_cpu, until_sold_out=False)
+    fill_postgres(result, ctx)
+    stock = await ctx.db.stock(list(event.ticket_types.values()))
+    result.oversold = stock.oversold
+    reads = ctx.results.get(Scenario.READS)
+    if reads is not None and reads.raw_per_s and result.accepted_per_s is not None:
+        result.raw = dict(reads.raw)
+        result.raw_per_s = reads.raw_per_s
+        result.ratio = round(result.accepted_per_s / reads.raw_per_s, 3)
+        result.note = "raw: e's baseline (the same SELECTs)"
+    else:
+        result.note = "raw: run with e for the baseline"
+    return result
+
+
 # --- f: holds at a fixed offered rate -------------------------------------------------------
 
 

@@ -62,6 +62,7 @@ def _routes(settings: Settings, web: Web) -> list[ControllerRouterHandler]:
         buyer.router,
         orders.router,
         tickets.router,
+        tickets.links_router,
         checkins.router,
         jobs.router,
         payments.router,

@@ -222,6 +222,8 @@ NOT_ANSWERED_OVER_HTTP = {
     "card_error": "Stripe card errors arise when confirming a card, which the server never does",
     # start-up
     "unsupported_database_url": "settings, at start-up",
+    # the pages' sign-in at the OIDC issuer answers pages, not problems
+    "login_refused": "the web pages' OIDC login (an HTML page)",
     # the families' defaults: every raise names its own code
     "domain_error": "DomainError's default",
     "validation_failed": "ValidationFailed's default",

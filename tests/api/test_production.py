@@ -61,6 +61,9 @@ def production_settings(data_dir: Path) -> Settings:
         web_secret="production-web-secret-of-forty-characters",
         metrics_token=METRICS_TOKEN,
         rate_limit_redis_url="redis://127.0.0.1:1/0",
+        oidc_web_client_id="eltiketi-shop",
+        web_session_store="redis://127.0.0.1:6379/15",
+        stripe_publishable_key="pk_test_unused",
     )
     settings.check()
     return settings

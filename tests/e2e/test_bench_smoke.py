@@ -36,8 +36,8 @@ FIELDS = (
     "raw_per_s",
     "ratio",
 )
-LETTERS = ["a", "b", "c", "d", "e", "f"]
-WITH_BASELINE = {"a", "b", "c", "d", "e"}
+LETTERS = ["a", "b", "c", "d", "e", "f", "g"]
+WITH_BASELINE = {"a", "b", "c", "d", "e", "g"}
 
 
 def _postgres_problem() -> str | None:

@@ -18,7 +18,7 @@ from tests.infra.oidc import OidcServer, start_oidc_server
 from tests.infra.redis import RedisSpace, redis_space
 from tests.infra.requirement import ComponentUnavailable, require
 from tests.infra.smtp import SmtpServer, make_smtp_server
-from tests.infra.stripe import StripeServer, start_stripe_server
+from tests.infra.stripe import StripeJs, StripeServer, start_stripe_js, start_stripe_server
 
 __all__ = [
     "kafka_broker",
@@ -27,6 +27,7 @@ __all__ = [
     "redis",
     "smtp_server",
     "smtp_server_factory",
+    "stripe_js",
     "stripe_server",
 ]
 
@@ -92,6 +93,12 @@ def oidc_server() -> Iterator[OidcServer]:
 def stripe_server() -> Iterator[StripeServer]:
     """localstripe for the session (state in memory; webhooks global, see tests.infra.stripe)."""
     yield from _run(start_stripe_server())
+
+
+@pytest.fixture(scope="session")
+def stripe_js(stripe_server: StripeServer) -> Iterator[StripeJs]:
+    """Our Stripe.js stand-in (card fields in the page) paying on the session's localstripe."""
+    yield from _run(start_stripe_js(stripe_server))
 
 
 @pytest.fixture

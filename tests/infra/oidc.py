@@ -2,7 +2,8 @@
 
 ``tests/infra/oidc_server/server.mjs`` serves issuer ``http://127.0.0.1:P/realms/eltiketi`` with
 Keycloak's endpoint paths, a confidential client (``eltiketi-api``, client_credentials, may
-introspect), a public PKCE client (``eltiketi-web``), JWT access tokens (audience
+introspect), a public PKCE client (``eltiketi-web``), the shop's confidential PKCE client
+(``eltiketi-shop``, loopback redirects on any port), JWT access tokens (audience
 ``eltiketi-api``) for :data:`API_RESOURCE` and opaque ones for :data:`OPAQUE_RESOURCE`, Keycloak
 claims (``realm_access.roles``, ``resource_access``, ``azp``, ``preferred_username``, ``email``,
 ``phone_number``) and a test-only key rotation endpoint. Users: see :data:`USERS`, password
@@ -52,6 +53,10 @@ API_CLIENT_ID = "eltiketi-api"
 API_CLIENT_SECRET = "eltiketi-api-secret"
 WEB_CLIENT_ID = "eltiketi-web"
 REDIRECT_URI = "http://127.0.0.1/callback"
+SHOP_CLIENT_ID = "eltiketi-shop"
+"""The shop's backend-for-frontend client: confidential, PKCE, redirect
+``http://127.0.0.1:<any port>/login/callback``, post-logout ``http://127.0.0.1:<any port>/``."""
+SHOP_CLIENT_SECRET = "eltiketi-shop-secret"
 API_AUDIENCE = API_CLIENT_ID
 API_RESOURCE = "urn:eltiketi:api"
 """Resource indicator for JWT access tokens (``aud`` = ``eltiketi-api``); the default."""
@@ -86,6 +91,8 @@ class OidcServer:
     web_client_id: str = WEB_CLIENT_ID
     redirect_uri: str = REDIRECT_URI
     realm: str = REALM
+    shop_client_id: str = SHOP_CLIENT_ID
+    shop_client_secret: str = SHOP_CLIENT_SECRET
     process: ComponentProcess | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -218,6 +225,8 @@ def start_oidc_server(
             "OIDC_API_CLIENT_SECRET": API_CLIENT_SECRET,
             "OIDC_WEB_CLIENT_ID": WEB_CLIENT_ID,
             "OIDC_REDIRECT_URI": REDIRECT_URI,
+            "OIDC_SHOP_CLIENT_ID": SHOP_CLIENT_ID,
+            "OIDC_SHOP_CLIENT_SECRET": SHOP_CLIENT_SECRET,
             "OIDC_PASSWORD": PASSWORD,
             "OIDC_ACCESS_TOKEN_TTL": str(access_token_ttl),
         },
@@ -336,6 +345,66 @@ def authorization_code(
             if response.status_code == 401:
                 raise OidcFlowError(f"login refused for {username!r}: {response.text[:200]}")
     raise OidcFlowError("the authorization flow did not reach the redirect_uri")
+
+
+def browse_login(
+    browser: httpx.Client,
+    url: str,
+    username: str,
+    password: str = PASSWORD,
+    *,
+    until: str,
+    max_steps: int = 12,
+) -> str:
+    """Play the person at the issuer from ``url`` (an app's authorization or end-session
+    URL): follow redirects, fill the login form, accept consent and confirm sign-out,
+    until a redirect goes to a URL starting with ``until`` (the app); return that URL.
+
+    ``browser`` keeps the issuer's cookies, so a second call sees the single sign-on
+    session (or that it has ended).
+    """
+    response = browser.get(url)
+    for _ in range(max_steps):
+        if response.is_redirect:
+            location = urljoin(str(response.url), response.headers["location"])
+            if location.startswith(until):
+                return location
+            response = browser.get(location)
+            continue
+        if response.status_code != 200:
+            raise OidcFlowError(
+                f"unexpected page at {response.url}: HTTP {response.status_code}: "
+                f"{response.text[:500]}"
+            )
+        if 'name="logout"' in response.text:  # RP-initiated logout: "Yes, sign me out"
+            logout = _LOGOUT_FORM.search(response.text)
+            if logout is None:
+                raise OidcFlowError(f"no logout form at {response.url}")
+            fields = dict(_HIDDEN.findall(logout.group(2)))
+            response = browser.post(
+                urljoin(str(response.url), html.unescape(logout.group(1))),
+                data={**fields, "logout": "yes"},
+            )
+            continue
+        action, prompt = _FORM_ACTION.search(response.text), _PROMPT.search(response.text)
+        if action is None or prompt is None:
+            raise OidcFlowError(f"no form at {response.url}: {response.text[:500]}")
+        form: dict[str, str] = {"prompt": prompt.group(1)}
+        if form["prompt"] == "login":
+            form |= {"login": username, "password": password}
+        response = browser.post(
+            urljoin(str(response.url), html.unescape(action.group(1))), data=form
+        )
+        if response.status_code == 401:
+            raise OidcFlowError(f"login refused for {username!r}: {response.text[:200]}")
+    raise OidcFlowError(f"the flow did not reach {until}")
+
+
+_LOGOUT_FORM = re.compile(
+    r'<form[^>]*id="op\.logoutForm"[^>]*action="([^"]+)"[^>]*>(.*?)</form>',
+    re.IGNORECASE | re.DOTALL,
+)
+_HIDDEN = re.compile(r'<input[^>]*type="hidden"[^>]*name="([^"]+)"[^>]*value="([^"]*)"', re.I)
 
 
 def login_with_pkce(

@@ -100,3 +100,39 @@ def reset_data(server: StripeServer) -> None:
         timeout=10,
     )
     response.raise_for_status()
+
+
+STRIPE_JS_SERVER = Path(__file__).parent / "stripe_js" / "server.py"
+STRIPE_JS_PUBLISHABLE_KEY = "pk_test_eltiketi"
+
+
+@dataclass(frozen=True)
+class StripeJs:
+    """Our Stripe.js stand-in (``stripe_js/``), paying on ``server``: load ``script_url`` in
+    the page where Stripe.js would be (``ELTIKETI_STRIPE_JS_URL``), with any ``pk_`` key."""
+
+    script_url: str
+    publishable_key: str = STRIPE_JS_PUBLISHABLE_KEY
+    process: ComponentProcess | None = field(default=None, repr=False, compare=False)
+
+
+@contextlib.contextmanager
+def start_stripe_js(
+    server: StripeServer, port: int | None = None, timeout: float = 20.0
+) -> Iterator[StripeJs]:
+    """Run the Stripe.js stand-in's server for ``server`` until the block exits.
+
+    The real Payment Element cannot run here (it loads from js.stripe.com and talks to
+    api.stripe.com); the stand-in offers the same calls the hold page makes and confirms
+    through localstripe's REST API (see ``stripe_js/server.py``).
+    """
+    port = port or free_port()
+    process = start_process(
+        "stripe-js",
+        [sys.executable, STRIPE_JS_SERVER, str(port), server.api_base, server.api_key],
+    )
+    try:
+        wait_for_port(LOOPBACK, port, timeout=timeout, process=process)
+        yield StripeJs(script_url=f"http://{LOOPBACK}:{port}/v3/", process=process)
+    finally:
+        process.stop()

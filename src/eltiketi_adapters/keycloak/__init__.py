@@ -7,6 +7,9 @@ Public API::
     principal = await verifier.verify(token)      # Unauthenticated / GatewayUnavailable
     await verifier.aclose()
 
+    # the web pages' sign-in (authorization code + PKCE, refresh, RP-initiated logout)
+    party = OidcRelyingParty(WebClientConfig(issuer=..., client_id="eltiketi-shop"))
+
 The JWT checks live in :mod:`eltiketi_adapters.keycloak.jwt_validation` and are shared with the
 embedded dev issuer (``eltiketi_adapters.devauth``) through :class:`JwtValidator`,
 :class:`JwtPolicy` and :class:`StaticKeys`. Needs the ``[keycloak]`` extra (joserfc, httpx).
@@ -37,6 +40,13 @@ from eltiketi_adapters.keycloak.jwt_validation import (
     StaticKeys,
     SystemClock,
 )
+from eltiketi_adapters.keycloak.login import (
+    LOGIN_REFUSED,
+    LoginTokens,
+    OidcRelyingParty,
+    PendingLogin,
+    WebClientConfig,
+)
 from eltiketi_adapters.keycloak.principal import principal_from_claims
 from eltiketi_adapters.keycloak.verifier import OidcTokenVerifier
 
@@ -46,6 +56,7 @@ __all__ = [
     "DEFAULT_TOKEN_TYPES",
     "INVALID_TOKEN",
     "ISSUER_UNAVAILABLE",
+    "LOGIN_REFUSED",
     "MALFORMED_TOKEN",
     "TOKEN_EXPIRED",
     "TOKEN_INACTIVE",
@@ -60,10 +71,14 @@ __all__ = [
     "JwtPolicy",
     "JwtValidator",
     "KeyResolver",
+    "LoginTokens",
     "OidcConfig",
+    "OidcRelyingParty",
     "OidcTokenVerifier",
+    "PendingLogin",
     "RoleMapping",
     "StaticKeys",
     "SystemClock",
+    "WebClientConfig",
     "principal_from_claims",
 ]

@@ -19,11 +19,14 @@ FAILURE_RETRY_SECONDS = 5.0
 
 @dataclass(frozen=True, slots=True)
 class ProviderMetadata:
-    """The parts of ``.well-known/openid-configuration`` the verifier uses."""
+    """The parts of ``.well-known/openid-configuration`` the verifier and the web login use."""
 
     issuer: str
     jwks_uri: str
     introspection_endpoint: str | None
+    authorization_endpoint: str | None = None
+    token_endpoint: str | None = None
+    end_session_endpoint: str | None = None
 
 
 class Discovery:
@@ -77,9 +80,16 @@ class Discovery:
             )
         if not isinstance(jwks_uri, str) or not jwks_uri:
             raise issuer_unavailable("OIDC discovery: no jwks_uri")
-        introspection = document.get("introspection_endpoint")
         return ProviderMetadata(
             issuer=issuer,
             jwks_uri=jwks_uri,
-            introspection_endpoint=introspection if isinstance(introspection, str) else None,
+            introspection_endpoint=_url(document, "introspection_endpoint"),
+            authorization_endpoint=_url(document, "authorization_endpoint"),
+            token_endpoint=_url(document, "token_endpoint"),
+            end_session_endpoint=_url(document, "end_session_endpoint"),
         )
+
+
+def _url(document: dict[str, object], name: str) -> str | None:
+    value = document.get(name)
+    return value if isinstance(value, str) and value else None

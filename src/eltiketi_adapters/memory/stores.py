@@ -123,13 +123,16 @@ class MemoryCatalogStore(_Store):
         *,
         statuses: frozenset[EventStatus] | None = None,
         owner: str | None = None,
+        starts_after: datetime | None = None,
         limit: int = 50,
         offset: int = 0,
     ) -> list[Event]:
         found = [
             e
             for e in self._db.events.values()
-            if (statuses is None or e.status in statuses) and (owner is None or e.owner == owner)
+            if (statuses is None or e.status in statuses)
+            and (owner is None or e.owner == owner)
+            and (starts_after is None or e.starts_at > starts_after)
         ]
         found.sort(key=lambda e: (e.starts_at, e.id))
         return found[offset : offset + limit]
@@ -262,6 +265,14 @@ class MemoryBookingStore(_Store):
         ]
         ended.sort(reverse=True)
         return ended[:limit]
+
+    async def set_holders(self, booking_id: UUID, holders: tuple[str, ...]) -> bool:
+        db = self._db
+        booking = db.bookings.get(booking_id)
+        if booking is None or booking.status is not BookingStatus.HELD:
+            return False
+        db.bookings[booking_id] = msgspec.structs.replace(booking, holders=tuple(holders))
+        return True
 
     async def claim_expired(
         self, now: datetime, *, limit: int, ticket_type_id: UUID | None = None

@@ -3,6 +3,13 @@
 Wording lives in template files (``templates/*.j2``) so it can be changed without touching
 code; a ``templates_dir`` given to a notifier overrides any of them by file name. Templates
 whose name ends in ``.html.j2`` are autoescaped; the others (subject, text, SMS) are not.
+
+Languages: an e-ticket is written in the buyer's language (the one they used in the shop,
+kept on the booking), else the event's, else English. A language has its own templates
+next to the English ones, named with its code before the kind: ``tickets.nl.html.j2`` for
+``tickets.html.j2``; a language without them falls back to the next choice. Dates and
+money follow the buyer's locale, else the event's
+(:mod:`~eltiketi_adapters.notify.formatting`).
 """
 
 from __future__ import annotations
@@ -24,6 +31,9 @@ from eltiketi_adapters.notify.formatting import (
 )
 from eltiketi_core.domain.order import TicketStatus, order_reference
 from eltiketi_core.ports.notifications import PaymentProblemNotice, RefundNotice, TicketsNotice
+
+#: The language of the unsuffixed templates.
+BASE_LANGUAGE: Final = "en"
 
 #: Where a buyer's link points. The ``{public_url}`` and ``{order_id}`` fields are filled in.
 #: The shop's order page (it asks the buyer to log in); e-tickets link to a signed
@@ -51,6 +61,14 @@ REFUND_REASONS: Final = {
 
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]+")
 _NOT_ALPHANUMERIC: Final = re.compile(r"[^A-Za-z0-9]+")
+
+
+def _localised(name: str, language: str) -> str:
+    """``tickets.html.j2`` in Dutch is ``tickets.nl.html.j2``; English is the name itself."""
+    if language == BASE_LANGUAGE:
+        return name
+    base, _, kinds = name.partition(".")
+    return f"{base}.{language}.{kinds}"
 
 
 def one_line(text: str) -> str:
@@ -87,6 +105,8 @@ class TicketView:
     #: The ticket's own link, for the text part and the SMS: the ticket page at this ticket,
     #: or (without a ticket page) :data:`DEFAULT_TICKET_URL`
     url: str
+    #: whom the ticket is for, as the buyer named them (None: not named)
+    holder_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +125,8 @@ class TicketsView:
     lines: tuple[Line, ...]
     total: str
     tickets: tuple[TicketView, ...]
+    #: the language the message is written in (a template suffix: ``nl``)
+    language: str = BASE_LANGUAGE
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,14 +194,39 @@ class MessageTemplates:
             keep_trailing_newline=False,
             auto_reload=False,
         )
+        self._languages: dict[str, bool] = {}
         self.order_url(UUID(int=0))  # fail at start-up, not at the first order
 
     def order_url(self, order_id: UUID | str) -> str:
         return self._order_url_template.format(public_url=self._public_url, order_id=order_id)
 
     def render(self, name: str, view: object) -> str:
-        """Render ``templates/<name>`` with ``view`` (as ``v``) and the brand."""
-        return self._env.get_template(name).render(v=view, brand=self._brand)
+        """Render ``templates/<name>`` with ``view`` (as ``v``) and the brand, in the view's
+        ``language`` when it has templates of its own (``tickets.nl.txt.j2``)."""
+        language = getattr(view, "language", BASE_LANGUAGE)
+        return self._env.get_template(_localised(name, language)).render(v=view, brand=self._brand)
+
+    def language_for(self, *choices: str | None) -> str:
+        """The first of ``choices`` (language tags, best first) that has e-ticket templates;
+        English when none has."""
+        for choice in choices:
+            if not choice:
+                continue
+            language = choice.replace("_", "-").split("-")[0].lower()
+            if language == BASE_LANGUAGE or self._has_language(language):
+                return language
+        return BASE_LANGUAGE
+
+    def _has_language(self, language: str) -> bool:
+        known = self._languages.get(language)
+        if known is None:
+            try:
+                self._env.get_template(_localised("tickets.txt.j2", language))
+                known = True
+            except jinja2.TemplateNotFound:
+                known = False
+            self._languages[language] = known
+        return known
 
     def subject(self, name: str, view: object) -> str:
         return one_line(self.render(name, view))
@@ -188,7 +235,10 @@ class MessageTemplates:
 
     def tickets_view(self, notice: TicketsNotice) -> TicketsView:
         event, order = notice.event, notice.order
-        locale = event.locale or self._default_locale
+        language = self.language_for(notice.locale, event.locale, self._default_locale)
+        # dates and money in the buyer's own locale (en-US writes the month first), else the
+        # event's, as before there were buyer languages
+        locale = notice.locale or event.locale or self._default_locale
 
         def type_name(ticket_type_id: UUID) -> str:
             ticket_type = notice.ticket_types.get(str(ticket_type_id))
@@ -233,9 +283,11 @@ class MessageTemplates:
                     token=ticket.token,
                     cid=f"ticket-{ticket.id}@eltiketi",
                     url=ticket_url(ticket.id, number),
+                    holder_name=ticket.holder_name,
                 )
                 for number, ticket in enumerate(valid, start=1)
             ),
+            language=language,
         )
 
     def refund_view(self, notice: RefundNotice) -> RefundView:

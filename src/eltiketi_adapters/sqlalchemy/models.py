@@ -170,6 +170,10 @@ class BookingRow(Base):
     expires_at: Mapped[datetime] = mapped_column(Timestamp)
     #: When the hold ended expired or cancelled (the re-hold throttle counts these).
     ended_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    #: one name per ticket (a JSON list of strings; empty or NULL: none given)
+    holders: Mapped[Any] = mapped_column(JsonDocument, nullable=True)
+    #: the buyer's language (BCP 47) for the e-tickets; NULL: the event's
+    locale: Mapped[str | None] = mapped_column(String(35))
 
 
 class BookingItemRow(Base):
@@ -328,6 +332,8 @@ class TicketRow(Base):
     token: Mapped[str] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(Timestamp)
+    #: the person the ticket is for, as the buyer named them
+    holder_name: Mapped[str | None] = mapped_column(String(100))
 
 
 class CheckInRow(Base):

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from dishka.integrations.litestar import FromDishka, inject
-from litestar import Response, Router, delete, get, post
+from litestar import Request, Response, Router, delete, get, post
 from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from eltiketi_app.http.auth import BEARER, authenticated
@@ -22,9 +22,11 @@ from eltiketi_app.http.schemas import (
     contact_in,
     payment_out,
 )
+from eltiketi_app.web.i18n import preferred_language
 from eltiketi_core.domain.identity import Principal
 from eltiketi_core.errors import ValidationFailed
 from eltiketi_core.usecases import ItemRequest, ReserveRequest, Ticketing
+from eltiketi_core.usecases.booking import checked_locale
 
 MAX_IDEMPOTENCY_KEY = 255
 
@@ -58,6 +60,7 @@ IdempotencyKey = Annotated[
     "contact_required",
     "invalid_contact",
     "hold_cooldown",
+    "invalid_locale",
     *WRITES,
 )
 @post(
@@ -68,11 +71,13 @@ IdempotencyKey = Annotated[
     "token's e-mail or phone: 422 `contact_required` with none, 422 `invalid_contact` for a "
     "malformed one. 429 `rate_limited` (per account and client address) and 429 "
     "`hold_cooldown` (several holds for this event released or expired lately), both "
-    "with `Retry-After`.",
+    "with `Retry-After`. `locale` is the buyer's language for the e-tickets (default: the "
+    "first language of `Accept-Language`, else the event's).",
     guards=[rate_limited(Action.HOLD)],
 )
 @inject
 async def create_booking(
+    request: Request[Any, Any, Any],
     data: JSONBody[NewBookingIn],
     ticketing: FromDishka[Ticketing],
     principal: FromDishka[Principal],
@@ -82,15 +87,16 @@ async def create_booking(
         raise ValidationFailed(
             "invalid_idempotency_key", f"Idempotency-Key must be 1–{MAX_IDEMPOTENCY_KEY} characters"
         )
-    request = ReserveRequest(
+    wanted = ReserveRequest(
         event_id=data.event_id,
         items=tuple(
             ItemRequest(ticket_type_id=i.ticket_type_id, quantity=i.quantity) for i in data.items
         ),
         contact=contact_in(data.contact),
+        locale=data.locale or _accepted_locale(request.headers.get("accept-language")),
     )
     reservation = await ticketing.bookings.reserve(
-        principal, request, idempotency_key=idempotency_key
+        principal, wanted, idempotency_key=idempotency_key
     )
     headers: dict[str, Any] = {"Location": f"/v1/bookings/{reservation.booking.id}"}
     if reservation.replayed:
@@ -146,6 +152,15 @@ async def start_payment(
     booking_id: FromPath[UUID], ticketing: FromDishka[Ticketing], principal: FromDishka[Principal]
 ) -> PaymentOut:
     return payment_out(await ticketing.payments.start(principal, booking_id))
+
+
+def _accepted_locale(header: str | None) -> str | None:
+    """The browser's first language, if it is a tag we can store (a header never fails)."""
+    tag = preferred_language(header)
+    try:
+        return checked_locale(tag)
+    except ValidationFailed:
+        return None
 
 
 router = Router(

@@ -27,8 +27,9 @@ from eltiketi_core.domain.money import Money
 from eltiketi_core.usecases import Ticketing
 
 
-class ContactChangeIn(Strict):
-    contact: ContactIn
+class BookingChangeIn(Strict):
+    contact: ContactIn | None = None
+    holders: list[str] | None = None
 
 
 class AllowanceOut(msgspec.Struct, kw_only=True):
@@ -65,23 +66,36 @@ class CancellationTermsOut(msgspec.Struct, kw_only=True):
     "booking_expired",
     "contact_required",
     "invalid_contact",
+    "holders_mismatch",
+    "invalid_holder",
+    "nothing_to_change",
     *WRITES,
 )
 @patch(
     "/{booking_id:uuid}",
-    summary="Change where the tickets of a hold go (owner)",
-    description="Only while the tickets are held: 409 `booking_not_held` / `booking_expired` "
-    "after. 422 `contact_required` (neither e-mail nor phone), `invalid_contact` (`field`).",
+    summary="Change where the tickets of a hold go and whom they are for (owner)",
+    description="`contact`: where the e-tickets go; `holders`: one name per ticket, in item "
+    "order (blank: unnamed), printed on the tickets and shown at check-in. Only while the "
+    "tickets are held: 409 `booking_not_held` / `booking_expired` after. 422 "
+    "`contact_required` (neither e-mail nor phone), `invalid_contact` (`field`), "
+    "`holders_mismatch` (not one name per ticket), `invalid_holder` (`index`), "
+    "`nothing_to_change` (neither given). Both change together or not at all.",
 )
 @inject
 async def change_contact(
     booking_id: FromPath[UUID],
-    data: JSONBody[ContactChangeIn],
+    data: JSONBody[BookingChangeIn],
     ticketing: FromDishka[Ticketing],
     principal: FromDishka[Principal],
 ) -> BookingOut:
-    contact = Contact(email=data.contact.email, phone=data.contact.phone)
-    return booking_out(await ticketing.bookings.change_contact(principal, booking_id, contact))
+    contact = None
+    if data.contact is not None:
+        contact = Contact(email=data.contact.email, phone=data.contact.phone)
+    holders = tuple(data.holders) if data.holders is not None else None
+    booking = await ticketing.bookings.change(
+        principal, booking_id, contact=contact, holders=holders
+    )
+    return booking_out(booking)
 
 
 @can_answer("booking_not_found", *STORAGE)

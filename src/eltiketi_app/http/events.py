@@ -44,23 +44,27 @@ OPTIONAL_TOKEN = TOKEN_REFUSED
 @get(
     "/",
     summary="List events",
-    description="Published events with live availability; "
+    description="Published events with live availability, soonest first; `upcoming=true` "
+    "leaves out those that have started (the shop's home page); "
     "`mine=true` lists the caller's own events in every status (organizers).",
 )
 @inject
-async def list_events(
+async def list_events(  # noqa: PLR0917 - query parameters, injected by name
     ticketing: FromDishka[Ticketing],
     caller: FromDishka[Caller],
     limit: Limit = 50,
     offset: Offset = 0,
     mine: FromQuery[bool] = False,
+    upcoming: FromQuery[bool] = False,
 ) -> EventListOut:
     if mine:
         views = await ticketing.catalog.list_managed(
             require_principal(caller), limit=limit, offset=offset
         )
     else:
-        views = await ticketing.catalog.list_published(limit=limit, offset=offset)
+        views = await ticketing.catalog.list_published(
+            limit=limit, offset=offset, upcoming=upcoming
+        )
     return EventListOut(items=[event_view_out(v) for v in views], limit=limit, offset=offset)
 
 

@@ -90,6 +90,11 @@ CATALOG: Mapping[str, ProblemCode] = _rows(
         "unknown id, or not yours",
     ),
     (404, ("unknown_provider",), "a webhook for a payment provider this server does not use"),
+    (
+        404,
+        ("link_invalid",),
+        "`GET /v1/ticket-links/{link}`: not a link this server signed (or changed)",
+    ),
     (405, ("method_not_allowed",), "the route exists, the method does not"),
     (409, ("sold_out",), "not enough tickets left of a ticket type"),
     (
@@ -141,6 +146,12 @@ CATALOG: Mapping[str, ProblemCode] = _rows(
         "prefix (e.g. `stripe_amount_too_small`)",
     ),
     (410, ("ticket_void",), "the ticket's order was refunded or cancelled"),
+    (
+        410,
+        ("link_expired", "link_revoked"),
+        "a ticket link past its time (a day after the event started), or of an order cancelled "
+        "or refunded",
+    ),
     (
         413,
         ("request_too_large",),
@@ -201,6 +212,14 @@ CATALOG: Mapping[str, ProblemCode] = _rows(
         "`contact.email` or `contact.phone` is not well formed, too long, or contains control "
         "characters; `field` (`email` or `phone`) names it, `reason` says why",
     ),
+    (
+        422,
+        ("holders_mismatch", "invalid_holder", "nothing_to_change"),
+        "`PATCH /v1/bookings/{id}`: not one name per ticket (`expected`), a name over 100 "
+        "characters or with control characters (`index`), or neither `contact` nor `holders` "
+        "given",
+    ),
+    (422, ("invalid_locale",), "`POST /v1/bookings`: `locale` is not a language tag"),
     (
         422,
         ("invalid_subject", "invalid_token_request"),

@@ -113,6 +113,7 @@ class NewBookingIn(Strict):
     event_id: UUID
     items: Annotated[list[BookingItemIn], Meta(max_length=MAX_ITEMS)]
     contact: ContactIn | None = None
+    locale: str | None = None
 
 
 class ConfirmOrderIn(Strict):
@@ -177,6 +178,8 @@ class BookingOut(msgspec.Struct, kw_only=True):
     items: list[BookingItemOut]
     total: Money
     contact: ContactOut
+    holders: list[str]
+    locale: str | None
 
 
 class PaymentOut(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -193,6 +196,7 @@ class PaymentOut(msgspec.Struct, kw_only=True, omit_defaults=True):
 class TicketOut(msgspec.Struct, kw_only=True):
     id: UUID
     ticket_type_id: UUID
+    holder_name: str | None
     status: str
     token: str
     qr_svg: str
@@ -249,6 +253,7 @@ class AdmissionOut(msgspec.Struct, kw_only=True):
     ticket_type_name: str
     holder: str
     checked_in_at: datetime
+    holder_name: str | None = None
 
 
 class JwkOut(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -361,6 +366,8 @@ def booking_out(booking: Booking) -> BookingOut:
         items=items_out(booking.items),
         total=booking.total,
         contact=ContactOut(email=booking.contact.email, phone=booking.contact.phone),
+        holders=list(booking.holders),
+        locale=booking.locale,
     )
 
 
@@ -381,6 +388,7 @@ def ticket_out(ticket: Ticket) -> TicketOut:
     return TicketOut(
         id=ticket.id,
         ticket_type_id=ticket.ticket_type_id,
+        holder_name=ticket.holder_name,
         status=ticket.status.value,
         token=ticket.token,
         qr_svg=f"/v1/tickets/{ticket.id}/qr.svg",

@@ -1,4 +1,5 @@
-"""Tickets: the owner's QR codes, and the public keys scanners verify tokens with."""
+"""Tickets: the owner's QR codes, the public keys scanners verify tokens with, and the
+tickets behind a signed ticket link (what the e-mail's and SMS's link shows, for apps)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from eltiketi_app.http.openapi import can_answer
 from eltiketi_app.http.problem_catalog import STORAGE
 from eltiketi_app.http.schemas import JwkOut, JwkSetOut
 from eltiketi_app.ioc.types import QrRenderer
+from eltiketi_app.web.links import TicketLinks, shared_order
 from eltiketi_core.domain.identity import Principal
+from eltiketi_core.domain.order import TicketStatus
 from eltiketi_core.ports.tickets import TicketSigner
 from eltiketi_core.usecases import Ticketing
 
@@ -83,3 +86,51 @@ async def ticket_qr_png(
 router = Router(
     path="/v1/tickets", tags=["tickets"], route_handlers=[ticket_keys, ticket_qr_svg, ticket_qr_png]
 )
+
+
+class SharedTicketOut(msgspec.Struct, kw_only=True):
+    id: UUID
+    ticket_type_id: UUID
+    holder_name: str | None
+    token: str
+
+
+class SharedTicketsOut(msgspec.Struct, kw_only=True):
+    order_id: UUID
+    event_id: UUID
+    tickets: list[SharedTicketOut]
+
+
+@can_answer("link_invalid", "link_expired", "link_revoked", *STORAGE)
+@get(
+    "/{link:str}",
+    summary="The tickets behind a signed ticket link (no login)",
+    description="What the link in the e-ticket e-mail and SMS (`/t/{link}`) shows, for apps: "
+    "the order's valid tickets with their QR payload (`token`) and holder names, nothing "
+    "about the buyer. 404 `link_invalid` (not a link we signed), 410 `link_expired` (a day "
+    "after the event started), 410 `link_revoked` (the order was cancelled or refunded).",
+)
+@inject
+async def shared_tickets(
+    link: FromPath[str], ticketing: FromDishka[Ticketing], links: FromDishka[TicketLinks]
+) -> Response[SharedTicketsOut]:
+    view = await shared_order(link, links, ticketing)
+    body = SharedTicketsOut(
+        order_id=view.order.id,
+        event_id=view.order.event_id,
+        tickets=[
+            SharedTicketOut(
+                id=ticket.id,
+                ticket_type_id=ticket.ticket_type_id,
+                holder_name=ticket.holder_name,
+                token=ticket.token,
+            )
+            for ticket in view.tickets
+            if ticket.status is TicketStatus.VALID
+        ],
+    )
+    # the link is the key: never stored by caches, never sent on as a Referer
+    return Response(body, headers={**_PRIVATE, "Referrer-Policy": "no-referrer"})
+
+
+links_router = Router(path="/v1/ticket-links", tags=["tickets"], route_handlers=[shared_tickets])

@@ -17,7 +17,7 @@ from eltiketi_app.ioc.core import CoreProvider, InProcessBusProvider
 from eltiketi_app.ioc.persistence import PersistenceProvider
 from eltiketi_app.ioc.rate_limits import RateLimitProvider
 from eltiketi_app.ioc.request import RequestProvider
-from eltiketi_app.ioc.web import DevLoginProvider, WebProvider
+from eltiketi_app.ioc.web import DevLoginProvider, OidcLoginProvider, WebProvider
 from eltiketi_app.metrics import Metrics
 from eltiketi_app.settings import Settings
 
@@ -52,6 +52,8 @@ def providers_for(settings: Settings) -> list[Provider]:
             from eltiketi_app.ioc.dev_payments import FakeGatewayProvider
 
             chosen.append(FakeGatewayProvider())
+    if settings.uses_web_oidc_login:
+        chosen.append(OidcLoginProvider())
     if settings.stripe_api_key is not None:
         chosen.append(StripeProvider())
     return chosen

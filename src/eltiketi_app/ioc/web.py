@@ -3,6 +3,8 @@ visitor and their language."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 from dishka import Provider, Scope, provide
 from litestar import Request
 
@@ -11,6 +13,8 @@ from eltiketi_app.web.auth import VISITOR_STATE, NoLogin, Visitor, WebLogin, vis
 from eltiketi_app.web.i18n import Lang, Languages, language_of
 from eltiketi_app.web.keys import ticket_links
 from eltiketi_app.web.links import TicketLinks
+from eltiketi_app.web.oidc_login import OidcLogin
+from eltiketi_app.web.payments import CardPayments, card_payments
 from eltiketi_core.ports.identity import TokenVerifier
 
 
@@ -29,6 +33,10 @@ class WebProvider(Provider):
     def login(self) -> WebLogin:
         """No sign-in unless a login provider below replaces this (embedded: the dev login)."""
         return NoLogin()
+
+    @provide
+    def cards(self, settings: Settings) -> CardPayments:
+        return card_payments(settings)
 
     @provide(scope=Scope.REQUEST)
     async def visitor(
@@ -58,3 +66,30 @@ class DevLoginProvider(Provider):
         from eltiketi_app.web.auth import DevLogin
 
         return DevLogin()
+
+
+class OidcLoginProvider(Provider):
+    """The pages sign buyers in at the OIDC issuer (``ELTIKETI_OIDC_WEB_CLIENT_ID``)."""
+
+    scope = Scope.APP
+
+    @provide
+    async def oidc_login(self, settings: Settings) -> AsyncIterator[OidcLogin]:
+        from eltiketi_adapters.keycloak import OidcRelyingParty, WebClientConfig
+
+        party = OidcRelyingParty(
+            WebClientConfig(
+                issuer=settings.oidc_issuer or "",
+                client_id=settings.oidc_web_client_id or "",
+                client_secret=settings.oidc_web_client_secret,
+                scopes=settings.oidc_web_scopes,
+            )
+        )
+        try:
+            yield OidcLogin(party, public_url=settings.effective_public_url)
+        finally:
+            await party.aclose()
+
+    @provide
+    def login(self, oidc: OidcLogin) -> WebLogin:
+        return oidc

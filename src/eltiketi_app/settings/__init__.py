@@ -303,6 +303,37 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             production="required unless introspection is `off`",
         ),
     ] = None
+    oidc_web_client_id: Annotated[
+        str | None,
+        Var(
+            "the web pages' own OIDC client: the shop signs buyers in with the authorization "
+            "code flow + PKCE and keeps the tokens in its server-side sessions "
+            "([web](web.md#signing-in-with-keycloak)); a client of its own, not the "
+            "introspection client",
+            _IDENTITY,
+            embedded="the dev login page (with the dev issuer), else no sign-in",
+            production="required",
+        ),
+    ] = None
+    oidc_web_client_secret: Annotated[
+        str | None,
+        Var(
+            "that client's secret: set for a confidential client (recommended: the token "
+            "requests then prove they come from this server); unset for a public client "
+            "(PKCE only)",
+            _IDENTITY,
+            secret=Secret.WHOLE,
+            production="recommended",
+        ),
+    ] = None
+    oidc_web_scopes: Annotated[
+        str,
+        Var(
+            "the scopes the pages ask for at sign-in (`openid` is needed; `email` and `phone` "
+            "fill in where tickets go)",
+            _IDENTITY,
+        ),
+    ] = "openid profile email phone"
     oidc_cache_seconds: Annotated[
         float,
         Var(
@@ -361,6 +392,26 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             production="—",
         ),
     ] = None
+
+    stripe_publishable_key: Annotated[
+        str | None,
+        Var(
+            "the publishable key (`pk_…`) Stripe.js uses on the hold page in `payment_intent` "
+            "mode (the Payment Element); without it the pages cannot take card payments",
+            _PAYMENTS,
+            production="required in `payment_intent` mode",
+        ),
+    ] = None
+    stripe_js_url: Annotated[
+        str,
+        Var(
+            "where the hold page loads Stripe.js from; the pages' Content-Security-Policy "
+            "allows this origin (and Stripe's API and frames) only when Stripe is configured. "
+            "Tests point it at a stand-in",
+            _PAYMENTS,
+            parse=url("http", "https"),
+        ),
+    ] = "https://js.stripe.com/v3/"
 
     # -- mail -----------------------------------------------------------------------
     smtp_url: Annotated[
@@ -456,7 +507,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             _WEB,
             secret=Secret.URL_PASSWORD,
             parse=session_store,
-            production="a `redis://` URL once sign-in is configured",
+            production="a `redis://` URL (required)",
         ),
     ] = "memory"
 
@@ -811,6 +862,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         return self.is_embedded and self.stripe_api_key is None
 
     @property
+    def web_sessions_shared(self) -> bool:
+        """The pages' sessions live where every replica sees them (Redis)."""
+        return urlsplit(self.web_session_store).scheme in {"redis", "rediss", "unix"}
+
+    @property
+    def uses_web_oidc_login(self) -> bool:
+        """The pages sign buyers in at the OIDC issuer (backend-for-frontend)."""
+        return self.oidc_issuer is not None and self.oidc_web_client_id is not None
+
+    @property
     def outbox_dir(self) -> Path:
         """Where embedded e-mails (``.eml``) and SMS (``.txt``) are written."""
         return self.data_dir / "outbox"
@@ -902,6 +963,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 "rate limits shared by the replicas: ELTIKETI_RATE_LIMIT_REDIS_URL "
                 "(or ELTIKETI_RATE_LIMIT_ENABLED=false)"
             )
+        if self.oidc_web_client_id is None:
+            missing.append("web sign-in: ELTIKETI_OIDC_WEB_CLIENT_ID (the pages' OIDC client)")
+        if not self.web_sessions_shared:
+            missing.append(
+                "web sessions shared by replicas: ELTIKETI_WEB_SESSION_STORE (a redis:// URL)"
+            )
+        if self.stripe_mode is StripeMode.PAYMENT_INTENT and self.stripe_publishable_key is None:
+            missing.append(
+                "card payments on the hold page: ELTIKETI_STRIPE_PUBLISHABLE_KEY "
+                "(or ELTIKETI_STRIPE_MODE=checkout)"
+            )
         return missing
 
     def check(self) -> None:
@@ -989,6 +1061,14 @@ def _cross_checks(settings: Settings) -> list[str]:
             "ELTIKETI_SMS_FROM (or a ?from= parameter in ELTIKETI_SMS_URL) is required when "
             "ELTIKETI_SMS_URL is set"
         )
+    if settings.oidc_web_client_id is not None and settings.oidc_issuer is None:
+        problems.append("ELTIKETI_OIDC_WEB_CLIENT_ID needs ELTIKETI_OIDC_ISSUER (where to sign in)")
+    if settings.oidc_web_client_secret is not None and settings.oidc_web_client_id is None:
+        problems.append(
+            "ELTIKETI_OIDC_WEB_CLIENT_SECRET is set without ELTIKETI_OIDC_WEB_CLIENT_ID"
+        )
+    if "openid" not in settings.oidc_web_scopes.split():
+        problems.append("ELTIKETI_OIDC_WEB_SCOPES must include openid")
     if settings.kafka_heartbeat_interval_ms >= settings.kafka_session_timeout_ms:
         problems.append(
             f"ELTIKETI_KAFKA_HEARTBEAT_INTERVAL_MS ({settings.kafka_heartbeat_interval_ms}) must be "

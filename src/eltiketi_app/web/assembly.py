@@ -49,11 +49,12 @@ def build_web(settings: Settings) -> Web:
         cookie_httponly=True,
         cookie_samesite="lax",
     )
-    login = (
-        [account.login_form, account.login_submit]
-        if settings.uses_dev_issuer
-        else [account.login_unavailable]
-    )
+    if settings.uses_web_oidc_login:
+        login = [account.oidc_login, account.oidc_callback]
+    elif settings.uses_dev_issuer:
+        login = [account.login_form, account.login_submit]
+    else:
+        login = [account.login_unavailable]
     pages = Router(
         path="/",
         route_handlers=[
@@ -64,6 +65,7 @@ def build_web(settings: Settings) -> Web:
             bookings.booking_page,
             bookings.change_contact,
             bookings.pay,
+            bookings.card_page,
             bookings.release,
             orders.orders_page,
             orders.order_page,

@@ -6,9 +6,9 @@ kept in the server-side session — the same roles and the same "another buyer's
 booking is a 404" rule as the REST API. The token never reaches the browser.
 
 How a token gets into the session is a :class:`WebLogin`: embedded mode's
-:class:`DevLogin` (a form minting a dev token); round 2 adds the OIDC
-backend-for-frontend (authorization code + PKCE, refresh, RP-initiated logout)
-behind the same three methods.
+:class:`DevLogin` (a form minting a dev token), or the OIDC backend-for-frontend
+(:class:`~eltiketi_app.web.oidc_login.OidcLogin`: authorization code + PKCE at the
+issuer, refresh, RP-initiated logout) behind the same three methods.
 """
 
 from __future__ import annotations
@@ -51,10 +51,10 @@ class WebLogin(Protocol):
         ...
 
     async def access_token(self, session: dict[str, Any]) -> str | None:
-        """The session's current access token (round 2 refreshes it here, single-flight)."""
+        """The session's current access token (refreshed here when it is about to expire)."""
         ...
 
-    def logout_url(self, session: dict[str, Any]) -> str:
+    async def logout_url(self, session: dict[str, Any]) -> str:
         """Where the browser goes once the local session ended (the IdP's end-session URL)."""
         ...
 
@@ -72,7 +72,7 @@ class SessionLogin:
         token = auth.get("access_token")
         return token if isinstance(token, str) else None
 
-    def logout_url(self, session: dict[str, Any]) -> str:
+    async def logout_url(self, session: dict[str, Any]) -> str:
         return "/"
 
 
@@ -83,7 +83,7 @@ class DevLogin(SessionLogin):
 
 
 class NoLogin(SessionLogin):
-    """No way to sign in configured (production until the OIDC client lands)."""
+    """No way to sign in configured (an issuer without ``ELTIKETI_OIDC_WEB_CLIENT_ID``)."""
 
     available = False
 

@@ -88,6 +88,13 @@ def choose_language(cookie: str | None, accept_language: str | None) -> tuple[st
     return language, Locale.parse(language)  # pragma: no cover - the defaults parse
 
 
+def preferred_language(header: str | None) -> str | None:
+    """The language tag the browser prefers most (``nl-BE``), or None: what a booking made
+    without an explicit ``locale`` stores for its e-tickets."""
+    wanted = _parse_accept_language(header)
+    return wanted[0].replace("_", "-") if wanted else None
+
+
 def _parse_accept_language(header: str | None) -> list[str]:
     """Tags of ``Accept-Language`` by preference, as Babel writes them (``en_US``)."""
     if not header:

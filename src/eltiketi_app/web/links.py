@@ -22,6 +22,10 @@ from datetime import UTC, datetime, timedelta
 from hashlib import sha256
 from uuid import UUID
 
+from eltiketi_core.domain.order import OrderStatus
+from eltiketi_core.errors import DomainError, NotFound
+from eltiketi_core.usecases import OrderView, Ticketing
+
 #: How long after the event's start a link keeps working.
 VALID_AFTER_START = timedelta(hours=24)
 _PAYLOAD = struct.Struct(">16sQ")
@@ -80,3 +84,28 @@ def _b64(data: bytes) -> str:
 
 def _unb64(text: str) -> bytes:
     return base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
+
+
+class LinkGone(DomainError):
+    """An authentic link that no longer shows tickets (expired, or its order refunded)."""
+
+    kind = "gone"
+
+
+async def shared_order(token: str, links: TicketLinks, ticketing: Ticketing) -> OrderView:
+    """The order a ticket link opens, for the page and ``GET /v1/shared-tickets/{link}``.
+
+    Raises ``NotFound("link_invalid")`` for a link we did not sign (or an order that is
+    gone), :class:`LinkGone` ``link_expired`` after its time and ``link_revoked`` once the
+    order is cancelled or refunded.
+    """
+    try:
+        order_id = links.order_of(token, ticketing.clock.now())
+        view = await ticketing.orders.shared(order_id)
+    except (LinkInvalid, NotFound):
+        raise NotFound("link_invalid", "no tickets behind this link") from None
+    except LinkExpired:
+        raise LinkGone("link_expired", "this ticket link has expired") from None
+    if view.order.status is OrderStatus.REFUNDED:
+        raise LinkGone("link_revoked", "the order was cancelled or refunded")
+    return view

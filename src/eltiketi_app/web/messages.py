@@ -114,6 +114,14 @@ PROBLEMS: dict[str, tuple[str, str]] = {
         N_("Check the contact details"),
         N_("Enter a valid e-mail address or phone number."),
     ),
+    "holders_mismatch": (
+        N_("Check the names"),
+        N_("Enter one name for each ticket."),
+    ),
+    "invalid_holder": (
+        N_("Check the names"),
+        N_("Enter a name of at most 100 letters, without special characters."),
+    ),
     "idempotency_in_flight": (
         N_("Still working"),
         N_("Your reservation is still being made. Wait a moment and reload the page."),
@@ -122,7 +130,26 @@ PROBLEMS: dict[str, tuple[str, str]] = {
         N_("Signing in is not available"),
         N_("This server has no sign-in configured yet."),
     ),
-    "contact_saved": (N_("Saved"), N_("We will send your tickets to these contact details.")),
+    "login_cancelled": (
+        N_("You are not signed in"),
+        N_("Signing in was cancelled or did not work. You can try again."),
+    ),
+    "login_expired": (
+        N_("Signing in took too long"),
+        N_("This sign-in link is no longer valid. Sign in again from the page you were on."),
+    ),
+    "login_refused": (
+        N_("Signing in did not work"),
+        N_("The sign-in service did not accept this sign-in. Please sign in again."),
+    ),
+    "identity_provider_unavailable": (
+        N_("Signing in is not available right now"),
+        N_("We could not reach the sign-in service. Please try again in a moment."),
+    ),
+    "details_saved": (
+        N_("Saved"),
+        N_("We will print these names on the tickets and send them to these contact details."),
+    ),
     "payment_declined": (
         N_("Your payment was declined"),
         N_("No money was taken. Your tickets are still held: you can try again."),

@@ -51,6 +51,12 @@ class Booking(msgspec.Struct, frozen=True, kw_only=True):
     status: BookingStatus
     created_at: datetime
     expires_at: datetime
+    #: One name per ticket, in item order (empty: not named yet); copied to the tickets
+    #: when the order is made, so the door sees who each ticket is for.
+    holders: tuple[str, ...] = ()
+    #: The language the buyer used in the shop (a BCP 47 tag such as ``nl`` or ``en-GB``);
+    #: e-tickets are written in it, else in the event's language. None: not known.
+    locale: str | None = None
 
     @property
     def quantity(self) -> int:

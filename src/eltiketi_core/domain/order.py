@@ -91,7 +91,12 @@ class TicketStatus(StrEnum):
 
 
 class Ticket(msgspec.Struct, frozen=True, kw_only=True):
-    """One admission. ``token`` is the signed, offline-verifiable QR payload."""
+    """One admission. ``token`` is the signed, offline-verifiable QR payload.
+
+    ``holder`` is the buyer's subject (who owns the ticket: access checks use it);
+    ``holder_name`` is the person the ticket is for, as the buyer named them (shown on
+    the ticket, in the e-mail and at the door), None when the buyer gave no name.
+    """
 
     id: UUID
     order_id: UUID
@@ -102,6 +107,7 @@ class Ticket(msgspec.Struct, frozen=True, kw_only=True):
     token: str
     version: int
     created_at: datetime
+    holder_name: str | None = None
 
 
 class TicketClaims(msgspec.Struct, frozen=True, kw_only=True):

@@ -28,6 +28,8 @@ class TicketsNotice(msgspec.Struct, frozen=True, kw_only=True):
     tickets: tuple[Ticket, ...]
     contact: Contact
     message_key: str | None = None
+    #: the buyer's language in the shop (BCP 47); None: write in the event's language
+    locale: str | None = None
 
 
 class RefundNotice(msgspec.Struct, frozen=True, kw_only=True):

@@ -67,10 +67,14 @@ class CatalogStore(Protocol):
         *,
         statuses: frozenset[EventStatus] | None = None,
         owner: str | None = None,
+        starts_after: datetime | None = None,
         limit: int = 50,
         offset: int = 0,
     ) -> list[Event]:
-        """Events ordered by ``starts_at`` then id; filters combine with AND."""
+        """Events ordered by ``starts_at`` then id; filters combine with AND.
+
+        ``starts_after``: only events starting later than this (the shop's upcoming ones).
+        """
         ...
 
     async def add_ticket_type(self, ticket_type: TicketType) -> None:
@@ -137,6 +141,14 @@ class BookingStore(Protocol):
     ) -> list[datetime]:
         """When the buyer's holds for the event ended expired or cancelled, for those
         that ended at or after ``since``: newest first, at most ``limit``."""
+        ...
+
+    async def set_holders(self, booking_id: UUID, holders: tuple[str, ...]) -> bool:
+        """Name the ticket holders (one name per ticket), only while the booking is ``held``.
+
+        True if this call changed them; False for an unknown booking or one that has left
+        ``held`` (the tickets were issued with the names the booking had then).
+        """
         ...
 
     async def claim_expired(

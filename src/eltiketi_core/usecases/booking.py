@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from datetime import datetime
 from uuid import UUID
 
@@ -41,6 +42,8 @@ class ReserveRequest(msgspec.Struct, frozen=True, kw_only=True):
     event_id: UUID
     items: tuple[ItemRequest, ...]
     contact: Contact | None = None
+    #: the buyer's language in the shop (BCP 47), for the e-tickets; None: the event's
+    locale: str | None = None
 
 
 class Reservation(msgspec.Struct, frozen=True, kw_only=True):
@@ -69,6 +72,13 @@ class HoldProgress(msgspec.Struct, frozen=True, kw_only=True):
     booking: Booking
     order_id: UUID | None
     payment: Payment | None
+
+
+#: Longest name on a ticket.
+MAX_HOLDER_LENGTH = 100
+#: A BCP 47 language tag as browsers send them (``nl``, ``en-GB``, ``sr-Latn-RS``).
+_LOCALE = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,3}")
+MAX_LOCALE_LENGTH = 35
 
 
 class _KeyTaken(Exception):
@@ -169,23 +179,62 @@ class Bookings:
     async def change_contact(
         self, principal: Principal, booking_id: UUID, contact: Contact
     ) -> Booking:
-        """Where the e-tickets go, changed while the tickets are held (not after); checked
-        like a new booking's ``contact``, and an empty one is ``contact_required``."""
-        checked = requested_contact(contact, self._contacts)
-        if checked is None:
-            raise ContactRequired(
-                "contact_required", "give an e-mail address or a phone number for the tickets"
-            )
-        contact = checked
+        """Where the e-tickets go, changed while the tickets are held (not after)."""
+        return await self.change(principal, booking_id, contact=contact)
+
+    async def change_holders(
+        self, principal: Principal, booking_id: UUID, holders: tuple[str, ...]
+    ) -> Booking:
+        """Name the person each ticket is for, while the tickets are held (not after)."""
+        return await self.change(principal, booking_id, holders=holders)
+
+    async def change(
+        self,
+        principal: Principal,
+        booking_id: UUID,
+        *,
+        contact: Contact | None = None,
+        holders: tuple[str, ...] | None = None,
+    ) -> Booking:
+        """Change where the e-tickets go and whom they are for, together or not at all,
+        while the tickets are held.
+
+        ``holders`` has one name per ticket, in item order; a blank name leaves that
+        ticket unnamed. The names are copied to the tickets when the order is made.
+        """
+        if contact is None and holders is None:
+            raise ValidationFailed("nothing_to_change", "give a contact, holders or both")
+        if contact is not None:
+            # checked like a new booking's contact; an empty one is contact_required
+            checked = requested_contact(contact, self._contacts)
+            if checked is None:
+                raise ContactRequired(
+                    "contact_required", "give an e-mail address or a phone number for the tickets"
+                )
+            contact = checked
+        names = checked_holders(holders) if holders is not None else None
         async with self._uow() as uow:
             found = await uow.bookings.get(booking_id)
             booking = owned(found, found.buyer if found else None, principal, "booking")
+            if names is not None and len(names) != booking.quantity:
+                raise ValidationFailed(
+                    "holders_mismatch",
+                    f"give one name per ticket: {booking.quantity} names, not {len(names)}",
+                    expected=booking.quantity,
+                )
             if booking.is_expired_at(self._clock.now()):
                 raise Conflict("booking_expired", "the hold has expired")
-            if not await uow.bookings.set_contact(booking.id, contact):
+            changed = True
+            if contact is not None:
+                changed = await uow.bookings.set_contact(booking.id, contact)
+                booking = msgspec.structs.replace(booking, contact=contact)
+            if names is not None and changed:
+                changed = await uow.bookings.set_holders(booking.id, names)
+                booking = msgspec.structs.replace(booking, holders=names)
+            if not changed:
                 raise Conflict("booking_not_held", f"the booking is {booking.status.value}")
             await uow.commit()
-        return msgspec.structs.replace(booking, contact=contact)
+        return booking
 
     async def release(self, principal: Principal, booking_id: UUID) -> Booking:
         """The buyer gives the hold back. Releasing twice is harmless."""
@@ -257,6 +306,7 @@ class Bookings:
                 status=BookingStatus.HELD,
                 created_at=now,
                 expires_at=now + self._policy.hold_ttl,
+                locale=request.locale,
             )
             await uow.bookings.add(booking)
             if idempotency_key is not None:
@@ -341,7 +391,37 @@ class Bookings:
         return released
 
 
+def checked_holders(holders: tuple[str, ...]) -> tuple[str, ...]:
+    """The names trimmed (inner runs of spaces folded); ``invalid_holder`` (with the ticket's
+    ``index``) for one that is too long or has control characters."""
+    names = []
+    for index, raw in enumerate(holders):
+        if any(ord(c) < 32 or ord(c) == 127 for c in raw):
+            raise ValidationFailed(
+                "invalid_holder", f"name {index + 1} has control characters", index=index
+            )
+        name = " ".join(raw.split())
+        if len(name) > MAX_HOLDER_LENGTH:
+            raise ValidationFailed(
+                "invalid_holder",
+                f"name {index + 1} is longer than {MAX_HOLDER_LENGTH} characters",
+                index=index,
+            )
+        names.append(name)
+    return tuple(names)
+
+
+def checked_locale(locale: str | None) -> str | None:
+    """A BCP 47 language tag (``nl``, ``en-GB``) or None; ``invalid_locale`` otherwise."""
+    if locale is None:
+        return None
+    if len(locale) > MAX_LOCALE_LENGTH or not _LOCALE.fullmatch(locale):
+        raise ValidationFailed("invalid_locale", f"{locale[:40]!r} is not a language tag")
+    return locale
+
+
 def _check_shape(request: ReserveRequest) -> None:
+    checked_locale(request.locale)
     if not request.items:
         raise ValidationFailed("no_items", "a booking needs at least one item")
     seen: set[UUID] = set()

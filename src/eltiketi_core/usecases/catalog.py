@@ -113,10 +113,16 @@ class Catalog:
             await uow.commit()
         return event
 
-    async def list_published(self, *, limit: int = 50, offset: int = 0) -> list[EventView]:
+    async def list_published(
+        self, *, limit: int = 50, offset: int = 0, upcoming: bool = False
+    ) -> list[EventView]:
+        """Published events, soonest first; ``upcoming``: only those not started yet."""
         async with self._uow() as uow:
             events = await uow.catalog.list_events(
-                statuses=frozenset({EventStatus.PUBLISHED}), limit=limit, offset=offset
+                statuses=frozenset({EventStatus.PUBLISHED}),
+                starts_after=self._clock.now() if upcoming else None,
+                limit=limit,
+                offset=offset,
             )
             return [await _view(uow.catalog, uow.inventory, event) for event in events]
 

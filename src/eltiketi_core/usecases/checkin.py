@@ -26,6 +26,8 @@ class Admission(msgspec.Struct, frozen=True, kw_only=True):
     ticket_type_name: str
     holder: str
     checked_in_at: datetime
+    #: the name the buyer gave this ticket (None: not named); show it to the door staff
+    holder_name: str | None = None
 
 
 class CheckIns:
@@ -81,4 +83,5 @@ class CheckIns:
             ticket_type_name=ticket_type.name if ticket_type else "",
             holder=ticket.holder,
             checked_in_at=stored.checked_in_at,
+            holder_name=ticket.holder_name,
         )

@@ -415,8 +415,14 @@ async def _tickets_message(uow: UnitOfWork, order_id: UUID) -> Message | None:
         return None
     types = {str(t.id): t for t in await uow.catalog.ticket_types(event.id)}
     tickets = tuple(await uow.tickets.for_order(order.id))
+    booking = await uow.bookings.get(order.booking_id)
     notice = TicketsNotice(
-        order=order, event=event, ticket_types=types, tickets=tickets, contact=order.contact
+        order=order,
+        event=event,
+        ticket_types=types,
+        tickets=tickets,
+        contact=order.contact,
+        locale=booking.locale if booking is not None else None,
     )
     return Message(contact=order.contact, notice=notice, booking_id=order.booking_id)
 

@@ -287,8 +287,10 @@ class Settlement:
             created_at=now,
         )
         tickets = []
+        names = iter(booking.holders)
         for item in booking.items:
             for _ in range(item.quantity):
+                name = next(names, "")
                 ticket_id = self._ids.new_id()
                 claims = TicketClaims(
                     ticket_id=ticket_id,
@@ -302,6 +304,7 @@ class Settlement:
                         event_id=booking.event_id,
                         ticket_type_id=item.ticket_type_id,
                         holder=booking.buyer,
+                        holder_name=name or None,
                         status=TicketStatus.VALID,
                         token=self._signer.sign(claims),
                         version=claims.version,

@@ -15,6 +15,10 @@ const ISSUER = `http://127.0.0.1:${PORT}${PREFIX}`;
 const API = { id: env.OIDC_API_CLIENT_ID ?? 'eltiketi-api', secret: env.OIDC_API_CLIENT_SECRET ?? 'eltiketi-api-secret' };
 const WEB_ID = env.OIDC_WEB_CLIENT_ID ?? 'eltiketi-web';
 const REDIRECT_URI = env.OIDC_REDIRECT_URI ?? 'http://127.0.0.1/callback';
+// The shop's backend-for-frontend: a confidential client with PKCE. Its loopback redirect and
+// post-logout URIs match on any port (RFC 8252 7.3, oidc-provider's rule for native clients),
+// so one provider serves apps started on free ports; Keycloak lists the real URLs instead.
+const SHOP = { id: env.OIDC_SHOP_CLIENT_ID ?? 'eltiketi-shop', secret: env.OIDC_SHOP_CLIENT_SECRET ?? 'eltiketi-shop-secret' };
 const PASSWORD = env.OIDC_PASSWORD ?? 'pass';
 const TTL = Number(env.OIDC_ACCESS_TOKEN_TTL ?? 300);
 const JWT_RESOURCE = 'urn:eltiketi:api'; // -> JWT access tokens, aud "eltiketi-api"
@@ -64,6 +68,12 @@ function buildProvider() {
       { client_id: API.id, client_secret: API.secret, grant_types: ['client_credentials'], response_types: [], redirect_uris: [] },
       {
         client_id: WEB_ID, token_endpoint_auth_method: 'none', redirect_uris: [REDIRECT_URI],
+        grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'],
+      },
+      {
+        client_id: SHOP.id, client_secret: SHOP.secret, token_endpoint_auth_method: 'client_secret_basic',
+        application_type: 'native', redirect_uris: ['http://127.0.0.1/login/callback'],
+        post_logout_redirect_uris: ['http://127.0.0.1/'],
         grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'],
       },
     ],

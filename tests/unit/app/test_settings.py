@@ -30,6 +30,9 @@ PRODUCTION = {
     "ELTIKETI_WEB_SECRET": "w" * 40,
     "ELTIKETI_METRICS_TOKEN": "a-long-random-metrics-token",
     "ELTIKETI_RATE_LIMIT_REDIS_URL": "redis://:r3dis@redis.internal:6379/0",
+    "ELTIKETI_OIDC_WEB_CLIENT_ID": "eltiketi-shop",
+    "ELTIKETI_WEB_SESSION_STORE": "redis://redis:6379/0",
+    "ELTIKETI_STRIPE_PUBLISHABLE_KEY": "pk_test_123",
 }
 
 
@@ -135,6 +138,33 @@ def test_production_refuses_the_in_memory_database() -> None:
 
 def test_production_with_everything_configured_starts() -> None:
     assert Settings.from_env(PRODUCTION).mode is Mode.PRODUCTION
+
+
+def test_production_refuses_sessions_only_one_replica_sees() -> None:
+    for store in ("memory", "file"):
+        with pytest.raises(SettingsError, match="ELTIKETI_WEB_SESSION_STORE"):
+            Settings.from_env({**PRODUCTION, "ELTIKETI_WEB_SESSION_STORE": store})
+
+
+def test_production_needs_a_publishable_key_only_for_cards_on_the_hold_page() -> None:
+    without_key = {k: v for k, v in PRODUCTION.items() if k != "ELTIKETI_STRIPE_PUBLISHABLE_KEY"}
+
+    with pytest.raises(SettingsError, match="ELTIKETI_STRIPE_PUBLISHABLE_KEY"):
+        Settings.from_env(without_key)
+    assert Settings.from_env({**without_key, "ELTIKETI_STRIPE_MODE": "checkout"}).mode is (
+        Mode.PRODUCTION
+    )
+
+
+def test_the_web_login_client_is_its_own_and_needs_an_issuer() -> None:
+    settings = Settings.from_env(PRODUCTION)
+    assert settings.uses_web_oidc_login
+    assert settings.oidc_client_id is None  # introspection's client is another variable
+
+    with pytest.raises(SettingsError, match="ELTIKETI_OIDC_WEB_CLIENT_ID needs"):
+        Settings.from_env({"ELTIKETI_OIDC_WEB_CLIENT_ID": "shop"})
+    with pytest.raises(SettingsError, match="ELTIKETI_OIDC_WEB_SCOPES must include openid"):
+        Settings.from_env({**PRODUCTION, "ELTIKETI_OIDC_WEB_SCOPES": "profile email"})
 
 
 @pytest.mark.parametrize(

@@ -146,6 +146,11 @@ _ENDED_UNPAID_SINCE = (
     .order_by(BookingRow.ended_at.desc())
     .limit(bindparam("p_limit", type_=Integer))
 )
+_SET_HOLDERS = (
+    update(BookingRow)
+    .where(BookingRow.id == bindparam("p_id"), BookingRow.status == BookingStatus.HELD.value)
+    .values(holders=bindparam("p_holders", type_=_bookings.c.holders.type))
+)
 _ACTIVE_QUANTITY = (
     select(func.coalesce(func.sum(BookingItemRow.quantity), 0))
     .select_from(BookingItemRow)
@@ -189,6 +194,8 @@ class SqlBookingStore:
             "created_at": booking.created_at,
             "expires_at": booking.expires_at,
             "ended_at": None,
+            "holders": list(booking.holders),
+            "locale": booking.locale,
         }
         if self._tx.is_postgres and booking.items:
             params = {f"p_{key}": value for key, value in row.items()}
@@ -260,6 +267,12 @@ class SqlBookingStore:
             {"p_buyer": buyer, "p_event_id": event_id, "p_since": since, "p_limit": limit},
         )
         return [row[0] for row in rows]
+
+    async def set_holders(self, booking_id: UUID, holders: tuple[str, ...]) -> bool:
+        result = await self._tx.execute(
+            _SET_HOLDERS, {"p_id": booking_id, "p_holders": list(holders)}
+        )
+        return bool(result.rowcount == 1)
 
     async def claim_expired(
         self, now: datetime, *, limit: int, ticket_type_id: UUID | None = None
@@ -379,4 +392,6 @@ def _booking(row: Any, items: tuple[BookingItem, ...]) -> Booking:
         status=BookingStatus(row["status"]),
         created_at=row["created_at"],
         expires_at=row["expires_at"],
+        holders=tuple(row["holders"] or ()),
+        locale=row["locale"],
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -120,6 +121,7 @@ class SqlCatalogStore:
         *,
         statuses: frozenset[EventStatus] | None = None,
         owner: str | None = None,
+        starts_after: datetime | None = None,
         limit: int = 50,
         offset: int = 0,
     ) -> list[Event]:
@@ -128,6 +130,8 @@ class SqlCatalogStore:
             query = query.where(EventRow.status.in_(sorted(s.value for s in statuses)))
         if owner is not None:
             query = query.where(EventRow.owner == owner)
+        if starts_after is not None:
+            query = query.where(EventRow.starts_at > starts_after)
         query = query.order_by(EventRow.starts_at, EventRow.id).limit(limit).offset(offset)
         return [_event(row._mapping) for row in await self._tx.rows(query)]
 

@@ -1,9 +1,11 @@
 """Signing in and out, and the language switch on every page.
 
-The login form here is embedded mode's dev login (name, e-mail, roles → a dev
-token kept in the server-side session). Production gets the OIDC
-backend-for-frontend in round 2; until then its ``/login`` says sign-in is not
-available. Both ends of a login give the session a new id (no fixation).
+Two logins, one of them mounted: with an OIDC issuer and a web client, ``/login``
+sends the browser to the issuer (authorization code + PKCE) and ``/login/callback``
+takes it back (:mod:`eltiketi_app.web.oidc_login`); in embedded mode with the dev
+issuer, ``/login`` is a form minting a dev token (name, e-mail, roles). Where neither
+is configured, ``/login`` says sign-in is not available. Both ends of a login give
+the session a new id (no fixation).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from litestar.response import Redirect, Template
 from eltiketi_adapters.devauth import DevTokenIssuer
 from eltiketi_app.web.auth import AUTH_KEY, Visitor, WebLogin, safe_return_path
 from eltiketi_app.web.i18n import LANGUAGE_COOKIE, LANGUAGES, N_, Lang
+from eltiketi_app.web.oidc_login import LoginExpired, OidcLogin
 from eltiketi_app.web.pages.common import page
 from eltiketi_app.web.session import rotate
 
@@ -108,10 +111,50 @@ async def login_unavailable(
     )
 
 
+@get("/login", name="web:oidc-login", summary="Sign in at the identity provider")
+@inject
+async def oidc_login(
+    request: Request[Any, Any, Any], login: FromDishka[OidcLogin], visitor: FromDishka[Visitor]
+) -> Response[Any]:
+    next_path = safe_return_path(request.query_params.get("next"))
+    if visitor.principal is not None:
+        return Redirect(next_path, status_code=303)
+    return Redirect(await login.begin(request.session, next_path), status_code=303)
+
+
+@get("/login/callback", name="web:oidc-callback", summary="Back from the identity provider")
+@inject
+async def oidc_callback(
+    request: Request[Any, Any, Any],
+    login: FromDishka[OidcLogin],
+    lang: FromDishka[Lang],
+    visitor: FromDishka[Visitor],
+) -> Response[Any] | Template:
+    params = request.query_params
+    state = str(params.get("state") or "")
+    code = str(params.get("code") or "")
+    problem = None
+    if params.get("error") or not code:
+        # the person cancelled at the issuer, or it refused: they stay signed out
+        login.forget(request.session, state)
+        problem, status = "login_cancelled", 400
+    else:
+        try:
+            target = await login.complete(request.session, state=state, code=code)
+        except LoginExpired:
+            problem, status = "login_expired", 400
+    if problem is not None:
+        return page(
+            "error.html", request, lang, visitor, status=status, title=problem, code=problem
+        )
+    rotate(request)  # a new session id for the signed-in session: no fixation
+    return Redirect(target, status_code=303)
+
+
 @post("/logout", name="web:logout", summary="Sign out")
 @inject
 async def logout(request: Request[Any, Any, Any], login: FromDishka[WebLogin]) -> Response[Any]:
-    target = login.logout_url(request.session)
+    target = await login.logout_url(request.session)
     request.clear_session()
     return Redirect(target, status_code=303)
 

@@ -1,5 +1,7 @@
-"""The hold (``/bookings/{id}``): what is held, the countdown, where the tickets go, Pay and
-Release; and the return from the payment page, which confirms the order (seed step 11)."""
+"""The hold (``/bookings/{id}``): what is held, the countdown, whom the tickets are for and
+where they go, Pay and Release; the card form of Stripe's ``payment_intent`` mode
+(``/bookings/{id}/pay``); and the return from paying, which confirms the order (seed
+step 11)."""
 
 from __future__ import annotations
 
@@ -13,9 +15,12 @@ from litestar import Request, Response, get, post
 from litestar.response import Redirect, Template
 
 from eltiketi_app.http.availability_cache import EventViewCache
+from eltiketi_app.settings import Settings
 from eltiketi_app.web.auth import Visitor, require
 from eltiketi_app.web.i18n import Lang
 from eltiketi_app.web.pages.common import event_or_none, here, page
+from eltiketi_app.web.payments import CardPayments
+from eltiketi_app.web.security import card_page_policy
 from eltiketi_core.domain.booking import Booking, BookingStatus, Contact
 from eltiketi_core.domain.identity import Principal
 from eltiketi_core.domain.payment import PaymentStatus
@@ -50,7 +55,7 @@ async def booking_page(
     if progress.order_id is not None:
         return Redirect(f"/orders/{progress.order_id}", status_code=303)
     outcome = request.query_params.get("payment")
-    notice = {"contact": "contact_saved"}.get(request.query_params.get("saved") or "")
+    notice = {"details": "details_saved"}.get(request.query_params.get("saved") or "")
     state = None
     if outcome == "success" and progress.payment is not None:
         try:
@@ -72,7 +77,7 @@ async def booking_page(
     )
 
 
-@post("/bookings/{booking_id:uuid}/contact", name="web:contact", summary="Change where tickets go")
+@post("/bookings/{booking_id:uuid}/contact", name="web:contact", summary="Save the details")
 @inject
 async def change_contact(
     *,
@@ -83,38 +88,16 @@ async def change_contact(
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
 ) -> Response[Any] | Template:
+    """Save whom the tickets are for and where they go, without paying yet."""
     principal = require(visitor, f"/bookings/{booking_id}")
-    form = await request.form()
-    contact = Contact(
-        email=str(form.get("email") or "").strip() or None,
-        phone=str(form.get("phone") or "").strip() or None,
-    )
-    try:
-        await ticketing.bookings.change_contact(principal, booking_id, contact)
-    except ValidationFailed as problem:
-        booking = await ticketing.bookings.get(principal, booking_id)
-        field = "contact-phone" if problem.extra.get("field") == "phone" else "contact-email"
-        _, sentence = _problem(problem.code, lang)
-        return await _render(
-            request,
-            booking,
-            ticketing,
-            views,
-            lang,
-            visitor,
-            errors=[{"field": field, "text": sentence}],
-            contact=contact,
-            status=422,
-        )
-    except Conflict as problem:
-        booking = await ticketing.bookings.get(principal, booking_id)
-        return await _render(
-            request, booking, ticketing, views, lang, visitor, notice=problem.code, status=409
-        )
-    return Redirect(f"/bookings/{booking_id}?saved=contact", status_code=303)
+    booking = await ticketing.bookings.get(principal, booking_id)
+    refused = await _save_details(request, booking, principal, ticketing, views, lang, visitor)
+    if refused is not None:
+        return refused
+    return Redirect(f"/bookings/{booking_id}?saved=details", status_code=303)
 
 
-@post("/bookings/{booking_id:uuid}/pay", name="web:pay", summary="Go to the payment page")
+@post("/bookings/{booking_id:uuid}/pay", name="web:pay", summary="Save the details and pay")
 @inject
 async def pay(
     *,
@@ -122,11 +105,15 @@ async def pay(
     request: Request[Any, Any, Any],
     ticketing: FromDishka[Ticketing],
     views: FromDishka[EventViewCache],
+    cards: FromDishka[CardPayments],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
 ) -> Response[Any] | Template:
     principal = require(visitor, f"/bookings/{booking_id}")
     booking = await ticketing.bookings.get(principal, booking_id)
+    refused = await _save_details(request, booking, principal, ticketing, views, lang, visitor)
+    if refused is not None:
+        return refused
     if booking.total.amount == 0:
         order_id = await _confirm_free(ticketing, principal, booking)
         if order_id is not None:
@@ -137,15 +124,65 @@ async def pay(
         return await _render(
             request, booking, ticketing, views, lang, visitor, notice=problem.code, status=409
         )
-    if payment.checkout_url is None:
-        # payment_intent mode pays on this page with Stripe.js (round 2)
-        return await _render(
-            request, booking, ticketing, views, lang, visitor, notice="payment_method_unavailable"
-        )
-    target = payment.checkout_url
-    if payment.provider == FAKE_PROVIDER:
-        target += "?" + urlencode({"back": "shop"})  # the fake page returns to this hold
-    return Redirect(target, status_code=303)
+    if payment.checkout_url is not None:
+        target = payment.checkout_url
+        if payment.provider == FAKE_PROVIDER:
+            target += "?" + urlencode({"back": "shop"})  # the fake page returns to this hold
+        return Redirect(target, status_code=303)
+    if payment.client_secret is not None and cards.enabled:
+        return Redirect(f"/bookings/{booking_id}/pay", status_code=303)
+    return await _render(
+        request, booking, ticketing, views, lang, visitor, notice="payment_method_unavailable"
+    )
+
+
+@get("/bookings/{booking_id:uuid}/pay", name="web:card", summary="Pay by card on this site")
+@inject
+async def card_page(
+    *,
+    booking_id: UUID,
+    request: Request[Any, Any, Any],
+    ticketing: FromDishka[Ticketing],
+    views: FromDishka[EventViewCache],
+    cards: FromDishka[CardPayments],
+    settings: FromDishka[Settings],
+    lang: FromDishka[Lang],
+    visitor: FromDishka[Visitor],
+) -> Response[Any] | Template:
+    """The card form (Stripe's Payment Element) for the hold's open payment; the hold page
+    when there is none to pay (paid, declined, expired…), which says what happened."""
+    principal = require(visitor, here(request))
+    progress = await ticketing.bookings.progress(principal, booking_id)
+    if progress.order_id is not None:
+        return Redirect(f"/orders/{progress.order_id}", status_code=303)
+    payment = progress.payment
+    booking = progress.booking
+    if (
+        not cards.enabled
+        or payment is None
+        or payment.status is not PaymentStatus.OPEN
+        or payment.client_secret is None
+        or booking.status is not BookingStatus.HELD
+        or booking.is_expired_at(ticketing.clock.now())
+    ):
+        return Redirect(f"/bookings/{booking_id}", status_code=303)
+    card = {
+        "key": cards.publishable_key,
+        "client_secret": payment.client_secret,
+        "return_url": f"/bookings/{booking_id}?payment=success",
+        "js_url": cards.js_url,
+    }
+    return await _render(
+        request,
+        booking,
+        ticketing,
+        views,
+        lang,
+        visitor,
+        state="card",
+        card=card,
+        headers=card_page_policy(settings, cards),
+    )
 
 
 @post("/bookings/{booking_id:uuid}/release", name="web:release", summary="Give the tickets back")
@@ -159,6 +196,67 @@ async def release(
     with contextlib.suppress(Conflict):  # expired or confirmed meanwhile: the page says which
         await ticketing.bookings.release(principal, booking_id)
     return Redirect(f"/bookings/{booking_id}", status_code=303)
+
+
+#: Which field of the page a refused detail belongs to (the code's ``field`` or ``index``).
+_DETAIL_FIELDS = {"contact_required": "contact-email", "invalid_contact": "contact-email"}
+
+
+async def _save_details(  # noqa: PLR0917 - the page's parts
+    request: Request[Any, Any, Any],
+    booking: Booking,
+    principal: Principal,
+    ticketing: Ticketing,
+    views: EventViewCache,
+    lang: Lang,
+    visitor: Visitor,
+) -> Template | None:
+    """Store the form's names and contact when they changed (together, or neither); the
+    page again with the problem when refused, else None."""
+    form = await request.form()
+    names = tuple(str(name) for name in form.getall("holder", []))
+    contact = None
+    if "email" in form or "phone" in form:
+        contact = Contact(
+            email=str(form.get("email") or "").strip() or None,
+            phone=str(form.get("phone") or "").strip() or None,
+        )
+    changes: dict[str, Any] = {}
+    if names and names != booking.holders:
+        changes["holders"] = names
+    if contact is not None and contact != booking.contact:
+        changes["contact"] = contact
+    if not changes:
+        return None
+    try:
+        await ticketing.bookings.change(principal, booking.id, **changes)
+    except ValidationFailed as problem:
+        if "index" in problem.extra:
+            field = f"holder-{int(problem.extra['index']) + 1}"
+        elif problem.code == "holders_mismatch":
+            field = "holder-1"
+        elif problem.extra.get("field") == "phone":
+            field = "contact-phone"
+        else:
+            field = _DETAIL_FIELDS.get(problem.code, "contact-email")
+        _, sentence = _problem(problem.code, lang)
+        return await _render(
+            request,
+            booking,
+            ticketing,
+            views,
+            lang,
+            visitor,
+            errors=[{"field": field, "text": sentence}],
+            contact=contact,
+            holders=names or None,
+            status=422,
+        )
+    except Conflict as problem:
+        return await _render(
+            request, booking, ticketing, views, lang, visitor, notice=problem.code, status=409
+        )
+    return None
 
 
 async def _confirm(ticketing: Ticketing, principal: Principal, progress: HoldProgress) -> UUID:
@@ -200,6 +298,9 @@ async def _render(  # noqa: PLR0917 - the page's parts, then its options
     notice: str | None = None,
     errors: list[dict[str, str]] | None = None,
     contact: Contact | None = None,
+    holders: tuple[str, ...] | None = None,
+    card: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
     status: int = 200,
 ) -> Template:
     now = ticketing.clock.now()
@@ -213,10 +314,10 @@ async def _render(  # noqa: PLR0917 - the page's parts, then its options
         else:
             state = "expired"
     view = await event_or_none(booking.event_id, ticketing, views)
-    names = {t.id: t.name for t in view.ticket_types} if view else {}
+    names_by_type = {t.id: t.name for t in view.ticket_types} if view else {}
     lines = [
         {
-            "name": names.get(item.ticket_type_id, lang.gettext("Ticket")),
+            "name": names_by_type.get(item.ticket_type_id, lang.gettext("Ticket")),
             "quantity": item.quantity,
             "unit_price": lang.money(item.unit_price),
             "subtotal": lang.money(item.subtotal),
@@ -224,9 +325,24 @@ async def _render(  # noqa: PLR0917 - the page's parts, then its options
         for item in booking.items
     ]
     again = urlencode({f"qty-{item.ticket_type_id}": item.quantity for item in booking.items})
-    headers = {}
+    headers = dict(headers or {})
     if state == "processing":
         headers["Refresh"] = str(PROCESSING_REFRESH_SECONDS)
+    names = holders if holders is not None else booking.holders
+    buyer_name = visitor.name or ""
+    holder_rows: list[dict[str, Any]] = []
+    for item in booking.items:
+        for _ in range(item.quantity):
+            number = len(holder_rows) + 1
+            given = names[number - 1] if number <= len(names) else None
+            holder_rows.append(
+                {
+                    "number": number,
+                    "type_name": names_by_type.get(item.ticket_type_id, lang.gettext("Ticket")),
+                    # the buyer's own name, until they say otherwise (one blank is kept blank)
+                    "value": given if given is not None else buyer_name,
+                }
+            )
     return page(
         "booking.html",
         request,
@@ -248,4 +364,6 @@ async def _render(  # noqa: PLR0917 - the page's parts, then its options
         server_ms=int(now.timestamp() * 1000),
         minutes_left=max(int((booking.expires_at - now).total_seconds() // 60), 0),
         try_again=f"/events/{booking.event_id}?{again}",
+        holder_rows=holder_rows,
+        card=card,
     )

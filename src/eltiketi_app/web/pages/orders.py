@@ -47,6 +47,7 @@ def ticket_cards(view: OrderView, event_view: EventView | None, lang: Lang) -> l
             "count": len(valid),
             "id": ticket.id,
             "type_name": names.get(ticket.ticket_type_id, lang.gettext("Ticket")),
+            "holder_name": ticket.holder_name,
             "qr": qr_svg(ticket.token),
         }
         for number, ticket in enumerate(valid, start=1)

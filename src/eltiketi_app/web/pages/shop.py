@@ -53,7 +53,9 @@ async def home(
     page_number: Annotated[int, Parameter(query="page", ge=1, le=10_000)] = 1,
 ) -> Template:
     offset = (page_number - 1) * PAGE_SIZE
-    views = await ticketing.catalog.list_published(limit=PAGE_SIZE + 1, offset=offset)
+    views = await ticketing.catalog.list_published(
+        limit=PAGE_SIZE + 1, offset=offset, upcoming=True
+    )
     now = ticketing.clock.now()
     cards = [
         {
@@ -143,6 +145,7 @@ async def reserve(
             ItemRequest(ticket_type_id=type_id, quantity=quantity)
             for type_id, quantity in selected.items()
         ),
+        locale=lang.tag,  # the e-tickets are written in the language of the shop
     )
     try:
         reservation = await _reserve(ticketing, visitor.principal, request_, key)

@@ -14,13 +14,13 @@ from litestar import Request, get
 from litestar.response import Template
 
 from eltiketi_app.http.availability_cache import EventViewCache
+from eltiketi_app.http.problems import STATUS_BY_KIND
 from eltiketi_app.web.auth import Visitor
 from eltiketi_app.web.i18n import Lang
-from eltiketi_app.web.links import LinkExpired, LinkInvalid, TicketLinks
+from eltiketi_app.web.links import TicketLinks, shared_order
 from eltiketi_app.web.pages.common import event_or_none, page
 from eltiketi_app.web.pages.orders import order_reference, ticket_cards
-from eltiketi_core.domain.order import OrderStatus
-from eltiketi_core.errors import NotFound
+from eltiketi_core.errors import DomainError
 from eltiketi_core.usecases import Ticketing
 
 #: The link is a secret: never sent on as a Referer, never indexed.
@@ -39,28 +39,17 @@ async def ticket_link(
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
 ) -> Template:
-    problem, status = None, 200
     try:
-        order_id = links.order_of(token, ticketing.clock.now())
-        view = await ticketing.orders.shared(order_id)
-    except LinkInvalid:
-        problem, status = "link_invalid", 404
-    except LinkExpired:
-        problem, status = "link_expired", 410
-    except NotFound:
-        problem, status = "link_invalid", 404
-    else:
-        if view.order.status is OrderStatus.REFUNDED:
-            problem, status = "link_revoked", 410
-    if problem is not None:
+        view = await shared_order(token, links, ticketing)
+    except DomainError as problem:
         return page(
             "error.html",
             request,
             lang,
             visitor,
-            status=status,
-            title=problem,
-            code=problem,
+            status=STATUS_BY_KIND.get(problem.kind, 404),
+            title=problem.code,
+            code=problem.code,
             headers=LINK_HEADERS,
         )
     event_view = await event_or_none(view.order.event_id, ticketing, views)

@@ -2,7 +2,10 @@
    - the error summary takes focus, so screen readers hear it first;
    - the hold countdown, corrected for the browser's clock (the server sends its time),
      announced to screen readers only at 5 minutes and 1 minute (as pretix does);
-   - a form is sent once, whatever the number of clicks (the server is idempotent too). */
+   - a form is sent once, whatever the number of clicks (the server is idempotent too);
+   - the card form of the hold page (Stripe's Payment Element, payment_intent mode): Stripe.js
+     confirms the payment in the browser, then the page goes to the return URL, where the
+     server asks Stripe what happened (paid, declined, still processing) and says so. */
 (function () {
   "use strict";
 
@@ -57,9 +60,51 @@
     });
   }
 
+  function startCardForm(form) {
+    var errors = document.getElementById("card-errors");
+    var button = document.getElementById("card-submit");
+    var back = new URL(form.getAttribute("data-return-url"), window.location.href).href;
+    function busy(on) {
+      if (on) { button.setAttribute("aria-disabled", "true"); } else { button.removeAttribute("aria-disabled"); }
+    }
+    if (typeof window.Stripe !== "function") {
+      errors.textContent = form.getAttribute("data-msg-unavailable");
+      button.disabled = true;
+      return;
+    }
+    var stripe = window.Stripe(form.getAttribute("data-stripe-key"));
+    var elements = stripe.elements({
+      clientSecret: form.getAttribute("data-client-secret"),
+      locale: form.getAttribute("data-locale")
+    });
+    elements.create("payment").mount("#payment-element");
+    var sending = false;
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      if (sending) { return; }
+      sending = true;
+      busy(true);
+      errors.textContent = "";
+      stripe.confirmPayment({ elements: elements, confirmParams: { return_url: back }, redirect: "if_required" })
+        .then(function (result) {
+          if (result.error && result.error.type === "validation_error") {
+            /* a field is incomplete: nothing was sent, the buyer corrects it here */
+            errors.textContent = result.error.message || "";
+            sending = false;
+            busy(false);
+            return;
+          }
+          /* paid, declined or unsure: the server asks Stripe and shows which */
+          window.location.assign(back);
+        }, function () { window.location.assign(back); });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     focusErrorSummary();
     Array.prototype.forEach.call(document.querySelectorAll("[data-countdown]"), startCountdown);
     Array.prototype.forEach.call(document.querySelectorAll("form[data-once]"), sendOnce);
+    var card = document.getElementById("card-form");
+    if (card) { startCardForm(card); }
   });
 })();

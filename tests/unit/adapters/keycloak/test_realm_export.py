@@ -84,3 +84,23 @@ def test_demo_users_can_log_in_with_their_roles(
     assert password["temporary"] is False
     expected = {realm["defaultRole"]["name"]} | ({role} if role else set())
     assert set(user["realmRoles"]) == expected
+
+
+def test_shop_client_is_a_confidential_pkce_client_with_its_callback_and_logout(
+    realm: dict[str, Any],
+) -> None:
+    shop = client(realm, "eltiketi-shop")
+    assert shop["publicClient"] is False
+    assert shop["clientAuthenticatorType"] == "client-secret"
+    assert shop["secret"].startswith("CHANGE-ME")
+    assert shop["standardFlowEnabled"] is True
+    assert shop["implicitFlowEnabled"] is False
+    assert shop["directAccessGrantsEnabled"] is False
+    assert shop["serviceAccountsEnabled"] is False
+    assert shop["attributes"]["pkce.code.challenge.method"] == "S256"
+    assert all(uri.endswith("/login/callback") for uri in shop["redirectUris"])
+    logout = shop["attributes"]["post.logout.redirect.uris"].split("##")
+    assert {uri.removesuffix("/login/callback") + "/" for uri in shop["redirectUris"]} == set(
+        logout
+    )
+    assert audience_mappers(shop) == ["eltiketi-api"]
