@@ -35,8 +35,10 @@ def test_a_buyer_who_shopped_in_dutch_gets_a_dutch_e_ticket(signer: JoseTicketSi
     assert subject == "Je tickets voor Nachtkonzert – 14 maart 2026"
     assert "Wanneer: zaterdag 14 maart 2026, 19:30 CET" in text
     assert "Totaal: €\u00a0138,00" in text
+    assert "Ticket 1 van 3: Stehplatz\r\n  https://" in text
     assert '<html lang="nl">' in html and "Ticket 1 van 3" in html
-    assert sms.startswith("elTiketi: 3 tickets voor Nachtkonzert, 14 maart 2026. Je bestelling: ")
+    assert sms.startswith("elTiketi: 3 tickets voor Nachtkonzert, 14 maart 2026. Ticket 1: ")
+    assert " Je bestelling: https://tickets.example.com/orders/" in sms
 
 
 def test_without_the_buyers_language_the_events_is_used_then_english(
@@ -65,6 +67,6 @@ def test_every_ticket_shows_whom_it_is_for(signer: JoseTicketSigner) -> None:
 
     _, text, html = _mail(notice)
 
-    assert f"1. Stehplatz, for Ada <Lovelace> (ticket {first.id})" in text
-    assert f"2. Stehplatz (ticket {second.id})" in text
+    assert "Ticket 1 of 3: Stehplatz, for Ada <Lovelace>\r\n  https://" in text
+    assert "Ticket 2 of 3: Stehplatz\r\n  https://" in text
     assert "For Ada &lt;Lovelace&gt;" in html  # escaped in HTML
