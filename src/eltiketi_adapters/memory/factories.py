@@ -226,6 +226,7 @@ class EventFactory(_KitFactory[Event]):
     __model__ = Event
 
     status = EventStatus.DRAFT
+    description = ""
 
     @classmethod
     def owner(cls) -> str:
@@ -274,6 +275,9 @@ class TicketTypeFactory(_KitFactory[TicketType]):
     price = MoneyFactory
     max_per_booking = 10
     shards = 1
+    #: No sale window: on sale as long as its event is (give one to test windows).
+    sales_start = None
+    sales_end = None
 
     @classmethod
     def name(cls) -> str:

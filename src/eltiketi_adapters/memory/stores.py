@@ -17,8 +17,9 @@ means the same on PostgreSQL:
 from __future__ import annotations
 
 import heapq
+from collections import Counter
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -40,9 +41,12 @@ from eltiketi_core.domain.order import (
 from eltiketi_core.domain.payment import Payment, PaymentStatus, Refund, RefundReason
 from eltiketi_core.errors import Conflict
 from eltiketi_core.ports.stores import (
+    Attendee,
     IdempotencyRecord,
     NotificationRecord,
     NotificationStatus,
+    OrderQuery,
+    OrderTotals,
     OutboxEntry,
 )
 
@@ -95,6 +99,14 @@ class MemoryCatalogStore(_Store):
 
     async def get_event(self, event_id: UUID) -> Event | None:
         return self._db.events.get(event_id)
+
+    async def update_event(self, event: Event) -> None:
+        db = self._db
+        stored = db.events.get(event.id)
+        if stored is not None:
+            db.events[event.id] = msgspec.structs.replace(
+                event, owner=stored.owner, status=stored.status, created_at=stored.created_at
+            )
 
     async def open_for_sale(
         self, event_id: UUID, ticket_type_ids: Sequence[UUID], *, buyer: str | None
@@ -152,6 +164,17 @@ class MemoryCatalogStore(_Store):
     async def get_ticket_type(self, ticket_type_id: UUID) -> TicketType | None:
         return self._db.ticket_types.get(ticket_type_id)
 
+    async def update_ticket_type(self, ticket_type: TicketType) -> None:
+        db = self._db
+        stored = db.ticket_types.get(ticket_type.id)
+        if stored is not None:
+            db.ticket_types[ticket_type.id] = msgspec.structs.replace(
+                ticket_type,
+                event_id=stored.event_id,
+                capacity=stored.capacity,
+                shards=stored.shards,
+            )
+
     async def ticket_types(self, event_id: UUID) -> list[TicketType]:
         db = self._db
         return [db.ticket_types[i] for i in db.ticket_types_by_event.get(event_id, ())]
@@ -181,6 +204,16 @@ class MemoryInventoryStore(_Store):
     async def levels(self, ticket_type_ids: Sequence[UUID]) -> dict[UUID, StockLevel]:
         stock = self._db.stock
         return {i: stock[i] for i in ticket_type_ids if i in stock}
+
+    async def set_capacity(self, ticket_type_id: UUID, capacity: int) -> bool:
+        db = self._db
+        level = db.stock.get(ticket_type_id)
+        ticket_type = db.ticket_types.get(ticket_type_id)
+        if level is None or ticket_type is None or capacity < level.held + level.sold:
+            return False
+        db.stock[ticket_type_id] = msgspec.structs.replace(level, capacity=capacity)
+        db.ticket_types[ticket_type_id] = msgspec.structs.replace(ticket_type, capacity=capacity)
+        return True
 
     def _move(self, booking_id: UUID, ticket_type_id: UUID, *, held: int, sold: int) -> None:
         db = self._db
@@ -313,6 +346,9 @@ class MemoryBookingStore(_Store):
         ]
         held.sort(key=lambda b: (b.created_at, b.id))
         return held[:limit]
+
+    async def any_for_event(self, event_id: UUID) -> bool:
+        return any(booking.event_id == event_id for booking in self._db.bookings.values())
 
 
 class MemoryPaymentStore(_Store):
@@ -460,6 +496,49 @@ class MemoryOrderStore(_Store):
             1 for o in self._db.orders.values() if o.event_id == event_id and o.status is status
         )
 
+    async def search(self, query: OrderQuery, *, limit: int, offset: int = 0) -> list[Order]:
+        events = frozenset(query.event_ids)
+        text = query.text.casefold() if query.text else None
+        found = [
+            o
+            for o in self._db.orders.values()
+            if o.event_id in events
+            and (query.status is None or o.status is query.status)
+            and (query.id_prefix is None or o.id.hex.startswith(query.id_prefix))
+            and (text is None or _mentions(o, text))
+        ]
+        found.sort(key=lambda o: (o.created_at, o.id), reverse=True)
+        return found[offset : offset + limit]
+
+    async def totals(self, event_ids: Sequence[UUID]) -> dict[UUID, OrderTotals]:
+        wanted = frozenset(event_ids)
+        sums: dict[UUID, list[int]] = {}
+        for order in self._db.orders.values():
+            if order.event_id not in wanted:
+                continue
+            row = sums.setdefault(order.event_id, [0, 0, 0, 0])
+            refunded = order.status is OrderStatus.REFUNDED
+            row[refunded] += 1
+            row[2 + refunded] += order.total.amount
+        return {
+            event_id: OrderTotals(
+                event_id=event_id,
+                confirmed=row[0],
+                refunded=row[1],
+                confirmed_amount=row[2],
+                refunded_amount=row[3],
+            )
+            for event_id, row in sums.items()
+        }
+
+    async def hourly_counts(self, event_id: UUID, *, since: datetime) -> dict[datetime, int]:
+        counts: Counter[datetime] = Counter(
+            o.created_at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+            for o in self._db.orders.values()
+            if o.event_id == event_id and o.created_at >= since
+        )
+        return dict(counts)
+
     async def transition(self, order_id: UUID, expected: OrderStatus, new: OrderStatus) -> bool:
         db = self._db
         order = db.orders.get(order_id)
@@ -475,6 +554,15 @@ class MemoryOrderStore(_Store):
             return False
         db.orders[order_id] = msgspec.structs.replace(order, stock=new)
         return True
+
+
+def _mentions(order: Order, text: str) -> bool:
+    """Whether ``text`` (case-folded) is part of the order's e-mail, phone or buyer."""
+    return any(
+        text in value.casefold()
+        for value in (order.contact.email, order.contact.phone, order.buyer)
+        if value
+    )
 
 
 class MemoryTicketStore(_Store):
@@ -528,6 +616,52 @@ class MemoryTicketStore(_Store):
         db.check_ins[check_in.ticket_id] = check_in
         db.check_in_ids[check_in.id] = check_in.ticket_id
         return check_in
+
+    async def check_ins_for_order(self, order_id: UUID) -> list[CheckIn]:
+        db = self._db
+        found = [
+            db.check_ins[t] for t in db.tickets_by_order.get(order_id, ()) if t in db.check_ins
+        ]
+        found.sort(key=lambda c: (c.checked_in_at, c.ticket_id))
+        return found
+
+    async def check_in_count(self, event_id: UUID) -> int:
+        return sum(1 for c in self._db.check_ins.values() if c.event_id == event_id)
+
+    async def attendees(
+        self, event_id: UUID, *, after: UUID | None, limit: int, include_void: bool = False
+    ) -> list[Attendee]:
+        db = self._db
+        # A scan per page: this adapter keeps no per-event index of tickets (a page
+        # costs the event's size here, not the page's; fine for what it serves).
+        page = heapq.nsmallest(
+            max(limit, 0),
+            (
+                t
+                for t in db.tickets.values()
+                if t.event_id == event_id
+                and (after is None or t.id > after)
+                and (include_void or t.status is TicketStatus.VALID)
+            ),
+            key=lambda t: t.id,
+        )
+        out = []
+        for ticket in page:
+            order = db.orders[ticket.order_id]
+            check_in = db.check_ins.get(ticket.id)
+            out.append(
+                Attendee(
+                    ticket_id=ticket.id,
+                    order_id=ticket.order_id,
+                    ticket_type_id=ticket.ticket_type_id,
+                    holder=ticket.holder,
+                    status=ticket.status,
+                    email=order.contact.email,
+                    phone=order.contact.phone,
+                    checked_in_at=check_in.checked_in_at if check_in else None,
+                )
+            )
+        return out
 
 
 class MemoryRefundStore(_Store):

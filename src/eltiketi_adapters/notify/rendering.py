@@ -56,6 +56,7 @@ REFUND_REASONS: Final = {
         "longer available, so no order was made."
     ),
     "customer_cancelled": "You cancelled your order.",
+    "organizer_cancelled": "The organiser cancelled your order.",
     "event_cancelled": "The event has been cancelled by the organiser.",
 }
 

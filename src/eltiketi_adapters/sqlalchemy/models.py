@@ -98,6 +98,7 @@ class EventRow(Base):
     currency: Mapped[str] = mapped_column(Currency)
     status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(Timestamp)
+    description: Mapped[str] = mapped_column(Text, server_default=text("''"))
 
 
 class TicketTypeRow(Base):
@@ -120,6 +121,9 @@ class TicketTypeRow(Base):
     capacity: Mapped[int] = mapped_column(Integer)
     max_per_booking: Mapped[int] = mapped_column(Integer)
     shards: Mapped[int] = mapped_column(Integer)
+    #: The sale window (NULL: unbounded on that side), checked when a hold is taken.
+    sales_start: Mapped[datetime | None] = mapped_column(Timestamp)
+    sales_end: Mapped[datetime | None] = mapped_column(Timestamp)
 
 
 class InventoryShardRow(Base):
@@ -272,6 +276,14 @@ class OrderRow(Base):
         Index("ix_orders_buyer_created_at", "buyer", "created_at"),
         # Keyset pages of one event's orders in one status (event cancellation).
         Index("ix_orders_event_id_status_id", "event_id", "status", "id"),
+        # The organizer's dashboard and search: an event's orders by time. On PostgreSQL
+        # the index also carries what the dashboard sums, so it is read alone.
+        Index(
+            "ix_orders_event_id_created_at",
+            "event_id",
+            "created_at",
+            postgresql_include=["status", "total_amount"],
+        ),
     )
 
     id: Mapped[UUID] = mapped_column(ID, primary_key=True)
@@ -321,6 +333,8 @@ class TicketRow(Base):
     __table_args__ = (
         CheckConstraint(_one_of("status", TicketStatus), name="status_known"),
         Index("ix_tickets_order_id", "order_id"),
+        # Keyset pages of an event's tickets (attendee list, CSV export).
+        Index("ix_tickets_event_id_id", "event_id", "id"),
     )
 
     id: Mapped[UUID] = mapped_column(ID, primary_key=True)
@@ -340,7 +354,11 @@ class CheckInRow(Base):
     """One row per ticket, ever: the primary key makes a ticket single-use."""
 
     __tablename__ = "check_ins"
-    __table_args__ = (UniqueConstraint("id", name="uq_check_ins_id"),)
+    __table_args__ = (
+        UniqueConstraint("id", name="uq_check_ins_id"),
+        # Check-ins so far, per event (dashboard).
+        Index("ix_check_ins_event_id", "event_id"),
+    )
 
     ticket_id: Mapped[UUID] = mapped_column(ID, ForeignKey("tickets.id"), primary_key=True)
     #: The scan's own id: tells the winning scan from a later one at the same instant.

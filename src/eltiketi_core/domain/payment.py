@@ -45,6 +45,8 @@ class RefundReason(StrEnum):
     HOLD_LOST = "hold_lost"
     CUSTOMER_CANCELLED = "customer_cancelled"
     EVENT_CANCELLED = "event_cancelled"
+    ORGANIZER_CANCELLED = "organizer_cancelled"
+    """The event's organizer cancelled one order (back office), whatever the cut-off."""
 
 
 class RefundStatus(StrEnum):

@@ -22,6 +22,7 @@ from eltiketi_core.ports.payments import (
     WebhookNotice,
 )
 from eltiketi_core.ports.stores import (
+    Attendee,
     BookingStore,
     CatalogStore,
     IdempotencyRecord,
@@ -32,7 +33,9 @@ from eltiketi_core.ports.stores import (
     NotificationRecord,
     NotificationStatus,
     NotificationStore,
+    OrderQuery,
     OrderStore,
+    OrderTotals,
     OutboxEntry,
     OutboxStore,
     PaymentStore,
@@ -43,6 +46,7 @@ from eltiketi_core.ports.tickets import TicketSigner
 from eltiketi_core.ports.uow import UnitOfWork, UnitOfWorkFactory
 
 __all__ = [
+    "Attendee",
     "BookingStore",
     "CatalogStore",
     "Clock",
@@ -59,7 +63,9 @@ __all__ = [
     "NotificationStatus",
     "NotificationStore",
     "Notifier",
+    "OrderQuery",
     "OrderStore",
+    "OrderTotals",
     "OutboxEntry",
     "OutboxStore",
     "PaymentGateway",

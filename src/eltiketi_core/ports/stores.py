@@ -28,7 +28,14 @@ from eltiketi_core.domain.booking import Booking, BookingStatus, Contact
 from eltiketi_core.domain.catalog import Event, EventStatus, StockLevel, TicketType
 from eltiketi_core.domain.events import DomainEvent
 from eltiketi_core.domain.job import Job, JobKind
-from eltiketi_core.domain.order import CheckIn, Order, OrderStatus, StockState, Ticket
+from eltiketi_core.domain.order import (
+    CheckIn,
+    Order,
+    OrderStatus,
+    StockState,
+    Ticket,
+    TicketStatus,
+)
 from eltiketi_core.domain.payment import Payment, PaymentStatus, Refund, RefundReason
 
 
@@ -36,6 +43,15 @@ class CatalogStore(Protocol):
     async def add_event(self, event: Event) -> None: ...
 
     async def get_event(self, event_id: UUID) -> Event | None: ...
+
+    async def update_event(self, event: Event) -> None:
+        """Write what an organizer may edit: name, venue, start, timezone, locale,
+        currency and description (never ``owner``, ``status`` or ``created_at``).
+
+        Like :meth:`set_event_status`, waits for the units of work that opened this
+        event for sale, and sales opened after it see the change.
+        """
+        ...
 
     async def open_for_sale(
         self, event_id: UUID, ticket_type_ids: Sequence[UUID], *, buyer: str | None
@@ -83,6 +99,17 @@ class CatalogStore(Protocol):
 
     async def get_ticket_type(self, ticket_type_id: UUID) -> TicketType | None: ...
 
+    async def update_ticket_type(self, ticket_type: TicketType) -> None:
+        """Write what an organizer may edit: name, price, max per booking and the sale
+        window (never ``event_id`` or ``shards``; ``capacity`` changes only through
+        :meth:`InventoryStore.set_capacity`).
+
+        Waits for the units of work that opened the type's event for sale, like
+        :meth:`update_event`: a reservation either committed under the old rules or
+        reads the new ones.
+        """
+        ...
+
     async def ticket_types(self, event_id: UUID) -> list[TicketType]:
         """In creation order."""
         ...
@@ -109,6 +136,17 @@ class InventoryStore(Protocol):
 
     async def levels(self, ticket_type_ids: Sequence[UUID]) -> dict[UUID, StockLevel]:
         """Counters summed over shards. Unknown ids are absent from the result."""
+        ...
+
+    async def set_capacity(self, ticket_type_id: UUID, capacity: int) -> bool:
+        """The type's capacity becomes ``capacity`` if that is at least ``held + sold``,
+        decided under the counters' own locks (no reservation, release or sale can
+        slip in between the check and the write); False (and no change) otherwise, or
+        for an unknown type. The ticket type's ``capacity`` changes with it.
+
+        Shards: each keeps at least what it has handed out (its ``held + sold``) and
+        the free stock is spread over them evenly, so the rule holds per shard too.
+        """
         ...
 
 
@@ -174,6 +212,10 @@ class BookingStore(Protocol):
         """Bookings still ``held`` for the event (cancelling an event releases them)."""
         ...
 
+    async def any_for_event(self, event_id: UUID) -> bool:
+        """Whether any booking, in any status, was ever made for the event."""
+        ...
+
 
 class PaymentStore(Protocol):
     async def add(self, payment: Payment) -> bool:
@@ -197,6 +239,43 @@ class PaymentStore(Protocol):
     async def transition(
         self, payment_id: UUID, expected: frozenset[PaymentStatus], new: PaymentStatus
     ) -> bool: ...
+
+
+class OrderQuery(msgspec.Struct, frozen=True, kw_only=True):
+    """What an organizer searches orders by. Criteria combine with AND; each None
+    matches everything.
+
+    ``text`` matches, case-insensitively, a part of the order's contact e-mail or
+    phone or of the buyer's subject. ``id_prefix`` (lower-case hex digits, dashes
+    removed, 4 to 32 of them) matches the orders whose id starts with it.
+    """
+
+    event_ids: tuple[UUID, ...]
+    text: str | None = None
+    id_prefix: str | None = None
+    status: OrderStatus | None = None
+
+
+class OrderTotals(msgspec.Struct, frozen=True, kw_only=True):
+    """An event's orders summed up: how many and how much, by status.
+
+    Amounts are minor units of the event's currency (every order of an event is in it).
+    """
+
+    event_id: UUID
+    confirmed: int = 0
+    refunded: int = 0
+    confirmed_amount: int = 0
+    refunded_amount: int = 0
+
+    @property
+    def orders(self) -> int:
+        return self.confirmed + self.refunded
+
+    @property
+    def gross_amount(self) -> int:
+        """Everything ever paid for an order of the event, refunded orders included."""
+        return self.confirmed_amount + self.refunded_amount
 
 
 class OrderStore(Protocol):
@@ -234,11 +313,39 @@ class OrderStore(Protocol):
 
     async def count_for_event(self, event_id: UUID, *, status: OrderStatus) -> int: ...
 
+    async def search(self, query: OrderQuery, *, limit: int, offset: int = 0) -> list[Order]:
+        """Orders of ``query.event_ids`` that match it, newest first (``created_at``,
+        then id, descending)."""
+        ...
+
+    async def totals(self, event_ids: Sequence[UUID]) -> dict[UUID, OrderTotals]:
+        """Counts and amounts per event; an event without orders is absent."""
+        ...
+
+    async def hourly_counts(self, event_id: UUID, *, since: datetime) -> dict[datetime, int]:
+        """Orders of the event created at or after ``since``, counted per UTC hour: the
+        hour's start (aware, UTC) -> count, for the hours that have any."""
+        ...
+
     async def transition(self, order_id: UUID, expected: OrderStatus, new: OrderStatus) -> bool: ...
 
     async def move_stock(self, order_id: UUID, expected: StockState, new: StockState) -> bool:
         """Compare-and-set of where the order's tickets are counted."""
         ...
+
+
+class Attendee(msgspec.Struct, frozen=True, kw_only=True):
+    """One ticket of an event as the door list shows it: whose, of what type, and
+    whether it has been scanned in. ``email``/``phone`` are the order's contact."""
+
+    ticket_id: UUID
+    order_id: UUID
+    ticket_type_id: UUID
+    holder: str
+    status: TicketStatus
+    email: str | None = None
+    phone: str | None = None
+    checked_in_at: datetime | None = None
 
 
 class TicketStore(Protocol):
@@ -268,6 +375,25 @@ class TicketStore(Protocol):
         """Record the first scan of a ticket. Returns the stored check-in: the
         given one if this call won, else the earlier one (single use); compare
         ``id`` to tell which."""
+        ...
+
+    async def check_ins_for_order(self, order_id: UUID) -> list[CheckIn]:
+        """The check-ins of the order's tickets (at most one per ticket)."""
+        ...
+
+    async def check_in_count(self, event_id: UUID) -> int:
+        """How many tickets of the event have been checked in."""
+        ...
+
+    async def attendees(
+        self, event_id: UUID, *, after: UUID | None, limit: int, include_void: bool = False
+    ) -> list[Attendee]:
+        """The event's tickets with an id above ``after`` (all: None), by ticket id, at most
+        ``limit``; void ones only with ``include_void``.
+
+        Keyset pagination: a page costs what it returns however far the walk has
+        gone, so an export of the whole list reads it page by page in flat memory.
+        """
         ...
 
 

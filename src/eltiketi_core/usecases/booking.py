@@ -273,10 +273,10 @@ class Bookings:
         contact: Contact,
         idempotency_key: str | None,
     ) -> Booking:
-        now = self._clock.now()
         booking_id = self._ids.new_id()
         async with self._uow() as uow:
-            event, types = await _open_for_sale(uow, request, principal.subject, now)
+            event, types = await _open_for_sale(uow, request, principal.subject, self._clock)
+            now = self._clock.now()  # after the locks: never earlier than the sale rules' check
             await self._check_cooldown(uow, principal.subject, event.id, now)
             wanted = sum(item.quantity for item in request.items)
             held_or_bought = await uow.bookings.active_quantity(principal.subject, event.id, now)
@@ -434,14 +434,18 @@ def _check_shape(request: ReserveRequest) -> None:
 
 
 async def _open_for_sale(
-    uow: UnitOfWork, request: ReserveRequest, buyer: str, now: datetime
+    uow: UnitOfWork, request: ReserveRequest, buyer: str, clock: Clock
 ) -> tuple[Event, dict[UUID, TicketType]]:
     """The event, checked to be on sale, and the requested ticket types, checked to be
-    its own. The event cannot be cancelled under this reservation, and the buyer's
-    other reservations for it wait (see the port)."""
+    its own and within their sale windows. The event cannot be cancelled, nor a
+    type's window changed, under this reservation, and the buyer's other
+    reservations for it wait (see the port). The clock is read once the sale is
+    open, after any wait for those locks: a hold is never taken on a reading made
+    before the window opened."""
     found = await uow.catalog.open_for_sale(
         request.event_id, [item.ticket_type_id for item in request.items], buyer=buyer
     )
+    now = clock.now()
     if found is None or found[0].status is EventStatus.DRAFT:
         raise NotFound("event_not_found", "no such event")
     event, types = found
@@ -462,6 +466,7 @@ async def _open_for_sale(
                 f"at most {ticket_type.max_per_booking} of {ticket_type.name!r} per booking",
                 limit=ticket_type.max_per_booking,
             )
+        ticket_type.check_on_sale(now)
     return event, types
 
 

@@ -13,7 +13,7 @@ from eltiketi_core.domain.money import Money
 from eltiketi_core.errors import Conflict, ValidationFailed
 from eltiketi_core.ports.clock import Clock, IdGenerator
 from eltiketi_core.ports.stores import CatalogStore, InventoryStore
-from eltiketi_core.ports.uow import UnitOfWorkFactory
+from eltiketi_core.ports.uow import UnitOfWork, UnitOfWorkFactory
 from eltiketi_core.usecases.access import managed_event, require_role, visible_event
 
 
@@ -24,6 +24,7 @@ class NewEvent(msgspec.Struct, frozen=True, kw_only=True):
     timezone: str
     locale: str = "en"
     currency: str = "EUR"
+    description: str = ""
 
 
 class NewTicketType(msgspec.Struct, frozen=True, kw_only=True):
@@ -32,10 +33,12 @@ class NewTicketType(msgspec.Struct, frozen=True, kw_only=True):
     capacity: int
     max_per_booking: int = 10
     shards: int = 1
+    sales_start: datetime | None = None
+    sales_end: datetime | None = None
 
 
 class TicketTypeView(msgspec.Struct, frozen=True, kw_only=True):
-    """A ticket type with live availability, as buyers see it."""
+    """A ticket type with live availability, as buyers see it (and its sale window)."""
 
     id: UUID
     name: str
@@ -43,6 +46,8 @@ class TicketTypeView(msgspec.Struct, frozen=True, kw_only=True):
     capacity: int
     max_per_booking: int
     available: int
+    sales_start: datetime | None = None
+    sales_end: datetime | None = None
 
 
 class EventView(msgspec.Struct, frozen=True, kw_only=True):
@@ -70,6 +75,7 @@ class Catalog:
             locale=new.locale,
             currency=Money.zero(new.currency).currency,
             created_at=self._clock.now(),
+            description=new.description.strip(),
         )
         async with self._uow() as uow:
             await uow.catalog.add_event(event)
@@ -96,6 +102,8 @@ class Catalog:
                 capacity=new.capacity,
                 max_per_booking=new.max_per_booking,
                 shards=new.shards,
+                sales_start=new.sales_start,
+                sales_end=new.sales_end,
             )
             await uow.catalog.add_ticket_type(ticket_type)
             await uow.commit()
@@ -130,16 +138,27 @@ class Catalog:
         self, principal: Principal, *, limit: int = 50, offset: int = 0
     ) -> list[EventView]:
         """An organizer's own events in every status (admins: everyone's)."""
-        require_role(principal, Role.ORGANIZER)
-        owner = None if principal.is_admin else principal.subject
         async with self._uow() as uow:
-            events = await uow.catalog.list_events(owner=owner, limit=limit, offset=offset)
+            events = await managed_events(uow, principal, limit=limit, offset=offset)
             return [await _view(uow.catalog, uow.inventory, event) for event in events]
 
     async def get(self, event_id: UUID, principal: Principal | None = None) -> EventView:
         async with self._uow() as uow:
             event = visible_event(await uow.catalog.get_event(event_id), principal)
             return await _view(uow.catalog, uow.inventory, event)
+
+
+async def managed_events(
+    uow: UnitOfWork, principal: Principal, *, limit: int, offset: int
+) -> list[Event]:
+    """The events the caller manages, in every status, by start (admins: everyone's).
+
+    The list counterpart of :func:`~eltiketi_core.usecases.access.managed_event`:
+    every organizer's list goes through it.
+    """
+    require_role(principal, Role.ORGANIZER)
+    owner = None if principal.is_admin else principal.subject
+    return await uow.catalog.list_events(owner=owner, limit=limit, offset=offset)
 
 
 async def _view(catalog: CatalogStore, inventory: InventoryStore, event: Event) -> EventView:
@@ -159,4 +178,6 @@ def _type_view(ticket_type: TicketType, level: StockLevel | None) -> TicketTypeV
         capacity=ticket_type.capacity,
         max_per_booking=ticket_type.max_per_booking,
         available=max(level.available, 0) if level else 0,
+        sales_start=ticket_type.sales_start,
+        sales_end=ticket_type.sales_end,
     )

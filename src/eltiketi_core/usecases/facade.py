@@ -12,10 +12,13 @@ from eltiketi_core.ports.notifications import Notifier
 from eltiketi_core.ports.payments import PaymentGateway
 from eltiketi_core.ports.tickets import TicketSigner
 from eltiketi_core.ports.uow import UnitOfWorkFactory
+from eltiketi_core.usecases.attendees import Attendees
 from eltiketi_core.usecases.booking import Bookings
 from eltiketi_core.usecases.cancellation import EventCancellation
 from eltiketi_core.usecases.catalog import Catalog
 from eltiketi_core.usecases.checkin import CheckIns
+from eltiketi_core.usecases.dashboard import Dashboards
+from eltiketi_core.usecases.event_admin import EventAdmin
 from eltiketi_core.usecases.expiry import HoldSweeper
 from eltiketi_core.usecases.handlers import (
     InventoryHandler,
@@ -26,6 +29,7 @@ from eltiketi_core.usecases.handlers import (
 from eltiketi_core.usecases.jobs import Jobs
 from eltiketi_core.usecases.notifications import Notifications
 from eltiketi_core.usecases.orders import Orders
+from eltiketi_core.usecases.organizer_orders import OrganizerOrders
 from eltiketi_core.usecases.payment import Payments
 from eltiketi_core.usecases.policy import Policy
 from eltiketi_core.usecases.settlement import Settlement
@@ -33,6 +37,11 @@ from eltiketi_core.usecases.settlement import Settlement
 
 class Ticketing:
     """The whole core: ``ticketing.bookings.reserve(...)``, ``ticketing.settlement.confirm(...)``…
+
+    Organizers (the back office): ``event_admin`` (edit events and ticket types,
+    capacity, unpublish, the event list with status), ``dashboards``,
+    ``organizer_orders`` (search, detail, refund, resend) and ``attendees`` (list,
+    CSV export), beside ``catalog`` (create, publish) and ``cancellation``.
 
     ``handlers`` are the event consumers; connect them to a bus (the in-process
     bus in embedded mode, Kafka in production) behind an ``OutboxRelay``.
@@ -77,6 +86,10 @@ class Ticketing:
         )
         self.checkins = CheckIns(uow, clock, ids, signer)
         self.notifications = Notifications(uow, clock, ids, notifiers, policy)
+        self.event_admin = EventAdmin(uow, clock)
+        self.dashboards = Dashboards(uow, clock)
+        self.organizer_orders = OrganizerOrders(uow, clock, ids, self.notifications)
+        self.attendees = Attendees(uow)
         self.sweeper = HoldSweeper(uow, clock, ids, policy)
         self.inventory_handler = InventoryHandler(uow, clock)
         self.notification_handler = NotificationHandler(self.notifications)

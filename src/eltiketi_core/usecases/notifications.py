@@ -44,7 +44,7 @@ from eltiketi_core.ports.notifications import (
 )
 from eltiketi_core.ports.stores import NotificationRecord, NotificationStatus
 from eltiketi_core.ports.uow import UnitOfWork, UnitOfWorkFactory
-from eltiketi_core.usecases.access import owned
+from eltiketi_core.usecases.access import event_order, managed_event, owned
 from eltiketi_core.usecases.notification_lease import LeaseKeeper, LeaseLost
 from eltiketi_core.usecases.policy import Policy
 
@@ -154,8 +154,11 @@ class Notifications:
             work.append((notifier, record, message.notice))
         return await self._send_all(lease, work, claimed_at)
 
-    async def resend_tickets(self, principal: Principal, order_id: UUID) -> int:
-        """The owner asks for the e-tickets again; at most once per ``resend_interval``.
+    async def resend_tickets(
+        self, principal: Principal, order_id: UUID, *, event_id: UUID | None = None
+    ) -> int:
+        """The owner asks for the e-tickets again — or, with ``event_id``, an organizer
+        managing that event does for the buyer; at most once per ``resend_interval``.
 
         The resend slot of each channel is claimed with one conditional write before
         anything is sent, so of many concurrent requests exactly one sends; the others
@@ -171,7 +174,11 @@ class Notifications:
         waits: list[float] = []
         async with self._uow() as uow:
             found = await uow.orders.get(order_id)
-            order = owned(found, found.buyer if found else None, principal, "order")
+            if event_id is None:
+                order = owned(found, found.buyer if found else None, principal, "order")
+            else:
+                event = managed_event(await uow.catalog.get_event(event_id), principal)
+                order = event_order(found, event)
             if order.status is not OrderStatus.CONFIRMED:
                 raise Conflict("order_not_confirmed", "only confirmed orders have tickets to send")
             message = await build_message(uow, key)

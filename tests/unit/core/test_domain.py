@@ -133,11 +133,15 @@ class TestAccess:
             visible_event(draft, None)
 
     def test_another_organizer_may_see_but_not_manage(self) -> None:
+        """Managing another organizer's event answers as if it did not exist (404), so
+        management routes never confirm an id, even of a published event."""
         published = make_event(status=EventStatus.PUBLISHED)
         assert visible_event(published, self.other) is published
-        with pytest.raises(Forbidden) as err:
-            managed_event(published, self.other)
-        assert err.value.code == "not_event_owner"
+        assert managed_event(published, self.organizer) is published
+        for event in (published, make_event()):
+            with pytest.raises(NotFound) as err:
+                managed_event(event, self.other)
+            assert err.value.code == "event_not_found"
 
     def test_customers_cannot_manage_events(self) -> None:
         with pytest.raises(Forbidden) as err:

@@ -43,6 +43,7 @@ _bookings = BookingRow.__table__
 _items = BookingItemRow.__table__
 
 _INSERT_BOOKING = insert(BookingRow)
+_ANY_FOR_EVENT = select(exists().where(BookingRow.event_id == bindparam("p_event_id")))
 _INSERT_ITEMS = insert(BookingItemRow)
 
 
@@ -354,6 +355,10 @@ class SqlBookingStore:
             .order_by(BookingRow.created_at, BookingRow.id)
             .limit(limit)
         )
+
+    async def any_for_event(self, event_id: UUID) -> bool:
+        found = await self._tx.first(_ANY_FOR_EVENT, {"p_event_id": event_id})
+        return bool(found is not None and found[0])
 
     async def _load(self, query: Any, params: dict[str, Any] | None = None) -> list[Booking]:
         """Bookings selected by ``query`` (in its order) with their items, in two statements."""

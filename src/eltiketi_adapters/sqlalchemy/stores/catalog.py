@@ -33,6 +33,31 @@ _SET_STATUS = (
     .where(EventRow.id == bindparam("p_event_id"))
     .values(status=bindparam("p_status"))
 )
+_UPDATE_EVENT = (
+    update(EventRow)
+    .where(EventRow.id == bindparam("p_event_id"))
+    .values(
+        name=bindparam("p_name"),
+        venue=bindparam("p_venue"),
+        starts_at=bindparam("p_starts_at", type_=EventRow.starts_at.type),
+        timezone=bindparam("p_timezone"),
+        locale=bindparam("p_locale"),
+        currency=bindparam("p_currency"),
+        description=bindparam("p_description"),
+    )
+)
+_UPDATE_TICKET_TYPE = (
+    update(TicketTypeRow)
+    .where(TicketTypeRow.id == bindparam("p_type_id"))
+    .values(
+        name=bindparam("p_name"),
+        price_amount=bindparam("p_price_amount"),
+        price_currency=bindparam("p_price_currency"),
+        max_per_booking=bindparam("p_max_per_booking"),
+        sales_start=bindparam("p_sales_start", type_=TicketTypeRow.sales_start.type),
+        sales_end=bindparam("p_sales_end", type_=TicketTypeRow.sales_end.type),
+    )
+)
 
 
 def _event_for_sale(type_id_matches: Any) -> Any:
@@ -78,12 +103,29 @@ class SqlCatalogStore:
                 currency=event.currency,
                 status=event.status.value,
                 created_at=event.created_at,
+                description=event.description,
             )
         )
 
     async def get_event(self, event_id: UUID) -> Event | None:
         row = await self._tx.first(_EVENT, {"p_event_id": event_id})
         return _event(row._mapping) if row else None
+
+    async def update_event(self, event: Event) -> None:
+        await self._wait_for_sales(event.id)
+        await self._tx.execute(
+            _UPDATE_EVENT,
+            {
+                "p_event_id": event.id,
+                "p_name": event.name,
+                "p_venue": event.venue,
+                "p_starts_at": event.starts_at,
+                "p_timezone": event.timezone,
+                "p_locale": event.locale,
+                "p_currency": event.currency,
+                "p_description": event.description,
+            },
+        )
 
     async def open_for_sale(
         self, event_id: UUID, ticket_type_ids: Sequence[UUID], *, buyer: str | None
@@ -112,9 +154,14 @@ class SqlCatalogStore:
         return _event(rows[0]._mapping), types
 
     async def set_event_status(self, event_id: UUID, status: EventStatus) -> None:
+        await self._wait_for_sales(event_id)
+        await self._tx.execute(_SET_STATUS, {"p_event_id": event_id, "p_status": status.value})
+
+    async def _wait_for_sales(self, event_id: UUID) -> None:
+        """PostgreSQL: the event's exclusive lock, so sales in flight finish first and new
+        ones wait for this transaction (SQLite: BEGIN IMMEDIATE serialises anyway)."""
         if self._tx.is_postgres:
             await self._tx.execute(locks.CHANGE_EVENT, {"p_event_key": str(event_id)})
-        await self._tx.execute(_SET_STATUS, {"p_event_id": event_id, "p_status": status.value})
 
     async def list_events(
         self,
@@ -152,6 +199,8 @@ class SqlCatalogStore:
                 capacity=ticket_type.capacity,
                 max_per_booking=ticket_type.max_per_booking,
                 shards=ticket_type.shards,
+                sales_start=ticket_type.sales_start,
+                sales_end=ticket_type.sales_end,
             )
         )
         await self._tx.execute(
@@ -179,6 +228,26 @@ class SqlCatalogStore:
         self._tx.shard_counts.put(ticket_type.id, ticket_type.shards)
         return ticket_type
 
+    async def update_ticket_type(self, ticket_type: TicketType) -> None:
+        event_id = await self._tx.first(
+            select(TicketTypeRow.event_id).where(TicketTypeRow.id == ticket_type.id)
+        )
+        if event_id is None:
+            return
+        await self._wait_for_sales(event_id[0])
+        await self._tx.execute(
+            _UPDATE_TICKET_TYPE,
+            {
+                "p_type_id": ticket_type.id,
+                "p_name": ticket_type.name,
+                "p_price_amount": ticket_type.price.amount,
+                "p_price_currency": ticket_type.price.currency,
+                "p_max_per_booking": ticket_type.max_per_booking,
+                "p_sales_start": ticket_type.sales_start,
+                "p_sales_end": ticket_type.sales_end,
+            },
+        )
+
     async def ticket_types(self, event_id: UUID) -> list[TicketType]:
         rows = await self._tx.rows(_TICKET_TYPES, {"p_event_id": event_id})
         return [_ticket_type(row._mapping) for row in rows]
@@ -196,6 +265,7 @@ def _event(row: Any) -> Event:
         currency=row["currency"],
         status=EventStatus(row["status"]),
         created_at=row["created_at"],
+        description=row["description"],
     )
 
 
@@ -208,4 +278,6 @@ def _ticket_type(row: Any, prefix: str = "") -> TicketType:
         capacity=row[f"{prefix}capacity"],
         max_per_booking=row[f"{prefix}max_per_booking"],
         shards=row[f"{prefix}shards"],
+        sales_start=row[f"{prefix}sales_start"],
+        sales_end=row[f"{prefix}sales_end"],
     )

@@ -54,6 +54,7 @@ from eltiketi_adapters.sqlalchemy.models import (
     InventoryShardRow,
     TicketTypeRow,
 )
+from eltiketi_adapters.sqlalchemy.stores.catalog import split_capacity
 from eltiketi_core.domain.catalog import StockLevel
 
 logger = logging.getLogger(__name__)
@@ -150,6 +151,28 @@ _LEVELS = (
     )
     .where(Shard.ticket_type_id.in_(bindparam("p_type_ids", expanding=True)))
     .group_by(Shard.ticket_type_id)
+)
+#: A capacity change of one shard, conditional on what the shard has handed out.
+_SET_SHARD_CAPACITY = (
+    update(Shard)
+    .where(
+        Shard.ticket_type_id == bindparam("p_type_id"),
+        Shard.shard_no == bindparam("p_shard_no"),
+        Shard.held + Shard.sold <= bindparam("p_capacity", type_=Integer),
+    )
+    .values(capacity=bindparam("p_capacity", type_=Integer))
+)
+#: The shards of a type, locked in ``shard_no`` order (the order every transaction uses).
+_SHARDS_FOR_CHANGE = (
+    select(Shard.shard_no, Shard.held + Shard.sold)
+    .where(Shard.ticket_type_id == bindparam("p_type_id"))
+    .order_by(Shard.shard_no)
+)
+_SHARDS_FOR_CHANGE_LOCKED = _SHARDS_FOR_CHANGE.with_for_update(key_share=True)
+_SET_TYPE_CAPACITY = (
+    update(TicketTypeRow)
+    .where(TicketTypeRow.id == bindparam("p_type_id"))
+    .values(capacity=bindparam("p_capacity", type_=Integer))
 )
 _DELETE_ALLOCATION = delete(Allocation).where(Allocation.id == bindparam("p_id"))
 _RESTATE_ALLOCATION = (
@@ -482,6 +505,62 @@ class SqlInventoryStore:
                 "state": state.value,
             },
         )
+
+    # -- capacity -----------------------------------------------------------------------------
+
+    async def set_capacity(self, ticket_type_id: UUID, capacity: int) -> bool:
+        """One shard: a single conditional ``UPDATE`` (``held + sold <= :capacity``).
+
+        N shards: their rows are locked in ``shard_no`` order (waiting for buyers that
+        hold one, like the deciding step of a reservation), then each gets what it has
+        handed out plus an even share of the free stock, each with the same conditional
+        ``UPDATE`` — which cannot fail while the rows are ours. Too little: nothing
+        changes. The type's row follows in the same transaction.
+        """
+        shards = await self._shard_count(ticket_type_id)
+        if shards is None or capacity < 0:
+            return False
+        if shards == 1:
+            self._tx.note_shard_lock(ticket_type_id, 0)
+            changed = await self._tx.execute(
+                _SET_SHARD_CAPACITY,
+                {"p_type_id": ticket_type_id, "p_shard_no": 0, "p_capacity": capacity},
+            )
+            if changed.rowcount != 1:
+                return False
+        elif not await self._spread_capacity(ticket_type_id, capacity, shards):
+            return False
+        await self._tx.execute(
+            _SET_TYPE_CAPACITY, {"p_type_id": ticket_type_id, "p_capacity": capacity}
+        )
+        return True
+
+    async def _spread_capacity(self, ticket_type_id: UUID, capacity: int, shards: int) -> bool:
+        query = _SHARDS_FOR_CHANGE
+        if self._tx.is_postgres:
+            query = _SHARDS_FOR_CHANGE_LOCKED
+            self._tx.note_shard_lock(ticket_type_id, shards - 1)
+        used = {
+            int(shard_no): int(taken)
+            for shard_no, taken in await self._tx.rows(query, {"p_type_id": ticket_type_id})
+        }
+        spare = capacity - sum(used.values())
+        if spare < 0:
+            return False
+        for shard_no, extra in zip(sorted(used), split_capacity(spare, len(used)), strict=True):
+            changed = await self._tx.execute(
+                _SET_SHARD_CAPACITY,
+                {
+                    "p_type_id": ticket_type_id,
+                    "p_shard_no": shard_no,
+                    "p_capacity": used[shard_no] + extra,
+                },
+            )
+            if changed.rowcount != 1:
+                raise InventoryInvariantBroken(
+                    f"shard {shard_no} of {ticket_type_id} refused a capacity it was locked for"
+                )
+        return True
 
     # -- reading ------------------------------------------------------------------------------
 

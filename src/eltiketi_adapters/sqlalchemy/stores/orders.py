@@ -9,11 +9,12 @@ costs more Python CPU than executing it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import Integer, bindparam, func, insert, or_, select, update
+from sqlalchemy import Integer, bindparam, func, insert, literal_column, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -30,6 +31,7 @@ from eltiketi_core.domain.order import (
     TicketStatus,
 )
 from eltiketi_core.errors import Conflict
+from eltiketi_core.ports.stores import Attendee, OrderQuery, OrderTotals
 
 _orders = OrderRow.__table__
 _tickets = TicketRow.__table__
@@ -79,6 +81,35 @@ _ORDERS_PAGE_AFTER = _ORDERS_PAGE_FIRST.where(OrderRow.id > bindparam("p_after")
 _COUNT_FOR_EVENT = select(func.count()).where(
     OrderRow.event_id == bindparam("p_event_id"), OrderRow.status == bindparam("p_status")
 )
+_TOTALS = (
+    select(
+        OrderRow.event_id,
+        OrderRow.status,
+        func.count(),
+        func.coalesce(func.sum(OrderRow.total_amount), 0),
+    )
+    .where(OrderRow.event_id.in_(bindparam("p_event_ids", expanding=True)))
+    .group_by(OrderRow.event_id, OrderRow.status)
+)
+#: The start of the UTC hour of ``created_at``: a naive UTC timestamp on PostgreSQL, text
+#: (``YYYY-MM-DD HH:00:00``) on SQLite, where timestamps are stored as UTC text.
+_HOUR_PG = func.date_trunc("hour", func.timezone("UTC", OrderRow.created_at))
+_HOUR_SQLITE = func.strftime("%Y-%m-%d %H:00:00", OrderRow.created_at)
+
+
+def _hourly(hour: Any) -> Any:
+    return (
+        select(hour.label("hour"), func.count())
+        .where(
+            OrderRow.event_id == bindparam("p_event_id"),
+            OrderRow.created_at >= bindparam("p_since", type_=OrderRow.created_at.type),
+        )
+        .group_by(literal_column("hour"))
+    )
+
+
+_HOURLY_PG = _hourly(_HOUR_PG)
+_HOURLY_SQLITE = _hourly(_HOUR_SQLITE)
 _TRANSITION_ORDER = (
     update(OrderRow)
     .where(OrderRow.id == bindparam("p_id"), OrderRow.status == bindparam("p_expected"))
@@ -125,6 +156,48 @@ _ADD_CHECK_IN_SQLITE = (
     .returning(CheckInRow.ticket_id)
 )
 _CHECK_IN_OF_TICKET = select(_check_ins).where(CheckInRow.ticket_id == bindparam("p_ticket_id"))
+_CHECK_INS_OF_ORDER = (
+    select(_check_ins)
+    .join(_tickets, TicketRow.id == CheckInRow.ticket_id)
+    .where(TicketRow.order_id == bindparam("p_order_id"))
+    .order_by(CheckInRow.checked_in_at, CheckInRow.ticket_id)
+)
+_CHECK_IN_COUNT = select(func.count()).where(CheckInRow.event_id == bindparam("p_event_id"))
+
+
+def _attendees(*, after: bool, include_void: bool) -> Any:
+    """A keyset page of an event's tickets (index ``ix_tickets_event_id_id``) with each
+    one's order contact and check-in."""
+    query = (
+        select(
+            TicketRow.id,
+            TicketRow.order_id,
+            TicketRow.ticket_type_id,
+            TicketRow.holder,
+            TicketRow.status,
+            OrderRow.contact_email,
+            OrderRow.contact_phone,
+            CheckInRow.checked_in_at,
+        )
+        .select_from(_tickets)
+        .join(_orders, OrderRow.id == TicketRow.order_id)
+        .outerjoin(_check_ins, CheckInRow.ticket_id == TicketRow.id)
+        .where(TicketRow.event_id == bindparam("p_event_id"))
+        .order_by(TicketRow.id)
+        .limit(bindparam("p_limit", type_=Integer))
+    )
+    if after:
+        query = query.where(TicketRow.id > bindparam("p_after", type_=TicketRow.id.type))
+    if not include_void:
+        query = query.where(TicketRow.status == TicketStatus.VALID.value)
+    return query
+
+
+_ATTENDEES = {
+    (after, include_void): _attendees(after=after, include_void=include_void)
+    for after in (False, True)
+    for include_void in (False, True)
+}
 
 
 class SqlOrderStore:
@@ -224,6 +297,64 @@ class SqlOrderStore:
         )
         return int(row[0]) if row is not None else 0
 
+    async def search(self, query: OrderQuery, *, limit: int, offset: int = 0) -> list[Order]:
+        if not query.event_ids:
+            return []
+        statement = select(_orders).where(OrderRow.event_id.in_(query.event_ids))
+        if query.status is not None:
+            statement = statement.where(OrderRow.status == query.status.value)
+        if query.id_prefix is not None:
+            # A prefix of the id is a range of ids: PostgreSQL and SQLite both order
+            # uuids by their bytes, so the primary key's index finds it.
+            low, high = _id_range(query.id_prefix)
+            statement = statement.where(OrderRow.id.between(low, high))
+        if query.text:
+            pattern = f"%{_escape_like(query.text.lower())}%"
+            statement = statement.where(
+                or_(
+                    *(
+                        func.lower(column).like(pattern, escape="\\")
+                        for column in (
+                            OrderRow.contact_email,
+                            OrderRow.contact_phone,
+                            OrderRow.buyer,
+                        )
+                    )
+                )
+            )
+        statement = (
+            statement.order_by(OrderRow.created_at.desc(), OrderRow.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        return [_order(row._mapping) for row in await self._tx.rows(statement)]
+
+    async def totals(self, event_ids: Sequence[UUID]) -> dict[UUID, OrderTotals]:
+        if not event_ids:
+            return {}
+        sums: dict[UUID, dict[str, int]] = {}
+        for event_id, status, count, amount in await self._tx.rows(
+            _TOTALS, {"p_event_ids": list(dict.fromkeys(event_ids))}
+        ):
+            row = sums.setdefault(event_id, {})
+            row[status] = int(count)
+            row[f"{status}_amount"] = int(amount)
+        return {
+            event_id: OrderTotals(
+                event_id=event_id,
+                confirmed=row.get(OrderStatus.CONFIRMED.value, 0),
+                refunded=row.get(OrderStatus.REFUNDED.value, 0),
+                confirmed_amount=row.get(f"{OrderStatus.CONFIRMED.value}_amount", 0),
+                refunded_amount=row.get(f"{OrderStatus.REFUNDED.value}_amount", 0),
+            )
+            for event_id, row in sums.items()
+        }
+
+    async def hourly_counts(self, event_id: UUID, *, since: datetime) -> dict[datetime, int]:
+        statement = _HOURLY_PG if self._tx.is_postgres else _HOURLY_SQLITE
+        rows = await self._tx.rows(statement, {"p_event_id": event_id, "p_since": since})
+        return {_utc_hour(hour): int(count) for hour, count in rows}
+
     async def transition(self, order_id: UUID, expected: OrderStatus, new: OrderStatus) -> bool:
         result = await self._tx.execute(
             _TRANSITION_ORDER, {"p_id": order_id, "p_expected": expected.value, "p_new": new.value}
@@ -305,14 +436,72 @@ class SqlTicketStore:
         row = found.first()
         if row is None:  # pragma: no cover - the conflicting row cannot vanish (no deletes)
             raise RuntimeError(f"check-in of {check_in.ticket_id} conflicted but is missing")
-        first = row._mapping
-        return CheckIn(
-            id=first["id"],
-            ticket_id=first["ticket_id"],
-            event_id=first["event_id"],
-            checked_in_at=first["checked_in_at"],
-            scanned_by=first["scanned_by"],
-        )
+        return _check_in(row._mapping)
+
+    async def check_ins_for_order(self, order_id: UUID) -> list[CheckIn]:
+        rows = await self._tx.rows(_CHECK_INS_OF_ORDER, {"p_order_id": order_id})
+        return [_check_in(row._mapping) for row in rows]
+
+    async def check_in_count(self, event_id: UUID) -> int:
+        row = await self._tx.first(_CHECK_IN_COUNT, {"p_event_id": event_id})
+        return int(row[0]) if row is not None else 0
+
+    async def attendees(
+        self, event_id: UUID, *, after: UUID | None, limit: int, include_void: bool = False
+    ) -> list[Attendee]:
+        params: dict[str, Any] = {"p_event_id": event_id, "p_limit": limit}
+        if after is not None:
+            params["p_after"] = after
+        rows = await self._tx.rows(_ATTENDEES[(after is not None, include_void)], params)
+        return [
+            Attendee(
+                ticket_id=ticket_id,
+                order_id=order_id,
+                ticket_type_id=ticket_type_id,
+                holder=holder,
+                status=TicketStatus(status),
+                email=email,
+                phone=phone,
+                checked_in_at=checked_in_at,
+            )
+            for (
+                ticket_id,
+                order_id,
+                ticket_type_id,
+                holder,
+                status,
+                email,
+                phone,
+                checked_in_at,
+            ) in rows
+        ]
+
+
+def _check_in(row: Any) -> CheckIn:
+    return CheckIn(
+        id=row["id"],
+        ticket_id=row["ticket_id"],
+        event_id=row["event_id"],
+        checked_in_at=row["checked_in_at"],
+        scanned_by=row["scanned_by"],
+    )
+
+
+def _id_range(prefix: str) -> tuple[UUID, UUID]:
+    """The lowest and highest uuid whose 32 hex digits start with ``prefix``."""
+    return UUID(hex=prefix.ljust(32, "0")), UUID(hex=prefix.ljust(32, "f"))
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _utc_hour(value: Any) -> datetime:
+    if isinstance(value, str):  # SQLite
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
 
 
 def _order(row: Any) -> Order:
