@@ -43,6 +43,7 @@ def new_event(
     starts_at: datetime | None = None,
     status: EventStatus = EventStatus.PUBLISHED,
     name: str = "Contract Night",
+    description: str = "",
 ) -> Event:
     return Event(
         id=uuid4(),
@@ -55,6 +56,7 @@ def new_event(
         currency="EUR",
         status=status,
         created_at=T0,
+        description=description,
     )
 
 
