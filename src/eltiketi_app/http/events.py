@@ -11,6 +11,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from eltiketi_app.http.auth import BEARER, Caller, require_principal, requires
 from eltiketi_app.http.availability_cache import EventViewCache
+from eltiketi_app.http.event_admin import edit_event, list_ticket_types
 from eltiketi_app.http.openapi import can_answer
 from eltiketi_app.http.paging import Limit, Offset
 from eltiketi_app.http.problem_catalog import STORAGE, TOKEN_REFUSED, WRITES
@@ -124,6 +125,7 @@ async def create_event(
             timezone=data.timezone,
             locale=data.locale,
             currency=data.currency,
+            description=data.description,
         ),
     )
     return event_out(event, [])
@@ -145,6 +147,7 @@ async def create_event(
 @post(
     "/{event_id:uuid}/ticket-types",
     summary="Add a ticket type (owning organizer)",
+    description="`sales_start`/`sales_end` (optional) bound the type's sale window.",
     guards=[ORGANIZER],
     security=BEARER,
 )
@@ -165,6 +168,8 @@ async def add_ticket_type(
             capacity=data.capacity,
             max_per_booking=data.max_per_booking,
             shards=data.shards,
+            sales_start=data.sales_start,
+            sales_end=data.sales_end,
         ),
     )
     views.invalidate(event_id)  # a new ticket type records no domain event: no commit hook
@@ -231,8 +236,10 @@ router = Router(
     route_handlers=[
         list_events,
         get_event,
+        edit_event,
         create_event,
         add_ticket_type,
+        list_ticket_types,
         publish_event,
         cancel_event,
     ],

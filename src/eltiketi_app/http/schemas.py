@@ -56,6 +56,8 @@ MAX_PAGE = 200
 _ONE_LINE = r"^[^\x00-\x1f\x7f]*$"
 
 Name = Annotated[str, Meta(max_length=300, pattern=_ONE_LINE, examples=["Open Air 2031"])]
+#: Plain text shown to buyers; several lines allowed (the core's limit, 5,000 characters).
+Description = Annotated[str, Meta(max_length=5_000, examples=["Doors open at 19:00."])]
 TimezoneName = Annotated[
     str, Meta(max_length=64, pattern=_ONE_LINE, description="IANA", examples=["Europe/Berlin"])
 ]
@@ -94,6 +96,7 @@ class NewEventIn(Strict):
     timezone: TimezoneName
     locale: LocaleTag = "en"
     currency: CurrencyCode = "EUR"
+    description: Description = ""
 
 
 class NewTicketTypeIn(Strict):
@@ -102,6 +105,10 @@ class NewTicketTypeIn(Strict):
     capacity: Capacity
     max_per_booking: PerBooking = 10
     shards: Shards = 1
+    sales_start: datetime | None = None
+    """Holds are refused before this instant (``409 sales_not_open``); none: no bound."""
+    sales_end: datetime | None = None
+    """Holds are refused from this instant on (``409 sales_closed``); none: no bound."""
 
 
 class BookingItemIn(Strict):
@@ -136,6 +143,8 @@ class TicketTypeOut(msgspec.Struct, kw_only=True):
     capacity: int
     max_per_booking: int
     available: int
+    sales_start: datetime | None = None
+    sales_end: datetime | None = None
 
 
 class EventOut(msgspec.Struct, kw_only=True):
@@ -149,6 +158,7 @@ class EventOut(msgspec.Struct, kw_only=True):
     status: str
     owner: str
     ticket_types: list[TicketTypeOut]
+    description: str = ""
 
 
 class EventListOut(msgspec.Struct, kw_only=True):
@@ -311,6 +321,8 @@ def ticket_type_out(view: TicketTypeView) -> TicketTypeOut:
         capacity=view.capacity,
         max_per_booking=view.max_per_booking,
         available=view.available,
+        sales_start=view.sales_start,
+        sales_end=view.sales_end,
     )
 
 
@@ -322,6 +334,8 @@ def new_ticket_type_out(ticket_type: TicketType) -> TicketTypeOut:
         capacity=ticket_type.capacity,
         max_per_booking=ticket_type.max_per_booking,
         available=ticket_type.capacity,
+        sales_start=ticket_type.sales_start,
+        sales_end=ticket_type.sales_end,
     )
 
 
@@ -337,6 +351,7 @@ def event_out(event: Event, ticket_types: list[TicketTypeOut]) -> EventOut:
         status=event.status.value,
         owner=event.owner,
         ticket_types=ticket_types,
+        description=event.description,
     )
 
 

@@ -52,10 +52,12 @@ async def test_an_organizer_edits_their_event_and_nobody_else_can(sale: Sale) ->
     with pytest.raises(NotFound) as err:
         await admin.edit_event(OTTO, sale.event.id, EventChanges(name="Mine now"))
     assert code(err) == "event_not_found"
-    with pytest.raises(Forbidden) as err:
+    with pytest.raises(Forbidden) as refused:
         await admin.edit_event(buyer(), sale.event.id, EventChanges(name="Mine now"))
-    assert code(err) == "missing_role"
-    assert (await admin.edit_event(ADMIN, sale.event.id, EventChanges(venue="Hall"))).venue == "Hall"
+    assert code(refused) == "missing_role"
+    assert (
+        await admin.edit_event(ADMIN, sale.event.id, EventChanges(venue="Hall"))
+    ).venue == "Hall"
 
 
 async def test_an_edit_is_checked_like_a_new_event(sale: Sale) -> None:
@@ -242,11 +244,11 @@ async def test_capacity_goes_down_to_held_plus_sold_and_no_further(sale: Sale) -
     assert raised.available == 1
     await sale.hold(buyer("c"))
 
-    with pytest.raises(ValidationFailed) as err:
+    with pytest.raises(ValidationFailed) as invalid:
         await admin.edit_ticket_type(
             ORGANIZER, sale.event.id, sale.standing.id, TicketTypeChanges(capacity=-1)
         )
-    assert code(err) == "invalid_capacity"
+    assert code(invalid) == "invalid_capacity"
 
 
 async def test_a_new_price_applies_to_new_holds_only(sale: Sale) -> None:

@@ -1,0 +1,161 @@
+"""Organizers manage their catalogue: the event list with status, event and ticket-type
+edits (sale windows, capacity), unpublishing.
+
+Every route answers ``401`` without a token and ``403 missing_role`` without the
+organizer role; an event the caller does not manage is ``404 event_not_found``
+(the core's :func:`~eltiketi_core.usecases.access.managed_event` decides).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from dishka.integrations.litestar import FromDishka, inject
+from litestar import Router, get, patch, post
+from litestar.params import FromPath, JSONBody, Parameter
+
+from eltiketi_app.http.auth import BEARER, requires
+from eltiketi_app.http.availability_cache import EventViewCache
+from eltiketi_app.http.organizer_schemas import (
+    EventChangesIn,
+    EventSummaryListOut,
+    TicketTypeChangesIn,
+    TicketTypeStockListOut,
+    TicketTypeStockOut,
+    event_changes,
+    event_summary_out,
+    ticket_type_changes,
+    ticket_type_stock_out,
+)
+from eltiketi_app.http.schemas import EventOut, event_view_out
+from eltiketi_core.domain.identity import Principal, Role
+from eltiketi_core.usecases import Ticketing
+
+ORGANIZER = requires(Role.ORGANIZER)
+
+Limit = Annotated[int, Parameter(ge=1, le=200, description="page size")]
+Offset = Annotated[int, Parameter(ge=0, description="items to skip")]
+
+
+@get(
+    "/managed",
+    summary="The caller's events with their status and sales (organizer)",
+    description="Every status, by start. `phase` is `draft`, `on_sale`, `sold_out` "
+    "(published, nothing left in any ticket type), `past` (published, started) or "
+    "`cancelled`; `tickets_sold`, `orders`, `gross` and `refunded` are the sales so far.",
+)
+@inject
+async def managed_events(
+    ticketing: FromDishka[Ticketing],
+    principal: FromDishka[Principal],
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> EventSummaryListOut:
+    summaries = await ticketing.event_admin.summaries(principal, limit=limit, offset=offset)
+    return EventSummaryListOut(
+        items=[event_summary_out(s) for s in summaries], limit=limit, offset=offset
+    )
+
+
+@patch(
+    "/{event_id:uuid}",
+    summary="Edit an event (owning organizer)",
+    description="Fields left out keep their value. `currency` changes only while the event "
+    "has no ticket type (`409 currency_locked`); a cancelled event is not edited (`409 "
+    "event_cancelled`). Rules of a new event apply (`422 invalid_name`, `invalid_venue`, "
+    "`invalid_timezone`, `naive_datetime`, `invalid_currency`, `description_too_long`). "
+    "A published event stays on sale; buyers see the change at once.",
+    guards=[ORGANIZER],
+    security=BEARER,
+)
+@inject
+async def edit_event(
+    event_id: FromPath[UUID],
+    data: JSONBody[EventChangesIn],
+    ticketing: FromDishka[Ticketing],
+    principal: FromDishka[Principal],
+    views: FromDishka[EventViewCache],
+) -> EventOut:
+    await ticketing.event_admin.edit_event(principal, event_id, event_changes(data))
+    views.invalidate(event_id)
+    return event_view_out(await ticketing.catalog.get(event_id, principal))
+
+
+@post(
+    "/{event_id:uuid}/unpublish",
+    status_code=200,
+    summary="Take an unbooked event back to draft (owning organizer)",
+    description="Only while nobody has ever booked it (`409 event_has_bookings`: cancel it "
+    "instead, or edit it while it stays published); a draft answers as it is; a cancelled "
+    "event is `409 event_cancelled`. A reservation racing this either committed first "
+    "(and the event stays published) or finds the event gone (`404`).",
+)
+@inject
+async def unpublish_event(
+    event_id: FromPath[UUID],
+    ticketing: FromDishka[Ticketing],
+    principal: FromDishka[Principal],
+    views: FromDishka[EventViewCache],
+) -> EventOut:
+    await ticketing.event_admin.unpublish(principal, event_id)
+    views.invalidate(event_id)
+    return event_view_out(await ticketing.catalog.get(event_id, principal))
+
+
+@get(
+    "/{event_id:uuid}/ticket-types",
+    summary="The event's ticket types with settings and counters (owning organizer)",
+    guards=[ORGANIZER],
+    security=BEARER,
+)
+@inject
+async def list_ticket_types(
+    event_id: FromPath[UUID], ticketing: FromDishka[Ticketing], principal: FromDishka[Principal]
+) -> TicketTypeStockListOut:
+    stock = await ticketing.event_admin.stock(principal, event_id)
+    return TicketTypeStockListOut(
+        event_id=event_id, items=[ticket_type_stock_out(s) for s in stock]
+    )
+
+
+@patch(
+    "/{event_id:uuid}/ticket-types/{ticket_type_id:uuid}",
+    summary="Edit a ticket type: name, price, limit, sale window, capacity (owning organizer)",
+    description="Fields left out keep their value; `sales_start`/`sales_end` `null` remove "
+    "the bound. All or nothing. `capacity` may go up at any time and down to `held + sold` "
+    "(`409 capacity_below_sold`, with `minimum`); a new `price` applies to holds taken from "
+    "now on. `shards` cannot change (`400`). `404 ticket_type_not_found` for a type of "
+    "another event; `422 invalid_sale_window`, `currency_mismatch`, `invalid_capacity`, "
+    "`invalid_limit`, `invalid_price`, `invalid_name`; `409 event_cancelled`.",
+)
+@inject
+async def edit_ticket_type(
+    event_id: FromPath[UUID],
+    ticket_type_id: FromPath[UUID],
+    *,
+    data: JSONBody[TicketTypeChangesIn],
+    ticketing: FromDishka[Ticketing],
+    principal: FromDishka[Principal],
+    views: FromDishka[EventViewCache],
+) -> TicketTypeStockOut:
+    stock = await ticketing.event_admin.edit_ticket_type(
+        principal, event_id, ticket_type_id, ticket_type_changes(data)
+    )
+    views.invalidate(event_id)
+    return ticket_type_stock_out(stock)
+
+
+router = Router(
+    path="/v1/events",
+    tags=["organizers"],
+    guards=[ORGANIZER],
+    security=BEARER,
+    # edit_event and list_ticket_types are served by the events router: a path belongs
+    # to one router (which answers its OPTIONS).
+    route_handlers=[
+        managed_events,
+        unpublish_event,
+        edit_ticket_type,
+    ],
+)
