@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -22,7 +21,6 @@ from eltiketi_core.usecases.booking import Bookings, ItemRequest, ReserveRequest
 from eltiketi_core.usecases.expiry import HoldSweeper
 from eltiketi_core.usecases.holds import end_hold
 from eltiketi_core.usecases.policy import Policy
-from tests.integration.sqlalchemy.database import truncate_all
 from tests.integration.sqlalchemy.support import (
     RandomIds,
     SteppingClock,
@@ -34,34 +32,6 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 BUYERS = 1_000
 CAPACITY = 100
-
-
-@pytest.fixture
-async def crowd(pg_url: str) -> AsyncIterator[SqlAlchemyPersistence]:
-    """A persistence with a load-sized pool: up to 50 + 10 connections.
-
-    The machine's PostgreSQL allows 100 connections in all, and other areas of the
-    suite keep idle connections in session-scoped pools, so the pool is sized from
-    what the server has free right now (leaving 10 spare), never below 30.
-    """
-    size = min(60, await _free_connections(pg_url) - 10)
-    assert size >= 30, f"PostgreSQL has too few free connections for a load test ({size + 10})"
-    overflow = min(10, size // 6)
-    async with SqlAlchemyPersistence(
-        pg_url, pool_size=size - overflow, max_overflow=overflow, pool_timeout=120
-    ) as db:
-        await truncate_all(db)
-        yield db
-
-
-async def _free_connections(pg_url: str) -> int:
-    async with (
-        SqlAlchemyPersistence(pg_url, pool_size=1, max_overflow=0) as probe,
-        probe.engine.connect() as connection,
-    ):
-        limit = int(await connection.scalar(text("SHOW max_connections")))
-        used = int(await connection.scalar(text("SELECT count(*) FROM pg_stat_activity")))
-    return limit - used
 
 
 async def _invariant_violations(db: SqlAlchemyPersistence) -> int:
