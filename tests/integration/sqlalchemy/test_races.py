@@ -140,3 +140,29 @@ async def test_refunds_racing_on_one_order_move_the_money_once(shop: Shop) -> No
         assert len(await uow.refunds.for_payment(payment_id)) == 1
     async with shop.db.engine.connect() as connection:
         assert await connection.scalar(text("SELECT count(*) FROM booking_allocations")) == 0
+
+
+async def test_an_organizers_refund_racing_the_buyer_and_the_event_refunds_once(
+    shop: Shop,
+) -> None:
+    """The back office's refund takes the buyer's path (one compare-and-set on the order):
+    racing it twice, the buyer's cancellation and the event's, the money moves once."""
+    event_id, ticket_type_id = await shop.sale(capacity=5)
+    booking_id, payment_id, reference = await shop.paid_hold(event_id, ticket_type_id)
+    order = (await shop.core.settlement.confirm(ALICE, booking_id, payment_id)).order
+    await shop.relay.drain()
+    results = await asyncio.gather(
+        shop.core.organizer_orders.refund(ORGANIZER, event_id, order.id),
+        shop.core.organizer_orders.refund(ORGANIZER, event_id, order.id),
+        shop.core.orders.cancel(ALICE, order.id),
+        _cancel_event(shop.core, event_id),
+        return_exceptions=True,
+    )
+    assert [r for r in results if isinstance(r, Exception) and not isinstance(r, Conflict)] == []
+    await shop.relay.drain()
+    assert await shop.counters(ticket_type_id) == (0, 0)
+    assert shop.gateway.refunded_amount(reference) == order.total.amount
+    async with shop.db.unit_of_work() as uow:
+        assert (await uow.orders.get(order.id)).status is OrderStatus.REFUNDED  # type: ignore[union-attr]
+        assert len(await uow.refunds.for_payment(payment_id)) == 1
+        assert {t.status.value for t in await uow.tickets.for_order(order.id)} == {"void"}
