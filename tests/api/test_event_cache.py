@@ -47,8 +47,18 @@ EVENT_KEYS = {
     "status",
     "owner",
     "ticket_types",
+    "description",
 }
-TICKET_TYPE_KEYS = {"id", "name", "price", "capacity", "max_per_booking", "available"}
+TICKET_TYPE_KEYS = {
+    "id",
+    "name",
+    "price",
+    "capacity",
+    "max_per_booking",
+    "available",
+    "sales_start",
+    "sales_end",
+}
 
 
 class TestClock:
