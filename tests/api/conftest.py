@@ -113,7 +113,8 @@ class DocumentedAnswers:
                 answer["status"] = message["status"]
                 answer["type"] = dict(message.get("headers", [])).get(b"content-type", b"")
             elif message["type"] == "http.response.body":
-                answer["body"] += message.get("body", b"")
+                if answer.get("status", 0) >= 400:  # only problems are read; a stream is not kept
+                    answer["body"] += message.get("body", b"")
                 if not message.get("more_body", False):
                     self._check(scope, answer)
             await send(message)

@@ -305,6 +305,10 @@ async def _find_refund_and_resend(api: Api, clock: FixedClock) -> None:
     assert found[0]["contact"] == {"email": "alice@example.com", "phone": None}
     by_id = (await api.client.get(f"{base}?q={order['id']}", headers=olga)).json()["items"]
     assert [o["id"] for o in by_id] == [order["id"]]
+    by_reference = await api.client.get(f"{base}?q={order['reference'].lower()}", headers=olga)
+    assert [(o["id"], o["reference"]) for o in by_reference.json()["items"]] == [
+        (order["id"], order["reference"])
+    ]
     problem(await api.client.get(f"{base}?status=lost", headers=olga), 400, "malformed_request")
 
     detail = (await api.client.get(f"{base}/{order['id']}", headers=olga)).json()
@@ -390,6 +394,25 @@ async def test_attendees_page_and_export_as_csv(api: Api) -> None:
     ]
     holders = sorted(r[3] for r in rows[1:])
     assert holders == ["'=cmd|' /C calc'!A0", "zoë", "zoë"]
+
+
+async def test_a_used_order_is_not_refunded(api: Api) -> None:
+    olga = api.auth(*OLGA)
+    event_id, type_id = await api.sale(olga)
+    order = await api.buy(api.customer("alice"), event_id, type_id)
+    token = order["tickets"][0]["token"]
+    scan = await api.client.post(
+        "/v1/check-ins",
+        json={"token": token, "event_id": event_id},
+        headers=api.auth("sam", "staff"),
+    )
+    assert scan.status_code == 200, scan.text
+    refused = problem(
+        await api.client.post(f"/v1/events/{event_id}/orders/{order['id']}/refund", headers=olga),
+        409,
+        "ticket_used",
+    )
+    assert refused["checked_in"] == 1
 
 
 @pytest.mark.parametrize("route", ["attendees?limit=0", "attendees?limit=501", "attendees?after=x"])

@@ -80,7 +80,8 @@ def test_routes_list_the_codes_they_answer(document: dict[str, Any]) -> None:
     assert {"malformed_request"} == codes_of(booking, 400)
     assert {"quantity_above_limit", "buyer_limit_exceeded"} <= codes_of(booking, 422)
     ticket_types = paths["/v1/events/{event_id}/ticket-types"]["post"]
-    assert codes_of(ticket_types, 403) == {"missing_role", "not_event_owner"}
+    assert codes_of(ticket_types, 403) == {"missing_role"}
+    assert "event_not_found" in codes_of(ticket_types, 404)
     assert codes_of(paths["/v1/orders"]["get"], 400) == {"malformed_request"}
     confirm = paths["/v1/orders"]["post"]
     assert codes_of(confirm, 402) == {"payment_incomplete"}

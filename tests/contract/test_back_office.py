@@ -252,6 +252,27 @@ async def test_search_finds_orders_by_contact_buyer_and_id_newest_first(
     ]
 
 
+async def test_search_finds_an_order_by_reference_and_any_criterion_matches(
+    uow_factory: UnitOfWorkFactory, world: World
+) -> None:
+    event = await world.event()
+    ada, bob, _ = await _orders_of(world, event, "ada", "bob", "cy")
+    mine = (event.id,)
+    assert await _search(uow_factory, OrderQuery(event_ids=mine, reference=bob.reference)) == [
+        bob.id
+    ]
+    assert await _search(uow_factory, OrderQuery(event_ids=mine, reference="00000000")) == []
+    # criteria are alternatives: bob by reference, ada by e-mail
+    either = OrderQuery(event_ids=mine, reference=bob.reference, text="ada@")
+    assert await _search(uow_factory, either) == [bob.id, ada.id]
+    either = OrderQuery(event_ids=mine, id_prefix=ada.id.hex, text="nobody")
+    assert await _search(uow_factory, either) == [ada.id]
+    other = await world.event()
+    assert (
+        await _search(uow_factory, OrderQuery(event_ids=(other.id,), reference=bob.reference)) == []
+    )
+
+
 async def test_search_filters_by_status(uow_factory: UnitOfWorkFactory, world: World) -> None:
     event = await world.event()
     kept, refunded = await _orders_of(world, event, "kim", "kai")

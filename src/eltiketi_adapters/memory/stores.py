@@ -498,14 +498,12 @@ class MemoryOrderStore(_Store):
 
     async def search(self, query: OrderQuery, *, limit: int, offset: int = 0) -> list[Order]:
         events = frozenset(query.event_ids)
-        text = query.text.casefold() if query.text else None
         found = [
             o
             for o in self._db.orders.values()
             if o.event_id in events
             and (query.status is None or o.status is query.status)
-            and (query.id_prefix is None or o.id.hex.startswith(query.id_prefix))
-            and (text is None or _mentions(o, text))
+            and _matches(o, query)
         ]
         found.sort(key=lambda o: (o.created_at, o.id), reverse=True)
         return found[offset : offset + limit]
@@ -556,10 +554,17 @@ class MemoryOrderStore(_Store):
         return True
 
 
-def _mentions(order: Order, text: str) -> bool:
-    """Whether ``text`` (case-folded) is part of the order's e-mail, phone or buyer."""
-    return any(
-        text in value.casefold()
+def _matches(order: Order, query: OrderQuery) -> bool:
+    """Whether the order meets any of the query's identifying criteria (all: none given)."""
+    if query.text is None and query.id_prefix is None and query.reference is None:
+        return True
+    if query.reference is not None and order.reference == query.reference:
+        return True
+    if query.id_prefix is not None and order.id.hex.startswith(query.id_prefix):
+        return True
+    text = query.text.lower() if query.text else None
+    return text is not None and any(
+        text in value.lower()
         for value in (order.contact.email, order.contact.phone, order.buyer)
         if value
     )

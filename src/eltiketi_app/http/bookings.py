@@ -47,6 +47,7 @@ IdempotencyKey = Annotated[
     "sold_out",
     "event_cancelled",
     "sales_closed",
+    "sales_not_open",
     "idempotency_in_flight",
     "idempotency_key_reused",
     "invalid_idempotency_key",

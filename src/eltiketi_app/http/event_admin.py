@@ -8,15 +8,15 @@ organizer role; an event the caller does not manage is ``404 event_not_found``
 
 from __future__ import annotations
 
-from typing import Annotated
 from uuid import UUID
 
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Router, get, patch, post
-from litestar.params import FromPath, JSONBody, Parameter
+from litestar.params import FromPath, JSONBody
 
 from eltiketi_app.http.auth import BEARER, requires
 from eltiketi_app.http.availability_cache import EventViewCache
+from eltiketi_app.http.openapi import can_answer
 from eltiketi_app.http.organizer_schemas import (
     EventChangesIn,
     EventSummaryListOut,
@@ -28,16 +28,16 @@ from eltiketi_app.http.organizer_schemas import (
     ticket_type_changes,
     ticket_type_stock_out,
 )
+from eltiketi_app.http.paging import Limit, Offset
+from eltiketi_app.http.problem_catalog import STORAGE, WRITES
 from eltiketi_app.http.schemas import EventOut, event_view_out
 from eltiketi_core.domain.identity import Principal, Role
 from eltiketi_core.usecases import Ticketing
 
 ORGANIZER = requires(Role.ORGANIZER)
 
-Limit = Annotated[int, Parameter(ge=1, le=200, description="page size")]
-Offset = Annotated[int, Parameter(ge=0, description="items to skip")]
 
-
+@can_answer("malformed_request", *STORAGE)
 @get(
     "/managed",
     summary="The caller's events with their status and sales (organizer)",
@@ -58,6 +58,16 @@ async def managed_events(
     )
 
 
+@can_answer(
+    "event_not_found",
+    "event_cancelled",
+    "currency_locked",
+    "invalid_name",
+    "invalid_timezone",
+    "naive_datetime",
+    "invalid_currency",
+    *WRITES,
+)
 @patch(
     "/{event_id:uuid}",
     summary="Edit an event (owning organizer)",
@@ -82,6 +92,7 @@ async def edit_event(
     return event_view_out(await ticketing.catalog.get(event_id, principal))
 
 
+@can_answer("event_not_found", "event_cancelled", "event_has_bookings", *WRITES)
 @post(
     "/{event_id:uuid}/unpublish",
     status_code=200,
@@ -103,6 +114,7 @@ async def unpublish_event(
     return event_view_out(await ticketing.catalog.get(event_id, principal))
 
 
+@can_answer("event_not_found", *STORAGE)
 @get(
     "/{event_id:uuid}/ticket-types",
     summary="The event's ticket types with settings and counters (owning organizer)",
@@ -119,6 +131,21 @@ async def list_ticket_types(
     )
 
 
+@can_answer(
+    "event_not_found",
+    "ticket_type_not_found",
+    "event_cancelled",
+    "capacity_below_sold",
+    "currency_mismatch",
+    "invalid_currency",
+    "invalid_name",
+    "invalid_capacity",
+    "invalid_limit",
+    "invalid_price",
+    "invalid_sale_window",
+    "naive_datetime",
+    *WRITES,
+)
 @patch(
     "/{event_id:uuid}/ticket-types/{ticket_type_id:uuid}",
     summary="Edit a ticket type: name, price, limit, sale window, capacity (owning organizer)",

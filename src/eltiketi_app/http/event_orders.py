@@ -15,29 +15,32 @@ from litestar import Router, get, post
 from litestar.params import FromPath, Parameter
 
 from eltiketi_app.http.auth import BEARER, requires
+from eltiketi_app.http.openapi import can_answer
 from eltiketi_app.http.organizer_schemas import (
     OrderDetailOut,
     OrganizerOrderListOut,
     order_detail_out,
     organizer_order_out,
 )
+from eltiketi_app.http.paging import Limit, Offset
+from eltiketi_app.http.problem_catalog import STORAGE, WRITES
 from eltiketi_app.http.schemas import ResendOut
 from eltiketi_core.domain.identity import Principal, Role
 from eltiketi_core.domain.order import OrderStatus
 from eltiketi_core.usecases import Ticketing
 
-Limit = Annotated[int, Parameter(ge=1, le=200, description="page size")]
-Offset = Annotated[int, Parameter(ge=0, description="items to skip")]
 SearchText = Annotated[
     str | None,
     Parameter(
         max_length=320,
-        description="an order id or its start (8+ hex digits, dashes allowed), or part of "
-        "the buyer's e-mail, phone or subject (case-insensitive)",
+        description="an order's reference (as printed, any case), its id or the id's start "
+        "(8+ hex digits, dashes allowed), or part of the buyer's e-mail, phone or subject "
+        "(case-insensitive): orders matching any of these",
     ),
 ]
 
 
+@can_answer("event_not_found", "malformed_request", *STORAGE)
 @get(
     "/{event_id:uuid}/orders",
     summary="Search the event's orders (owning organizer)",
@@ -62,6 +65,7 @@ async def search_orders(
     )
 
 
+@can_answer("event_not_found", "order_not_found", *STORAGE)
 @get(
     "/{event_id:uuid}/orders/{order_id:uuid}",
     summary="One order with its tickets, payments and refunds (owning organizer)",
@@ -76,6 +80,7 @@ async def order_detail(
     return order_detail_out(await ticketing.organizer_orders.detail(principal, event_id, order_id))
 
 
+@can_answer("event_not_found", "order_not_found", "order_changed", "ticket_used", *WRITES)
 @post(
     "/{event_id:uuid}/orders/{order_id:uuid}/refund",
     status_code=200,
@@ -96,6 +101,14 @@ async def refund_order(
     return order_detail_out(await ticketing.organizer_orders.refund(principal, event_id, order_id))
 
 
+@can_answer(
+    "event_not_found",
+    "order_not_found",
+    "order_not_confirmed",
+    "no_contact",
+    "resend_rate_limited",
+    *WRITES,
+)
 @post(
     "/{event_id:uuid}/orders/{order_id:uuid}/resend",
     status_code=200,

@@ -12,12 +12,14 @@ from litestar.params import FromPath, Parameter
 from litestar.response import Stream
 
 from eltiketi_app.http.auth import BEARER, requires
+from eltiketi_app.http.openapi import can_answer
 from eltiketi_app.http.organizer_schemas import (
     AttendeePageOut,
     DashboardOut,
     attendee_page_out,
     dashboard_out,
 )
+from eltiketi_app.http.problem_catalog import STORAGE
 from eltiketi_core.domain.identity import Principal, Role
 from eltiketi_core.usecases import Ticketing
 from eltiketi_core.usecases.attendees import MAX_PAGE
@@ -35,6 +37,7 @@ IncludeVoid = Annotated[
 ]
 
 
+@can_answer("event_not_found", "malformed_request", *STORAGE)
 @get(
     "/{event_id:uuid}/dashboard",
     summary="The event's sale at a glance (owning organizer)",
@@ -54,6 +57,7 @@ async def event_dashboard(
     return dashboard_out(await ticketing.dashboards.for_event(principal, event_id, hours=hours))
 
 
+@can_answer("event_not_found", "malformed_request", *STORAGE)
 @get(
     "/{event_id:uuid}/attendees",
     summary="The event's attendees, a page at a time (owning organizer)",
@@ -76,6 +80,7 @@ async def list_attendees(
     return attendee_page_out(page)
 
 
+@can_answer("event_not_found", "malformed_request", *STORAGE)
 @get(
     "/{event_id:uuid}/attendees.csv",
     summary="Download the attendee list as CSV (owning organizer)",

@@ -133,7 +133,6 @@ async def create_event(
 
 @can_answer(
     "event_not_found",
-    "not_event_owner",
     "event_cancelled",
     "currency_mismatch",
     "invalid_currency",
@@ -142,6 +141,8 @@ async def create_event(
     "invalid_limit",
     "invalid_price",
     "invalid_shards",
+    "invalid_sale_window",
+    "naive_datetime",
     *WRITES,
 )
 @post(
@@ -176,7 +177,7 @@ async def add_ticket_type(
     return new_ticket_type_out(ticket_type)
 
 
-@can_answer("event_not_found", "not_event_owner", "event_cancelled", "no_ticket_types", *WRITES)
+@can_answer("event_not_found", "event_cancelled", "no_ticket_types", *WRITES)
 @post(
     "/{event_id:uuid}/publish",
     status_code=200,
@@ -196,7 +197,7 @@ async def publish_event(
     return event_view_out(await ticketing.catalog.get(event_id, principal))
 
 
-@can_answer("event_not_found", "not_event_owner", *WRITES)
+@can_answer("event_not_found", *WRITES)
 @post(
     "/{event_id:uuid}/cancel",
     status_code=202,

@@ -14,7 +14,20 @@ from uuid import UUID
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from eltiketi_app.http.schemas import BookingItemOut, ContactOut, MoneyIn, Strict, items_out
+from eltiketi_app.http.schemas import (
+    BookingItemOut,
+    Capacity,
+    ContactOut,
+    CurrencyCode,
+    Description,
+    LocaleTag,
+    MoneyIn,
+    Name,
+    PerBooking,
+    Strict,
+    TimezoneName,
+    items_out,
+)
 from eltiketi_core.domain.money import Money
 from eltiketi_core.domain.order import Order
 from eltiketi_core.usecases.attendees import AttendeePage, AttendeeView
@@ -31,22 +44,22 @@ from eltiketi_core.usecases.organizer_orders import OrderDetail
 
 
 class EventChangesIn(Strict):
-    name: str | UnsetType = UNSET
-    venue: str | UnsetType = UNSET
+    name: Name | UnsetType = UNSET
+    venue: Name | UnsetType = UNSET
     starts_at: datetime | UnsetType = UNSET
-    timezone: str | UnsetType = UNSET
-    locale: str | UnsetType = UNSET
-    currency: str | UnsetType = UNSET
+    timezone: TimezoneName | UnsetType = UNSET
+    locale: LocaleTag | UnsetType = UNSET
+    currency: CurrencyCode | UnsetType = UNSET
     """Only while the event has no ticket type (``409 currency_locked``)."""
-    description: str | UnsetType = UNSET
+    description: Description | UnsetType = UNSET
 
 
 class TicketTypeChangesIn(Strict):
-    name: str | UnsetType = UNSET
+    name: Name | UnsetType = UNSET
     price: MoneyIn | UnsetType = UNSET
-    capacity: int | UnsetType = UNSET
+    capacity: Capacity | UnsetType = UNSET
     """Up at any time; down to ``held + sold`` at least (``409 capacity_below_sold``)."""
-    max_per_booking: int | UnsetType = UNSET
+    max_per_booking: PerBooking | UnsetType = UNSET
     sales_start: datetime | UnsetType | None = UNSET
     """``null`` removes the bound."""
     sales_end: datetime | UnsetType | None = UNSET
@@ -150,9 +163,11 @@ class DashboardOut(msgspec.Struct, kw_only=True):
 
 
 class OrganizerOrderOut(msgspec.Struct, kw_only=True):
-    """An order as the organizer of its event sees it (with the buyer and contact)."""
+    """An order as the organizer of its event sees it (with the buyer and contact);
+    ``reference`` is the short order number the buyer reads."""
 
     id: UUID
+    reference: str
     booking_id: UUID
     event_id: UUID
     buyer: str
@@ -327,6 +342,7 @@ def order_detail_out(detail: OrderDetail) -> OrderDetailOut:
 def _order_fields(order: Order) -> dict[str, Any]:
     return {
         "id": order.id,
+        "reference": order.reference,
         "booking_id": order.booking_id,
         "event_id": order.event_id,
         "buyer": order.buyer,

@@ -75,7 +75,6 @@ CATALOG: Mapping[str, ProblemCode] = _rows(
         "the gateway has not taken the money (not started, pending, or declined)",
     ),
     (403, ("missing_role",), "the route needs `organizer` or `staff`"),
-    (403, ("not_event_owner",), "an organizer touching another organizer's event"),
     (404, ("not_found",), "no such route"),
     (
         404,
@@ -87,7 +86,12 @@ CATALOG: Mapping[str, ProblemCode] = _rows(
             "payment_not_found",
             "job_not_found",
         ),
-        "unknown id, or not yours",
+        "unknown id, or not yours (an event you do not manage, on a management route)",
+    ),
+    (
+        404,
+        ("ticket_type_not_found",),
+        "`PATCH …/ticket-types/{type_id}`: the type is not one of this event's",
     ),
     (404, ("unknown_provider",), "a webhook for a payment provider this server does not use"),
     (
@@ -127,7 +131,24 @@ CATALOG: Mapping[str, ProblemCode] = _rows(
         "cancelling an order with a checked-in ticket (`checked_in`: how many); nothing is "
         "refunded. A scan and a cancellation at the same moment never both succeed",
     ),
-    (409, ("event_cancelled", "sales_closed"), "the event is cancelled, or has started"),
+    (
+        409,
+        ("event_cancelled", "sales_closed"),
+        "the event is cancelled, or has started, or the ticket type's sale window has ended "
+        "(`sales_end`)",
+    ),
+    (
+        409,
+        ("sales_not_open",),
+        "the ticket type's sale window has not opened yet (`sales_start`)",
+    ),
+    (409, ("capacity_below_sold",), "a capacity below what is held and sold (`minimum`)"),
+    (409, ("currency_locked",), "changing the currency of an event that has ticket types"),
+    (
+        409,
+        ("event_has_bookings",),
+        "unpublishing an event that has been booked (cancel it instead)",
+    ),
     (409, ("cancellation_closed",), "too close to the event to cancel"),
     (
         409,
@@ -187,15 +208,25 @@ CATALOG: Mapping[str, ProblemCode] = _rows(
         422,
         (
             "invalid_name",
+            "invalid_venue",
+            "description_too_long",
             "invalid_capacity",
             "invalid_limit",
             "invalid_price",
             "invalid_shards",
             "invalid_timezone",
             "naive_datetime",
+            "invalid_sale_window",
             "no_ticket_types",
         ),
         "catalogue rules",
+    ),
+    (
+        422,
+        ("invalid_hours", "invalid_query"),
+        "a dashboard window outside 1–168 hours, a search text over 320 characters (the REST "
+        "routes check these bounds first and answer `400 malformed_request`; the codes are "
+        "the core's, for embedders)",
     ),
     (422, ("amount_not_positive",), "Stripe cannot take a payment of zero"),
     (422, ("wrong_event",), "the ticket is for another event than the one being scanned"),

@@ -37,7 +37,7 @@ class StockOut(msgspec.Struct, kw_only=True):
     ticket_types: list[StockLevelOut]
 
 
-@can_answer("event_not_found", "not_event_owner", *STORAGE)
+@can_answer("event_not_found", *STORAGE)
 @get(
     "/{event_id:uuid}/stock",
     summary="Inventory counters: capacity, held, sold (owning organizer)",

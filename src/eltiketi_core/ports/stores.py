@@ -242,17 +242,21 @@ class PaymentStore(Protocol):
 
 
 class OrderQuery(msgspec.Struct, frozen=True, kw_only=True):
-    """What an organizer searches orders by. Criteria combine with AND; each None
-    matches everything.
+    """What an organizer searches orders by: the orders of ``event_ids`` (and in
+    ``status``, unless None) that match **any** of the given identifying criteria — or
+    all of the events' orders when none is given.
 
-    ``text`` matches, case-insensitively, a part of the order's contact e-mail or
-    phone or of the buyer's subject. ``id_prefix`` (lower-case hex digits, dashes
-    removed, 4 to 32 of them) matches the orders whose id starts with it.
+    * ``text``: case-insensitively (ASCII letters at least), a part of the order's
+      contact e-mail or phone or of the buyer's subject;
+    * ``id_prefix``: lower-case hex digits (dashes removed, 4 to 32 of them) the
+      order's id starts with;
+    * ``reference``: the order's ``reference``, exactly (already normalised).
     """
 
     event_ids: tuple[UUID, ...]
     text: str | None = None
     id_prefix: str | None = None
+    reference: str | None = None
     status: OrderStatus | None = None
 
 

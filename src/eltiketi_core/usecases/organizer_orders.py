@@ -16,9 +16,9 @@ from uuid import UUID
 import msgspec
 
 from eltiketi_core.domain.identity import Principal
-from eltiketi_core.domain.order import CheckIn, Order, OrderStatus, Ticket
+from eltiketi_core.domain.order import CheckIn, Order, OrderStatus, Ticket, normalise_reference
 from eltiketi_core.domain.payment import Payment, Refund, RefundReason
-from eltiketi_core.errors import Conflict, ValidationFailed
+from eltiketi_core.errors import Conflict, TicketUsed, ValidationFailed
 from eltiketi_core.ports.clock import Clock, IdGenerator
 from eltiketi_core.ports.stores import OrderQuery
 from eltiketi_core.ports.uow import UnitOfWork, UnitOfWorkFactory
@@ -31,7 +31,7 @@ from eltiketi_core.usecases.refunds import refund_order
 MAX_QUERY_LENGTH = 320
 #: Hex digits an id prefix needs to be taken as one (fewer match too many orders).
 MIN_ID_PREFIX = 8
-#: Events an organizer-wide search covers at most (its newest… by start: the first page).
+#: Events an organizer-wide search covers at most (the first ones by start).
 MAX_SEARCHED_EVENTS = 500
 
 _HEX = frozenset(string.hexdigits)
@@ -51,14 +51,10 @@ class OrderDetail(msgspec.Struct, frozen=True, kw_only=True):
 def order_query(
     event_ids: tuple[UUID, ...], text: str | None, status: OrderStatus | None
 ) -> OrderQuery:
-    """What a person typed in the search box, read as an order query.
-
-    Hex digits (dashes allowed) of at least :data:`MIN_ID_PREFIX` are the start of an
-    order id; anything else is looked for in the buyer's e-mail, phone and subject.
-
-    HOOK (order references): once orders carry their short ``reference`` (issue 13,
-    notifications), a text that normalises to a reference
-    (``normalise_reference``) is searched by reference first.
+    """What a person typed in the search box, read as an order query: orders whose
+    short ``reference`` it is (as typed: ``7k3m-9qxa`` works), whose id starts with it
+    (:data:`MIN_ID_PREFIX` hex digits or more, dashes allowed), or whose e-mail, phone
+    or buyer contains it — any of these.
     """
     cleaned = (text or "").strip()
     if len(cleaned) > MAX_QUERY_LENGTH:
@@ -66,9 +62,14 @@ def order_query(
     if not cleaned:
         return OrderQuery(event_ids=event_ids, status=status)
     digits = cleaned.replace("-", "").lower()
-    if len(digits) >= MIN_ID_PREFIX and len(digits) <= 32 and set(digits) <= _HEX:
-        return OrderQuery(event_ids=event_ids, id_prefix=digits, status=status)
-    return OrderQuery(event_ids=event_ids, text=cleaned, status=status)
+    hexlike = MIN_ID_PREFIX <= len(digits) <= 32 and set(digits) <= _HEX
+    return OrderQuery(
+        event_ids=event_ids,
+        text=cleaned,
+        id_prefix=digits if hexlike else None,
+        reference=normalise_reference(cleaned),
+        status=status,
+    )
 
 
 class OrganizerOrders:
@@ -123,7 +124,8 @@ class OrganizerOrders:
 
     async def refund(self, principal: Principal, event_id: UUID, order_id: UUID) -> OrderDetail:
         """Cancel the order and refund its payment in full; the tickets become void at once
-        and the stock returns when the inventory handler sees ``OrderRefunded``.
+        and the stock returns when the inventory handler sees ``OrderRefunded``. An order
+        with a checked-in ticket is refused (``ticket_used``), as the buyer's cancellation.
 
         Refunding a refunded order answers it as it is (nothing happens twice).
         """
@@ -135,9 +137,16 @@ class OrganizerOrders:
                     uow, self._ids, now, order, RefundReason.ORGANIZER_CANCELLED
                 ):
                     raise Conflict("order_changed", "the order changed meanwhile; read it again")
-                # HOOK (ticket_used, issue 13): when the customer cancellation refuses an
-                # order with a checked-in ticket, the same check belongs here, after the
-                # void and before the commit.
+                # As for the buyer: a used order is not refunded. Counted after the void,
+                # which waits for a check-in holding a ticket (see Orders.cancel).
+                used = await uow.tickets.checked_in_count(order.id)
+                if used:  # leaving without a commit undoes the refund and the void
+                    raise TicketUsed(
+                        "ticket_used",
+                        f"{used} ticket(s) of this order were already used at the door; "
+                        "a used order cannot be refunded",
+                        checked_in=used,
+                    )
                 await uow.commit()
         async with self._uow() as uow:
             refreshed = await uow.orders.get(order.id)

@@ -303,25 +303,22 @@ class SqlOrderStore:
         statement = select(_orders).where(OrderRow.event_id.in_(query.event_ids))
         if query.status is not None:
             statement = statement.where(OrderRow.status == query.status.value)
+        criteria: list[Any] = []
+        if query.reference is not None:
+            criteria.append(OrderRow.reference == query.reference)
         if query.id_prefix is not None:
             # A prefix of the id is a range of ids: PostgreSQL and SQLite both order
-            # uuids by their bytes, so the primary key's index finds it.
+            # uuids by their bytes.
             low, high = _id_range(query.id_prefix)
-            statement = statement.where(OrderRow.id.between(low, high))
+            criteria.append(OrderRow.id.between(low, high))
         if query.text:
             pattern = f"%{_escape_like(query.text.lower())}%"
-            statement = statement.where(
-                or_(
-                    *(
-                        func.lower(column).like(pattern, escape="\\")
-                        for column in (
-                            OrderRow.contact_email,
-                            OrderRow.contact_phone,
-                            OrderRow.buyer,
-                        )
-                    )
-                )
-            )
+            criteria += [
+                func.lower(column).like(pattern, escape="\\")
+                for column in (OrderRow.contact_email, OrderRow.contact_phone, OrderRow.buyer)
+            ]
+        if criteria:
+            statement = statement.where(or_(*criteria))
         statement = (
             statement.order_by(OrderRow.created_at.desc(), OrderRow.id.desc())
             .limit(limit)
