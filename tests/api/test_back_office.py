@@ -386,13 +386,14 @@ async def test_attendees_page_and_export_as_csv(api: Api) -> None:
         "ticket_id",
         "order_id",
         "ticket_type",
+        "name",
         "holder",
         "email",
         "phone",
         "status",
         "checked_in_at",
     ]
-    holders = sorted(r[3] for r in rows[1:])
+    holders = sorted(r[4] for r in rows[1:])
     assert holders == ["'=cmd|' /C calc'!A0", "zoë", "zoë"]
 
 
@@ -424,3 +425,27 @@ async def test_attendee_pages_refuse_bad_parameters(api: Api, route: str) -> Non
         400,
         "malformed_request",
     )
+
+
+async def test_the_names_buyers_give_their_tickets_are_listed_and_searched(api: Api) -> None:
+    olga, alice = api.auth(*OLGA), api.customer("alice")
+    event_id, type_id = await api.sale(olga)
+    held = await api.hold(alice, event_id, type_id, 2)
+    assert held.status_code == 201, held.text
+    named = await api.client.patch(
+        f"/v1/bookings/{held.json()['id']}", json={"holders": ["Ada Lovelace", ""]}, headers=alice
+    )
+    assert named.status_code == 200, named.text
+    payment = await api.start_payment(alice, held.json()["id"])
+    await api.approve(payment)
+    order = await api.confirm(alice, held.json()["id"], payment["payment_id"])
+    assert order.status_code == 201, order.text
+
+    found = await api.client.get(f"/v1/events/{event_id}/orders?q=lovelace", headers=olga)
+    assert [o["id"] for o in found.json()["items"]] == [order.json()["id"]]
+    listed = await api.client.get(f"/v1/events/{event_id}/attendees", headers=olga)
+    assert sorted(str(a["holder_name"]) for a in listed.json()["items"]) == ["Ada Lovelace", "None"]
+    detail = await api.client.get(
+        f"/v1/events/{event_id}/orders/{order.json()['id']}", headers=olga
+    )
+    assert {t["holder_name"] for t in detail.json()["tickets"]} == {"Ada Lovelace", None}

@@ -15,7 +15,7 @@ from eltiketi_core.domain.money import Money
 from eltiketi_core.domain.order import Order, OrderStatus, TicketStatus
 from eltiketi_core.ports.stores import OrderQuery, OrderTotals
 from eltiketi_core.ports.uow import UnitOfWorkFactory
-from tests.contract.builders import T0, World, new_check_in, new_ticket_type
+from tests.contract.builders import T0, World, new_check_in, new_ticket_type, new_tickets
 from tests.contract.test_inventory import counters, reserve
 
 SHARDS = [1, 4]
@@ -271,6 +271,27 @@ async def test_search_finds_an_order_by_reference_and_any_criterion_matches(
     assert (
         await _search(uow_factory, OrderQuery(event_ids=(other.id,), reference=bob.reference)) == []
     )
+
+
+async def test_search_finds_an_order_by_a_name_on_its_tickets(
+    uow_factory: UnitOfWorkFactory, world: World
+) -> None:
+    event = await world.event()
+    ticket_type = await world.ticket_type(event)
+    order = await world.order(await world.booking(ticket_type, 2, buyer="sub-1"))
+    other = await world.order(await world.booking(ticket_type, 1, buyer="sub-2"))
+    first, second = new_tickets(order)
+    named = [msgspec.structs.replace(first, holder_name="Ada Lovelace"), second]
+    async with uow_factory() as uow:
+        await uow.tickets.add_many([*named, *new_tickets(other)])
+        await uow.commit()
+    mine = (event.id,)
+    assert await _search(uow_factory, OrderQuery(event_ids=mine, text="lovelace")) == [order.id]
+    assert await _search(uow_factory, OrderQuery(event_ids=mine, text="ada l")) == [order.id]
+    async with uow_factory() as uow:
+        listed = await uow.tickets.attendees(event.id, after=None, limit=10)
+    names = {a.ticket_id: a.holder_name for a in listed}
+    assert names[first.id] == "Ada Lovelace" and names[second.id] is None
 
 
 async def test_search_filters_by_status(uow_factory: UnitOfWorkFactory, world: World) -> None:

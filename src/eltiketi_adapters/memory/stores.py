@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -503,10 +503,14 @@ class MemoryOrderStore(_Store):
             for o in self._db.orders.values()
             if o.event_id in events
             and (query.status is None or o.status is query.status)
-            and _matches(o, query)
+            and _matches(o, query, self._names_on_tickets)
         ]
         found.sort(key=lambda o: (o.created_at, o.id), reverse=True)
         return found[offset : offset + limit]
+
+    def _names_on_tickets(self, order_id: UUID) -> list[str | None]:
+        db = self._db
+        return [db.tickets[t].holder_name for t in db.tickets_by_order.get(order_id, ())]
 
     async def totals(self, event_ids: Sequence[UUID]) -> dict[UUID, OrderTotals]:
         wanted = frozenset(event_ids)
@@ -554,8 +558,11 @@ class MemoryOrderStore(_Store):
         return True
 
 
-def _matches(order: Order, query: OrderQuery) -> bool:
-    """Whether the order meets any of the query's identifying criteria (all: none given)."""
+def _matches(
+    order: Order, query: OrderQuery, names: Callable[[UUID], Iterable[str | None]]
+) -> bool:
+    """Whether the order meets any of the query's identifying criteria (all: none given);
+    ``names`` gives the names on an order's tickets."""
     if query.text is None and query.id_prefix is None and query.reference is None:
         return True
     if query.reference is not None and order.reference == query.reference:
@@ -565,7 +572,7 @@ def _matches(order: Order, query: OrderQuery) -> bool:
     text = query.text.lower() if query.text else None
     return text is not None and any(
         text in value.lower()
-        for value in (order.contact.email, order.contact.phone, order.buyer)
+        for value in (order.contact.email, order.contact.phone, order.buyer, *names(order.id))
         if value
     )
 
@@ -661,6 +668,7 @@ class MemoryTicketStore(_Store):
                     ticket_type_id=ticket.ticket_type_id,
                     holder=ticket.holder,
                     status=ticket.status,
+                    holder_name=ticket.holder_name,
                     email=order.contact.email,
                     phone=order.contact.phone,
                     checked_in_at=check_in.checked_in_at if check_in else None,

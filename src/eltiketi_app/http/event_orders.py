@@ -34,8 +34,8 @@ SearchText = Annotated[
     Parameter(
         max_length=320,
         description="an order's reference (as printed, any case), its id or the id's start "
-        "(8+ hex digits, dashes allowed), or part of the buyer's e-mail, phone or subject "
-        "(case-insensitive): orders matching any of these",
+        "(8+ hex digits, dashes allowed), or part of the buyer's e-mail, phone or subject or "
+        "of a ticket's holder name (case-insensitive): orders matching any of these",
     ),
 ]
 

@@ -85,8 +85,8 @@ async def list_attendees(
     "/{event_id:uuid}/attendees.csv",
     summary="Download the attendee list as CSV (owning organizer)",
     description="Streamed as it is read, a page of tickets at a time. UTF-8 with a byte "
-    "order mark, every cell quoted, CRLF; columns `ticket_id, order_id, ticket_type, holder, "
-    "email, phone, status, checked_in_at` (in the event's timezone). Cells a spreadsheet "
+    "order mark, every cell quoted, CRLF; columns `ticket_id, order_id, ticket_type, name, "
+    "holder, email, phone, status, checked_in_at` (in the event's timezone). Cells a spreadsheet "
     "would run as a formula (starting `=`, `+`, `-`, `@`, tab, CR) get a leading `'`.",
     media_type=CSV_MEDIA_TYPE,
 )

@@ -187,6 +187,7 @@ class OrganizerOrderListOut(msgspec.Struct, kw_only=True):
 class OrderTicketOut(msgspec.Struct, kw_only=True):
     id: UUID
     ticket_type_id: UUID
+    holder_name: str | None
     status: str
     checked_in_at: datetime | None
 
@@ -220,6 +221,8 @@ class AttendeeOut(msgspec.Struct, kw_only=True):
     order_id: UUID
     ticket_type_id: UUID
     ticket_type: str
+    holder_name: str | None
+    """The name the buyer gave the ticket; null: unnamed."""
     holder: str
     email: str | None
     phone: str | None
@@ -309,6 +312,7 @@ def order_detail_out(detail: OrderDetail) -> OrderDetailOut:
             OrderTicketOut(
                 id=t.id,
                 ticket_type_id=t.ticket_type_id,
+                holder_name=t.holder_name,
                 status=t.status.value,
                 checked_in_at=scanned.get(t.id),
             )
@@ -360,6 +364,7 @@ def attendee_out(view: AttendeeView) -> AttendeeOut:
         order_id=view.order_id,
         ticket_type_id=view.ticket_type_id,
         ticket_type=view.ticket_type_name,
+        holder_name=view.holder_name,
         holder=view.holder,
         email=view.email,
         phone=view.phone,

@@ -247,7 +247,8 @@ class OrderQuery(msgspec.Struct, frozen=True, kw_only=True):
     all of the events' orders when none is given.
 
     * ``text``: case-insensitively (ASCII letters at least), a part of the order's
-      contact e-mail or phone or of the buyer's subject;
+      contact e-mail or phone, of the buyer's subject, or of the name on one of its
+      tickets (``Ticket.holder_name``);
     * ``id_prefix``: lower-case hex digits (dashes removed, 4 to 32 of them) the
       order's id starts with;
     * ``reference``: the order's ``reference``, exactly (already normalised).
@@ -340,13 +341,16 @@ class OrderStore(Protocol):
 
 class Attendee(msgspec.Struct, frozen=True, kw_only=True):
     """One ticket of an event as the door list shows it: whose, of what type, and
-    whether it has been scanned in. ``email``/``phone`` are the order's contact."""
+    whether it has been scanned in. ``holder`` is the buyer's subject, ``holder_name``
+    the name the buyer gave the ticket (if any); ``email``/``phone`` are the order's
+    contact."""
 
     ticket_id: UUID
     order_id: UUID
     ticket_type_id: UUID
     holder: str
     status: TicketStatus
+    holder_name: str | None = None
     email: str | None = None
     phone: str | None = None
     checked_in_at: datetime | None = None

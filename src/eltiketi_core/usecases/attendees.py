@@ -43,6 +43,7 @@ CSV_COLUMNS = (
     "ticket_id",
     "order_id",
     "ticket_type",
+    "name",
     "holder",
     "email",
     "phone",
@@ -52,12 +53,14 @@ CSV_COLUMNS = (
 
 
 class AttendeeView(msgspec.Struct, frozen=True, kw_only=True):
-    """One ticket on the door list, with its type's name."""
+    """One ticket on the door list, with its type's name. ``holder_name`` is the name the
+    buyer gave the ticket (None: unnamed); ``holder`` the buyer's subject."""
 
     ticket_id: UUID
     order_id: UUID
     ticket_type_id: UUID
     ticket_type_name: str
+    holder_name: str | None
     holder: str
     email: str | None
     phone: str | None
@@ -161,6 +164,7 @@ def _csv_row(attendee: Attendee, names: dict[UUID, str], zone: ZoneInfo) -> tupl
         str(attendee.ticket_id),
         str(attendee.order_id),
         names.get(attendee.ticket_type_id, ""),
+        attendee.holder_name or "",
         attendee.holder,
         attendee.email or "",
         attendee.phone or "",
@@ -175,6 +179,7 @@ def _view(attendee: Attendee, names: dict[UUID, str]) -> AttendeeView:
         order_id=attendee.order_id,
         ticket_type_id=attendee.ticket_type_id,
         ticket_type_name=names.get(attendee.ticket_type_id, ""),
+        holder_name=attendee.holder_name,
         holder=attendee.holder,
         email=attendee.email,
         phone=attendee.phone,

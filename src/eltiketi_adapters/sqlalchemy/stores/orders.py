@@ -14,7 +14,17 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import Integer, bindparam, func, insert, literal_column, or_, select, update
+from sqlalchemy import (
+    Integer,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -175,6 +185,7 @@ def _attendees(*, after: bool, include_void: bool) -> Any:
             TicketRow.ticket_type_id,
             TicketRow.holder,
             TicketRow.status,
+            TicketRow.holder_name,
             OrderRow.contact_email,
             OrderRow.contact_phone,
             CheckInRow.checked_in_at,
@@ -317,6 +328,12 @@ class SqlOrderStore:
                 func.lower(column).like(pattern, escape="\\")
                 for column in (OrderRow.contact_email, OrderRow.contact_phone, OrderRow.buyer)
             ]
+            criteria.append(  # a name on one of its tickets (ix_tickets_order_id)
+                exists().where(
+                    TicketRow.order_id == OrderRow.id,
+                    func.lower(TicketRow.holder_name).like(pattern, escape="\\"),
+                )
+            )
         if criteria:
             statement = statement.where(or_(*criteria))
         statement = (
@@ -457,6 +474,7 @@ class SqlTicketStore:
                 ticket_type_id=ticket_type_id,
                 holder=holder,
                 status=TicketStatus(status),
+                holder_name=holder_name,
                 email=email,
                 phone=phone,
                 checked_in_at=checked_in_at,
@@ -467,6 +485,7 @@ class SqlTicketStore:
                 ticket_type_id,
                 holder,
                 status,
+                holder_name,
                 email,
                 phone,
                 checked_in_at,

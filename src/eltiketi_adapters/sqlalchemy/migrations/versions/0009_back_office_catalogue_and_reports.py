@@ -2,7 +2,7 @@
 indexes behind the dashboard, order search and the attendee list.
 
 Revision ID: 0009
-Revises: 0005
+Revises: 0007
 Create Date: 2026-12-05
 """
 
@@ -13,7 +13,7 @@ from advanced_alchemy.types import GUID, DateTimeUTC
 from alembic import op
 
 revision = "0009"
-down_revision = "0005"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
