@@ -224,8 +224,10 @@ class FakePaymentGateway:
       the payment stays ``pending`` until :meth:`approve` or :meth:`decline`.
     * :meth:`verify` reports the recorded status, booking id and amount, as a
       real gateway's server-side retrieval would.
-    * :meth:`cancel` cancels a pending payment; one that already succeeded stays
-      succeeded, and the answer says so.
+    * :meth:`cancel` cancels a pending or declined payment; one that already succeeded
+      stays succeeded, and the answer says so.
+    * ``approve(reference, after_decline=True)`` pays a declined payment, as Stripe
+      lets a buyer retry a PaymentIntent whose attempt failed.
     * :meth:`refund` moves money back once per idempotency key (the same key
       answers the same refund reference) and never more than was captured.
     * :meth:`parse_webhook` checks the ``X-Fake-Signature`` header (hex
@@ -330,7 +332,9 @@ class FakePaymentGateway:
         with self._synced():
             self._maybe_fail()
             payment = self._get(provider_reference)
-            if payment.status is GatewayPaymentStatus.PENDING:
+            # A declined payment can still be paid (see approve): cancel it too, as Stripe
+            # cancels a PaymentIntent in requires_payment_method.
+            if payment.status in (GatewayPaymentStatus.PENDING, GatewayPaymentStatus.FAILED):
                 payment.status = GatewayPaymentStatus.CANCELLED
                 self.cancelled.append(provider_reference)
                 self._save(payment)
@@ -391,9 +395,18 @@ class FakePaymentGateway:
 
     # -- driving it from tests and the pay page ----------------------------------------------
 
-    def approve(self, reference: str) -> None:
-        """The buyer paid: the payment succeeds (it must still be pending)."""
-        self._decide(reference, GatewayPaymentStatus.SUCCEEDED, None)
+    def approve(self, reference: str, *, after_decline: bool = False) -> None:
+        """The buyer paid: the payment succeeds (it must still be pending).
+
+        ``after_decline=True`` also pays a payment that was declined, as Stripe lets a
+        buyer try another card on a PaymentIntent whose attempt failed (it stays
+        ``requires_payment_method``, payable until it is cancelled). The core must
+        therefore cancel a failed payment it no longer wants, not just forget it.
+        """
+        allowed = {GatewayPaymentStatus.PENDING}
+        if after_decline:
+            allowed.add(GatewayPaymentStatus.FAILED)
+        self._decide(reference, GatewayPaymentStatus.SUCCEEDED, None, allowed=allowed)
 
     def decline(self, reference: str, reason: str = "card_declined") -> None:
         """The card was refused: the payment fails (it must still be pending)."""
@@ -458,10 +471,19 @@ class FakePaymentGateway:
 
     # -- internals ----------------------------------------------------------------------------
 
-    def _decide(self, reference: str, status: GatewayPaymentStatus, reason: str | None) -> None:
+    def _decide(
+        self,
+        reference: str,
+        status: GatewayPaymentStatus,
+        reason: str | None,
+        *,
+        allowed: frozenset[GatewayPaymentStatus] | set[GatewayPaymentStatus] = frozenset(
+            {GatewayPaymentStatus.PENDING}
+        ),
+    ) -> None:
         with self._synced():
             payment = self._get(reference)
-            if payment.status is not GatewayPaymentStatus.PENDING:
+            if payment.status not in allowed:
                 raise Conflict("payment_decided", f"the payment is already {payment.status.value}")
             payment.status = status
             payment.failure_reason = reason

@@ -293,3 +293,21 @@ async def test_state_file_survives_a_restart(tmp_path: Path) -> None:
         reference, Money(1000, "EUR"), idempotency_key="refund:1"
     ) == await gateway.refund(reference, Money(1000, "EUR"), idempotency_key="refund:1")
     assert not list(state.parent.glob("*.tmp"))
+
+
+async def test_a_declined_payment_can_be_paid_later_until_it_is_cancelled() -> None:
+    # Stripe: a PaymentIntent whose attempt was declined stays requires_payment_method,
+    # and the buyer may confirm it again with another card.
+    gateway = FakePaymentGateway()
+    retried, _ = await started(gateway)
+    retired, _ = await started(gateway)
+    for reference in (retried, retired):
+        gateway.decline(reference)
+    gateway.approve(retried, after_decline=True)
+    assert (await gateway.verify(retried)).status is GatewayPaymentStatus.SUCCEEDED
+    assert (await gateway.verify(retried)).failure_reason is None
+
+    assert (await gateway.cancel(retired)).status is GatewayPaymentStatus.CANCELLED
+    assert gateway.cancelled == [retired]
+    with pytest.raises(Conflict):
+        gateway.approve(retired, after_decline=True)
