@@ -75,10 +75,24 @@ class PaymentMismatch(Conflict):
     default_code = "payment_mismatch"
 
 
-class HoldLostRefunded(Conflict):
-    """Money arrived after the hold expired and the stock was gone: refunded."""
+class PaymentRefunded(Conflict):
+    """The payment took money that cannot buy this booking; it is being refunded in full."""
+
+    default_code = "payment_refunded"
+
+
+class HoldLostRefunded(PaymentRefunded):
+    """Money arrived after the hold expired and the stock was gone (or the event was
+    cancelled): refunded."""
 
     default_code = "hold_lost_refunded"
+
+
+class DuplicatePaymentRefunded(PaymentRefunded):
+    """The booking's order was paid by another payment: this one is refunded (extra
+    ``order_id``: the booking's order)."""
+
+    default_code = "duplicate_payment_refunded"
 
 
 class AlreadyCheckedIn(Conflict):

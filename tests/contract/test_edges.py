@@ -160,7 +160,12 @@ async def test_payment_refund_notification_and_check_in_ids_are_unique(
     )
     with pytest.raises(Conflict):
         await add_and_commit(uow_factory, "payments", duplicate_payment)
-    duplicate_refund = msgspec.structs.replace(refund, reason=RefundReason.EVENT_CANCELLED)
+    # another payment's refund (one refund per payment), so only the id collides
+    other_payment = PaymentFactory.for_booking(booking, status=PaymentStatus.FAILED)
+    await add_and_commit(uow_factory, "payments", other_payment)
+    duplicate_refund = msgspec.structs.replace(
+        refund, payment_id=other_payment.id, reason=RefundReason.EVENT_CANCELLED
+    )
     with pytest.raises(Conflict):
         await add_and_commit(uow_factory, "refunds", duplicate_refund)
     duplicate_notification = msgspec.structs.replace(notification, channel="sms")
@@ -170,7 +175,8 @@ async def test_payment_refund_notification_and_check_in_ids_are_unique(
     with pytest.raises(Conflict):
         await committed(uow_factory, lambda uow: uow.tickets.check_in(same_scan_id))
     async with uow_factory() as uow:
-        assert await uow.payments.for_booking(booking.id) == [payment]
+        stored = {p.id: p for p in await uow.payments.for_booking(booking.id)}
+        assert stored == {payment.id: payment, other_payment.id: other_payment}
         assert await uow.refunds.for_payment(payment.id) == [refund]
         assert await uow.notifications.for_key_prefix("tickets:") == [notification]
 

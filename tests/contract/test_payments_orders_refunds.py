@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from uuid import uuid4
 
 import msgspec
 import pytest
 
-from eltiketi_core.domain.order import OrderStatus, StockState
+from eltiketi_core.domain.order import Order, OrderStatus, StockState
 from eltiketi_core.domain.payment import PaymentStatus, RefundReason, RefundStatus
 from eltiketi_core.errors import Conflict
 from eltiketi_core.ports.uow import UnitOfWorkFactory
@@ -124,6 +125,43 @@ async def test_payment_transition_is_compare_and_set(
         assert stored == payment.with_status(PaymentStatus.SUCCEEDED)
 
 
+async def test_a_payment_lives_through_succeeded_then_refunded(
+    uow_factory: UnitOfWorkFactory, world: World
+) -> None:
+    payment = await world.payment(status=PaymentStatus.FAILED)
+    succeeded = frozenset({PaymentStatus.SUCCEEDED})
+    async with uow_factory() as uow:
+        assert not await uow.payments.transition(payment.id, succeeded, PaymentStatus.REFUNDED)
+        assert await uow.payments.transition(
+            payment.id, frozenset({PaymentStatus.FAILED}), PaymentStatus.SUCCEEDED
+        )
+        assert await uow.payments.transition(payment.id, succeeded, PaymentStatus.REFUNDED)
+        assert not await uow.payments.transition(payment.id, succeeded, PaymentStatus.REFUNDED)
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.payments.get(payment.id) == payment.with_status(PaymentStatus.REFUNDED)
+        assert await uow.payments.open_for_booking(payment.booking_id) is None
+
+
+async def test_concurrent_decisions_on_one_payment_let_one_win(
+    uow_factory: UnitOfWorkFactory, world: World
+) -> None:
+    """Two settlements deciding one payment at once: the loser waits for the winner's
+    transaction and sees that the payment changed, so its fate is decided once."""
+    payment = await world.payment(status=PaymentStatus.SUCCEEDED)
+
+    async def decide() -> bool:
+        async with uow_factory() as uow:
+            won = await uow.payments.transition(
+                payment.id, frozenset({PaymentStatus.SUCCEEDED}), PaymentStatus.REFUNDED
+            )
+            await asyncio.sleep(0.01)  # hold the change open while the others try
+            await uow.commit()
+        return won
+
+    assert sum(await asyncio.gather(*(decide() for _ in range(8)))) == 1
+
+
 async def test_reopening_never_makes_a_second_open_payment(
     uow_factory: UnitOfWorkFactory, world: World
 ) -> None:
@@ -156,6 +194,26 @@ async def test_one_order_per_booking_and_per_payment(
         assert await uow.orders.get(order.id) == order
         assert await uow.orders.for_booking(booking.id) == order
         assert await uow.orders.for_booking(other_booking.id) is None
+
+
+async def test_free_orders_have_no_payment_and_are_unique_per_booking(
+    uow_factory: UnitOfWorkFactory, world: World
+) -> None:
+    first, second = await world.booking(), await world.booking()
+    free = [_without_payment(new_order(b, await world.payment(b))) for b in (first, second)]
+    async with uow_factory() as uow:
+        for order in free:  # NULL payment ids never collide
+            assert await uow.orders.add(order)
+        again = msgspec.structs.replace(free[0], id=uuid4())
+        assert not await uow.orders.add(again)  # one order per booking still
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.orders.for_booking(first.id) == free[0]
+        assert await uow.orders.get(free[1].id) == free[1]
+
+
+def _without_payment(order: Order) -> Order:
+    return msgspec.structs.replace(order, payment_id=None)
 
 
 async def test_concurrent_confirmations_create_one_order(
@@ -230,10 +288,13 @@ async def test_order_transition_and_stock_moves_are_compare_and_set(
 # -- refunds ----------------------------------------------------------------------------------
 
 
-async def test_one_refund_per_payment_and_reason(
+async def test_one_refund_per_payment_whatever_the_reason(
     uow_factory: UnitOfWorkFactory, world: World
 ) -> None:
+    # Issue 13: a payment refunded as hold_lost must not get an event_cancelled refund too
+    # (the gateway refuses the second one and its event is dead-lettered for ever).
     order = await world.order()
+    assert order.payment_id is not None
     async with uow_factory() as uow:
         payment = await uow.payments.get(order.payment_id)
     assert payment is not None
@@ -245,31 +306,52 @@ async def test_one_refund_per_payment_and_reason(
     async with uow_factory() as uow:
         assert await uow.refunds.add(first)
         assert not await uow.refunds.add(again)
-        assert await uow.refunds.add(other_reason)
+        assert not await uow.refunds.add(other_reason)
         await uow.commit()
     async with uow_factory() as uow:
         assert await uow.refunds.get(first.id) == first
         assert await uow.refunds.get(again.id) is None
+        assert await uow.refunds.get(other_reason.id) is None
         assert await uow.refunds.find(payment.id, RefundReason.CUSTOMER_CANCELLED) == first
-        assert await uow.refunds.find(payment.id, RefundReason.HOLD_LOST) is None
-        assert [r.id for r in await uow.refunds.for_payment(payment.id)] == [
-            first.id,
-            other_reason.id,
-        ]
+        assert await uow.refunds.find(payment.id, RefundReason.EVENT_CANCELLED) is None
+        assert await uow.refunds.for_payment(payment.id) == [first]
 
 
-async def test_concurrent_refund_decisions_write_one(
+async def test_refunds_of_different_payments_do_not_collide(
     uow_factory: UnitOfWorkFactory, world: World
 ) -> None:
-    payment = await world.payment(status=PaymentStatus.SUCCEEDED)
+    booking = await world.booking()
+    paid_twice = [
+        await world.payment(booking, status=PaymentStatus.SUCCEEDED, created_at=T0),
+        await world.payment(
+            booking, status=PaymentStatus.SUCCEEDED, created_at=T0 + timedelta(seconds=1)
+        ),
+    ]
+    refunds = [new_refund(p, RefundReason.DUPLICATE_PAYMENT) for p in paid_twice]
+    async with uow_factory() as uow:
+        for refund in refunds:
+            assert await uow.refunds.add(refund)
+        await uow.commit()
+    async with uow_factory() as uow:
+        for payment, refund in zip(paid_twice, refunds, strict=True):
+            assert await uow.refunds.for_payment(payment.id) == [refund]
 
-    async def attempt() -> bool:
+
+@pytest.mark.parametrize("reasons", ["same", "different"])
+async def test_concurrent_refund_decisions_write_one(
+    uow_factory: UnitOfWorkFactory, world: World, reasons: str
+) -> None:
+    payment = await world.payment(status=PaymentStatus.SUCCEEDED)
+    choices = list(RefundReason)
+
+    async def attempt(n: int) -> bool:
+        reason = RefundReason.HOLD_LOST if reasons == "same" else choices[n % len(choices)]
         async with uow_factory() as uow:
-            added = await uow.refunds.add(new_refund(payment, RefundReason.HOLD_LOST))
+            added = await uow.refunds.add(new_refund(payment, reason))
             await uow.commit()
         return added
 
-    assert sum(await asyncio.gather(*(attempt() for _ in range(20)))) == 1
+    assert sum(await asyncio.gather(*(attempt(n) for n in range(20)))) == 1
 
 
 async def test_refund_update_records_the_outcome(

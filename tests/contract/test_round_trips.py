@@ -255,14 +255,18 @@ async def test_refunds_keep_every_field(uow_factory: UnitOfWorkFactory) -> None:
         provider_reference="re_123",
         error="card expired — try again",
     )
-    without_order = Refund(
+    duplicate = PaymentFactory.for_booking(booking, status=PaymentStatus.REFUNDED)
+    async with uow_factory() as uow:
+        assert await uow.payments.add(duplicate)
+        await uow.commit()
+    without_order = Refund(  # one refund per payment: another payment's
         id=uuid4(),
-        payment_id=payment.id,
+        payment_id=duplicate.id,
         booking_id=booking.id,
         order_id=None,
         buyer=booking.buyer,
         amount=Money(1, payment.amount.currency),
-        reason=RefundReason.HOLD_LOST,
+        reason=RefundReason.DUPLICATE_PAYMENT,
         status=RefundStatus.PENDING,
         created_at=ODD_INSTANT,
     )
@@ -273,7 +277,8 @@ async def test_refunds_keep_every_field(uow_factory: UnitOfWorkFactory) -> None:
     async with uow_factory() as uow:
         assert await uow.refunds.get(with_order.id) == with_order
         assert await uow.refunds.get(without_order.id) == without_order
-        assert await uow.refunds.find(payment.id, RefundReason.HOLD_LOST) == without_order
+        assert await uow.refunds.find(duplicate.id, RefundReason.DUPLICATE_PAYMENT) == without_order
+        assert await uow.refunds.for_payment(payment.id) == [with_order]
 
 
 async def test_tickets_and_check_ins_keep_every_field(uow_factory: UnitOfWorkFactory) -> None:

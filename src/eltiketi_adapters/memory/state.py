@@ -21,7 +21,7 @@ from eltiketi_core.domain.catalog import Event, StockLevel, TicketType
 from eltiketi_core.domain.events import DomainEvent
 from eltiketi_core.domain.job import Job, JobKind
 from eltiketi_core.domain.order import CheckIn, Order, Ticket
-from eltiketi_core.domain.payment import Payment, Refund, RefundReason
+from eltiketi_core.domain.payment import Payment, Refund
 from eltiketi_core.ports.stores import IdempotencyRecord, NotificationRecord, OutboxEntry
 
 log = logging.getLogger(__name__)
@@ -161,7 +161,8 @@ class MemoryStorage:
         self.check_ins: Table[UUID, CheckIn] = table("check_ins")
         self.check_in_ids: Table[UUID, UUID] = table("check_in_ids")
         self.refunds: Table[UUID, Refund] = table("refunds")
-        self.refund_by_reason: Table[tuple[UUID, RefundReason], UUID] = table("refund_by_reason")
+        #: payment → its one refund (money goes back once per payment).
+        self.refund_by_payment: Table[UUID, UUID] = table("refund_by_payment")
         self.idempotency: Table[tuple[str, str], IdempotencyRecord] = table("idempotency")
         self.outbox: Table[int, OutboxEntry] = table("outbox")
         self.outbox_event_ids: Table[UUID, int] = table("outbox_event_ids")

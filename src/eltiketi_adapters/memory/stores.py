@@ -438,17 +438,20 @@ class MemoryOrderStore(_Store):
         db = self._db
         if order.id in db.orders:
             raise _violation(f"order {order.id} exists")
-        if order.booking_id not in db.bookings or order.payment_id not in db.payments:
+        if order.booking_id not in db.bookings or (
+            order.payment_id is not None and order.payment_id not in db.payments
+        ):
             raise _violation("order for an unknown booking or payment")
         if (
             order.booking_id in db.order_by_booking
-            or order.payment_id in db.order_by_payment
+            or (order.payment_id is not None and order.payment_id in db.order_by_payment)
             or order.reference in db.order_by_reference
         ):
             return False
         db.orders[order.id] = order
         db.order_by_booking[order.booking_id] = order.id
-        db.order_by_payment[order.payment_id] = order.id
+        if order.payment_id is not None:
+            db.order_by_payment[order.payment_id] = order.id
         db.order_by_reference[order.reference] = order.id
         return True
 
@@ -680,31 +683,29 @@ class MemoryTicketStore(_Store):
 class MemoryRefundStore(_Store):
     async def add(self, refund: Refund) -> bool:
         db = self._db
+        if refund.payment_id in db.refund_by_payment:
+            return False  # checked first, as the SQL adapter's ON CONFLICT (payment_id) does
         if refund.id in db.refunds:
             raise _violation(f"refund {refund.id} exists")
         if refund.payment_id not in db.payments or refund.booking_id not in db.bookings:
             raise _violation("refund for an unknown payment or booking")
         if refund.order_id is not None and refund.order_id not in db.orders:
             raise _violation(f"refund for unknown order {refund.order_id}")
-        key = (refund.payment_id, refund.reason)
-        if key in db.refund_by_reason:
-            return False
         db.refunds[refund.id] = refund
-        db.refund_by_reason[key] = refund.id
+        db.refund_by_payment[refund.payment_id] = refund.id
         return True
 
     async def get(self, refund_id: UUID) -> Refund | None:
         return self._db.refunds.get(refund_id)
 
     async def for_payment(self, payment_id: UUID) -> list[Refund]:
-        found = [r for r in self._db.refunds.values() if r.payment_id == payment_id]
-        found.sort(key=lambda r: (r.created_at, r.id))
-        return found
+        db = self._db
+        refund_id = db.refund_by_payment.get(payment_id)
+        return [] if refund_id is None else [db.refunds[refund_id]]
 
     async def find(self, payment_id: UUID, reason: RefundReason) -> Refund | None:
-        db = self._db
-        refund_id = db.refund_by_reason.get((payment_id, reason))
-        return None if refund_id is None else db.refunds[refund_id]
+        found = await self.for_payment(payment_id)
+        return found[0] if found and found[0].reason is reason else None
 
     async def update(self, refund: Refund) -> None:
         db = self._db

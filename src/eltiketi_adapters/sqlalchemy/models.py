@@ -288,7 +288,9 @@ class OrderRow(Base):
 
     id: Mapped[UUID] = mapped_column(ID, primary_key=True)
     booking_id: Mapped[UUID] = mapped_column(ID, ForeignKey("bookings.id"))
-    payment_id: Mapped[UUID] = mapped_column(ID, ForeignKey("payments.id"))
+    #: The payment the order keeps; NULL for a free booking (NULLs never collide in
+    #: ``uq_orders_payment_id``).
+    payment_id: Mapped[UUID | None] = mapped_column(ID, ForeignKey("payments.id"))
     event_id: Mapped[UUID] = mapped_column(ID, ForeignKey("events.id"))
     buyer: Mapped[str] = mapped_column(Subject)
     contact_email: Mapped[str | None] = mapped_column(String(320))
@@ -310,8 +312,9 @@ class RefundRow(Base):
         CheckConstraint(_one_of("reason", RefundReason), name="reason_known"),
         CheckConstraint(_one_of("status", RefundStatus), name="status_known"),
         CheckConstraint("amount >= 0", name="amount_nonnegative"),
-        # A payment is refunded at most once per reason: running a cancellation twice refunds once.
-        UniqueConstraint("payment_id", "reason", name="uq_refunds_payment_id_reason"),
+        # A payment's money goes back at most once, whatever the reason: deciding twice (or
+        # for two reasons) refunds once.
+        UniqueConstraint("payment_id", name="uq_refunds_payment_id"),
     )
 
     id: Mapped[UUID] = mapped_column(ID, primary_key=True)

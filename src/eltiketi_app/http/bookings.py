@@ -145,7 +145,9 @@ async def release_booking(
     status_code=200,
     summary="Start paying for a hold (owner)",
     description="Opens the booking's payment with the gateway, or answers the one already "
-    "open: at most one open payment per booking. 429 `rate_limited` with `Retry-After`.",
+    "open: at most one open payment per booking. An earlier failed payment is cancelled at the "
+    "gateway first; if it had succeeded after all, it is settled and answered instead "
+    "(`status: succeeded`: confirm with it). 429 `rate_limited` with `Retry-After`.",
     guards=[rate_limited(Action.PAYMENT)],
 )
 @inject

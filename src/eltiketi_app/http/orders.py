@@ -38,7 +38,7 @@ from eltiketi_core.usecases import Ticketing
 )
 @post(
     "/",
-    summary="Confirm a paid booking",
+    summary="Confirm a paid (or free) booking",
     responses={
         200: ResponseSpec(
             data_container=OrderOut,
@@ -49,8 +49,12 @@ from eltiketi_core.usecases import Ticketing
     response_description="A new order, confirmed now.",
     description="Asks the gateway server-side whether the payment succeeded, then creates the "
     "order and its signed tickets: 201 for a new order, 200 if it was already confirmed "
-    "(by this call earlier or by the gateway's webhook). 402 `payment_incomplete`, "
-    "409 `payment_mismatch`, 409 `hold_lost_refunded`.",
+    "(by this call earlier or by the gateway's webhook). A free booking (total zero) is "
+    "confirmed without `payment_id` and no gateway is called. 402 `payment_incomplete`, "
+    "409 `payment_mismatch`, 409 `hold_lost_refunded`, 409 `duplicate_payment_refunded` "
+    "(the booking was paid by another payment: this one is refunded; `order_id`), "
+    "409 `booking_not_held`, 409 `event_cancelled`, 422 `payment_required` (no `payment_id` "
+    "for a booking that costs money).",
 )
 @inject
 async def confirm_order(

@@ -125,7 +125,8 @@ class NewBookingIn(Strict):
 
 class ConfirmOrderIn(Strict):
     booking_id: UUID
-    payment_id: UUID
+    #: The payment that paid the booking; omitted (or null) for a free booking.
+    payment_id: UUID | None = None
 
 
 class CheckInIn(Strict):
@@ -218,7 +219,8 @@ class OrderOut(msgspec.Struct, kw_only=True):
     #: The short order number the buyer reads in e-mails and SMS (8 characters, unique).
     reference: str
     booking_id: UUID
-    payment_id: UUID
+    #: null for a free order (no payment step)
+    payment_id: UUID | None
     event_id: UUID
     status: str
     created_at: datetime

@@ -65,11 +65,12 @@ def normalise_reference(text: str) -> str | None:
 class Order(msgspec.Struct, frozen=True, kw_only=True):
     """A confirmed purchase. ``reference`` is the short, unique order number shown to the
     buyer (in e-mails, SMS and the API); left empty, it is derived from ``id``
-    (:func:`order_reference`)."""
+    (:func:`order_reference`). ``payment_id`` is the payment the order keeps; None for a
+    free booking (total zero), which is confirmed without a payment step."""
 
     id: UUID
     booking_id: UUID
-    payment_id: UUID
+    payment_id: UUID | None
     event_id: UUID
     buyer: str
     contact: Contact

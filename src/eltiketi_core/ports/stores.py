@@ -8,10 +8,11 @@ checks them on every adapter):
 * ``transition`` methods are compare-and-set: they change a status only if it
   still has the expected value and say whether they did. That one conditional
   change decides every race (confirm vs. expire vs. cancel).
-* Uniqueness is enforced at write time: one order per booking, per payment and
-  per reference, one open payment per booking, one refund per (payment, reason),
-  one check-in per ticket, one idempotency record per (user, key), one inbox row
-  per (consumer, event id), one notification per (key, channel).
+* Uniqueness is enforced at write time: one order per booking, per payment (a free
+  order has no payment) and per reference, one open payment per booking, one refund
+  per payment whatever its reason, one check-in per ticket, one idempotency record
+  per (user, key), one inbox row per (consumer, event id), one notification per
+  (key, channel).
 """
 
 from __future__ import annotations
@@ -238,7 +239,13 @@ class PaymentStore(Protocol):
 
     async def transition(
         self, payment_id: UUID, expected: frozenset[PaymentStatus], new: PaymentStatus
-    ) -> bool: ...
+    ) -> bool:
+        """Compare-and-set of the status: ``new`` if the status is one of ``expected``;
+        True if this call made the change. Of two concurrent calls that expect the same
+        status exactly one wins (the loser waits for the winner's transaction and sees its
+        result), which is what decides a payment's fate once (``PaymentStatus``). Never
+        makes a second open payment for the booking (False instead)."""
+        ...
 
 
 class OrderQuery(msgspec.Struct, frozen=True, kw_only=True):
@@ -286,7 +293,10 @@ class OrderTotals(msgspec.Struct, frozen=True, kw_only=True):
 class OrderStore(Protocol):
     async def add(self, order: Order) -> bool:
         """False (nothing written) if the booking or the payment already has an order, or
-        another order has the same ``reference``."""
+        another order has the same ``reference``.
+
+        An order without a payment (a free booking) is refused only by its booking or its
+        reference."""
         ...
 
     async def get(self, order_id: UUID) -> Order | None: ...
@@ -407,14 +417,20 @@ class TicketStore(Protocol):
 
 class RefundStore(Protocol):
     async def add(self, refund: Refund) -> bool:
-        """False (nothing written) if the payment already has a refund for that reason."""
+        """False (nothing written) if the payment already has a refund, whatever its reason:
+        money goes back once per payment, so two decisions (a hold lost, then the event
+        cancelled) can never ask the gateway for the money twice."""
         ...
 
     async def get(self, refund_id: UUID) -> Refund | None: ...
 
-    async def for_payment(self, payment_id: UUID) -> list[Refund]: ...
+    async def for_payment(self, payment_id: UUID) -> list[Refund]:
+        """The payment's refund as a list: empty or one."""
+        ...
 
-    async def find(self, payment_id: UUID, reason: RefundReason) -> Refund | None: ...
+    async def find(self, payment_id: UUID, reason: RefundReason) -> Refund | None:
+        """The payment's refund if it was decided for ``reason``."""
+        ...
 
     async def update(self, refund: Refund) -> None: ...
 

@@ -73,8 +73,8 @@ class Ticketing:
         self.clock = clock
         self.catalog = Catalog(uow, clock, ids)
         self.bookings = Bookings(uow, clock, ids, policy, contacts)
-        self.payments = Payments(uow, clock, ids, gateway, policy)
         self.settlement = Settlement(uow, clock, ids, gateway, signer)
+        self.payments = Payments(uow, clock, ids, gateway, policy, settlement=self.settlement)
         self.orders = Orders(uow, clock, ids, policy)
         self.cancellation = EventCancellation(uow, clock, ids, policy)
         self.jobs = Jobs(

@@ -21,10 +21,10 @@ from eltiketi_core.domain.events import (
     RefundRequested,
 )
 from eltiketi_core.domain.order import StockState
-from eltiketi_core.domain.payment import PaymentStatus, RefundStatus
-from eltiketi_core.errors import HoldLostRefunded, PaymentMismatch
+from eltiketi_core.domain.payment import UNFINISHED_PAYMENT_STATUSES, RefundStatus
+from eltiketi_core.errors import PaymentMismatch, PaymentRefunded
 from eltiketi_core.ports.clock import Clock, IdGenerator
-from eltiketi_core.ports.payments import GatewayPaymentStatus, PaymentGateway
+from eltiketi_core.ports.payments import PaymentGateway
 from eltiketi_core.ports.uow import UnitOfWorkFactory
 from eltiketi_core.usecases.notifications import (
     Notifications,
@@ -155,10 +155,12 @@ class RefundExecutor:
 
 
 class PaymentCanceller:
-    """When a hold ends, cancel its open payment so the buyer cannot pay for nothing.
+    """When a hold ends, retire every unfinished payment of it so the buyer cannot pay for
+    nothing — the open one, and failed ones too: Stripe lets a declined PaymentIntent be
+    paid later, until it is cancelled.
 
-    It never moves stock itself: if the gateway says the money already arrived,
-    the payment-after-expiry path of :class:`Settlement` decides.
+    It never moves stock itself: if the gateway says the money already arrived, the
+    payment-after-expiry path of :class:`Settlement` decides (stock again, or a refund).
     """
 
     name = "payments"
@@ -178,19 +180,14 @@ class PaymentCanceller:
 
     async def __call__(self, event: DomainEvent) -> None:
         async with self._uow() as uow:
-            payment = await uow.payments.open_for_booking(event.booking_id)
             booking = await uow.bookings.get(event.booking_id)
-        if payment is None or booking is None or payment.provider_reference is None:
+            payments = await uow.payments.for_booking(event.booking_id)
+        if booking is None:
             return
-        outcome = await self._gateway.cancel(payment.provider_reference)
-        if outcome.status is GatewayPaymentStatus.SUCCEEDED:
+        for payment in payments:
+            if payment.status not in UNFINISHED_PAYMENT_STATUSES:
+                continue
             try:
-                await self._settlement.settle(payment, booking)
-            except (HoldLostRefunded, PaymentMismatch):
+                await self._settlement.retire(payment, booking)
+            except (PaymentRefunded, PaymentMismatch):
                 log.info("paid after the hold ended", extra={"booking_id": str(booking.id)})
-            return
-        async with self._uow() as uow:
-            await uow.payments.transition(
-                payment.id, frozenset({PaymentStatus.OPEN}), PaymentStatus.CANCELLED
-            )
-            await uow.commit()

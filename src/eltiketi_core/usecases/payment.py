@@ -1,7 +1,15 @@
-"""Starting a payment for a hold (seed steps 9–10): at most one open payment per booking."""
+"""Starting a payment for a hold (seed steps 9–10): at most one open payment per booking,
+and never a second payable one.
+
+Before a new payment is opened, the booking's earlier unfinished payments (a failed one
+can still be paid at Stripe) are cancelled at the gateway; if one of them turns out to have
+succeeded, it is settled instead and no new payment is opened.
+"""
 
 from __future__ import annotations
 
+import logging
+from datetime import datetime
 from uuid import UUID
 
 import msgspec
@@ -10,12 +18,15 @@ from eltiketi_core.domain.booking import Booking, BookingStatus
 from eltiketi_core.domain.events import PaymentStarted
 from eltiketi_core.domain.identity import Principal
 from eltiketi_core.domain.payment import Payment, PaymentStatus
-from eltiketi_core.errors import Conflict, DomainError, GatewayUnavailable
+from eltiketi_core.errors import Conflict, DomainError, GatewayUnavailable, NotFound
 from eltiketi_core.ports.clock import Clock, IdGenerator
-from eltiketi_core.ports.payments import PaymentGateway
+from eltiketi_core.ports.payments import GatewayPaymentStatus, PaymentGateway
 from eltiketi_core.ports.uow import UnitOfWorkFactory
 from eltiketi_core.usecases.access import owned
 from eltiketi_core.usecases.policy import Policy
+from eltiketi_core.usecases.settlement import Settlement
+
+log = logging.getLogger(__name__)
 
 
 class Payments:
@@ -26,20 +37,38 @@ class Payments:
         ids: IdGenerator,
         gateway: PaymentGateway,
         policy: Policy,
+        *,
+        settlement: Settlement,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._ids = ids
         self._gateway = gateway
         self._policy = policy
+        self._settlement = settlement
 
     async def start(self, principal: Principal, booking_id: UUID) -> Payment:
         """Open a payment with the gateway, or return the one already open.
+
+        Earlier failed payments of the booking are cancelled at the gateway first. If one
+        of them had succeeded after all, it is settled and returned (status ``succeeded``:
+        confirm with it) instead of opening a new one; ``409 payment_in_progress`` while the
+        gateway is still processing one.
 
         The payment row is written first (the unique open-payment rule picks one
         winner among concurrent calls), the gateway is called outside any
         transaction, and its reference is stored afterwards.
         """
+        booking, earlier = await self._unfinished(principal, booking_id)
+        for unfinished in earlier:
+            outcome = await self._settlement.retire(unfinished, booking)
+            if outcome is GatewayPaymentStatus.SUCCEEDED:
+                return await self._reread(unfinished.id)
+            if outcome is GatewayPaymentStatus.PENDING:
+                raise Conflict(
+                    "payment_in_progress",
+                    "an earlier payment of this booking is still being processed; retry shortly",
+                )
         payment, booking = await self._open_payment(principal, booking_id)
         if payment.provider_reference is not None:
             return payment
@@ -69,8 +98,38 @@ class Payments:
                     amount=payment.amount,
                 )
             )
+            current = await uow.bookings.get(booking.id)
             await uow.commit()
+        if current is None or current.status is not BookingStatus.HELD:
+            # The hold ended while the gateway was creating the payment, and the hold's
+            # end found no reference to cancel: retire it now, or the buyer could pay it.
+            await self._settlement.retire(started, booking)
+            raise Conflict("booking_not_held", "the booking ended while the payment was started")
         return started
+
+    async def _unfinished(
+        self, principal: Principal, booking_id: UUID
+    ) -> tuple[Booking, list[Payment]]:
+        """The booking (checked to be a live, paying hold) and its failed payments that the
+        gateway could still take money for."""
+        async with self._uow() as uow:
+            found = await uow.bookings.get(booking_id)
+            booking = owned(found, found.buyer if found else None, principal, "booking")
+            _check_payable(booking, self._clock.now())
+            payments = await uow.payments.for_booking(booking.id)
+        earlier = [
+            p
+            for p in payments
+            if p.status is PaymentStatus.FAILED and p.provider_reference is not None
+        ]
+        return booking, earlier
+
+    async def _reread(self, payment_id: UUID) -> Payment:
+        async with self._uow() as uow:
+            payment = await uow.payments.get(payment_id)
+        if payment is None:  # pragma: no cover - payments are never deleted
+            raise NotFound("payment_not_found", "no such payment")
+        return payment
 
     async def _open_payment(
         self, principal: Principal, booking_id: UUID
@@ -79,9 +138,7 @@ class Payments:
         async with self._uow() as uow:
             found = await uow.bookings.get(booking_id)
             booking = owned(found, found.buyer if found else None, principal, "booking")
-            if booking.status is not BookingStatus.HELD or booking.is_expired_at(now):
-                state = "expired" if booking.status is BookingStatus.HELD else booking.status
-                raise Conflict("booking_not_held", f"the booking is {state}")
+            _check_payable(booking, now)
             existing = await uow.payments.open_for_booking(booking.id)
             if existing is not None:
                 if existing.provider_reference is not None:
@@ -112,3 +169,14 @@ class Payments:
                 payment.id, frozenset({PaymentStatus.OPEN}), PaymentStatus.FAILED
             )
             await uow.commit()
+
+
+def _check_payable(booking: Booking, now: datetime) -> None:
+    if booking.status is not BookingStatus.HELD or booking.is_expired_at(now):
+        state = "expired" if booking.status is BookingStatus.HELD else booking.status
+        raise Conflict("booking_not_held", f"the booking is {state}")
+    if booking.total.amount == 0:
+        raise Conflict(
+            "payment_not_required",
+            "the booking is free: confirm it with POST /v1/orders without a payment_id",
+        )

@@ -1,5 +1,6 @@
-"""Deciding refunds. A refund is a row, unique per (payment, reason), written in the
-transaction that decides it; the money moves later through the outbox
+"""Deciding refunds. A refund is a row, one per payment whatever the reason, written in the
+transaction that decides it together with the payment's ``succeeded → refunded`` change; the
+money moves later through the outbox
 (:class:`~eltiketi_core.usecases.handlers.RefundExecutor`), so deciding twice refunds once."""
 
 from __future__ import annotations
@@ -10,9 +11,17 @@ from uuid import UUID
 from eltiketi_core.domain.booking import Contact
 from eltiketi_core.domain.events import OrderRefunded, RefundRequested
 from eltiketi_core.domain.order import Order, OrderStatus
-from eltiketi_core.domain.payment import Payment, Refund, RefundReason, RefundStatus
+from eltiketi_core.domain.payment import (
+    Payment,
+    PaymentStatus,
+    Refund,
+    RefundReason,
+    RefundStatus,
+)
 from eltiketi_core.ports.clock import IdGenerator
 from eltiketi_core.ports.uow import UnitOfWork
+
+_SUCCEEDED = frozenset({PaymentStatus.SUCCEEDED})
 
 
 async def request_refund(
@@ -25,8 +34,15 @@ async def request_refund(
     contact: Contact,
     reason: RefundReason,
 ) -> Refund | None:
-    """Write the refund and its ``RefundRequested``; None if this payment already has
-    a refund for this reason."""
+    """Decide that ``payment``'s money goes back: ``succeeded → refunded``, the refund row and
+    its ``RefundRequested``, all in the caller's transaction.
+
+    None (and nothing recorded) unless this call moved the payment out of ``succeeded``: a
+    payment that was refunded already (for whatever reason) is never refunded again, and one
+    whose money never arrived has nothing to give back.
+    """
+    if not await uow.payments.transition(payment.id, _SUCCEEDED, PaymentStatus.REFUNDED):
+        return None
     refund = Refund(
         id=ids.new_id(),
         payment_id=payment.id,
@@ -39,7 +55,7 @@ async def request_refund(
         created_at=now,
     )
     if not await uow.refunds.add(refund):
-        return None
+        return None  # decided before payments recorded "refunded" (data of older versions)
     uow.record(
         RefundRequested(
             id=ids.new_id(),
@@ -79,8 +95,8 @@ async def refund_order(
             reason=reason.value,
         )
     )
-    payment = await uow.payments.get(order.payment_id)
-    if payment is not None:
+    payment = None if order.payment_id is None else await uow.payments.get(order.payment_id)
+    if payment is not None:  # a free order has no money to give back
         await request_refund(
             uow, ids, now, payment=payment, order_id=order.id, contact=order.contact, reason=reason
         )

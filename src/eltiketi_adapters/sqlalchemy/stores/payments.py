@@ -108,15 +108,15 @@ _LOCK_PAYMENTS_OF_BOOKING = (
     .with_for_update()
 )
 
-# A payment is refunded at most once per reason.
+# A payment is refunded at most once, whatever the reason.
 _ADD_REFUND_PG = (
     pg_insert(RefundRow)
-    .on_conflict_do_nothing(index_elements=[RefundRow.payment_id, RefundRow.reason])
+    .on_conflict_do_nothing(index_elements=[RefundRow.payment_id])
     .returning(RefundRow.id)
 )
 _ADD_REFUND_SQLITE = (
     sqlite_insert(RefundRow)
-    .on_conflict_do_nothing(index_elements=[RefundRow.payment_id, RefundRow.reason])
+    .on_conflict_do_nothing(index_elements=[RefundRow.payment_id])
     .returning(RefundRow.id)
 )
 _REFUND_BY_ID = select(_refunds).where(RefundRow.id == bindparam("p_id"))
@@ -186,8 +186,8 @@ class SqlPaymentStore:
 
 
 class SqlRefundStore:
-    """:class:`~eltiketi_core.ports.RefundStore`; one refund per (payment, reason) is a
-    unique constraint (``uq_refunds_payment_id_reason``)."""
+    """:class:`~eltiketi_core.ports.RefundStore`; one refund per payment is a unique
+    constraint (``uq_refunds_payment_id``)."""
 
     def __init__(self, tx: Tx) -> None:
         self._tx = tx
