@@ -71,7 +71,7 @@ class Sale:
 
 
 async def make_sale(
-    kit: InMemoryTicketing, *, capacity: int = 100, max_per_booking: int = 10
+    kit: InMemoryTicketing, *, capacity: int = 100, max_per_booking: int = 10, price: int = 4500
 ) -> Sale:
     core = kit.core
     event = await core.catalog.create_event(
@@ -90,7 +90,7 @@ async def make_sale(
         event.id,
         NewTicketType(
             name="Standing",
-            price=Money(4500, "EUR"),
+            price=Money(price, "EUR"),
             capacity=capacity,
             max_per_booking=max_per_booking,
         ),
@@ -125,4 +125,4 @@ def sale_factory(eltiketi: InMemoryTicketing) -> SaleFactory:
     return make
 
 
-__all__ = ["ORGANIZER", "STAFF", "Contact", "Sale", "buyer", "make_sale"]
+__all__ = ["ORGANIZER", "STAFF", "Contact", "Sale", "SaleFactory", "buyer", "make_sale"]
