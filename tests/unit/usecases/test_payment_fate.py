@@ -29,6 +29,7 @@ from eltiketi_core.errors import (
 from eltiketi_core.ports.payments import GatewayPaymentStatus, VerifiedPayment, WebhookKind
 from eltiketi_core.usecases.refunds import request_refund
 from tests.unit.usecases.conftest import ORGANIZER, Sale, SaleFactory, buyer, make_sale
+from tests.unit.usecases.legacy_payments import open_second_payment
 
 
 async def webhook(
@@ -181,23 +182,8 @@ async def test_a_payment_that_succeeded_without_a_decision_is_decided_when_heard
 
 
 async def legacy_second_payment(sale: Sale, booking: Booking) -> Payment:
-    """What ``Payments.start`` did before issue 13: a new payment, the failed one untouched."""
     kit = sale.kit
-    payment = Payment(
-        id=kit.ids.new_id(),
-        booking_id=booking.id,
-        buyer=booking.buyer,
-        provider=kit.gateway.provider,
-        amount=booking.total,
-        status=PaymentStatus.OPEN,
-        created_at=kit.clock.now(),
-    )
-    session = await kit.gateway.start(payment, booking, expires_at=booking.expires_at)
-    started = msgspec.structs.replace(payment, provider_reference=session.provider_reference)
-    async with kit.uow() as uow:
-        assert await uow.payments.add(started)
-        await uow.commit()
-    return started
+    return await open_second_payment(kit.uow, kit.gateway, kit.ids, kit.clock, booking)
 
 
 # -- a refunded payment stays refunded ---------------------------------------------------------
