@@ -39,7 +39,7 @@ def test_money_and_stock_balance_after_every_step(private_loop: asyncio.Abstract
     run_state_machine_as_test(
         MemoryMoneyMachine,
         settings=settings(
-            max_examples=1000,
+            max_examples=600,
             stateful_step_count=50,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
