@@ -63,8 +63,8 @@ def test_money_and_stock_balance_after_every_step_on_postgres(
     run_state_machine_as_test(
         PostgresMoneyMachine,
         settings=settings(
-            max_examples=100,
-            stateful_step_count=40,
+            max_examples=70,
+            stateful_step_count=35,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
         ),
