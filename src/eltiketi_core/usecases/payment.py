@@ -8,7 +8,6 @@ succeeded, it is settled instead and no new payment is opened.
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from uuid import UUID
 
@@ -25,8 +24,6 @@ from eltiketi_core.ports.uow import UnitOfWorkFactory
 from eltiketi_core.usecases.access import owned
 from eltiketi_core.usecases.policy import Policy
 from eltiketi_core.usecases.settlement import Settlement
-
-log = logging.getLogger(__name__)
 
 
 class Payments:

@@ -8,7 +8,8 @@ hold ended.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from uuid import UUID
 
 import msgspec
@@ -26,7 +27,12 @@ from eltiketi_core.errors import (
     PaymentIncomplete,
     ValidationFailed,
 )
-from eltiketi_core.ports.payments import GatewayPaymentStatus, VerifiedPayment, WebhookKind
+from eltiketi_core.ports.payments import (
+    GatewayPaymentStatus,
+    PaymentSession,
+    VerifiedPayment,
+    WebhookKind,
+)
 from eltiketi_core.usecases.refunds import request_refund
 from tests.unit.usecases.conftest import ORGANIZER, Sale, SaleFactory, buyer, make_sale
 from tests.unit.usecases.legacy_payments import open_second_payment
@@ -121,6 +127,39 @@ async def test_a_payment_still_processing_blocks_a_second_one() -> None:
 
     assert refused.value.code == "payment_in_progress"
     assert sale.kit.gateway.started == [ref(first)]
+
+
+class HoldEndsDuringStart(FakePaymentGateway):
+    """The buyer releases the hold while the gateway is still creating the payment."""
+
+    during_start: Callable[[], Awaitable[object]] | None = None
+
+    async def start(
+        self, payment: Payment, booking: Booking, *, expires_at: datetime
+    ) -> PaymentSession:
+        session = await super().start(payment, booking, expires_at=expires_at)
+        if self.during_start is not None:
+            await self.during_start()
+        return session
+
+
+async def test_a_payment_started_while_its_hold_ends_is_retired_at_once() -> None:
+    gateway = HoldEndsDuringStart()
+    sale = await make_sale(InMemoryTicketing(gateway=gateway))
+    alice = buyer()
+    booking = await sale.hold(alice)
+    gateway.during_start = lambda: sale.kit.core.bookings.release(alice, booking.id)
+
+    with pytest.raises(Conflict) as refused:
+        await sale.kit.core.payments.start(alice, booking.id)
+    await sale.kit.drain()
+
+    assert refused.value.code == "booking_not_held"
+    [reference] = gateway.started
+    assert gateway.cancelled == [reference]  # the buyer cannot pay for a released hold
+    async with sale.kit.uow() as uow:
+        [payment] = await uow.payments.for_booking(booking.id)
+    assert payment.status is PaymentStatus.CANCELLED
 
 
 async def test_a_second_success_for_a_paid_booking_is_refunded_once(sale: Sale) -> None:
