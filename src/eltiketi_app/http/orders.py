@@ -28,10 +28,15 @@ from eltiketi_core.usecases import Ticketing
 
 @can_answer(
     "booking_not_found",
+    "booking_not_held",
+    "event_cancelled",
     "payment_not_found",
     "payment_incomplete",
+    "payment_required",
     "payment_mismatch",
     "hold_lost_refunded",
+    "duplicate_payment_refunded",
+    "payment_refunded",
     "settlement_contended",
     *PAYMENT_PROVIDER,
     *WRITES,

@@ -114,6 +114,17 @@ CATALOG: Mapping[str, ProblemCode] = _rows(
     (409, ("payment_starting",), "a payment for this booking is being started; retry shortly"),
     (
         409,
+        ("payment_in_progress",),
+        "an earlier payment of this booking is still being processed by the provider (it "
+        "cannot be cancelled yet); retry shortly",
+    ),
+    (
+        409,
+        ("payment_not_required",),
+        "the booking is free: confirm it with `POST /v1/orders` without `payment_id`",
+    ),
+    (
+        409,
         ("payment_mismatch",),
         "the gateway's payment is for another booking, amount or currency",
     ),
@@ -121,7 +132,19 @@ CATALOG: Mapping[str, ProblemCode] = _rows(
         409,
         ("hold_lost_refunded",),
         "the money arrived after the hold expired and the tickets were gone (or the event was "
-        "cancelled): it is being refunded",
+        "cancelled): it is being refunded. Asking again (or the webhook again) answers the "
+        "same: a refunded payment never becomes an order",
+    ),
+    (
+        409,
+        ("duplicate_payment_refunded",),
+        "the booking's order was paid by another payment (`order_id`): this payment is being "
+        "refunded in full",
+    ),
+    (
+        409,
+        ("payment_refunded",),
+        "the payment was refunded for another reason; it cannot confirm the booking",
     ),
     (409, ("payment_decided",), "the fake checkout page: this payment was already decided"),
     (409, ("already_checked_in",), "the ticket was scanned before (`first_checked_in_at`)"),
@@ -255,6 +278,11 @@ CATALOG: Mapping[str, ProblemCode] = _rows(
         422,
         ("invalid_subject", "invalid_token_request"),
         "`POST /dev/token` with an empty `sub`, or a role, e-mail or phone it cannot use",
+    ),
+    (
+        422,
+        ("payment_required",),
+        "`POST /v1/orders` without `payment_id` for a booking that costs money",
     ),
     (
         429,

@@ -97,6 +97,24 @@ PROBLEMS: dict[str, tuple[str, str]] = {
             "Your payment arrived after the reservation ended and the tickets were gone. We refunded it in full."
         ),
     ),
+    "duplicate_payment_refunded": (
+        N_("Payment refunded"),
+        N_(
+            "This reservation was already paid with another payment, so we refunded this one in full."
+        ),
+    ),
+    "payment_refunded": (
+        N_("Payment refunded"),
+        N_("This payment was refunded in full; it cannot pay for the reservation."),
+    ),
+    "payment_in_progress": (
+        N_("Payment in progress"),
+        N_("Your earlier payment is still being processed. Try again in a few minutes."),
+    ),
+    "payment_not_required": (
+        N_("Nothing to pay"),
+        N_("These tickets are free: confirm the reservation to get them."),
+    ),
     "cancellation_closed": (
         N_("Cancellation closed"),
         N_("Orders can no longer be cancelled this close to the event."),

@@ -7,7 +7,7 @@ runs in the background (:class:`~eltiketi_core.usecases.jobs.Jobs`), one batch
 per transaction: first the holds, then the confirmed orders in keyset order of
 their ids, however many there are. Every step is idempotent — a hold is ended
 by a compare-and-set on ``held``, an order refunded by one on ``confirmed``, and
-a refund is unique per (payment, reason) — so a batch repeated after a crash
+a payment is refunded at most once — so a batch repeated after a crash
 changes nothing twice.
 """
 

@@ -15,9 +15,12 @@ from advanced_alchemy.types import GUID, DateTimeUTC
 
 from eltiketi_adapters.sqlalchemy import downgrade, upgrade
 from eltiketi_adapters.sqlalchemy.engine import create_engine
+from eltiketi_adapters.sqlalchemy.migrate import revisions
 from tests.integration.sqlalchemy.database import fresh_postgres_database
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
+#: The revision 0003 follows (the lead chains work packages in merge order).
+BEFORE = revisions()[revisions().index("0003") - 1]
 
 
 def _table(name: str, *columns: str, ids: tuple[str, ...] = ("id",)) -> sa.TableClause:
@@ -86,6 +89,7 @@ REFUNDS = _table(
 ORDERS = _table(
     "orders",
     "id",
+    "reference",
     "booking_id",
     "payment_id",
     "event_id",
@@ -159,7 +163,7 @@ def _refund(payment: dict[str, Any], reason: str, status: str, seconds: int) -> 
 async def test_refunds_written_twice_keep_the_executed_one_and_payments_say_refunded(
     url: str,
 ) -> None:
-    await upgrade(url, "0002")
+    await upgrade(url, BEFORE)
     event_id, booking_id = uuid4(), uuid4()
     twice = _payment(booking_id, "succeeded", 1)  # hold_lost, then event_cancelled (refused)
     pending_twice = _payment(booking_id, "succeeded", 2)  # neither executed yet
@@ -224,7 +228,7 @@ async def test_refunds_written_twice_keep_the_executed_one_and_payments_say_refu
         ("fake_pay_2", "hold_lost", "pending"),  # the oldest decision
     ]
 
-    await downgrade(url, "0002")
+    await downgrade(url, BEFORE)
     assert dict(await _rows(url, "SELECT provider_reference, status FROM payments")) == {
         "fake_pay_1": "succeeded",
         "fake_pay_2": "succeeded",
@@ -274,6 +278,7 @@ async def test_free_orders_refuse_the_downgrade(url: str) -> None:
             [
                 {
                     "id": uuid4(),
+                    "reference": "FREE0001",
                     "booking_id": booking_id,
                     "payment_id": None,
                     "event_id": event_id,
@@ -289,4 +294,4 @@ async def test_free_orders_refuse_the_downgrade(url: str) -> None:
         ),
     )
     with pytest.raises(RuntimeError, match="free orders"):
-        await downgrade(url, "0002")
+        await downgrade(url, BEFORE)

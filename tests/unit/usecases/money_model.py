@@ -334,7 +334,13 @@ class MoneyMachine(RuleBasedStateMachine):
         if go != 0:  # late and rare: a cancelled event ends most of the story
             return
         self.event_cancelled = True
-        self.act(lambda: self.core.cancellation.cancel(KIT_ORGANIZER, self.event_id))
+
+        async def cancel() -> None:
+            await self.core.cancellation.cancel(KIT_ORGANIZER, self.event_id)
+            while await self.core.jobs.run_due():  # the cancellation's background job
+                pass
+
+        self.act(cancel)
 
     @rule(held=bookings)
     def check_in(self, held: Held) -> None:

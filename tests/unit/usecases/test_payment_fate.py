@@ -272,6 +272,7 @@ async def test_a_payment_is_refunded_once_whatever_the_reasons(
     await webhook(sale, WebhookKind.PAYMENT_SUCCEEDED, ref(payment))  # a late duplicate notice
 
     await sale.kit.core.cancellation.cancel(ORGANIZER, sale.event.id)
+    await sale.kit.run_jobs()  # the cancellation's background job
     await sale.kit.drain()  # strict: a refund the gateway refused would raise here
 
     async with sale.kit.uow() as uow:
@@ -300,6 +301,7 @@ async def test_the_end_of_a_hold_retires_a_failed_payment_at_the_gateway(
         await sale.kit.core.bookings.release(alice, booking.id)
     else:
         await sale.kit.core.cancellation.cancel(ORGANIZER, sale.event.id)
+        await sale.kit.run_jobs()  # the cancellation's background job
     await sale.kit.drain()
 
     assert sale.kit.gateway.cancelled == [ref(payment)]
@@ -428,6 +430,7 @@ async def test_a_free_order_is_cancelled_and_refunded_without_money(
     await sale.kit.drain()
 
     await sale.kit.core.cancellation.cancel(ORGANIZER, sale.event.id)
+    await sale.kit.run_jobs()  # the cancellation's background job
     await sale.kit.drain()
 
     async with sale.kit.uow() as uow:

@@ -28,7 +28,6 @@ from eltiketi_core.errors import (
     Conflict,
     DomainError,
     HoldLostRefunded,
-    NotFound,
     PaymentIncomplete,
     ValidationFailed,
 )
@@ -114,10 +113,14 @@ async def pay(
     refused = await _save_details(request, booking, principal, ticketing, views, lang, visitor)
     if refused is not None:
         return refused
-    if booking.total.amount == 0:
-        order_id = await _confirm_free(ticketing, principal, booking)
-        if order_id is not None:
-            return Redirect(f"/orders/{order_id}", status_code=303)
+    if booking.total.amount == 0:  # free tickets: no payment step (POST /v1/orders alone)
+        try:
+            confirmation = await ticketing.settlement.confirm(principal, booking.id, None)
+        except DomainError as problem:
+            return await _render(
+                request, booking, ticketing, views, lang, visitor, notice=problem.code, status=409
+            )
+        return Redirect(f"/orders/{confirmation.order.id}", status_code=303)
     try:
         payment = await ticketing.payments.start(principal, booking_id)
     except DomainError as problem:
@@ -265,18 +268,6 @@ async def _confirm(ticketing: Ticketing, principal: Principal, progress: HoldPro
     confirmation = await ticketing.settlement.confirm(
         principal, progress.booking.id, progress.payment.id
     )
-    return confirmation.order.id
-
-
-async def _confirm_free(
-    ticketing: Ticketing, principal: Principal, booking: Booking
-) -> UUID | None:
-    """A booking of free tickets confirms without a payment where the core allows it
-    (``POST /v1/orders`` without ``payment_id``); otherwise None: pay 0 on the gateway."""
-    try:
-        confirmation = await ticketing.settlement.confirm(principal, booking.id, None)  # type: ignore[arg-type]
-    except (NotFound, PaymentIncomplete):
-        return None
     return confirmation.order.id
 
 

@@ -14,7 +14,7 @@ refunds to ``hold_lost`` (the nearest earlier reason: money refunded without an 
 refuses to run while free orders exist (their ``payment_id`` cannot become NOT NULL).
 
 Revision ID: 0003
-Revises: 0002
+Revises: 0009
 Create Date: 2026-12-02
 """
 
@@ -25,7 +25,7 @@ from advanced_alchemy.types import GUID
 from alembic import op
 
 revision = "0003"
-down_revision = "0002"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
