@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import Counter
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -44,6 +44,7 @@ from eltiketi_core.usecases import ItemRequest, NewEvent, NewTicketType, Reserve
 from eltiketi_core.usecases.facade import Ticketing
 from eltiketi_core.usecases.relay import InProcessBus, OutboxRelay
 from eltiketi_core.usecases.settlement import Confirmation
+from tests.integration.sqlalchemy.database import fresh_postgres_database
 from tests.unit.usecases.legacy_payments import open_second_payment
 
 ROUNDS = 12
@@ -52,11 +53,17 @@ PRICE = Money(4500, "EUR")
 
 
 @pytest.fixture(params=["memory", pytest.param("postgres", marks=pytest.mark.postgres)])
-def uow_factory(request: pytest.FixtureRequest) -> UnitOfWorkFactory:
+async def uow_factory(request: pytest.FixtureRequest) -> AsyncIterator[UnitOfWorkFactory]:
+    """A storage of this test's own: the relay drains the whole outbox, so events other tests
+    left in a shared database would reach this test's gateway."""
     if request.param == "memory":
-        return memory_uow_factory(MemoryStorage())
-    db: SqlAlchemyPersistence = request.getfixturevalue("pg")
-    return db.uow_factory()
+        yield memory_uow_factory(MemoryStorage())
+        return
+    async with (
+        fresh_postgres_database("duplicate_payments") as url,
+        SqlAlchemyPersistence(url, pool_size=8, max_overflow=4) as db,
+    ):
+        yield db.uow_factory()
 
 
 async def _after(delay: float, work: Awaitable[Any]) -> Any:
