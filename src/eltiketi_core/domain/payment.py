@@ -72,7 +72,8 @@ class RefundReason(StrEnum):
     * ``duplicate_payment``: the booking's order was paid by another payment;
     * ``customer_cancelled``: the buyer cancelled the order;
     * ``event_cancelled``: the organizer cancelled the event (the order, or a payment that
-      arrived after the cancellation).
+      arrived after the cancellation);
+    * ``organizer_cancelled``: the organizer cancelled one order (back office).
     """
 
     HOLD_LOST = "hold_lost"

@@ -31,9 +31,12 @@ depends_on = None
 
 _PAYMENT_STATUSES_BEFORE = "status IN ('open', 'succeeded', 'failed', 'cancelled')"
 _PAYMENT_STATUSES = "status IN ('open', 'succeeded', 'failed', 'cancelled', 'refunded')"
-_REFUND_REASONS_BEFORE = "reason IN ('hold_lost', 'customer_cancelled', 'event_cancelled')"
+_REFUND_REASONS_BEFORE = (
+    "reason IN ('hold_lost', 'customer_cancelled', 'event_cancelled', 'organizer_cancelled')"
+)
 _REFUND_REASONS = (
-    "reason IN ('hold_lost', 'duplicate_payment', 'customer_cancelled', 'event_cancelled')"
+    "reason IN ('hold_lost', 'duplicate_payment', 'customer_cancelled', 'event_cancelled',"
+    " 'organizer_cancelled')"
 )
 
 #: Refunds that another refund of the same payment outranks (executed first, then oldest).
