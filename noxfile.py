@@ -55,7 +55,7 @@ def tests_latest(session: nox.Session) -> None:
     Not part of CI: it tells us a dependency's new release will break a user
     before the lock is moved to it.
     """
-    session.install("--upgrade", "-e", ".[dev]")
+    session.install("--upgrade", "-e", ".[dev]", "-e", "./benchmarks")
     session.run("uv", "pip", "list", external=True, silent=False)
     session.run(
         "pytest",
