@@ -17,12 +17,12 @@ from uuid import UUID
 import msgspec
 import pytest
 
+from eltiketi_adapters.memory import InProcessBus
 from eltiketi_app.ioc.types import Persistence
 from eltiketi_app.runtime.loops import Runtime
 from eltiketi_core.domain.events import OrderCreated
 from eltiketi_core.ports.stores import NotificationRecord, NotificationStatus
 from eltiketi_core.usecases import Ticketing
-from eltiketi_core.usecases.relay import InProcessBus
 from tests.infra.fixtures import SmtpServerFactory
 from tests.integration.app_tickets.support import (
     App,
