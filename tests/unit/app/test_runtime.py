@@ -6,18 +6,21 @@ import asyncio
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 
-from eltiketi_adapters.memory import InMemoryTicketing
+from eltiketi_adapters.memory import InMemoryTicketing, InProcessBus
+from eltiketi_app.background.bus import InProcess
+from eltiketi_app.background.relay import RelayTimings
+from eltiketi_app.background.roles import EVERY_ROLE
+from eltiketi_app.background.runner import Intervals, Runner
 from eltiketi_app.metrics import Metrics
-from eltiketi_app.runtime.loops import Intervals, Runtime
 from eltiketi_core.domain.events import DomainEvent
 from eltiketi_core.domain.identity import Principal
 from eltiketi_core.domain.money import Money
 from eltiketi_core.usecases import ItemRequest, NewEvent, NewTicketType, ReserveRequest
-from eltiketi_core.usecases.relay import OutboxRelay
 
 OLGA = Principal(subject="olga", roles=frozenset({"organizer"}))
 ALICE = Principal(subject="alice", email="alice@example.com")
-SLOW = Intervals(relay_tick=60, sweep=60, notification_retry=60, jobs=60, prune=60)
+SLOW = Intervals(sweep=60, notification_retry=60, jobs=60, prune=60)
+SLOW_RELAY = RelayTimings.woken_by_commits(tick=60)
 
 
 async def _until(condition: Callable[[], bool], within: float = 5.0) -> None:
@@ -54,15 +57,21 @@ async def _buy(kit: InMemoryTicketing) -> None:
 
 
 def _runtime(
-    kit: InMemoryTicketing, relay: OutboxRelay, metrics: Metrics, intervals: Intervals = SLOW
-) -> Runtime:
-    runtime = Runtime(
-        ticketing=kit.core,
-        relay=relay,
+    kit: InMemoryTicketing,
+    bus: InProcessBus,
+    metrics: Metrics,
+    intervals: Intervals = SLOW,
+    relay: RelayTimings = SLOW_RELAY,
+) -> Runner:
+    """The embedded server's runner: every role, the in-process bus, woken by commits."""
+    runtime = Runner(
+        EVERY_ROLE,
+        InProcess(bus, metrics),
+        core=kit.core,
         uow=kit.uow,
         metrics=metrics,
         intervals=intervals,
-        bus=kit.bus,
+        relay=relay,
     )
     kit.storage.on_commit.append(runtime.wake_relay)
     return runtime
@@ -70,7 +79,7 @@ def _runtime(
 
 async def test_a_commit_wakes_the_relay_long_before_its_tick() -> None:
     kit = InMemoryTicketing()
-    runtime = _runtime(kit, kit.relay, Metrics())
+    runtime = _runtime(kit, kit.bus, Metrics())
     await runtime.start()
     try:
         await _buy(kit)
@@ -82,26 +91,25 @@ async def test_a_commit_wakes_the_relay_long_before_its_tick() -> None:
     assert runtime.health() == "not started"
 
 
-class FlakyBus:
+class FlakyBus(InProcessBus):
     """Fails the first ``failures`` publishes, then delivers."""
 
-    def __init__(self, inner: object, failures: int) -> None:
-        self._inner = inner
+    def __init__(self, kit: InMemoryTicketing, failures: int) -> None:
+        super().__init__(kit.core.handlers, backoff_seconds=0, concurrency=1)
         self.failures = failures
 
     async def publish(self, events: Sequence[DomainEvent]) -> None:
         if self.failures > 0:
             self.failures -= 1
             raise ConnectionError("bus away")
-        await self._inner.publish(events)  # type: ignore[attr-defined]
+        await super().publish(events)
 
 
 async def test_a_failing_iteration_is_counted_and_retried_not_fatal() -> None:
     kit = InMemoryTicketing()
-    flaky = FlakyBus(kit.bus, failures=1)
+    flaky = FlakyBus(kit, failures=1)
     metrics = Metrics()
-    ticking = Intervals(relay_tick=0.05, sweep=60, notification_retry=60, prune=60)
-    runtime = _runtime(kit, OutboxRelay(kit.uow, flaky, kit.clock), metrics, ticking)
+    runtime = _runtime(kit, flaky, metrics, relay=RelayTimings.woken_by_commits(tick=0.05))
     await runtime.start()
     try:
         await _buy(kit)
@@ -118,7 +126,7 @@ async def test_a_failing_iteration_is_counted_and_retried_not_fatal() -> None:
 
 async def test_stop_drains_the_outbox_once_more() -> None:
     kit = InMemoryTicketing()
-    runtime = _runtime(kit, kit.relay, Metrics())
+    runtime = _runtime(kit, kit.bus, Metrics())
     kit.storage.on_commit.clear()  # no wake-ups: only the final drain can deliver
     await runtime.start()
     await _buy(kit)
@@ -131,14 +139,7 @@ async def test_stop_drains_the_outbox_once_more() -> None:
 
 async def test_a_disabled_runtime_starts_nothing_and_is_healthy() -> None:
     kit = InMemoryTicketing()
-    runtime = Runtime(
-        ticketing=kit.core,
-        relay=kit.relay,
-        uow=kit.uow,
-        metrics=Metrics(),
-        intervals=SLOW,
-        enabled=False,
-    )
+    runtime = Runner((), None, core=kit.core, uow=kit.uow, metrics=Metrics(), intervals=SLOW)
 
     await runtime.start()
 
@@ -146,25 +147,13 @@ async def test_a_disabled_runtime_starts_nothing_and_is_healthy() -> None:
     await runtime.stop()
 
 
-class CountingRelay(OutboxRelay):
-    """Counts the batches the runtime asks for (each is a read of the outbox)."""
-
-    reads = 0
-
-    async def relay_once(self) -> int:
-        self.reads += 1
-        return await super().relay_once()
-
-
 async def test_commits_close_together_are_relayed_as_one_batch() -> None:
     kit = InMemoryTicketing()
-    relay = CountingRelay(kit.uow, kit.bus, kit.clock)
     runtime = _runtime(
-        kit,
-        relay,
-        Metrics(),
-        Intervals(relay_tick=60, sweep=60, notification_retry=60, prune=60, relay_coalesce=0.3),
+        kit, kit.bus, Metrics(), Intervals(sweep=60, notification_retry=60, prune=60, coalesce=0.3)
     )
+    assert runtime.relay is not None
+    relay = runtime.relay  # counts the batches it reads (each is a read of the outbox)
     await runtime.start()
     try:
         for _ in range(5):
@@ -172,7 +161,7 @@ async def test_commits_close_together_are_relayed_as_one_batch() -> None:
             await asyncio.sleep(0.02)  # lets the relay run between buys
         await _until(lambda: len(kit.notifier.tickets) == 5)
         # every commit woke the relay, but the wakes within 0.3 s went out together
-        assert relay.reads <= 4
+        assert relay.looks <= 4
     finally:
         await runtime.stop()
 
@@ -180,7 +169,7 @@ async def test_commits_close_together_are_relayed_as_one_batch() -> None:
 async def test_a_queued_job_wakes_the_job_loop_long_before_its_tick() -> None:
     kit = InMemoryTicketing()
     metrics = Metrics()
-    runtime = _runtime(kit, kit.relay, metrics)
+    runtime = _runtime(kit, kit.bus, metrics)
     await runtime.start()
     try:
         await _buy(kit)
