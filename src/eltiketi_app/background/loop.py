@@ -114,12 +114,16 @@ class Loop:
                 self.failures = 0
             await self._pause(self.every if seconds is None else seconds, stopping, wake)
 
+    def retry_in(self, failures: int) -> float:
+        """The pause after ``failures`` failed iterations in a row."""
+        return backoff(failures, base=self._backoff_base, cap=self._backoff_cap)
+
     def _failed(self, error: Exception) -> float:
         self.failures += 1
         self.failed += 1
         if self._metrics is not None:
             self._metrics.loop_errors.labels(loop=self.name).inc()
-        delay = backoff(self.failures, base=self._backoff_base, cap=self._backoff_cap)
+        delay = self.retry_in(self.failures)
         log.warning(
             self._failed_message,
             loop=self.name,

@@ -97,6 +97,10 @@ class RelayLoop:
         self._idle_pause = timings.poll_interval
 
     @property
+    def lease(self) -> Lease:
+        return self._lease
+
+    @property
     def failures(self) -> int:
         """Failed batches in a row (0 when healthy)."""
         return self._loop.failures
@@ -105,6 +109,10 @@ class RelayLoop:
     def failed_batches(self) -> int:
         """Failed batches since start."""
         return self._loop.failed
+
+    def retry_in(self, failures: int) -> float:
+        """The pause after ``failures`` failed batches in a row."""
+        return self._loop.retry_in(failures)
 
     async def run(self, stopping: asyncio.Event, wake: Wake | None = None) -> None:
         """Loop until ``stopping`` is set; the batch in hand is finished first, then the

@@ -114,6 +114,15 @@ class Runner:
         self._bus_started = False
 
     @property
+    def bus(self) -> Bus | None:
+        return self._bus
+
+    @property
+    def loops(self) -> list[str]:
+        """The names of the loops this runner runs (metrics, logs, ``/health/ready``)."""
+        return loops_for(self.roles)
+
+    @property
     def enabled(self) -> bool:
         """False for a runner with no role: it starts nothing."""
         return bool(self.roles)
