@@ -356,3 +356,22 @@ async def test_a_stop_while_the_bus_is_unreachable_starts_no_loop() -> None:
     assert runner.health() == "not started"
     await runner.stop()
     assert bus.calls == ["start", "request_stop", "request_stop"]  # never started: no stop
+
+
+class DyingSweeper:
+    """Ends its loop: a cancellation from inside the work is not a failure to retry."""
+
+    async def sweep(self) -> int:
+        raise asyncio.CancelledError
+
+
+async def test_a_loop_that_ends_by_itself_is_reported_by_health_and_wait() -> None:
+    kit = InMemoryTicketing()
+    kit.core.sweeper = DyingSweeper()  # type: ignore[assignment]
+    runner = _runner(kit, [Role.SWEEPER, Role.JOBS], None, intervals=QUICK)
+    await runner.start()
+    try:
+        assert await asyncio.wait_for(runner.wait(), timeout=5) == ["sweeper"]
+        assert runner.health() == "stopped: sweeper"  # what /health/ready answers
+    finally:
+        await runner.stop()
