@@ -8,7 +8,7 @@ The embedded server's use of it (woken by commits, draining at stop) is in
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -29,17 +29,10 @@ from eltiketi_app.settings import Settings
 from eltiketi_core.domain.events import DomainEvent
 from eltiketi_core.usecases import Ticketing
 from eltiketi_core.usecases.relay import OutboxRelay
+from tests.unit.app.waiting import until
 
 QUICK = Intervals(sweep=0.01, notification_retry=0.01, jobs=0.01, prune=0.01)
 SLOW = Intervals(sweep=60, notification_retry=60, jobs=60, prune=60)
-
-
-async def _until(condition: Callable[[], bool], within: float = 5.0) -> None:
-    for _ in range(int(within / 0.01)):
-        if condition():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"not true within {within} s")
 
 
 class SharedBus:
@@ -239,7 +232,7 @@ async def test_a_failing_iteration_is_counted_and_the_loop_goes_on() -> None:
     )
     await runner.start()
     try:
-        await _until(lambda: flaky.swept >= 1, within=10)
+        await until(lambda: flaky.swept >= 1, within=10)
         assert runner.health() == "ok"
     finally:
         await runner.stop()
@@ -329,7 +322,7 @@ async def test_a_shared_bus_gets_no_final_drain_a_local_one_does() -> None:
     bus = SharedBus()
     shared = _runner(kit, [Role.RELAY], bus)
     await shared.start()
-    await _until(lambda: len(bus.published) > 0)  # the first look relays what is there
+    await until(lambda: len(bus.published) > 0)  # the first look relays what is there
     await shared.stop()
     published = len(bus.published)
     await kit.event_on_sale(name="Later", capacity=1)  # records events after the relay stopped
@@ -348,7 +341,7 @@ async def test_a_stop_while_the_bus_is_unreachable_starts_no_loop() -> None:
     bus = SharedBus(reachable=False)
     runner = _runner(kit, [Role.RELAY, Role.SWEEPER], bus)
     starting = asyncio.create_task(runner.start())
-    await _until(lambda: bus.calls == ["start"])
+    await until(lambda: bus.calls == ["start"])
 
     runner.request_stop()
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 
 from eltiketi_adapters.memory import InMemoryTicketing, InProcessBus
@@ -16,19 +16,12 @@ from eltiketi_core.domain.events import DomainEvent
 from eltiketi_core.domain.identity import Principal
 from eltiketi_core.domain.money import Money
 from eltiketi_core.usecases import ItemRequest, NewEvent, NewTicketType, ReserveRequest
+from tests.unit.app.waiting import until
 
 OLGA = Principal(subject="olga", roles=frozenset({"organizer"}))
 ALICE = Principal(subject="alice", email="alice@example.com")
 SLOW = Intervals(sweep=60, notification_retry=60, jobs=60, prune=60)
 SLOW_RELAY = RelayTimings.woken_by_commits(tick=60)
-
-
-async def _until(condition: Callable[[], bool], within: float = 5.0) -> None:
-    for _ in range(int(within / 0.01)):
-        if condition():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"not true within {within} s")
 
 
 async def _buy(kit: InMemoryTicketing) -> None:
@@ -84,7 +77,7 @@ async def test_a_commit_wakes_the_relay_long_before_its_tick() -> None:
     try:
         await _buy(kit)
         # the relay ticks every 60 s; the e-ticket goes out now because the commit woke it
-        await _until(lambda: len(kit.notifier.tickets) == 1)
+        await until(lambda: len(kit.notifier.tickets) == 1)
         assert runtime.health() == "ok"
     finally:
         await runtime.stop()
@@ -113,7 +106,7 @@ async def test_a_failing_iteration_is_counted_and_retried_not_fatal() -> None:
     await runtime.start()
     try:
         await _buy(kit)
-        await _until(lambda: len(kit.notifier.tickets) == 1)
+        await until(lambda: len(kit.notifier.tickets) == 1)
     finally:
         await runtime.stop()
     errors = metrics.registry.get_sample_value(
@@ -159,7 +152,7 @@ async def test_commits_close_together_are_relayed_as_one_batch() -> None:
         for _ in range(5):
             await _buy(kit)  # each buy commits several events, and each commit wakes the relay
             await asyncio.sleep(0.02)  # lets the relay run between buys
-        await _until(lambda: len(kit.notifier.tickets) == 5)
+        await until(lambda: len(kit.notifier.tickets) == 5)
         # every commit woke the relay, but the wakes within 0.3 s went out together
         assert relay.looks <= 4
     finally:
@@ -177,8 +170,8 @@ async def test_a_queued_job_wakes_the_job_loop_long_before_its_tick() -> None:
         job = await kit.core.cancellation.cancel(OLGA, event.id)
         runtime.wake_jobs()  # what POST /v1/events/{id}/cancel does after its commit
         # the job loop looks every 60 s; the order is refunded now because it was woken
-        await _until(lambda: kit.storage.jobs[job.id].status.value == "done")
-        await _until(lambda: len(kit.notifier.refunds) == 1)
+        await until(lambda: kit.storage.jobs[job.id].status.value == "done")
+        await until(lambda: len(kit.notifier.refunds) == 1)
         assert kit.storage.jobs[job.id].orders_refunded == 1
         assert metrics.job_batches._value.get() == 1  # type: ignore[attr-defined]
         assert runtime.health() == "ok"
