@@ -14,7 +14,7 @@ process                    roles               bus
 ``eltiketi worker R…``     R…                  Kafka: a consumer group per consumer role
 =========================  ==================  =====================================
 
-The consumers are the bus's business (:mod:`.bus`, :mod:`.kafka`); the runner's own
+The consumers are the bus's business (:mod:`.bus`; :mod:`.inprocess`, :mod:`.kafka`); the runner's own
 work is loops (:mod:`.loop`): a period, a backoff after failures that never ends the
 loop, an optional wake-up (a commit wakes the relay, a queued job the job loop).
 The relay loop (:mod:`.relay`) adds a lease (:mod:`.lease`: the PostgreSQL advisory

@@ -1,20 +1,16 @@
-"""What the runner needs of an event bus, and the in-process one.
+"""What the runner needs of an event bus.
 
 The runner publishes through the bus (the relay role) and leaves the consumers to
-it: the in-process bus calls the handlers while the relay publishes; Kafka runs a
-consumer group per consumer role (:mod:`eltiketi_app.background.kafka`, imported
-only by workers, since it needs the ``[kafka]`` extra).
+it. Two buses implement this: :mod:`.inprocess` calls the handlers while the relay
+publishes (the embedded server); :mod:`.kafka` runs a consumer group per consumer
+role (workers; it needs the ``[kafka]`` extra).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from typing import Protocol
 
-from eltiketi_adapters.memory import InProcessBus
-from eltiketi_app.metrics import Metrics
-from eltiketi_core.domain.events import DomainEvent
 from eltiketi_core.ports.messaging import EventPublisher
 
 
@@ -44,38 +40,3 @@ class Bus(Protocol):
     async def stop(self) -> None:
         """Stop the consumers (committing what they finished) and close the clients."""
         ...
-
-
-class InProcess:
-    """:class:`Bus` over :class:`InProcessBus`: publishing calls the handlers.
-
-    Args:
-        bus: the in-process bus with this process's handlers.
-        metrics: where the number of dead-lettered events is shown after each publish.
-    """
-
-    local = True
-
-    def __init__(self, bus: InProcessBus, metrics: Metrics | None = None) -> None:
-        self.bus = bus
-        self._metrics = metrics
-
-    @property
-    def publisher(self) -> EventPublisher:
-        return self
-
-    async def publish(self, events: Sequence[DomainEvent]) -> None:
-        try:
-            await self.bus.publish(events)
-        finally:
-            if self._metrics is not None:
-                self._metrics.dead_letters.set(len(self.bus.dead_letters))
-
-    async def start(self, stopping: asyncio.Event) -> bool:
-        return not stopping.is_set()
-
-    def request_stop(self) -> None:
-        """Nothing to tell: a publish in hand finishes with the relay's batch."""
-
-    async def stop(self) -> None:
-        """Nothing to close."""

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 from dishka import Provider, Scope, provide
 
 from eltiketi_adapters.memory import InProcessBus
-from eltiketi_app.background.bus import Bus, InProcess
+from eltiketi_app.background.bus import Bus
+from eltiketi_app.background.inprocess import InProcess
 from eltiketi_app.background.lease import Lease, shared_bus_lease
 from eltiketi_app.background.relay import RelayTimings
 from eltiketi_app.background.roles import EVERY_ROLE, KAFKA_ROLES, Role, handlers_for

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from eltiketi_adapters.memory import InMemoryTicketing, InProcessBus
-from eltiketi_app.background.bus import InProcess
 from eltiketi_app.background.config import worker_config
+from eltiketi_app.background.inprocess import InProcess
 from eltiketi_app.background.kafka import Kafka
 from eltiketi_app.background.lease import LocalLease, PostgresAdvisoryLease, shared_bus_lease
 from eltiketi_app.background.loop import Loop, backoff

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from eltiketi_adapters.memory import InMemoryTicketing, InProcessBus
-from eltiketi_app.background.bus import InProcess
+from eltiketi_app.background.inprocess import InProcess
 from eltiketi_app.background.relay import RelayTimings
 from eltiketi_app.background.roles import EVERY_ROLE
 from eltiketi_app.background.runner import Intervals, Runner
