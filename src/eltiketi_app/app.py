@@ -12,6 +12,7 @@ from litestar import Litestar
 from litestar.exceptions import NotFoundException
 from litestar.types import ControllerRouterHandler, LifespanHook
 
+from eltiketi_app.background.runner import Runner
 from eltiketi_app.http import (
     bookings,
     buyer,
@@ -44,7 +45,6 @@ from eltiketi_app.ioc.types import Notifiers, Persistence
 from eltiketi_app.metrics import Metrics
 from eltiketi_app.runtime.collector import freeze_startup_objects
 from eltiketi_app.runtime.lag import LoopLagMonitor
-from eltiketi_app.runtime.loops import Runtime
 from eltiketi_app.settings import Settings
 from eltiketi_app.web.assembly import Web, build_web
 from eltiketi_app.web.errors import not_found_page_or
@@ -89,12 +89,12 @@ def _routes(settings: Settings, web: Web) -> list[ControllerRouterHandler]:
     return routes
 
 
-async def _start(container: AsyncContainer, settings: Settings, background: bool) -> Runtime:
+async def _start(container: AsyncContainer, settings: Settings, background: bool) -> Runner:
     """Build every application-scoped part now, so a misconfiguration fails at start-up."""
     persistence = await container.get(Persistence)
     for part in (TokenVerifier, PaymentGateway, TicketSigner, Notifiers, RateLimiter):
         await container.get(part)  # type: ignore[call-overload]
-    runtime = await container.get(Runtime)
+    runtime = await container.get(Runner)
     if background:
         await runtime.start()
     log.info(
@@ -121,7 +121,9 @@ def create_app(
         settings: the configuration (see :class:`~eltiketi_app.settings.Settings`).
         overrides: dishka providers that replace the ones the settings choose (tests
             swap a gateway or a verifier this way instead of patching).
-        background: run the relay, sweeper, retry and pruning loops in this process.
+        background: start the background runner's loops in this process (relay, sweeper,
+            notification retry, jobs, pruning); without it ``app.state.runtime.flush()``
+            still relays on demand.
         on_startup: hooks run once the container is up (``serve --demo`` seeds with one).
         freeze_gc: once started, move the objects alive then out of the garbage
             collector's reach (:mod:`eltiketi_app.runtime.collector`); for server
@@ -133,7 +135,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        runtime: Runtime | None = None
+        runtime: Runner | None = None
         lag = LoopLagMonitor(metrics)
         metrics_server: MetricsServer | None = None
         try:

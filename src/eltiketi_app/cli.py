@@ -18,9 +18,9 @@ from typing import Any
 
 import msgspec
 
+from eltiketi_app.background import cli as worker_cli
 from eltiketi_app.settings import Settings, SettingsError
 from eltiketi_app.specs import stable_json
-from eltiketi_app.workers import cli as worker_cli
 
 EXIT_USAGE = 2
 BENCH_MISSING = (

@@ -33,8 +33,8 @@ from litestar.types import Scope as AsgiScope
 from eltiketi_adapters.devauth import DevTokenIssuer
 from eltiketi_adapters.memory import FakePaymentGateway, RecordingNotifier, SystemClock
 from eltiketi_app.app import create_app
+from eltiketi_app.background.runner import Runner
 from eltiketi_app.ioc.types import Notifiers
-from eltiketi_app.runtime.loops import Runtime
 from eltiketi_app.settings import Settings
 from eltiketi_core.ports.clock import Clock
 
@@ -189,9 +189,9 @@ class Api:
         return await self.app.state.container.get(kind)
 
     @property
-    def runtime(self) -> Runtime:
+    def runtime(self) -> Runner:
         runtime = self.app.state.runtime
-        assert isinstance(runtime, Runtime)
+        assert isinstance(runtime, Runner)
         return runtime
 
     async def flush(self) -> None:

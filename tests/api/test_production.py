@@ -19,7 +19,7 @@ from eltiketi_adapters.devauth import DevTokenIssuer
 from eltiketi_adapters.memory import FakePaymentGateway
 from eltiketi_adapters.tickets import generate_key_set
 from eltiketi_app.app import create_app
-from eltiketi_app.ioc.core import InProcessBusProvider
+from eltiketi_app.ioc.background import InProcessBusProvider
 from eltiketi_app.ioc.stores import memory_persistence
 from eltiketi_app.ioc.types import Persistence
 from eltiketi_app.settings import Mode, Settings, SettingsError

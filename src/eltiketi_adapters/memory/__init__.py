@@ -8,10 +8,12 @@ production. :class:`InMemoryTicketing` wires them all; the pytest plugin
 ``eltiketi_adapters.memory.factories`` (``[testing]`` extra). See
 ``docs/testing-kit.md``.
 
-:class:`SystemClock` and :class:`TimeOrderedIds` are not test doubles: the app
-runs on them.
+:class:`SystemClock`, :class:`TimeOrderedIds` and :class:`InProcessBus` are not
+test doubles: the app runs on them (the bus delivers the embedded server's events to
+its handlers).
 """
 
+from eltiketi_adapters.memory.bus import InProcessBus
 from eltiketi_adapters.memory.clock import FixedClock, SystemClock
 from eltiketi_adapters.memory.contact import SimpleContactNormaliser
 from eltiketi_adapters.memory.gateway import (
@@ -45,6 +47,7 @@ __all__ = [
     "FixedClock",
     "HmacTicketSigner",
     "InMemoryTicketing",
+    "InProcessBus",
     "InventoryInvariantError",
     "MemoryStorage",
     "MemoryUnitOfWork",

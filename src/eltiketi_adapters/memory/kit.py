@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from uuid import UUID
 
+from eltiketi_adapters.memory.bus import InProcessBus
 from eltiketi_adapters.memory.clock import FixedClock
 from eltiketi_adapters.memory.contact import SimpleContactNormaliser
 from eltiketi_adapters.memory.gateway import FakePaymentGateway
@@ -37,7 +38,7 @@ from eltiketi_core.usecases.catalog import Catalog
 from eltiketi_core.usecases.checkin import CheckIns
 from eltiketi_core.usecases.orders import Orders
 from eltiketi_core.usecases.payment import Payments
-from eltiketi_core.usecases.relay import InProcessBus, OutboxRelay
+from eltiketi_core.usecases.relay import OutboxRelay
 from eltiketi_core.usecases.settlement import Settlement
 
 #: The organizer :meth:`InMemoryTicketing.event_on_sale` acts as.

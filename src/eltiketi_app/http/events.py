@@ -9,6 +9,7 @@ from litestar import Response, Router, get, post
 from litestar.datastructures import ResponseHeader
 from litestar.params import FromPath, FromQuery, JSONBody
 
+from eltiketi_app.background.runner import Runner
 from eltiketi_app.http.auth import BEARER, Caller, require_principal, requires
 from eltiketi_app.http.availability_cache import EventViewCache
 from eltiketi_app.http.event_admin import edit_event, list_ticket_types
@@ -29,7 +30,6 @@ from eltiketi_app.http.schemas import (
     money_in,
     new_ticket_type_out,
 )
-from eltiketi_app.runtime.loops import Runtime
 from eltiketi_core.domain.identity import Principal, Role
 from eltiketi_core.errors import NotFound
 from eltiketi_core.usecases import NewEvent, NewTicketType, Ticketing
@@ -223,7 +223,7 @@ async def cancel_event(
     ticketing: FromDishka[Ticketing],
     principal: FromDishka[Principal],
     views: FromDishka[EventViewCache],
-    runtime: FromDishka[Runtime],
+    runtime: FromDishka[Runner],
 ) -> Response[JobOut]:
     job = await ticketing.cancellation.cancel(principal, event_id)
     views.invalidate(event_id)  # the commit hook has cleared it already, when there is one

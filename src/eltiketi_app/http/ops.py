@@ -7,12 +7,12 @@ from typing import Any
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Response, Router, get
 
+from eltiketi_app.background.runner import Runner
 from eltiketi_app.http.metrics_access import metrics_token_guard
 from eltiketi_app.http.openapi import can_answer
 from eltiketi_app.http.problems import problem
 from eltiketi_app.ioc.types import Persistence
 from eltiketi_app.metrics import CONTENT_TYPE_LATEST, Metrics
-from eltiketi_app.runtime.loops import Runtime
 
 
 @get("/health/live", summary="Liveness: the process answers", include_in_schema=True)
@@ -24,7 +24,7 @@ async def live() -> dict[str, str]:
 @get("/health/ready", summary="Readiness: storage reachable and background work running")
 @inject
 async def ready(
-    persistence: FromDishka[Persistence], runtime: FromDishka[Runtime]
+    persistence: FromDishka[Persistence], runtime: FromDishka[Runner]
 ) -> Response[dict[str, Any]]:
     checks: dict[str, str] = {}
     try:

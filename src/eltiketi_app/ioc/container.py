@@ -13,7 +13,8 @@ from eltiketi_app.ioc.adapters import (
     StripeProvider,
     TicketsProvider,
 )
-from eltiketi_app.ioc.core import CoreProvider, InProcessBusProvider
+from eltiketi_app.ioc.background import InProcessBusProvider, KafkaApiProvider
+from eltiketi_app.ioc.core import CoreProvider
 from eltiketi_app.ioc.persistence import PersistenceProvider
 from eltiketi_app.ioc.rate_limits import RateLimitProvider
 from eltiketi_app.ioc.request import RequestProvider
@@ -37,8 +38,6 @@ def providers_for(settings: Settings) -> list[Provider]:
     ]
     if settings.kafka_bootstrap is not None:
         # The handlers, relay and sweeper run in `eltiketi worker` processes.
-        from eltiketi_app.workers.api import KafkaApiProvider
-
         chosen.append(KafkaApiProvider())
     else:
         chosen.append(InProcessBusProvider())

@@ -1,4 +1,5 @@
-"""The core, wired: the ``Ticketing`` facade, the event-view cache, the bus, the runtime."""
+"""The core, wired: the ``Ticketing`` facade and the event-view cache (the bus and the
+background runner are in :mod:`eltiketi_app.ioc.background`)."""
 
 from __future__ import annotations
 
@@ -10,15 +11,12 @@ from dishka import Provider, Scope, provide
 
 from eltiketi_app.http.availability_cache import EventViewCache, build_event_view_cache
 from eltiketi_app.ioc.types import Notifiers, Persistence
-from eltiketi_app.metrics import Metrics
-from eltiketi_app.runtime.loops import Intervals, Runtime
 from eltiketi_app.settings import Settings
 from eltiketi_core.ports.clock import Clock, IdGenerator
 from eltiketi_core.ports.contact import ContactNormaliser
 from eltiketi_core.ports.payments import PaymentGateway
 from eltiketi_core.ports.tickets import TicketSigner
 from eltiketi_core.usecases import Policy, Ticketing
-from eltiketi_core.usecases.relay import InProcessBus, OutboxRelay
 
 
 class CoreProvider(Provider):
@@ -67,43 +65,6 @@ class CoreProvider(Provider):
     def event_views(self, settings: Settings, persistence: Persistence) -> EventViewCache:
         """One cache of public event views per app, cleared by this process's commits."""
         return build_event_view_cache(settings, persistence)
-
-
-class InProcessBusProvider(Provider):
-    """Embedded: every handler runs in this process, fed by the relay."""
-
-    scope = Scope.APP
-
-    @provide
-    def bus(self, ticketing: Ticketing) -> InProcessBus:
-        return InProcessBus(ticketing.handlers)
-
-    @provide
-    def relay(self, persistence: Persistence, bus: InProcessBus, clock: Clock) -> OutboxRelay:
-        return OutboxRelay(persistence.uow, bus, clock)
-
-    @provide
-    def runtime(
-        self,
-        *,
-        settings: Settings,
-        ticketing: Ticketing,
-        relay: OutboxRelay,
-        bus: InProcessBus,
-        persistence: Persistence,
-        metrics: Metrics,
-    ) -> Runtime:
-        runtime = Runtime(
-            ticketing=ticketing,
-            relay=relay,
-            uow=persistence.uow,
-            metrics=metrics,
-            intervals=Intervals.from_settings(settings),
-            bus=bus,
-        )
-        if persistence.subscribe_commits is not None:
-            persistence.subscribe_commits(runtime.wake_relay)
-        return runtime
 
 
 def runner_name() -> str:

@@ -767,7 +767,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         float, Var("relay: longest pause while Kafka is away", _WORKERS, ge=0.1)
     ] = 30.0
     worker_graceful_seconds: Annotated[
-        float, Var("how long a worker's shutdown waits for work in hand", _WORKERS, ge=0)
+        float,
+        Var(
+            "how long a shutdown waits for the background work in hand (a worker's, and the "
+            "embedded server's loops) before it cancels it",
+            _WORKERS,
+            ge=0,
+        ),
     ] = 30.0
     notification_retry_interval_seconds: Annotated[
         float,

@@ -1,14 +1,21 @@
 """Domain events: facts recorded in the outbox in the same transaction as the change.
 
 Every event of one purchase carries ``booking_id``; transports use it as the
-partition key so a booking's events stay in order. Events are a tagged msgspec
-union: ``msgspec.json.encode(event)`` gives ``{"type": "OrderCreated", ...}``
-and :func:`decode_event` reads it back.
+partition key so a booking's events stay in order. Each event class also names its
+**stream** (:attr:`DomainEvent.stream`): the events whose relative order matters to
+one handler share a stream, and a transport that keeps order only within a channel
+(a Kafka topic) gives each stream its own. Events are a tagged msgspec union:
+``msgspec.json.encode(event)`` gives ``{"type": "OrderCreated", ...}`` and
+:func:`decode_event` reads it back.
+
+:data:`AnyEvent` is the one list of event classes; :data:`EVENT_TYPES` and every
+transport's routing are derived from it.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, ClassVar, get_args
 from uuid import UUID
 
 import msgspec
@@ -18,10 +25,24 @@ from eltiketi_core.domain.money import Money
 
 
 class DomainEvent(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
+    stream: ClassVar[str]
+    """The ordering stream this event travels in. Events whose order matters to one
+    handler share a stream: ``OrderRefunded`` must reach the inventory after
+    ``OrderCreated``, so both are ``"orders"``. Every event class must name one (a
+    class without it fails when it is defined)."""
+
     id: UUID
     occurred_at: datetime
     booking_id: UUID
     version: int = 1
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not isinstance(cls.__dict__.get("stream"), str):
+            raise TypeError(
+                f"domain event {cls.__name__} names no ordering stream: set "
+                '`stream = "..."` (the stream of the events it must stay in order with)'
+            )
 
     @property
     def type(self) -> str:
@@ -34,6 +55,8 @@ class DomainEvent(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
 
 
 class BookingCreated(DomainEvent, tag=True, frozen=True, kw_only=True):
+    stream = "bookings"
+
     event_id: UUID
     buyer: str
     items: tuple[BookingItem, ...]
@@ -41,18 +64,24 @@ class BookingCreated(DomainEvent, tag=True, frozen=True, kw_only=True):
 
 
 class BookingCancelled(DomainEvent, tag=True, frozen=True, kw_only=True):
+    stream = "bookings"
+
     event_id: UUID
     buyer: str
     items: tuple[BookingItem, ...]
 
 
 class BookingExpired(DomainEvent, tag=True, frozen=True, kw_only=True):
+    stream = "bookings"
+
     event_id: UUID
     buyer: str
     items: tuple[BookingItem, ...]
 
 
 class PaymentStarted(DomainEvent, tag=True, frozen=True, kw_only=True):
+    stream = "payments"
+
     payment_id: UUID
     provider: str
     amount: Money
@@ -61,6 +90,8 @@ class PaymentStarted(DomainEvent, tag=True, frozen=True, kw_only=True):
 class PaymentFailed(DomainEvent, tag=True, frozen=True, kw_only=True):
     """The gateway refused the money; the hold stays until it expires."""
 
+    stream = "payments"
+
     payment_id: UUID
     buyer: str
     contact: Contact
@@ -68,6 +99,8 @@ class PaymentFailed(DomainEvent, tag=True, frozen=True, kw_only=True):
 
 
 class OrderCreated(DomainEvent, tag=True, frozen=True, kw_only=True):
+    stream = "orders"
+
     order_id: UUID
     event_id: UUID
     buyer: str
@@ -80,6 +113,8 @@ class OrderCreated(DomainEvent, tag=True, frozen=True, kw_only=True):
 class OrderRefunded(DomainEvent, tag=True, frozen=True, kw_only=True):
     """The order's tickets are void; the inventory handler gives the stock back."""
 
+    stream = "orders"
+
     order_id: UUID
     event_id: UUID
     items: tuple[BookingItem, ...]
@@ -88,6 +123,8 @@ class OrderRefunded(DomainEvent, tag=True, frozen=True, kw_only=True):
 
 class RefundRequested(DomainEvent, tag=True, frozen=True, kw_only=True):
     """Tells the refund executor to move the money back (idempotency key ``refund:{id}``)."""
+
+    stream = "refunds"
 
     refund_id: UUID
     payment_id: UUID
@@ -99,6 +136,8 @@ class RefundRequested(DomainEvent, tag=True, frozen=True, kw_only=True):
 
 
 class RefundCompleted(DomainEvent, tag=True, frozen=True, kw_only=True):
+    stream = "refunds"
+
     refund_id: UUID
     order_id: UUID | None
     buyer: str
@@ -109,6 +148,8 @@ class RefundCompleted(DomainEvent, tag=True, frozen=True, kw_only=True):
 
 class EventCancelled(DomainEvent, tag=True, frozen=True, kw_only=True):
     """Emitted once per cancelled event; ``booking_id`` is the event id (no booking)."""
+
+    stream = "catalog"
 
     event_id: UUID
 
@@ -126,21 +167,8 @@ AnyEvent = (
     | EventCancelled
 )
 
-EVENT_TYPES: dict[str, type[DomainEvent]] = {
-    cls.__name__: cls
-    for cls in (
-        BookingCreated,
-        BookingCancelled,
-        BookingExpired,
-        PaymentStarted,
-        PaymentFailed,
-        OrderCreated,
-        OrderRefunded,
-        RefundRequested,
-        RefundCompleted,
-        EventCancelled,
-    )
-}
+#: Event type name (``"OrderCreated"``) → class, derived from :data:`AnyEvent`.
+EVENT_TYPES: dict[str, type[DomainEvent]] = {cls.__name__: cls for cls in get_args(AnyEvent)}
 
 _decoder: msgspec.json.Decoder[AnyEvent] = msgspec.json.Decoder(AnyEvent)
 _encoder = msgspec.json.Encoder()

@@ -32,6 +32,7 @@ from eltiketi_core.usecases.orders import Orders
 from eltiketi_core.usecases.organizer_orders import OrganizerOrders
 from eltiketi_core.usecases.payment import Payments
 from eltiketi_core.usecases.policy import Policy
+from eltiketi_core.usecases.retention import Pruning
 from eltiketi_core.usecases.settlement import Settlement
 
 
@@ -45,8 +46,9 @@ class Ticketing:
 
     ``handlers`` are the event consumers; connect them to a bus (the in-process
     bus in embedded mode, Kafka in production) behind an ``OutboxRelay``.
-    ``jobs.run_due()`` advances background jobs (an event's cancellation); call
-    it from a loop.
+    ``jobs.run_due()`` advances background jobs (an event's cancellation),
+    ``sweeper.sweep()`` releases expired holds and ``pruning.prune()`` forgets old
+    outbox, inbox and idempotency records; call them from loops.
 
     Args:
         runner_name: this process's name in the leases of the jobs it runs
@@ -91,6 +93,7 @@ class Ticketing:
         self.organizer_orders = OrganizerOrders(uow, clock, ids, self.notifications)
         self.attendees = Attendees(uow)
         self.sweeper = HoldSweeper(uow, clock, ids, policy)
+        self.pruning = Pruning(uow, clock)
         self.inventory_handler = InventoryHandler(uow, clock)
         self.notification_handler = NotificationHandler(self.notifications)
         self.refund_executor = RefundExecutor(uow, clock, ids, gateway)

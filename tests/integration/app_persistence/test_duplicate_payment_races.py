@@ -27,6 +27,7 @@ from eltiketi_adapters.memory import (
     FakePaymentGateway,
     FixedClock,
     HmacTicketSigner,
+    InProcessBus,
     MemoryStorage,
     RecordingNotifier,
     TimeOrderedIds,
@@ -42,7 +43,7 @@ from eltiketi_core.ports.payments import WebhookKind
 from eltiketi_core.ports.uow import UnitOfWorkFactory
 from eltiketi_core.usecases import ItemRequest, NewEvent, NewTicketType, ReserveRequest
 from eltiketi_core.usecases.facade import Ticketing
-from eltiketi_core.usecases.relay import InProcessBus, OutboxRelay
+from eltiketi_core.usecases.relay import OutboxRelay
 from eltiketi_core.usecases.settlement import Confirmation
 from tests.integration.sqlalchemy.database import fresh_postgres_database
 from tests.unit.usecases.legacy_payments import open_second_payment

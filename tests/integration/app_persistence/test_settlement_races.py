@@ -31,6 +31,7 @@ from sqlalchemy import text
 from eltiketi_adapters.memory import (
     FakePaymentGateway,
     FixedClock,
+    InProcessBus,
     RecordingNotifier,
     TimeOrderedIds,
 )
@@ -46,7 +47,7 @@ from eltiketi_core.ports.payments import WebhookKind
 from eltiketi_core.usecases import ItemRequest, NewEvent, NewTicketType, ReserveRequest
 from eltiketi_core.usecases.booking import Reservation
 from eltiketi_core.usecases.facade import Ticketing
-from eltiketi_core.usecases.relay import InProcessBus, OutboxRelay
+from eltiketi_core.usecases.relay import OutboxRelay
 from eltiketi_core.usecases.settlement import Confirmation
 
 pytestmark = pytest.mark.postgres

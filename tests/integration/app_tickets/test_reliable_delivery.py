@@ -17,12 +17,12 @@ from uuid import UUID
 import msgspec
 import pytest
 
+from eltiketi_adapters.memory import InProcessBus
+from eltiketi_app.background.runner import Runner
 from eltiketi_app.ioc.types import Persistence
-from eltiketi_app.runtime.loops import Runtime
 from eltiketi_core.domain.events import OrderCreated
 from eltiketi_core.ports.stores import NotificationRecord, NotificationStatus
 from eltiketi_core.usecases import Ticketing
-from eltiketi_core.usecases.relay import InProcessBus
 from tests.infra.fixtures import SmtpServerFactory
 from tests.integration.app_tickets.support import (
     App,
@@ -84,7 +84,7 @@ async def test_mail_down_at_first_arrives_exactly_once_after_retries(
         assert tokens == sorted(t["token"] for t in order["tickets"])
 
         # Exactly once: more retry passes, relay runs and a moment of the loops send nothing.
-        runtime: Runtime = app.app.state.runtime
+        runtime: Runner = app.app.state.runtime
         await runtime.flush()
         ticketing: Ticketing = await app.get(Ticketing)
         assert await ticketing.notifications.retry_due() == 0
@@ -104,7 +104,7 @@ async def test_a_duplicate_order_created_sends_no_second_email(
         order = await app.buy(buyer, event_id, standing, email="alice@example.test")
 
         original = await _pending_order_created(app, order["id"])
-        runtime: Runtime = app.app.state.runtime
+        runtime: Runner = app.app.state.runtime
         assert await runtime.flush() >= 1
         await server.wait_for(1, timeout=10)
 

@@ -2,9 +2,8 @@
 
 Every process is the real command line (``eltiketi worker …``) with ``ELTIKETI_*``
 variables: PostgreSQL, the tansu broker, e-mails as ``.eml`` files in a shared data
-folder. The API runs as ``eltiketi serve`` once the app registers the Kafka-mode
-provider; until then :mod:`tests.integration.kafka.kafka_mode_api` runs the same
-``create_app`` with that provider (see ``api_argv``).
+folder. The API is ``eltiketi serve`` with ``ELTIKETI_KAFKA_BOOTSTRAP``: it runs no
+background role and leaves them to the workers.
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ from typing import Any
 
 import httpx
 
-from eltiketi_app.settings import Settings
 from tests.infra.kafka import FAST_GROUP_SETTINGS, unique_name
 from tests.infra.ports import ComponentProcess, free_port, start_process, wait_for_port
 
@@ -33,21 +31,6 @@ def eltiketi_argv(*args: str) -> list[str]:
     if script.exists():
         return [str(script), *args]
     return [sys.executable, "-m", "eltiketi_app.cli", *args]
-
-
-def app_serves_kafka_mode() -> bool:
-    """True once ``eltiketi serve`` itself accepts ELTIKETI_KAFKA_BOOTSTRAP."""
-    from eltiketi_app.ioc.container import providers_for
-    from eltiketi_app.workers.api import KafkaApiProvider
-
-    settings = Settings(kafka_bootstrap="kafka:9092", database_url="memory://")
-    return any(isinstance(p, KafkaApiProvider) for p in providers_for(settings))
-
-
-def api_argv() -> list[str]:
-    if app_serves_kafka_mode():
-        return eltiketi_argv("serve")
-    return [sys.executable, "-m", "tests.integration.kafka.kafka_mode_api"]
 
 
 @dataclass
@@ -74,7 +57,7 @@ class Deployment:
         return self.worker_data_dir / "outbox"
 
     def start_api(self) -> ComponentProcess:
-        process = start_process("api", api_argv(), env=self.env, cwd=_repo_root())
+        process = start_process("api", eltiketi_argv("serve"), env=self.env, cwd=_repo_root())
         self.processes["api"] = process
         wait_for_port(LOOPBACK, self.port, timeout=30, process=process)
         return process

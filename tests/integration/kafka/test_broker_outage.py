@@ -10,9 +10,8 @@ import pytest
 
 from eltiketi_adapters.kafka import KafkaBus, ensure_topics
 from eltiketi_adapters.sqlalchemy import SqlAlchemyPersistence
-from eltiketi_app.workers.config import RelayTimings
-from eltiketi_app.workers.lease import PostgresAdvisoryLease
-from eltiketi_app.workers.relay import RelayLoop
+from eltiketi_app.background.lease import PostgresAdvisoryLease
+from eltiketi_app.background.relay import RelayLoop, RelayTimings
 from eltiketi_core.domain.order import Order, StockState
 from eltiketi_core.usecases.relay import OutboxRelay
 from tests.infra.fixtures import KafkaBrokerFactory

@@ -18,10 +18,10 @@ from eltiketi_adapters.kafka import (
     encode_envelope,
     envelope_for,
 )
+from eltiketi_app.background.asyncapi import asyncapi_document
+from eltiketi_app.background.config import worker_config
+from eltiketi_app.background.roles import Role, parse_roles
 from eltiketi_app.settings import Settings, SettingsError
-from eltiketi_app.workers.asyncapi import asyncapi_document
-from eltiketi_app.workers.config import worker_config
-from eltiketi_app.workers.roles import Role, parse_roles
 from eltiketi_core.domain.booking import BookingItem, Contact
 from eltiketi_core.domain.events import EVENT_TYPES, OrderCreated
 from eltiketi_core.domain.money import Money
@@ -95,7 +95,7 @@ def test_retry_delays_double_and_are_capped() -> None:
 def test_the_committed_asyncapi_document_is_what_the_code_generates() -> None:
     committed = (DOCS / "asyncapi.json").read_text(encoding="utf-8")
     assert committed == asyncapi_document(), (
-        "docs/asyncapi.json is stale: run python -m eltiketi_app.workers.asyncapi "
+        "docs/asyncapi.json is stale: run python -m eltiketi_app.background.asyncapi "
         "--output docs/asyncapi.json"
     )
 

@@ -17,6 +17,7 @@ from eltiketi_adapters.memory import (
     FakePaymentGateway,
     FixedClock,
     HmacTicketSigner,
+    InProcessBus,
     RecordingNotifier,
     TimeOrderedIds,
 )
@@ -28,7 +29,7 @@ from eltiketi_core.ports.notifications import PaymentProblemNotice, TicketsNotic
 from eltiketi_core.ports.stores import NotificationStatus
 from eltiketi_core.usecases import ItemRequest, NewEvent, NewTicketType, ReserveRequest
 from eltiketi_core.usecases.facade import Ticketing
-from eltiketi_core.usecases.relay import InProcessBus, OutboxRelay
+from eltiketi_core.usecases.relay import OutboxRelay
 
 ORGANIZER = Principal(subject="olga", roles=frozenset({"organizer"}))
 ALICE = Principal(subject="alice", email="alice@example.test", phone="+4915112345678")

@@ -18,6 +18,7 @@ from eltiketi_adapters.memory import (
     FakePaymentGateway,
     FixedClock,
     HmacTicketSigner,
+    InProcessBus,
     RecordingNotifier,
     TimeOrderedIds,
 )
@@ -28,7 +29,7 @@ from eltiketi_core.domain.order import OrderStatus
 from eltiketi_core.errors import Conflict
 from eltiketi_core.usecases import ItemRequest, NewEvent, NewTicketType, ReserveRequest
 from eltiketi_core.usecases.facade import Ticketing
-from eltiketi_core.usecases.relay import InProcessBus, OutboxRelay
+from eltiketi_core.usecases.relay import OutboxRelay
 
 ORGANIZER = Principal(subject="olga", roles=frozenset({"organizer"}))
 ALICE = Principal(subject="alice", email="alice@example.test")

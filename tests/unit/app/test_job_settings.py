@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from eltiketi_app.runtime.loops import Intervals
+from eltiketi_app.background.roles import VARIABLES, Role, parse_roles
+from eltiketi_app.background.runner import Intervals
 from eltiketi_app.settings import Settings, SettingsError
-from eltiketi_app.workers.roles import VARIABLES, Role, parse_roles
 from eltiketi_core.usecases.policy import Policy
 
 
@@ -66,9 +66,9 @@ def test_a_bad_job_value_names_its_variable(name: str, value: str) -> None:
 
 
 def test_the_jobs_role_is_part_of_all_and_needs_no_kafka() -> None:
-    from eltiketi_app.workers.config import worker_config
-    from eltiketi_app.workers.process import check_roles
-    from eltiketi_app.workers.roles import KAFKA_ROLES
+    from eltiketi_app.background.config import worker_config
+    from eltiketi_app.background.roles import KAFKA_ROLES
+    from eltiketi_app.background.worker import check_roles
 
     assert Role.JOBS in parse_roles(["all"])
     assert parse_roles(["jobs"]) == [Role.JOBS]

@@ -13,10 +13,9 @@ from litestar.testing import AsyncTestClient
 
 from eltiketi_adapters.devauth import DevTokenIssuer
 from eltiketi_app.app import create_app
+from eltiketi_app.ioc.background import InProcessBusProvider, KafkaApiProvider
 from eltiketi_app.ioc.container import providers_for
-from eltiketi_app.ioc.core import InProcessBusProvider
 from eltiketi_app.settings import Settings
-from eltiketi_app.workers.api import KafkaApiProvider
 
 NO_BROKER = "127.0.0.1:1"
 

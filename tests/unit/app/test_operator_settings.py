@@ -12,13 +12,13 @@ import pytest
 from eltiketi_adapters.kafka import ConsumerTuning, KafkaConfig, RetryPolicy
 from eltiketi_adapters.memory.factories import EventFactory
 from eltiketi_adapters.notify import HttpSmsNotifier
+from eltiketi_app.background.config import RelayTimings, worker_config
+from eltiketi_app.background.roles import VARIABLES
+from eltiketi_app.background.runner import Intervals
 from eltiketi_app.http.availability_cache import build_event_view_cache
 from eltiketi_app.ioc import channels
 from eltiketi_app.ioc.stores import memory_persistence, sqlalchemy_persistence
-from eltiketi_app.runtime.loops import Intervals
 from eltiketi_app.settings import Settings, SettingsError
-from eltiketi_app.workers.config import RelayTimings, worker_config
-from eltiketi_app.workers.roles import VARIABLES
 from eltiketi_core.usecases.catalog import EventView
 from eltiketi_core.usecases.policy import Policy
 

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from collections import deque
 
-from eltiketi_app.workers.config import RelayTimings
-from eltiketi_app.workers.lease import LocalLease
-from eltiketi_app.workers.relay import RelayLoop
+from eltiketi_app.background.lease import LocalLease
+from eltiketi_app.background.relay import RelayLoop, RelayTimings
 
 
 class ScriptedRelay:
@@ -26,7 +25,7 @@ class ScriptedRelay:
 
 async def _pauses(counts: list[int], timings: RelayTimings) -> list[float]:
     loop = RelayLoop(ScriptedRelay(counts), LocalLease(), timings)  # type: ignore[arg-type]
-    return [await loop._step() for _ in counts]
+    return [await loop.step() for _ in counts]
 
 
 async def test_after_a_batch_the_relay_looks_again_soon_and_backs_off_while_idle() -> None:

@@ -7,10 +7,10 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from eltiketi_app.background.roles import VARIABLES
 from eltiketi_app.settings import Settings, SettingsError, default_of
 from eltiketi_app.settings.declaration import Declared, Secret, declarations, shown
 from eltiketi_app.settings.reference import PAGE, render_page
-from eltiketi_app.workers.roles import VARIABLES
 
 ROOT = Path(__file__).resolve().parents[3]
 DECLARED = declarations(Settings)

@@ -49,6 +49,7 @@ from eltiketi_adapters.memory import (
     FakePaymentGateway,
     FixedClock,
     HmacTicketSigner,
+    InProcessBus,
     RecordingNotifier,
     TimeOrderedIds,
 )
@@ -62,7 +63,7 @@ from eltiketi_core.ports.payments import GatewayPaymentStatus, WebhookKind
 from eltiketi_core.ports.uow import UnitOfWorkFactory
 from eltiketi_core.usecases import ItemRequest, NewEvent, NewTicketType, Policy, ReserveRequest
 from eltiketi_core.usecases.facade import Ticketing
-from eltiketi_core.usecases.relay import InProcessBus, OutboxRelay
+from eltiketi_core.usecases.relay import OutboxRelay
 
 T = TypeVar("T")
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import msgspec
 
+from eltiketi_app.background.roles import ALL, VARIABLES, Role, parse_roles
 from eltiketi_app.settings import Settings, SettingsError
-from eltiketi_app.workers.roles import ALL, VARIABLES, Role, parse_roles
 
 EXIT_USAGE = 2
 EXIT_UNAVAILABLE = 69  # EX_UNAVAILABLE: Kafka could not be reached
@@ -52,9 +52,9 @@ def add_commands(commands: Any) -> None:
 
 
 def worker_command(settings: Settings, args: argparse.Namespace) -> int:
+    from eltiketi_app.background.config import worker_config
+    from eltiketi_app.background.worker import run_worker
     from eltiketi_app.logs import configure_logging
-    from eltiketi_app.workers.config import worker_config
-    from eltiketi_app.workers.process import run_worker
 
     roles = parse_roles(args.roles)
     config = worker_config(settings)
@@ -64,7 +64,7 @@ def worker_command(settings: Settings, args: argparse.Namespace) -> int:
 
 def dead_letters_command(settings: Settings, args: argparse.Namespace) -> int:
     from eltiketi_adapters.kafka import list_dead_letters, replay_dead_letters
-    from eltiketi_app.workers.config import worker_config
+    from eltiketi_app.background.config import worker_config
     from eltiketi_core.errors import GatewayUnavailable, ValidationFailed
 
     config = worker_config(settings).kafka

@@ -1,4 +1,5 @@
-"""Worker knobs: the Kafka adapter's config and the relay's timings, built from :class:`Settings`.
+"""Worker knobs: the Kafka adapter's config, the relay's timings and the shutdown grace,
+built from :class:`Settings` (imports the ``[kafka]`` extra: workers only).
 
 Every ``ELTIKETI_KAFKA_*``, ``ELTIKETI_RELAY_*`` and ``ELTIKETI_WORKER_*`` variable is
 read and validated by :mod:`eltiketi_app.settings`, with the rest of the operator's
@@ -13,29 +14,10 @@ from collections.abc import Mapping
 import msgspec
 
 from eltiketi_adapters.kafka import ConsumerTuning, KafkaConfig, RetryPolicy
+from eltiketi_app.background.relay import RelayTimings
 from eltiketi_app.settings import Settings
-from eltiketi_app.workers.roles import VARIABLES
 
-__all__ = ["VARIABLES", "RelayTimings", "WorkerConfig", "worker_config"]
-
-
-class RelayTimings(msgspec.Struct, frozen=True, kw_only=True):
-    """How the relay loop paces itself.
-
-    ``poll_interval`` is the longest pause while the outbox stays empty. After a batch
-    that was not full the relay looks again after ``quick_poll``, doubling the pause on
-    every empty look; after a full one (``batch`` events) it looks at once. Under
-    traffic an event waits tens of milliseconds, not half a second, for the next look,
-    batches stay large enough to be cheap, and an idle outbox is still read only about
-    twice a second.
-    """
-
-    poll_interval: float = 0.5
-    quick_poll: float = 0.05
-    lease_retry: float = 2.0
-    base_backoff: float = 0.5
-    max_backoff: float = 30.0
-    batch: int = 100
+__all__ = ["RelayTimings", "WorkerConfig", "worker_config"]
 
 
 class WorkerConfig(msgspec.Struct, frozen=True, kw_only=True):

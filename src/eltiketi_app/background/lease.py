@@ -1,4 +1,4 @@
-"""The relay lease: of several relay workers, only one publishes at a time.
+"""The relay lease: of several relay processes, only one publishes at a time.
 
 Why: the outbox is read in ``seq`` order and published in that order; two relays
 publishing the same rows concurrently could interleave them on a partition.
@@ -17,6 +17,10 @@ Limits (documented in ``docs/operations.md``): a holder cut off by a network
 partition keeps publishing the batch in hand until its next check, and
 PostgreSQL only notices a silently dead client after TCP keepalive gives up,
 so during a hand-over a batch may be published twice (absorbed by the inbox).
+
+Without a shared bus (the embedded server's in-process handlers) or without
+PostgreSQL (SQLite has no advisory locks) the relay runs under :class:`LocalLease`,
+which is always held: run one relay per outbox then.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("eltiketi.background.lease")
 
 #: The advisory lock key of the relay lease (``b"elt-rlay"`` as a big-endian bigint).
 RELAY_LEASE_KEY = int.from_bytes(b"elt-rlay", "big")
@@ -84,6 +88,8 @@ class PostgresAdvisoryLease:
             log.warning("relay lease: database unavailable", extra={"error": repr(error)})
             await self._disconnect()
             return False
+        if self._held:
+            log.info("relay lease acquired: this process publishes the outbox")
         return self._held
 
     async def still_held(self) -> bool:
@@ -114,6 +120,7 @@ class PostgresAdvisoryLease:
                 )
             except Exception:  # closing the session below releases it anyway
                 log.debug("advisory unlock failed", exc_info=True)
+            log.info("relay lease released")
         self._held = False
         await self._disconnect()
 
@@ -149,10 +156,9 @@ def is_postgres(url: str) -> bool:
 
 
 class LocalLease:
-    """:class:`Lease` for a database without advisory locks (SQLite): always held.
-
-    Run a single relay then; the worker says so in its start-up log.
-    """
+    """:class:`Lease` that is always held: for the embedded server, whose relay feeds
+    only its own handlers, and for a database without advisory locks (SQLite), where
+    the worker's start-up log asks for a single relay."""
 
     def __init__(self) -> None:
         self._held = False
@@ -170,3 +176,16 @@ class LocalLease:
 
     async def release(self) -> None:
         self._held = False
+
+
+def shared_bus_lease(url: str) -> Lease:
+    """The lease of relays that publish to a bus shared by processes (Kafka), over the
+    database at ``url``: the advisory lock on PostgreSQL; elsewhere always held, with a
+    warning to run exactly one relay."""
+    if is_postgres(url):
+        return PostgresAdvisoryLease(url)
+    log.warning(
+        "relay lease: the database is not PostgreSQL; run exactly one relay process",
+        extra={"database": make_url(url).get_backend_name()},
+    )
+    return LocalLease()

@@ -7,8 +7,8 @@ from uuid import UUID, uuid4
 
 import pytest
 
+from eltiketi_adapters.memory import InProcessBus
 from eltiketi_core.domain.events import BookingCreated, DomainEvent
-from eltiketi_core.usecases.relay import InProcessBus
 from tests.contract.builders import T0, booking_created
 
 
