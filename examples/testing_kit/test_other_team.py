@@ -67,10 +67,10 @@ async def test_a_paid_booking_sends_e_tickets(
     assert [t.available for t in view.ticket_types] == [18, 4]
 
     first_ticket = notice.tickets[0]
-    admission = await eltiketi.checkins.check_in(KIT_STAFF, first_ticket.token)
+    admission = await eltiketi.checkins.check_in(KIT_STAFF, first_ticket.token, concert.event.id)
     assert admission is not None
     with pytest.raises(AlreadyCheckedIn):  # a ticket gets in once
-        await eltiketi.checkins.check_in(KIT_STAFF, first_ticket.token)
+        await eltiketi.checkins.check_in(KIT_STAFF, first_ticket.token, concert.event.id)
 
 
 async def test_the_gateway_webhook_confirms_too(

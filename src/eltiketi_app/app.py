@@ -24,6 +24,7 @@ from eltiketi_app.http import (
     jobs,
     ops,
     orders,
+    organizations,
     payments,
     stock,
     tickets,
@@ -71,6 +72,8 @@ def _routes(settings: Settings, web: Web) -> list[ControllerRouterHandler]:
         tickets.links_router,
         checkins.router,
         jobs.router,
+        organizations.router,
+        organizations.invitations_router,
         payments.router,
         ops.router,
     ]

@@ -15,12 +15,15 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import msgspec
 
 from eltiketi_app.background import cli as worker_cli
 from eltiketi_app.settings import Settings, SettingsError
 from eltiketi_app.specs import stable_json
+from eltiketi_core.domain.organization import MemberRole
+from eltiketi_core.errors import DomainError
 
 EXIT_USAGE = 2
 BENCH_MISSING = (
@@ -93,7 +96,21 @@ def _parser() -> argparse.ArgumentParser:
         help="a role; repeat for several",
     )
     token.add_argument("--email", help="e-mail claim (where e-tickets go)")
+    token.add_argument(
+        "--email-unverified",
+        action="store_true",
+        help="mark the e-mail as not verified (default: verified, so invitations to it work)",
+    )
     token.add_argument("--phone", help="phone claim (E.164, for SMS)")
+    token.add_argument(
+        "--member",
+        action="append",
+        default=[],
+        metavar="ORG_ID:ROLE",
+        type=_membership_arg,
+        help="make the user a member of an organization first (ROLE: owner, manager or "
+        "door); repeat for several. Writes to the embedded database (not memory://)",
+    )
 
     db = commands.add_parser("db", help="database schema migrations")
     db_actions = db.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -228,6 +245,20 @@ async def _demo_hook(app: Any) -> None:
 # --- dev-token ---------------------------------------------------------------------------
 
 
+def _membership_arg(text: str) -> tuple[UUID, MemberRole]:
+    """``ORG_ID:ROLE`` → (organization id, role); argparse reports a ValueError/TypeError."""
+    organization, colon, role = text.rpartition(":")
+    try:
+        if not colon:
+            raise ValueError(text)
+        return UUID(organization), MemberRole(role)
+    except ValueError:
+        roles = ", ".join(r.value for r in MemberRole)
+        raise argparse.ArgumentTypeError(
+            f"expected ORG_ID:ROLE with a UUID and one of {roles}, got {text!r}"
+        ) from None
+
+
 def _dev_token(settings: Settings, args: argparse.Namespace) -> int:
     if not settings.uses_dev_issuer:
         why = (
@@ -241,13 +272,53 @@ def _dev_token(settings: Settings, args: argparse.Namespace) -> int:
 
     try:
         token = DevTokenIssuer(settings.data_dir).mint(
-            args.sub, args.role, email=args.email, phone=args.phone
+            args.sub,
+            args.role,
+            email=args.email,
+            phone=args.phone,
+            email_verified=False if args.email_unverified else None,
         )
     except ValueError as exc:
         _say(f"eltiketi dev-token: {exc}")
         return EXIT_USAGE
+    if args.member:
+        if settings.uses_memory_database:
+            _say(
+                "eltiketi dev-token: --member needs a database (memberships are data, not "
+                "claims); with ELTIKETI_DATABASE_URL=memory:// use POST /dev/token with "
+                '"members" on the running server instead'
+            )
+            return EXIT_USAGE
+        try:
+            asyncio.run(_ensure_members(settings, args.sub, args.email, args.member))
+        except DomainError as exc:
+            _say(f"eltiketi dev-token: {exc.detail} ({exc.code})")
+            return EXIT_USAGE
     print(token, flush=True)
     return 0
+
+
+async def _ensure_members(
+    settings: Settings,
+    subject: str,
+    email: str | None,
+    members: list[tuple[UUID, MemberRole]],
+) -> None:
+    """Make ``subject`` a member of each organization with its role, in the database the
+    server uses (migrated first, as the embedded server does on start)."""
+    from eltiketi_adapters.memory import SystemClock, TimeOrderedIds
+    from eltiketi_app.ioc.stores import open_persistence
+    from eltiketi_core.usecases import Policy
+    from eltiketi_core.usecases.notifications import Notifications
+    from eltiketi_core.usecases.organizations import Organizations
+
+    async with open_persistence(settings) as persistence:
+        clock, ids, policy = SystemClock(), TimeOrderedIds(), Policy()
+        notifications = Notifications(persistence.uow, clock, ids, [], policy)
+        organizations = Organizations(persistence.uow, clock, ids, policy, notifications)
+        for organization_id, role in members:
+            await organizations.grant(organization_id, subject, role, email=email, by="dev-token")
+            _say(f"{subject} is {role.value} of organization {organization_id}")
 
 
 # --- db ----------------------------------------------------------------------------------

@@ -124,6 +124,13 @@ class TicketVoid(DomainError):
     default_code = "ticket_void"
 
 
+class InvitationGone(DomainError):
+    """An invitation that can no longer be accepted (expired or revoked) — HTTP 410."""
+
+    kind = "gone"
+    default_code = "invitation_expired"
+
+
 class WrongEvent(ValidationFailed):
     default_code = "wrong_event"
 

@@ -220,6 +220,31 @@ class Api:
     def customer(self, name: str) -> Headers:
         return self.auth(name, email=f"{name}@example.com")
 
+    async def member(
+        self, sub: str, organization_id: str, role: str = "door", *roles: str
+    ) -> Headers:
+        """Bearer headers for ``sub``, made a ``role`` member of the organization first
+        (through ``POST /dev/token`` with ``members``: membership is data, not a claim)."""
+        response = await self.client.post(
+            "/dev/token",
+            json={
+                "sub": sub,
+                "roles": list(roles),
+                "email": f"{sub}@example.com",
+                "members": [{"organization_id": organization_id, "role": role}],
+            },
+        )
+        assert response.status_code == 200, response.text
+        return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+    async def organization_of(self, event_id: str) -> str:
+        """The id of the organization that owns the event (drafts: as an admin)."""
+        response = await self.client.get(
+            f"/v1/events/{event_id}", headers=self.auth("root", "admin")
+        )
+        assert response.status_code == 200, response.text
+        return str(response.json()["organization_id"])
+
     # -- the journey, step by step ----------------------------------------------------
 
     async def create_event(

@@ -24,6 +24,7 @@ from tests.contract.builders import (
     new_payment,
     new_ticket_type,
     new_tickets,
+    store_event,
 )
 
 PER_ORDER = 10
@@ -33,7 +34,7 @@ async def _seed(persistence: Persistence, owner: str, tickets: int) -> str:
     event = new_event(owner=owner)
     ticket_type = new_ticket_type(event, capacity=tickets)
     async with persistence.uow() as uow:
-        await uow.catalog.add_event(event)
+        await store_event(uow, event)  # its organization too, owned by ``owner``
         await uow.catalog.add_ticket_type(ticket_type)
         for n in range(tickets // PER_ORDER):
             booking = new_booking(

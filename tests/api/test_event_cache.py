@@ -46,6 +46,7 @@ EVENT_KEYS = {
     "currency",
     "status",
     "owner",
+    "organization_id",
     "ticket_types",
     "description",
 }

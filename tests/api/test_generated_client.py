@@ -158,7 +158,6 @@ async def _journey(api: Api) -> None:
 
     olga = signed_in(await token("olga", "organizer"))
     alice = signed_in(await token("alice"))
-    sam = signed_in(await token("sam", "staff"))
 
     # the organizer puts an event on sale
     event = await module("api.events.create_event").asyncio(
@@ -181,6 +180,13 @@ async def _journey(api: Api) -> None:
     assert isinstance(standing, models.TicketTypeOut), standing
     published = await module("api.events.publish_event").asyncio(event.id, client=olga)
     assert isinstance(published, models.EventOut) and published.status == "published"
+    # the door: a member of the event's organization (membership is data, made by the dev route)
+    door = models.DevTokenIn.from_dict(
+        {"sub": "sam", "members": [{"organization_id": str(event.organization_id), "role": "door"}]}
+    )
+    minted = await dev_token.asyncio(client=anonymous(), body=door)
+    assert isinstance(minted, models.DevTokenOut), minted
+    sam = signed_in(str(minted.access_token))
 
     # a buyer finds it, holds two tickets, pays on the fake page, confirms
     listed = await module("api.events.list_events").asyncio(client=anonymous())
@@ -225,9 +231,10 @@ async def _journey(api: Api) -> None:
 
     # at the door: admitted once, then a documented 409
     check_in = module("api.check_in.check_in")
-    admitted = await check_in.asyncio(client=sam, body=models.CheckInIn(token=ticket.token))
+    scan = models.CheckInIn(token=ticket.token, event_id=event.id)
+    admitted = await check_in.asyncio(client=sam, body=scan)
     assert isinstance(admitted, models.AdmissionOut) and admitted.ticket_id == ticket.id
-    again = await check_in.asyncio_detailed(client=sam, body=models.CheckInIn(token=ticket.token))
+    again = await check_in.asyncio_detailed(client=sam, body=scan)
     assert again.status_code == 409
     assert isinstance(again.parsed, models.Problem)
     assert again.parsed.code == "already_checked_in"

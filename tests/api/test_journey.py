@@ -11,7 +11,7 @@ from tests.api.conftest import Api, problem
 async def test_two_buyers_walk_the_whole_journey(api: Api) -> None:
     olga = api.auth("olga", "organizer")
     event_id, standing = await api.sale(olga, capacity=50, amount=3500)
-    staff = api.auth("sam", "staff")
+    staff = await api.member("sam", await api.organization_of(event_id), "door")
 
     # 1: anyone browses what is on sale, with live availability
     listed = (await api.client.get("/v1/events")).json()["items"]

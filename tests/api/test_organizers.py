@@ -1,4 +1,5 @@
-"""Roles and ownership: organizers manage the events they created, and only those."""
+"""Membership decides: the owners and managers of an event's organization manage it, and
+only they; everyone else gets 404 (drafts and published events alike), a door member 403."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ async def test_an_organizer_cannot_touch_another_organizers_event(api: Api) -> N
     # published, it is everyone's to see but still not theirs to manage: as if it did not
     # exist, so management routes never confirm an id
     await api.publish(olga, event["id"])
+    # published, it is public, but still not otto's to manage: nothing tells him more
     for method, path, body in attempts:
         answer = await api.client.request(method, path, json=body, headers=otto)
         problem(answer, 404, "event_not_found")
@@ -64,20 +66,51 @@ async def test_customers_cannot_use_organizer_or_staff_routes(api: Api) -> None:
         "timezone": "Europe/Berlin",
     }
 
+    # a personal organization needs the organizer role
     problem(await api.client.post("/v1/events", json=body, headers=alice), 403, "missing_role")
-    for path in ("ticket-types", "publish", "cancel"):
-        answer = await api.client.post(f"/v1/events/{event_id}/{path}", json={}, headers=alice)
-        problem(answer, 403, "missing_role")
     problem(
-        await api.client.get(f"/v1/events/{event_id}/stock", headers=alice), 403, "missing_role"
-    )
-    problem(
-        await api.client.post("/v1/check-ins", json={"token": "x"}, headers=alice),
+        await api.client.post("/v1/organizations", json={"name": "Mine"}, headers=alice),
         403,
         "missing_role",
     )
-    problem(await api.client.get("/v1/events?mine=true", headers=alice), 403, "missing_role")
+    # not a member of the event's organization: not found
+    ticket_type = {"name": "VIP", "price": {"amount": 1, "currency": "EUR"}, "capacity": 1}
+    for path, sent in (("ticket-types", ticket_type), ("publish", None), ("cancel", None)):
+        answer = await api.client.post(f"/v1/events/{event_id}/{path}", json=sent, headers=alice)
+        problem(answer, 404, "event_not_found")
+    problem(
+        await api.client.get(f"/v1/events/{event_id}/stock", headers=alice), 404, "event_not_found"
+    )
+    problem(
+        await api.client.post(
+            "/v1/check-ins", json={"token": "x", "event_id": event_id}, headers=alice
+        ),
+        404,
+        "event_not_found",
+    )
+    mine = await api.client.get("/v1/events?mine=true", headers=alice)
+    assert mine.status_code == 200 and mine.json()["items"] == []
     assert len((await api.client.get("/v1/events")).json()["items"]) == 1
+
+
+async def test_a_door_member_may_not_manage_the_event(api: Api) -> None:
+    olga = api.auth("olga", "organizer")
+    event_id, standing = await api.sale(olga)
+    dora = await api.member("dora", await api.organization_of(event_id), "door")
+    ticket_type = {"name": "VIP", "price": {"amount": 1, "currency": "EUR"}, "capacity": 1}
+    for method, path, body in (
+        ("POST", f"/v1/events/{event_id}/ticket-types", ticket_type),
+        ("POST", f"/v1/events/{event_id}/publish", None),
+        ("POST", f"/v1/events/{event_id}/cancel", None),
+        ("GET", f"/v1/events/{event_id}/stock", None),
+    ):
+        refused = problem(
+            await api.client.request(method, path, json=body, headers=dora), 403, "missing_role"
+        )
+        assert refused["required_role"] == "manager"
+    mine = await api.client.get("/v1/events?mine=true", headers=dora)
+    assert mine.json()["items"] == []
+    assert (await api.stock(event_id))[standing]["sold"] == 0
 
 
 async def test_an_organizer_lists_their_own_events_in_every_status(api: Api) -> None:
@@ -144,7 +177,9 @@ async def test_a_cancellation_job_is_only_its_organizer_s_to_read(api: Api) -> N
     location = (await api.cancel_event(olga, event_id)).headers["location"]
 
     problem(await api.client.get(location, headers=otto), 404, "job_not_found")
-    problem(await api.client.get(location, headers=api.customer("alice")), 403, "missing_role")
+    problem(await api.client.get(location, headers=api.customer("alice")), 404, "job_not_found")
+    door = await api.member("dora", await api.organization_of(event_id), "door")
+    problem(await api.client.get(location, headers=door), 403, "missing_role")
     problem(await api.client.get(location), 401, "missing_token")
     problem(await api.client.get(f"/v1/jobs/{event_id}", headers=olga), 404, "job_not_found")
     admin = await api.client.get(location, headers=api.auth("root", "admin"))

@@ -55,10 +55,16 @@ class Shop:
     def url(self, path: str) -> str:
         return self.base_url + path
 
-    def token(self, sub: str, *roles: str, email: str | None = None) -> str:
+    def token(
+        self, sub: str, *roles: str, email: str | None = None, door_of: str | None = None
+    ) -> str:
+        """A dev token; ``door_of``: an event whose organization makes ``sub`` a door member."""
         body: dict[str, Any] = {"sub": sub, "roles": list(roles)}
         if email:
             body["email"] = email
+        if door_of:
+            event = httpx.get(self.url(f"/v1/events/{door_of}"), timeout=10).json()
+            body["members"] = [{"organization_id": event["organization_id"], "role": "door"}]
         answer = httpx.post(self.url("/dev/token"), json=body, timeout=10)
         answer.raise_for_status()
         return str(answer.json()["access_token"])

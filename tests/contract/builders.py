@@ -25,16 +25,71 @@ from eltiketi_core.domain.order import (
     Ticket,
     TicketStatus,
 )
+from eltiketi_core.domain.organization import (
+    Invitation,
+    MemberRole,
+    Membership,
+    Organization,
+)
 from eltiketi_core.domain.payment import Payment, PaymentStatus, Refund, RefundReason, RefundStatus
 from eltiketi_core.ports.stores import NotificationRecord, NotificationStatus
 from eltiketi_core.ports.uow import UnitOfWork, UnitOfWorkFactory
 
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 PRICE = Money(2500, "EUR")
+#: The organization :func:`new_event` puts events in unless told otherwise
+#: (:func:`store_event` creates it on first use).
+ORG_ID = UUID("00000000-0000-4000-8000-00000000c0de")
 
 
 def at(seconds: float) -> datetime:
     return T0 + timedelta(seconds=seconds)
+
+
+def new_organization(
+    *, name: str = "Contract Org", personal_of: str | None = None, created_by: str = "olga"
+) -> Organization:
+    return Organization(
+        id=uuid4(), name=name, created_by=created_by, created_at=T0, personal_of=personal_of
+    )
+
+
+def new_membership(
+    organization: Organization | UUID,
+    subject: str,
+    role: MemberRole = MemberRole.MANAGER,
+    *,
+    added_at: datetime = T0,
+    email: str | None = None,
+) -> Membership:
+    organization_id = organization if isinstance(organization, UUID) else organization.id
+    return Membership(
+        organization_id=organization_id,
+        subject=subject,
+        role=role,
+        added_by="olga",
+        added_at=added_at,
+        email=email,
+    )
+
+
+def new_invitation(
+    organization: Organization,
+    email: str = "dora@example.org",
+    role: MemberRole = MemberRole.DOOR,
+    *,
+    created_at: datetime = T0,
+    ttl: timedelta = timedelta(days=7),
+) -> Invitation:
+    return Invitation(
+        id=uuid4(),
+        organization_id=organization.id,
+        email=email,
+        role=role,
+        invited_by="olga",
+        created_at=created_at,
+        expires_at=created_at + ttl,
+    )
 
 
 def new_event(
@@ -44,10 +99,12 @@ def new_event(
     status: EventStatus = EventStatus.PUBLISHED,
     name: str = "Contract Night",
     description: str = "",
+    organization_id: UUID = ORG_ID,
 ) -> Event:
     return Event(
         id=uuid4(),
         owner=owner,
+        organization_id=organization_id,
         name=name,
         venue="Hall",
         starts_at=starts_at or T0 + timedelta(days=30),
@@ -236,6 +293,20 @@ def booking_created(booking_id: UUID | None = None, *, seconds: float = 0) -> Bo
     )
 
 
+async def store_event(uow: UnitOfWork, event: Event) -> None:
+    """Add ``event``, and first its organization if the store does not have it yet (with
+    the event's creator as its owner, as the use cases make it)."""
+    if await uow.organizations.get(event.organization_id) is None:
+        organization = Organization(
+            id=event.organization_id, name="Contract Org", created_by=event.owner, created_at=T0
+        )
+        await uow.organizations.add(organization)
+        await uow.organizations.add_member(
+            new_membership(organization, event.owner, MemberRole.OWNER)
+        )
+    await uow.catalog.add_event(event)
+
+
 async def committed(
     uow_factory: UnitOfWorkFactory, action: Callable[[UnitOfWork], Awaitable[object]]
 ) -> None:
@@ -254,9 +325,21 @@ class World:
     async def event(self, **kwargs: Any) -> Event:
         event = new_event(**kwargs)
         async with self.uow() as uow:
-            await uow.catalog.add_event(event)
+            await store_event(uow, event)
             await uow.commit()
         return event
+
+    async def organization(self, *members: tuple[str, MemberRole], **kwargs: Any) -> Organization:
+        """An organization with these (subject, role) members."""
+        organization = new_organization(**kwargs)
+        async with self.uow() as uow:
+            assert await uow.organizations.add(organization)
+            for subject, role in members:
+                assert await uow.organizations.add_member(
+                    new_membership(organization, subject, role)
+                )
+            await uow.commit()
+        return organization
 
     async def ticket_type(
         self, event: Event | None = None, *, capacity: int = 10, shards: int = 1

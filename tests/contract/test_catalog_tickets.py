@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from uuid import uuid4
 
 import pytest
 
@@ -12,6 +13,7 @@ from eltiketi_core.domain.order import CheckIn, TicketStatus
 from eltiketi_core.errors import Conflict
 from eltiketi_core.ports.uow import UnitOfWorkFactory
 from tests.contract.builders import (
+    ORG_ID,
     T0,
     World,
     committed,
@@ -52,16 +54,21 @@ async def test_list_events_orders_by_start_then_id_and_filters(
     same_a = await world.event(starts_at=T0 + timedelta(days=5))
     same_b = await world.event(starts_at=T0 + timedelta(days=5))
     draft = await world.event(status=EventStatus.DRAFT, starts_at=T0 + timedelta(days=2))
-    theirs = await world.event(owner="otto", starts_at=T0 + timedelta(days=3))
+    other = await world.organization()
+    theirs = await world.event(
+        owner="otto", organization_id=other.id, starts_at=T0 + timedelta(days=3)
+    )
     tied = sorted([same_a, same_b], key=lambda e: e.id)
     published = frozenset({EventStatus.PUBLISHED})
     async with uow_factory() as uow:
         everything = await uow.catalog.list_events()
         on_sale = await uow.catalog.list_events(statuses=published)
-        mine_on_sale = await uow.catalog.list_events(statuses=published, owner="olga")
-        drafts_of_otto = await uow.catalog.list_events(
-            statuses=frozenset({EventStatus.DRAFT}), owner="otto"
+        ours_on_sale = await uow.catalog.list_events(statuses=published, organizations=[ORG_ID])
+        drafts_of_theirs = await uow.catalog.list_events(
+            statuses=frozenset({EventStatus.DRAFT}), organizations={other.id}
         )
+        both = await uow.catalog.list_events(organizations=[other.id, ORG_ID, other.id])
+        none = await uow.catalog.list_events(organizations=[])
         page = await uow.catalog.list_events(statuses=published, limit=2, offset=1)
     assert [e.id for e in everything] == [
         sooner.id,
@@ -71,9 +78,21 @@ async def test_list_events_orders_by_start_then_id_and_filters(
         later.id,
     ]
     assert [e.id for e in on_sale] == [sooner.id, theirs.id, *(e.id for e in tied), later.id]
-    assert [e.id for e in mine_on_sale] == [sooner.id, *(e.id for e in tied), later.id]
-    assert drafts_of_otto == []
+    assert [e.id for e in ours_on_sale] == [sooner.id, *(e.id for e in tied), later.id]
+    assert drafts_of_theirs == []
+    assert both == everything
+    assert none == []
     assert [e.id for e in page] == [theirs.id, tied[0].id]
+
+
+async def test_an_event_needs_its_organization(
+    uow_factory: UnitOfWorkFactory, world: World
+) -> None:
+    orphan = new_event(organization_id=uuid4())
+    with pytest.raises(Conflict):
+        await committed(uow_factory, lambda uow: uow.catalog.add_event(orphan))
+    async with uow_factory() as uow:
+        assert await uow.catalog.get_event(orphan.id) is None
 
 
 async def test_ticket_types_in_creation_order_with_their_stock(

@@ -34,6 +34,7 @@ from eltiketi_core.domain.payment import Payment, PaymentStatus, Refund, RefundR
 from eltiketi_core.errors import Conflict
 from eltiketi_core.ports.stores import NotificationRecord, NotificationStatus
 from eltiketi_core.ports.uow import UnitOfWork, UnitOfWorkFactory
+from tests.contract.builders import store_event
 
 NOW = BASE_INSTANT
 
@@ -47,7 +48,7 @@ async def graph(
     payment = PaymentFactory.for_booking(booking, status=PaymentStatus.SUCCEEDED)
     order = OrderFactory.for_booking(booking, payment)
     async with uow_factory() as uow:
-        await uow.catalog.add_event(event)
+        await store_event(uow, event)
         await uow.catalog.add_ticket_type(ticket_type)
         await uow.bookings.add(booking)
         assert await uow.payments.add(payment)
@@ -189,7 +190,7 @@ async def test_an_event_recorded_twice_fails_the_commit(uow_factory: UnitOfWorkF
         await uow.commit()
 
     async def add_and_record_again(uow: UnitOfWork) -> None:
-        await uow.catalog.add_event(event)
+        await store_event(uow, event)
         uow.record(cancelled)
 
     with pytest.raises(Conflict):
@@ -248,7 +249,7 @@ async def test_claim_expired_filters_by_type_before_the_limit(
     ]
     mine = [BookingFactory.for_ticket_types([wanted], 1, created_at=NOW) for _ in range(2)]
     async with uow_factory() as uow:
-        await uow.catalog.add_event(event)
+        await store_event(uow, event)
         await uow.catalog.add_ticket_type(wanted)
         await uow.catalog.add_ticket_type(noisy)
         for booking in (*early_noise, *mine):
@@ -267,8 +268,10 @@ async def test_empty_filters_and_zero_limits_select_nothing(uow_factory: UnitOfW
         assert await uow.catalog.list_events(statuses=frozenset()) == []
         assert await uow.catalog.list_events(limit=0) == []
         assert await uow.catalog.list_events(offset=1) == []
-        assert [e.id for e in await uow.catalog.list_events(owner=event.owner)] == [event.id]
-        assert await uow.catalog.list_events(owner="nobody") == []
+        mine = await uow.catalog.list_events(organizations=[event.organization_id])
+        assert [e.id for e in mine] == [event.id]
+        assert await uow.catalog.list_events(organizations=[uuid4()]) == []
+        assert await uow.catalog.list_events(organizations=()) == []
         assert await uow.orders.list_for_buyer(booking.buyer, offset=1) == []
         assert await uow.orders.list_for_event(event.id, limit=0) == []
         assert await uow.bookings.held_for_event(event.id, limit=0) == []
@@ -297,7 +300,7 @@ async def test_events_by_start_time_whatever_zone_they_were_given_in(
     utc_first = EventFactory.published(starts_at=base)
     async with uow_factory() as uow:
         for event in (new_york_evening, tokyo_morning, utc_first):
-            await uow.catalog.add_event(event)
+            await store_event(uow, event)
         await uow.commit()
     async with uow_factory() as uow:
         found = await uow.catalog.list_events(statuses=frozenset({EventStatus.PUBLISHED}))
@@ -330,7 +333,7 @@ async def test_a_refused_reservation_keeps_the_earlier_work_of_its_transaction(
         event = EventFactory.published(currency="EUR")
         ticket_type = TicketTypeFactory.for_event(event, capacity=10, shards=shards)
         async with uow_factory() as uow:
-            await uow.catalog.add_event(event)
+            await store_event(uow, event)
             await uow.catalog.add_ticket_type(ticket_type)
             await uow.commit()
         first, second = uuid4(), uuid4()

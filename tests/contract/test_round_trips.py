@@ -45,6 +45,7 @@ from eltiketi_core.domain.order import CheckIn, Order, StockState, Ticket
 from eltiketi_core.domain.payment import Payment, PaymentStatus, Refund, RefundReason, RefundStatus
 from eltiketi_core.ports.stores import IdempotencyRecord, NotificationRecord, NotificationStatus
 from eltiketi_core.ports.uow import UnitOfWorkFactory
+from tests.contract.builders import store_event
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -78,7 +79,7 @@ async def stored_graph(
     payment = PaymentFactory.for_booking(booking, status=PaymentStatus.SUCCEEDED)
     order = OrderFactory.for_booking(booking, payment)
     async with uow_factory() as uow:
-        await uow.catalog.add_event(event)
+        await store_event(uow, event)
         for ticket_type in types:
             await uow.catalog.add_ticket_type(ticket_type)
         await uow.bookings.add(booking)
@@ -113,6 +114,7 @@ async def test_an_event_keeps_every_field(uow_factory: UnitOfWorkFactory, curren
     event = Event(
         id=uuid4(),
         owner="organizer-ŝ",
+        organization_id=uuid4(),
         name="Ünïcödé Night — 夜 🎫",
         venue="Große Halle",
         starts_at=datetime(2031, 3, 29, 1, 59, 59, 999999, tzinfo=ZoneInfo("Europe/Berlin")),
@@ -123,7 +125,7 @@ async def test_an_event_keeps_every_field(uow_factory: UnitOfWorkFactory, curren
         created_at=ODD_INSTANT,
     )
     async with uow_factory() as uow:
-        await uow.catalog.add_event(event)
+        await store_event(uow, event)
         await uow.commit()
     async with uow_factory() as uow:
         stored = await uow.catalog.get_event(event.id)
@@ -147,7 +149,7 @@ async def test_a_ticket_type_keeps_money_limits_and_shards(uow_factory: UnitOfWo
         shards=256,
     )
     async with uow_factory() as uow:
-        await uow.catalog.add_event(event)
+        await store_event(uow, event)
         await uow.catalog.add_ticket_type(ticket_type)
         await uow.commit()
     async with uow_factory() as uow:
@@ -183,7 +185,7 @@ async def test_a_booking_keeps_its_contact_items_in_order_and_times(
         expires_at=ODD_INSTANT.astimezone(TOKYO) + timedelta(minutes=15),
     )
     async with uow_factory() as uow:
-        await uow.catalog.add_event(event)
+        await store_event(uow, event)
         for ticket_type in types:
             await uow.catalog.add_ticket_type(ticket_type)
         await uow.bookings.add(booking)

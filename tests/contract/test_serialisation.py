@@ -33,6 +33,7 @@ from eltiketi_core.domain.catalog import TicketType
 from eltiketi_core.domain.payment import Payment, PaymentStatus
 from eltiketi_core.ports.stores import NotificationRecord, NotificationStatus
 from eltiketi_core.ports.uow import UnitOfWorkFactory
+from tests.contract.builders import store_event
 
 NOW = BASE_INSTANT
 
@@ -41,7 +42,7 @@ async def on_sale(uow_factory: UnitOfWorkFactory, *, capacity: int, shards: int 
     event = EventFactory.published(currency="EUR")
     ticket_type = TicketTypeFactory.for_event(event, capacity=capacity, shards=shards)
     async with uow_factory() as uow:
-        await uow.catalog.add_event(event)
+        await store_event(uow, event)
         await uow.catalog.add_ticket_type(ticket_type)
         await uow.commit()
     return ticket_type

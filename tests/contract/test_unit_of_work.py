@@ -15,6 +15,7 @@ from tests.contract.builders import (
     new_booking,
     new_event,
     new_ticket_type,
+    store_event,
 )
 
 
@@ -28,7 +29,7 @@ async def test_leaving_without_commit_keeps_nothing(
     ticket_type = await world.ticket_type(capacity=5)
     event = new_event()
     async with uow_factory() as uow:
-        await uow.catalog.add_event(event)
+        await store_event(uow, event)
         assert await uow.inventory.reserve(booking_created().booking_id, ticket_type.id, 2)
         uow.record(booking_created())
         assert await uow.catalog.get_event(event.id) == event  # visible inside
@@ -72,7 +73,7 @@ async def test_commit_keeps_changes_and_records_events_in_order(
     event = new_event()
     first, second, third = booking_created(), booking_created(), booking_created()
     async with uow_factory() as uow:
-        await uow.catalog.add_event(event)
+        await store_event(uow, event)
         uow.record(first, second)
         uow.record(third)
         await uow.commit()
@@ -99,10 +100,10 @@ async def test_writes_after_a_commit_need_their_own_commit(uow_factory: UnitOfWo
     kept, dropped = new_event(), new_event()
     kept_event, dropped_event = booking_created(), booking_created()
     async with uow_factory() as uow:
-        await uow.catalog.add_event(kept)
+        await store_event(uow, kept)
         uow.record(kept_event)
         await uow.commit()
-        await uow.catalog.add_event(dropped)
+        await store_event(uow, dropped)
         uow.record(dropped_event)
     async with uow_factory() as uow:
         assert await uow.catalog.get_event(kept.id) == kept
@@ -113,10 +114,10 @@ async def test_writes_after_a_commit_need_their_own_commit(uow_factory: UnitOfWo
 async def test_a_second_commit_keeps_later_writes(uow_factory: UnitOfWorkFactory) -> None:
     one, two = new_event(), new_event()
     async with uow_factory() as uow:
-        await uow.catalog.add_event(one)
+        await store_event(uow, one)
         uow.record(booking_created())
         await uow.commit()
-        await uow.catalog.add_event(two)
+        await store_event(uow, two)
         uow.record(booking_created())
         await uow.commit()
     async with uow_factory() as uow:
@@ -154,10 +155,10 @@ async def test_rolled_back_rows_do_not_block_their_keys(uow_factory: UnitOfWorkF
     event = new_event()
     ticket_type = new_ticket_type(event)
     async with uow_factory() as uow:
-        await uow.catalog.add_event(event)
+        await store_event(uow, event)
         await uow.catalog.add_ticket_type(ticket_type)
     async with uow_factory() as uow:  # the same ids again: the first attempt left nothing
-        await uow.catalog.add_event(event)
+        await store_event(uow, event)
         await uow.catalog.add_ticket_type(ticket_type)
         booking = new_booking(event, [(ticket_type, 1)])
         await uow.bookings.add(booking)

@@ -183,6 +183,54 @@ def test_dev_token_prints_only_a_token_the_server_accepts(server: Server) -> Non
     assert mine.json()["items"] == []
 
 
+def test_dev_token_member_makes_a_door_member_of_the_running_servers_database(
+    server: Server,
+) -> None:
+    """The README tour's door step: membership is a row in the embedded database, which
+    ``--member`` writes before printing the token; the running server sees it at once."""
+    [event] = httpx.get(f"{server.base_url}/v1/events").json()["items"]
+    organization = event["organization_id"]
+
+    def dev_token(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            eltiketi("dev-token", "--sub", "door", *args),
+            cwd=server.folder,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=clean_env(),
+            check=False,
+        )
+
+    plain = dev_token()
+    member = dev_token("--member", f"{organization}:door")
+
+    assert member.returncode == 0, member.stderr
+    assert f"door is door of organization {organization}" in member.stderr
+    token = member.stdout.strip()
+    seen = httpx.get(
+        f"{server.base_url}/v1/organizations/{organization}",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert seen.status_code == 200, seen.text
+    assert seen.json()["role"] == "door"
+    # the plain token of the same subject works too: membership is not in the token
+    assert plain.returncode == 0
+    mine = httpx.get(
+        f"{server.base_url}/v1/organizations",
+        headers={"Authorization": f"Bearer {plain.stdout.strip()}"},
+    ).json()["items"]
+    assert [(o["id"], o["role"]) for o in mine] == [(organization, "door")]
+
+    unknown = dev_token("--member", "00000000-0000-4000-8000-000000000000:door")
+    assert unknown.returncode == 2 and unknown.stdout == ""
+    assert "organization_not_found" in unknown.stderr
+    for bad in ("nope", f"{organization}:bouncer", f"{organization}"):
+        refused = dev_token("--member", bad)
+        assert refused.returncode == 2 and refused.stdout == ""
+        assert "ORG_ID:ROLE" in refused.stderr
+
+
 def test_the_server_stops_cleanly_on_sigterm(server: Server) -> None:
     server.process.send_signal(signal.SIGTERM)
 

@@ -35,6 +35,8 @@ def principal_from_claims(claims: Mapping[str, Any], mapping: RoleMapping) -> Pr
 
     ``username`` is ``preferred_username`` (introspection's ``username`` as a fallback),
     ``phone`` is the OIDC ``phone_number`` claim; roles are elTiketi role names only.
+    ``email_verified`` is true only for a boolean ``true`` claim (or the string
+    ``"true"``, as some providers send it): absent means unverified.
     """
     names = mapping.effective_mapping()
     roles = frozenset(names[role] for role in keycloak_roles(claims, mapping) if role in names)
@@ -42,9 +44,14 @@ def principal_from_claims(claims: Mapping[str, Any], mapping: RoleMapping) -> Pr
         subject=str(claims["sub"]),
         username=_text(claims.get("preferred_username")) or _text(claims.get("username")),
         email=_text(claims.get("email")),
+        email_verified=_true(claims.get("email_verified")),
         phone=_text(claims.get("phone_number")),
         roles=roles,
     )
+
+
+def _true(value: object) -> bool:
+    return value is True or (isinstance(value, str) and value.lower() == "true")
 
 
 def _text(value: object) -> str | None:

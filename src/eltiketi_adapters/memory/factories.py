@@ -57,6 +57,7 @@ from eltiketi_core.domain.order import (
     TicketStatus,
     order_reference,
 )
+from eltiketi_core.domain.organization import Organization
 from eltiketi_core.domain.payment import Payment, PaymentStatus
 from eltiketi_core.ports.tickets import TicketSigner
 
@@ -70,6 +71,7 @@ __all__ = [
     "EventFactory",
     "MoneyFactory",
     "OrderFactory",
+    "OrganizationFactory",
     "PaymentFactory",
     "PrincipalFactory",
     "TicketFactory",
@@ -205,6 +207,7 @@ class PrincipalFactory(_KitFactory[Principal]):
     __model__ = Principal
 
     phone = None
+    email_verified = True
     roles: frozenset[str] = frozenset()
 
     @classmethod
@@ -220,13 +223,35 @@ class PrincipalFactory(_KitFactory[Principal]):
         return f"{cls._subject('user')}@example.org"
 
 
+class OrganizationFactory(_KitFactory[Organization]):
+    """A team organization (not anyone's personal one)."""
+
+    __model__ = Organization
+
+    personal_of = None
+
+    @classmethod
+    def name(cls) -> str:
+        return f"{cls.__faker__.company()} Events"
+
+    @classmethod
+    def created_by(cls) -> str:
+        return cls._subject("organizer")
+
+    @classmethod
+    def created_at(cls) -> datetime:
+        return cls._instant(days=(-60, -30))
+
+
 class EventFactory(_KitFactory[Event]):
-    """A draft event 7–180 days after :data:`BASE_INSTANT`, in a real timezone."""
+    """A draft event 7–180 days after :data:`BASE_INSTANT`, in a real timezone, of a
+    random organization id (store the organization first: :meth:`for_organization`)."""
 
     __model__ = Event
 
     status = EventStatus.DRAFT
     description = ""
+    organization_id = _KitFactory.id
 
     @classmethod
     def owner(cls) -> str:
@@ -264,6 +289,12 @@ class EventFactory(_KitFactory[Event]):
     def published(cls, **overrides: Any) -> Event:
         """An event on sale."""
         return cls.build(**{"status": EventStatus.PUBLISHED, **overrides})
+
+    @classmethod
+    def for_organization(cls, organization: Organization, **overrides: Any) -> Event:
+        """An event of ``organization``, created by whoever created the organization."""
+        values = {"organization_id": organization.id, "owner": organization.created_by}
+        return cls.build(**{**values, **overrides})
 
 
 class TicketTypeFactory(_KitFactory[TicketType]):

@@ -19,6 +19,7 @@ from eltiketi_core.domain.booking import Contact
 from eltiketi_core.domain.events import DomainEvent
 from eltiketi_core.domain.identity import Principal, Role
 from eltiketi_core.domain.money import Money
+from eltiketi_core.domain.organization import MemberRole, Membership
 from eltiketi_core.ports.clock import IdGenerator
 from eltiketi_core.ports.contact import ContactNormaliser
 from eltiketi_core.ports.notifications import Notifier
@@ -37,13 +38,17 @@ from eltiketi_core.usecases.booking import Bookings
 from eltiketi_core.usecases.catalog import Catalog
 from eltiketi_core.usecases.checkin import CheckIns
 from eltiketi_core.usecases.orders import Orders
+from eltiketi_core.usecases.organizations import Organizations
 from eltiketi_core.usecases.payment import Payments
 from eltiketi_core.usecases.relay import OutboxRelay
 from eltiketi_core.usecases.settlement import Settlement
 
-#: The organizer :meth:`InMemoryTicketing.event_on_sale` acts as.
+#: The organizer :meth:`InMemoryTicketing.event_on_sale` acts as (the owner of its
+#: personal organization, which owns the events).
 KIT_ORGANIZER = Principal(subject="kit-organizer", roles=frozenset({Role.ORGANIZER.value}))
-#: A door scanner, for ``eltiketi.core.checkins.check_in(KIT_STAFF, token)``.
+#: A door scanner: a ``door`` member of the organization of every event
+#: :meth:`InMemoryTicketing.event_on_sale` makes, for
+#: ``eltiketi.checkins.check_in(KIT_STAFF, token, event_id)``.
 KIT_STAFF = Principal(subject="kit-staff", roles=frozenset({Role.STAFF.value}))
 
 
@@ -145,6 +150,10 @@ class InMemoryTicketing:
     def checkins(self) -> CheckIns:
         return self.core.checkins
 
+    @property
+    def organizations(self) -> Organizations:
+        return self.core.organizations
+
     # -- driving time and events --------------------------------------------------------------
 
     async def drain(self, *, strict: bool = True) -> int:
@@ -203,8 +212,10 @@ class InMemoryTicketing:
         """Create, stock and publish an event through the use cases.
 
         By default it has one ticket type, "Standard", of ``capacity`` tickets
-        at ``price`` (45.00 EUR). Returns the published event with its ticket
-        types as buyers see them (``view.ticket_types[0].id``).
+        at ``price`` (45.00 EUR). The event belongs to the organizer's personal
+        organization, where :data:`KIT_STAFF` is made a ``door`` member. Returns
+        the published event with its ticket types as buyers see them
+        (``view.ticket_types[0].id``; ``view.event.organization_id``).
         """
         types = ticket_types or [
             NewTicketType(name="Standard", price=price or Money(4500, "EUR"), capacity=capacity)
@@ -223,7 +234,22 @@ class InMemoryTicketing:
         for new in types:
             await catalog.add_ticket_type(organizer, event.id, new)
         await catalog.publish(organizer, event.id)
+        if await self._role_of(KIT_STAFF, event.organization_id) is None:
+            await self.member(event.organization_id, KIT_STAFF, MemberRole.DOOR)
         return await catalog.get(event.id, organizer)
+
+    async def member(
+        self, organization_id: UUID, who: Principal, role: MemberRole = MemberRole.DOOR
+    ) -> Membership:
+        """Make ``who`` a member of the organization with ``role`` (no invitation needed)."""
+        return await self.core.organizations.grant(
+            organization_id, who.subject, role, email=who.email, by="kit"
+        )
+
+    async def _role_of(self, who: Principal, organization_id: UUID) -> MemberRole | None:
+        async with self.uow() as uow:
+            membership = await uow.organizations.member(organization_id, who.subject)
+        return membership.role if membership else None
 
     async def buy(
         self,

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from eltiketi_core.domain.booking import Contact
-from eltiketi_core.ports.notifications import PaymentProblemNotice, RefundNotice, TicketsNotice
+from eltiketi_core.ports.notifications import (
+    InvitationNotice,
+    PaymentProblemNotice,
+    RefundNotice,
+    TicketsNotice,
+)
 
-Notice = TicketsNotice | RefundNotice | PaymentProblemNotice
+Notice = TicketsNotice | RefundNotice | PaymentProblemNotice | InvitationNotice
 
 
 class NotifierDown(ConnectionError):
@@ -15,8 +20,8 @@ class NotifierDown(ConnectionError):
 class RecordingNotifier:
     """Records every notice it is given (implements :class:`~eltiketi_core.ports.Notifier`).
 
-    ``tickets``, ``refunds`` and ``payment_problems`` hold the notices of each
-    kind, ``sent`` all of them in order. ``fail_next(n)`` makes the next ``n``
+    ``tickets``, ``refunds``, ``payment_problems`` and ``invitations`` hold the
+    notices of each kind, ``sent`` all of them in order. ``fail_next(n)`` makes the next ``n``
     sends raise :class:`NotifierDown` (and record nothing), to test retries.
 
     Args:
@@ -29,6 +34,7 @@ class RecordingNotifier:
         self.tickets: list[TicketsNotice] = []
         self.refunds: list[RefundNotice] = []
         self.payment_problems: list[PaymentProblemNotice] = []
+        self.invitations: list[InvitationNotice] = []
         self.sent: list[Notice] = []
         #: How many sends were refused because of :meth:`fail_next`.
         self.failures = 0
@@ -50,6 +56,7 @@ class RecordingNotifier:
         self.tickets.clear()
         self.refunds.clear()
         self.payment_problems.clear()
+        self.invitations.clear()
         self.sent.clear()
 
     async def send_tickets(self, notice: TicketsNotice) -> None:
@@ -65,6 +72,11 @@ class RecordingNotifier:
     async def send_payment_problem(self, notice: PaymentProblemNotice) -> None:
         self._maybe_fail()
         self.payment_problems.append(notice)
+        self.sent.append(notice)
+
+    async def send_invitation(self, notice: InvitationNotice) -> None:
+        self._maybe_fail()
+        self.invitations.append(notice)
         self.sent.append(notice)
 
     def _maybe_fail(self) -> None:

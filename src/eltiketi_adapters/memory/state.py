@@ -21,6 +21,7 @@ from eltiketi_core.domain.catalog import Event, StockLevel, TicketType
 from eltiketi_core.domain.events import DomainEvent
 from eltiketi_core.domain.job import Job, JobKind
 from eltiketi_core.domain.order import CheckIn, Order, Ticket
+from eltiketi_core.domain.organization import Invitation, Membership, Organization
 from eltiketi_core.domain.payment import Payment, Refund
 from eltiketi_core.ports.stores import IdempotencyRecord, NotificationRecord, OutboxEntry
 
@@ -175,6 +176,20 @@ class MemoryStorage:
         self.job_by_event: Table[tuple[UUID, JobKind], UUID] = table("job_by_event")
         #: (scope, channel) → messages counted against that scope's limit.
         self.notification_quotas: Table[tuple[str, str], int] = table("notification_quotas")
+        self.organizations: Table[UUID, Organization] = table("organizations")
+        #: subject → their personal organization.
+        self.personal_organizations: Table[str, UUID] = table("personal_organizations")
+        self.memberships: Table[tuple[UUID, str], Membership] = table("memberships")
+        #: subject → the organizations they belong to.
+        self.memberships_by_subject: Table[str, tuple[UUID, ...]] = table("memberships_by_subject")
+        #: organization → its members' subjects.
+        self.members_by_organization: Table[UUID, tuple[str, ...]] = table(
+            "members_by_organization"
+        )
+        self.invitations: Table[UUID, Invitation] = table("invitations")
+        self.invitations_by_organization: Table[UUID, tuple[UUID, ...]] = table(
+            "invitations_by_organization"
+        )
         #: Next outbox position. Like a database sequence it is not rolled back:
         #: a rolled-back transaction leaves a gap, never a reused number.
         self.next_seq = 1

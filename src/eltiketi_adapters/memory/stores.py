@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -95,6 +95,8 @@ class MemoryCatalogStore(_Store):
         db = self._db
         if event.id in db.events:
             raise _violation(f"event {event.id} exists")
+        if event.organization_id not in db.organizations:
+            raise _violation(f"event of unknown organization {event.organization_id}")
         db.events[event.id] = event
 
     async def get_event(self, event_id: UUID) -> Event | None:
@@ -105,7 +107,11 @@ class MemoryCatalogStore(_Store):
         stored = db.events.get(event.id)
         if stored is not None:
             db.events[event.id] = msgspec.structs.replace(
-                event, owner=stored.owner, status=stored.status, created_at=stored.created_at
+                event,
+                owner=stored.owner,
+                organization_id=stored.organization_id,
+                status=stored.status,
+                created_at=stored.created_at,
             )
 
     async def open_for_sale(
@@ -134,16 +140,17 @@ class MemoryCatalogStore(_Store):
         self,
         *,
         statuses: frozenset[EventStatus] | None = None,
-        owner: str | None = None,
+        organizations: Collection[UUID] | None = None,
         starts_after: datetime | None = None,
         limit: int = 50,
         offset: int = 0,
     ) -> list[Event]:
+        wanted = None if organizations is None else frozenset(organizations)
         found = [
             e
             for e in self._db.events.values()
             if (statuses is None or e.status in statuses)
-            and (owner is None or e.owner == owner)
+            and (wanted is None or e.organization_id in wanted)
             and (starts_after is None or e.starts_at > starts_after)
         ]
         found.sort(key=lambda e: (e.starts_at, e.id))

@@ -6,6 +6,7 @@ import asyncio
 from types import TracebackType
 from typing import Self
 
+from eltiketi_adapters.memory.organizations import MemoryInvitationStore, MemoryOrganizationStore
 from eltiketi_adapters.memory.state import CommitListener, MemoryStorage
 from eltiketi_adapters.memory.stores import (
     MemoryBookingStore,
@@ -64,6 +65,8 @@ class MemoryUnitOfWork:
         self.inbox = MemoryInboxStore(storage, self._tx)
         self.notifications = MemoryNotificationStore(storage, self._tx)
         self.jobs = MemoryJobStore(storage, self._tx)
+        self.organizations = MemoryOrganizationStore(storage, self._tx)
+        self.invitations = MemoryInvitationStore(storage, self._tx)
 
     async def __aenter__(self) -> Self:
         if self._entered:

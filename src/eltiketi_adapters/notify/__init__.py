@@ -1,4 +1,5 @@
-"""Notifiers: e-tickets, refund notices and payment problems by e-mail and SMS.
+"""Notifiers: e-tickets, refund notices and payment problems by e-mail and SMS; invitations
+to an organization's team by e-mail.
 
 Every class here implements :class:`eltiketi_core.ports.notifications.Notifier`:
 
@@ -19,7 +20,12 @@ Install with the ``notify`` extra.
 from eltiketi_adapters.notify.files import EmlFileNotifier, SmsFileNotifier
 from eltiketi_adapters.notify.http_sms import HttpSmsConfig, HttpSmsNotifier
 from eltiketi_adapters.notify.mail import Mail, MailComposer
-from eltiketi_adapters.notify.rendering import DEFAULT_ORDER_URL, MessageTemplates, TicketLink
+from eltiketi_adapters.notify.rendering import (
+    DEFAULT_ORDER_URL,
+    InvitationLink,
+    MessageTemplates,
+    TicketLink,
+)
 from eltiketi_adapters.notify.sms import SmsComposer
 from eltiketi_adapters.notify.smtp import SmtpConfig, SmtpNotifier
 
@@ -28,6 +34,7 @@ __all__ = [
     "EmlFileNotifier",
     "HttpSmsConfig",
     "HttpSmsNotifier",
+    "InvitationLink",
     "Mail",
     "MailComposer",
     "MessageTemplates",

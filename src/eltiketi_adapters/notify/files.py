@@ -17,11 +17,21 @@ from pathlib import Path
 from typing import Final
 
 from eltiketi_adapters.notify.mail import EMAIL_CHANNEL, Mail, MailComposer, accepts_email
-from eltiketi_adapters.notify.rendering import DEFAULT_ORDER_URL, TicketLink, short_ref
+from eltiketi_adapters.notify.rendering import (
+    DEFAULT_ORDER_URL,
+    InvitationLink,
+    TicketLink,
+    short_ref,
+)
 from eltiketi_adapters.notify.sms import SMS_CHANNEL, SmsComposer, accepts_sms, normalise_phone
 from eltiketi_core.domain.booking import Contact
 from eltiketi_core.errors import GatewayUnavailable
-from eltiketi_core.ports.notifications import PaymentProblemNotice, RefundNotice, TicketsNotice
+from eltiketi_core.ports.notifications import (
+    InvitationNotice,
+    PaymentProblemNotice,
+    RefundNotice,
+    TicketsNotice,
+)
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +49,7 @@ class EmlFileNotifier:
         public_url: base URL for links in the messages.
         order_url_template: the buyer's order link; see :data:`DEFAULT_ORDER_URL`.
         ticket_link: the signed ticket link of an order (see :data:`TicketLink`).
+        invitation_link: the signed link of an invitation (see :data:`InvitationLink`).
         templates_dir: optional folder overriding packaged templates by file name.
     """
 
@@ -52,6 +63,7 @@ class EmlFileNotifier:
         public_url: str,
         order_url_template: str = DEFAULT_ORDER_URL,
         ticket_link: TicketLink | None = None,
+        invitation_link: InvitationLink | None = None,
         templates_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         self.folder = Path(folder)
@@ -60,6 +72,7 @@ class EmlFileNotifier:
             public_url=public_url,
             order_url_template=order_url_template,
             ticket_link=ticket_link,
+            invitation_link=invitation_link,
             templates_dir=templates_dir,
         )
 
@@ -75,6 +88,9 @@ class EmlFileNotifier:
     async def send_payment_problem(self, notice: PaymentProblemNotice) -> None:
         message = self.composer.payment_problem(notice)
         await self._write("payment_problem", notice.booking_id, message)
+
+    async def send_invitation(self, notice: InvitationNotice) -> None:
+        await self._write("invitation", notice.invitation_id, self.composer.invitation(notice))
 
     async def _write(self, kind: str, ref: object, mail: Mail) -> None:
         # The bytes as they would go on the wire (CRLF line ends).
@@ -128,6 +144,10 @@ class SmsFileNotifier:
     async def send_payment_problem(self, notice: PaymentProblemNotice) -> None:
         text = self.composer.payment_problem(notice)
         await self._write("payment_problem", notice.booking_id, notice.contact, text)
+
+    async def send_invitation(self, notice: InvitationNotice) -> None:
+        text = self.composer.invitation(notice)
+        await self._write("invitation", notice.invitation_id, notice.contact, text)
 
     async def _write(self, kind: str, ref: object, contact: Contact, text: str) -> None:
         data = f"To: {normalise_phone(contact)}\n\n{text}\n".encode()

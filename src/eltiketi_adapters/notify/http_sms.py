@@ -35,7 +35,12 @@ from eltiketi_adapters.notify.rendering import DEFAULT_ORDER_URL, TicketLink
 from eltiketi_adapters.notify.sms import SMS_CHANNEL, SmsComposer, accepts_sms, normalise_phone
 from eltiketi_core.domain.booking import Contact
 from eltiketi_core.errors import GatewayUnavailable
-from eltiketi_core.ports.notifications import PaymentProblemNotice, RefundNotice, TicketsNotice
+from eltiketi_core.ports.notifications import (
+    InvitationNotice,
+    PaymentProblemNotice,
+    RefundNotice,
+    TicketsNotice,
+)
 
 log = logging.getLogger(__name__)
 
@@ -194,6 +199,10 @@ class HttpSmsNotifier:
         await self.send(
             notice.contact, text, kind="payment_problem", message_key=notice.message_key
         )
+
+    async def send_invitation(self, notice: InvitationNotice) -> None:
+        text = self.composer.invitation(notice)
+        await self.send(notice.contact, text, kind="invitation", message_key=notice.message_key)
 
     async def send(
         self,

@@ -26,11 +26,21 @@ from email.utils import format_datetime, make_msgid, parseaddr
 from typing import Final
 
 from eltiketi_adapters.notify import mime
-from eltiketi_adapters.notify.rendering import DEFAULT_ORDER_URL, MessageTemplates, TicketLink
+from eltiketi_adapters.notify.rendering import (
+    DEFAULT_ORDER_URL,
+    InvitationLink,
+    MessageTemplates,
+    TicketLink,
+)
 from eltiketi_adapters.tickets import render_qr_png
 from eltiketi_core.domain.booking import Contact
 from eltiketi_core.errors import ValidationFailed
-from eltiketi_core.ports.notifications import PaymentProblemNotice, RefundNotice, TicketsNotice
+from eltiketi_core.ports.notifications import (
+    InvitationNotice,
+    PaymentProblemNotice,
+    RefundNotice,
+    TicketsNotice,
+)
 
 EMAIL_CHANNEL: Final = "email"
 _NOT_ATEXT: Final = re.compile(r"[^A-Za-z0-9_-]+")
@@ -92,6 +102,7 @@ class MailComposer:
         public_url: base URL for links (``ELTIKETI_PUBLIC_URL``).
         order_url_template: the buyer's order link; see :data:`DEFAULT_ORDER_URL`.
         ticket_link: the signed ticket link of an order (see :data:`TicketLink`).
+        invitation_link: the signed link of an invitation (see :data:`InvitationLink`).
         templates_dir: optional folder overriding packaged templates by file name.
 
     Raises:
@@ -105,6 +116,7 @@ class MailComposer:
         public_url: str,
         order_url_template: str = DEFAULT_ORDER_URL,
         ticket_link: TicketLink | None = None,
+        invitation_link: InvitationLink | None = None,
         templates_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         name, address = parseaddr(mail_from)
@@ -118,6 +130,7 @@ class MailComposer:
             public_url=public_url,
             order_url_template=order_url_template,
             ticket_link=ticket_link,
+            invitation_link=invitation_link,
             templates_dir=templates_dir,
         )
 
@@ -159,6 +172,17 @@ class MailComposer:
             subject=self.templates.subject("payment_problem.subject.j2", view),
             text=self.templates.render("payment_problem.txt.j2", view),
             html=self.templates.render("payment_problem.html.j2", view),
+            message_key=notice.message_key,
+        )
+
+    def invitation(self, notice: InvitationNotice) -> Mail:
+        """An invitation to join an organization, with the signed link that accepts it."""
+        view = self.templates.invitation_view(notice)
+        return self._mail(
+            to=notice.contact,
+            subject=self.templates.subject("invitation.subject.j2", view),
+            text=self.templates.render("invitation.txt.j2", view),
+            html=self.templates.render("invitation.html.j2", view),
             message_key=notice.message_key,
         )
 

@@ -30,7 +30,12 @@ from eltiketi_adapters.notify.formatting import (
     format_money,
 )
 from eltiketi_core.domain.order import TicketStatus, order_reference
-from eltiketi_core.ports.notifications import PaymentProblemNotice, RefundNotice, TicketsNotice
+from eltiketi_core.ports.notifications import (
+    InvitationNotice,
+    PaymentProblemNotice,
+    RefundNotice,
+    TicketsNotice,
+)
 
 #: The language of the unsuffixed templates.
 BASE_LANGUAGE: Final = "en"
@@ -47,7 +52,17 @@ TicketLink = Callable[[UUID, datetime], str]
 #: API, which the owner opens signed in. With a ticket page, each ticket's link is the page
 #: at that ticket (``#ticket-<number>``).
 DEFAULT_TICKET_URL: Final = "{public_url}/v1/tickets/{ticket_id}/qr.svg"
+InvitationLink = Callable[[UUID, datetime], str]
+"""``(invitation id, expiry) -> URL`` of the signed link that accepts an invitation
+(the app's :class:`~eltiketi_app.web.links.InvitationLinks`)."""
 DEFAULT_BRAND: Final = "elTiketi"
+
+#: What each member role may do, in words, for invitations.
+ROLE_MEANINGS: Final = {
+    "owner": "run everything, including the team and its invitations",
+    "manager": "manage events, orders, refunds and reports",
+    "door": "check tickets in at the door",
+}
 
 #: Refund reasons (``RefundReason`` values) in words; anything else is shown as given.
 REFUND_REASONS: Final = {
@@ -148,6 +163,19 @@ class PaymentProblemView:
     booking_ref: str
 
 
+@dataclass(frozen=True, slots=True)
+class InvitationView:
+    brand: str
+    organization_name: str
+    role: str
+    role_meaning: str
+    invited_by: str
+    #: The signed link that accepts it; None when the notifier was given no link maker.
+    accept_url: str | None
+    invitation_id: str
+    expires: str
+
+
 class MessageTemplates:
     """Builds views from notices and renders the named templates for them.
 
@@ -157,6 +185,8 @@ class MessageTemplates:
             are filled in.
         ticket_link: the link e-tickets carry (see :data:`TicketLink`); without it they
             carry the order link.
+        invitation_link: the link invitations carry (see :data:`InvitationLink`); without
+            it they name the invitation's id for the invitee to accept it another way.
         brand: the sender's name in subjects and texts.
         default_locale: language of notices that carry no event locale (refunds, payment
             problems).
@@ -169,6 +199,7 @@ class MessageTemplates:
         public_url: str,
         order_url_template: str = DEFAULT_ORDER_URL,
         ticket_link: TicketLink | None = None,
+        invitation_link: InvitationLink | None = None,
         brand: str = DEFAULT_BRAND,
         default_locale: str = "en",
         templates_dir: str | os.PathLike[str] | None = None,
@@ -178,6 +209,7 @@ class MessageTemplates:
         self._public_url = public_url.rstrip("/")
         self._order_url_template = order_url_template
         self._ticket_link = ticket_link
+        self._invitation_link = invitation_link
         self._brand = brand
         self._default_locale = default_locale
         loaders: list[jinja2.BaseLoader] = []
@@ -309,4 +341,17 @@ class MessageTemplates:
             reason=notice.reason,
             event_name=notice.event_name,
             booking_ref=short_ref(notice.booking_id),
+        )
+
+    def invitation_view(self, notice: InvitationNotice) -> InvitationView:
+        link = self._invitation_link
+        return InvitationView(
+            brand=self._brand,
+            organization_name=one_line(notice.organization_name),
+            role=notice.role,
+            role_meaning=ROLE_MEANINGS.get(notice.role, notice.role),
+            invited_by=one_line(notice.invited_by),
+            accept_url=link(notice.invitation_id, notice.expires_at) if link else None,
+            invitation_id=str(notice.invitation_id),
+            expires=format_local_datetime(notice.expires_at, "UTC", self._default_locale),
         )

@@ -9,7 +9,12 @@ from typing import Final
 from eltiketi_adapters.notify.rendering import DEFAULT_ORDER_URL, MessageTemplates, TicketLink
 from eltiketi_core.domain.booking import Contact
 from eltiketi_core.errors import ValidationFailed
-from eltiketi_core.ports.notifications import PaymentProblemNotice, RefundNotice, TicketsNotice
+from eltiketi_core.ports.notifications import (
+    InvitationNotice,
+    PaymentProblemNotice,
+    RefundNotice,
+    TicketsNotice,
+)
 
 SMS_CHANNEL: Final = "sms"
 _SEPARATORS: Final = re.compile(r"[\s().\-/]")
@@ -68,6 +73,11 @@ class SmsComposer:
 
     def payment_problem(self, notice: PaymentProblemNotice) -> str:
         return self._text("payment_problem.sms.j2", self.templates.payment_problem_view(notice))
+
+    def invitation(self, notice: InvitationNotice) -> str:
+        """Invitations go by e-mail (their link must reach the invited address); should a
+        contact with a phone get one, the text points to that e-mail."""
+        return self._text("invitation.sms.j2", self.templates.invitation_view(notice))
 
     def _text(self, name: str, view: object) -> str:
         return " ".join(self.templates.render(name, view).split())

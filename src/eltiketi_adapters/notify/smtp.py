@@ -26,10 +26,15 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 import aiosmtplib
 
 from eltiketi_adapters.notify.mail import EMAIL_CHANNEL, Mail, MailComposer, accepts_email
-from eltiketi_adapters.notify.rendering import DEFAULT_ORDER_URL, TicketLink
+from eltiketi_adapters.notify.rendering import DEFAULT_ORDER_URL, InvitationLink, TicketLink
 from eltiketi_core.domain.booking import Contact
 from eltiketi_core.errors import GatewayUnavailable
-from eltiketi_core.ports.notifications import PaymentProblemNotice, RefundNotice, TicketsNotice
+from eltiketi_core.ports.notifications import (
+    InvitationNotice,
+    PaymentProblemNotice,
+    RefundNotice,
+    TicketsNotice,
+)
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +132,7 @@ class SmtpNotifier:
         public_url: base URL for links (``ELTIKETI_PUBLIC_URL``).
         order_url_template: the buyer's order link; see :data:`DEFAULT_ORDER_URL`.
         ticket_link: the signed ticket link of an order (see :data:`TicketLink`).
+        invitation_link: the signed link of an invitation (see :data:`InvitationLink`).
         templates_dir: optional folder overriding packaged templates by file name.
         tls_context: the TLS settings (CA bundle, client certificate); the system's
             defaults, with certificate checks, when omitted.
@@ -150,6 +156,7 @@ class SmtpNotifier:
         public_url: str,
         order_url_template: str = DEFAULT_ORDER_URL,
         ticket_link: TicketLink | None = None,
+        invitation_link: InvitationLink | None = None,
         templates_dir: str | os.PathLike[str] | None = None,
         tls_context: ssl.SSLContext | None = None,
     ) -> None:
@@ -159,6 +166,7 @@ class SmtpNotifier:
             public_url=public_url,
             order_url_template=order_url_template,
             ticket_link=ticket_link,
+            invitation_link=invitation_link,
             templates_dir=templates_dir,
         )
         self._tls_context = tls_context
@@ -180,6 +188,9 @@ class SmtpNotifier:
 
     async def send_payment_problem(self, notice: PaymentProblemNotice) -> None:
         await self.send(self.composer.payment_problem(notice), kind="payment_problem")
+
+    async def send_invitation(self, notice: InvitationNotice) -> None:
+        await self.send(self.composer.invitation(notice), kind="invitation")
 
     async def send(self, mail: Mail, *, kind: str = "message") -> None:
         """Hand one composed mail to the server, as is (its bytes are not re-serialised).

@@ -50,6 +50,7 @@ from eltiketi_core.domain.booking import BookingStatus
 from eltiketi_core.domain.catalog import EventStatus
 from eltiketi_core.domain.job import JobKind, JobStatus
 from eltiketi_core.domain.order import OrderStatus, StockState, TicketStatus
+from eltiketi_core.domain.organization import InvitationStatus, MemberRole
 from eltiketi_core.domain.payment import PaymentStatus, RefundReason, RefundStatus
 from eltiketi_core.ports.stores import NotificationStatus
 
@@ -80,16 +81,73 @@ Timestamp = DateTimeUTC
 Subject = String(255)
 
 
+class OrganizationRow(Base):
+    """A tenant that owns events. ``personal_of``: at most one personal organization per
+    subject (NULLs do not collide, in PostgreSQL and SQLite alike)."""
+
+    __tablename__ = "organizations"
+    __table_args__ = (UniqueConstraint("personal_of", name="uq_organizations_personal_of"),)
+
+    id: Mapped[UUID] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_by: Mapped[str] = mapped_column(Subject)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    personal_of: Mapped[str | None] = mapped_column(Subject)
+
+
+class OrganizationMemberRow(Base):
+    """One person's role in one organization; the primary key makes it one per pair."""
+
+    __tablename__ = "organization_members"
+    __table_args__ = (
+        CheckConstraint(_one_of("role", MemberRole), name="role_known"),
+        Index("ix_organization_members_subject", "subject"),
+    )
+
+    organization_id: Mapped[UUID] = mapped_column(
+        ID, ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
+    )
+    subject: Mapped[str] = mapped_column(Subject, primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    added_by: Mapped[str] = mapped_column(Subject)
+    added_at: Mapped[datetime] = mapped_column(Timestamp)
+    email: Mapped[str | None] = mapped_column(String(320))
+
+
+class InvitationRow(Base):
+    __tablename__ = "invitations"
+    __table_args__ = (
+        CheckConstraint(_one_of("role", MemberRole), name="role_known"),
+        CheckConstraint(_one_of("status", InvitationStatus), name="status_known"),
+        Index("ix_invitations_organization_id_created_at", "organization_id", "created_at"),
+    )
+
+    id: Mapped[UUID] = mapped_column(ID, primary_key=True)
+    organization_id: Mapped[UUID] = mapped_column(
+        ID, ForeignKey("organizations.id", ondelete="CASCADE")
+    )
+    email: Mapped[str] = mapped_column(String(320))
+    role: Mapped[str] = mapped_column(String(16))
+    invited_by: Mapped[str] = mapped_column(Subject)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    expires_at: Mapped[datetime] = mapped_column(Timestamp)
+    status: Mapped[str] = mapped_column(String(16))
+    decided_by: Mapped[str | None] = mapped_column(Subject)
+    decided_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
 class EventRow(Base):
     __tablename__ = "events"
     __table_args__ = (
         CheckConstraint(_one_of("status", EventStatus), name="status_known"),
         Index("ix_events_status_starts_at", "status", "starts_at"),
-        Index("ix_events_owner", "owner"),
+        Index("ix_events_organization_id_starts_at", "organization_id", "starts_at"),
     )
 
     id: Mapped[UUID] = mapped_column(ID, primary_key=True)
+    #: Who created it (a subject); the organization owns it.
     owner: Mapped[str] = mapped_column(Subject)
+    organization_id: Mapped[UUID] = mapped_column(ID, ForeignKey("organizations.id"))
     name: Mapped[str] = mapped_column(String(300))
     venue: Mapped[str] = mapped_column(String(300))
     starts_at: Mapped[datetime] = mapped_column(Timestamp)

@@ -18,9 +18,11 @@ from eltiketi_adapters.sqlalchemy.stores import (
     SqlIdempotencyStore,
     SqlInboxStore,
     SqlInventoryStore,
+    SqlInvitationStore,
     SqlJobStore,
     SqlNotificationStore,
     SqlOrderStore,
+    SqlOrganizationStore,
     SqlOutboxStore,
     SqlPaymentStore,
     SqlRefundStore,
@@ -85,6 +87,8 @@ class SqlAlchemyUnitOfWork:
     inbox: SqlInboxStore
     notifications: SqlNotificationStore
     jobs: SqlJobStore
+    organizations: SqlOrganizationStore
+    invitations: SqlInvitationStore
 
     def __init__(self, context: UnitOfWorkContext) -> None:
         self._context = context
@@ -188,6 +192,8 @@ class SqlAlchemyUnitOfWork:
         self.inbox = SqlInboxStore(tx)
         self.notifications = SqlNotificationStore(tx)
         self.jobs = SqlJobStore(tx)
+        self.organizations = SqlOrganizationStore(tx)
+        self.invitations = SqlInvitationStore(tx)
 
     async def _enter_gate(self) -> None:
         gate = self._context.write_gate

@@ -2,6 +2,10 @@
 
 In production the client gets its token from Keycloak (authorization code + PKCE);
 this route does not exist there.
+
+Membership of an organization is not a claim: it is a row in our database. A dev
+token asked for with ``members`` first makes sure those memberships exist (an
+operator's grant, no invitation), then mints the token as usual.
 """
 
 from __future__ import annotations
@@ -14,25 +18,44 @@ from eltiketi_adapters.devauth import DevTokenIssuer
 from eltiketi_app.http.openapi import can_answer
 from eltiketi_app.http.schemas import DevTokenIn, DevTokenOut
 from eltiketi_core.errors import ValidationFailed
+from eltiketi_core.usecases import Ticketing
 
 
-@can_answer("invalid_subject", "invalid_token_request")
+@can_answer("invalid_subject", "invalid_token_request", "organization_not_found", "invalid_email")
 @post(
     "/token",
     status_code=200,
     summary="Mint a dev token (embedded mode only)",
     description="Roles: `organizer`, `staff`, `admin` (everyone is a customer). "
+    "`email_verified` defaults to true when `email` is given. `members` "
+    "(`[{organization_id, role}]`) makes the user a member of those organizations first "
+    "(404 `organization_not_found` for an unknown one). "
     "Absent in production, where tokens come from the OIDC issuer.",
 )
 @inject
-async def dev_token(data: JSONBody[DevTokenIn], issuer: FromDishka[DevTokenIssuer]) -> DevTokenOut:
-    if not data.sub.strip():
+async def dev_token(
+    data: JSONBody[DevTokenIn],
+    issuer: FromDishka[DevTokenIssuer],
+    ticketing: FromDishka[Ticketing],
+) -> DevTokenOut:
+    subject = data.sub.strip()
+    if not subject:
         raise ValidationFailed("invalid_subject", "sub must not be empty")
     try:
-        token = issuer.mint(data.sub.strip(), data.roles, email=data.email, phone=data.phone)
+        token = issuer.mint(
+            subject,
+            data.roles,
+            email=data.email,
+            phone=data.phone,
+            email_verified=data.email_verified,
+        )
     except ValueError as exc:
         # The issuer's own message (an unknown role, a bad e-mail): written for people.
         raise ValidationFailed("invalid_token_request", str(exc)) from None
+    for member in data.members:
+        await ticketing.organizations.grant(
+            member.organization_id, subject, member.role, email=data.email, by="dev-token"
+        )
     return DevTokenOut(access_token=token)
 
 

@@ -1,4 +1,9 @@
-"""Catalogue routes (seed step 1): browse what is on sale; organizers manage their events."""
+"""Catalogue routes (seed step 1): browse what is on sale; organizations manage their events.
+
+Who may change an event is decided by membership in its organization (the core's
+:func:`~eltiketi_core.usecases.access.managed_event`): owners and managers; a door
+member gets ``403 missing_role``, anyone else ``404 event_not_found``.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from litestar.datastructures import ResponseHeader
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from eltiketi_app.background.runner import Runner
-from eltiketi_app.http.auth import BEARER, Caller, require_principal, requires
+from eltiketi_app.http.auth import BEARER, Caller, authenticated, require_principal
 from eltiketi_app.http.availability_cache import EventViewCache
 from eltiketi_app.http.event_admin import edit_event, list_ticket_types
 from eltiketi_app.http.openapi import can_answer
@@ -30,24 +35,23 @@ from eltiketi_app.http.schemas import (
     money_in,
     new_ticket_type_out,
 )
-from eltiketi_core.domain.identity import Principal, Role
+from eltiketi_core.domain.identity import Principal
 from eltiketi_core.errors import NotFound
 from eltiketi_core.usecases import NewEvent, NewTicketType, Ticketing
 from eltiketi_core.usecases.catalog import EventView
-
-ORGANIZER = requires(Role.ORGANIZER)
 
 #: Public routes that read the token when one is sent (``Caller``): a bad one is refused.
 OPTIONAL_TOKEN = TOKEN_REFUSED
 
 
-@can_answer("malformed_request", "missing_token", "missing_role", *OPTIONAL_TOKEN, *STORAGE)
+@can_answer("malformed_request", "missing_token", *OPTIONAL_TOKEN, *STORAGE)
 @get(
     "/",
     summary="List events",
     description="Published events with live availability, soonest first; `upcoming=true` "
     "leaves out those that have started (the shop's home page); "
-    "`mine=true` lists the caller's own events in every status (organizers).",
+    "`mine=true` lists the events of the organizations the caller owns or manages, in every "
+    "status (empty for someone with no such membership; admins: every event).",
 )
 @inject
 async def list_events(  # noqa: PLR0917 - query parameters, injected by name
@@ -104,12 +108,23 @@ async def _event_view(
         return await ticketing.catalog.get(event_id, caller.principal)
 
 
-@can_answer("invalid_name", "invalid_timezone", "naive_datetime", "invalid_currency", *WRITES)
+@can_answer(
+    "organization_not_found",
+    "missing_role",
+    "invalid_name",
+    "invalid_timezone",
+    "naive_datetime",
+    "invalid_currency",
+    *WRITES,
+)
 @post(
     "/",
-    summary="Create an event (organizer)",
-    description="Created as a draft.",
-    guards=[ORGANIZER],
+    summary="Create an event (owner or manager of its organization)",
+    description="Created as a draft in `organization_id` (you must be its owner or manager: "
+    "otherwise 404 `organization_not_found`, or 403 `missing_role` for a door member). "
+    "Without `organization_id`, in your personal organization, created on first use "
+    "(needs the `organizer` role: 403 `missing_role`).",
+    guards=[authenticated],
     security=BEARER,
 )
 @inject
@@ -126,6 +141,7 @@ async def create_event(
             locale=data.locale,
             currency=data.currency,
             description=data.description,
+            organization_id=data.organization_id,
         ),
     )
     return event_out(event, [])
@@ -133,6 +149,7 @@ async def create_event(
 
 @can_answer(
     "event_not_found",
+    "missing_role",
     "event_cancelled",
     "currency_mismatch",
     "invalid_currency",
@@ -147,9 +164,9 @@ async def create_event(
 )
 @post(
     "/{event_id:uuid}/ticket-types",
-    summary="Add a ticket type (owning organizer)",
+    summary="Add a ticket type (owner or manager)",
     description="`sales_start`/`sales_end` (optional) bound the type's sale window.",
-    guards=[ORGANIZER],
+    guards=[authenticated],
     security=BEARER,
 )
 @inject
@@ -177,12 +194,12 @@ async def add_ticket_type(
     return new_ticket_type_out(ticket_type)
 
 
-@can_answer("event_not_found", "event_cancelled", "no_ticket_types", *WRITES)
+@can_answer("event_not_found", "missing_role", "event_cancelled", "no_ticket_types", *WRITES)
 @post(
     "/{event_id:uuid}/publish",
     status_code=200,
-    summary="Put the event on sale",
-    guards=[ORGANIZER],
+    summary="Put the event on sale (owner or manager)",
+    guards=[authenticated],
     security=BEARER,
 )
 @inject
@@ -197,12 +214,12 @@ async def publish_event(
     return event_view_out(await ticketing.catalog.get(event_id, principal))
 
 
-@can_answer("event_not_found", *WRITES)
+@can_answer("event_not_found", "missing_role", *WRITES)
 @post(
     "/{event_id:uuid}/cancel",
     status_code=202,
-    summary="Cancel the event (owning organizer)",
-    guards=[ORGANIZER],
+    summary="Cancel the event (owner or manager)",
+    guards=[authenticated],
     security=BEARER,
     description="Marks the event cancelled at once (no new hold, a payment still in flight "
     "is refunded) and answers `202` with the cancellation job, which releases every hold "

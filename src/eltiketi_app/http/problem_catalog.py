@@ -74,7 +74,23 @@ CATALOG: Mapping[str, ProblemCode] = _rows(
         ("payment_incomplete",),
         "the gateway has not taken the money (not started, pending, or declined)",
     ),
-    (403, ("missing_role",), "the route needs `organizer` or `staff`"),
+    (
+        403,
+        ("missing_role",),
+        "the realm role `organizer` is needed (a new organization, or an event in a personal "
+        "one), or your role in the organization is not enough (`required_role`: `owner` or "
+        "`manager`)",
+    ),
+    (
+        403,
+        ("invitation_email_mismatch",),
+        "accepting an invitation signed in with another e-mail address than the invited one",
+    ),
+    (
+        403,
+        ("email_not_verified",),
+        "accepting an invitation with an address the identity provider has not verified",
+    ),
     (404, ("not_found",), "no such route"),
     (
         404,
@@ -86,7 +102,13 @@ CATALOG: Mapping[str, ProblemCode] = _rows(
             "payment_not_found",
             "job_not_found",
         ),
-        "unknown id, or not yours (an event you do not manage, on a management route)",
+        "unknown id, or not yours (an event of an organization you are not a member of)",
+    ),
+    (
+        404,
+        ("organization_not_found", "member_not_found", "invitation_not_found"),
+        "unknown, or of an organization you are not a member of; an invitation link that is "
+        "tampered with or not ours",
     ),
     (
         404,
@@ -173,6 +195,13 @@ CATALOG: Mapping[str, ProblemCode] = _rows(
         "unpublishing an event that has been booked (cancel it instead)",
     ),
     (409, ("cancellation_closed",), "too close to the event to cancel"),
+    (409, ("last_owner",), "demoting or removing the only owner of an organization"),
+    (
+        409,
+        ("already_member",),
+        "adding (or accepting an invitation for) someone who is a member already",
+    ),
+    (409, ("invitation_used",), "the invitation was accepted already (single use)"),
     (
         409,
         ("order_not_confirmed", "order_changed", "settlement_contended"),
@@ -190,6 +219,11 @@ CATALOG: Mapping[str, ProblemCode] = _rows(
         "prefix (e.g. `stripe_amount_too_small`)",
     ),
     (410, ("ticket_void",), "the ticket's order was refunded or cancelled"),
+    (
+        410,
+        ("invitation_expired", "invitation_revoked"),
+        "the invitation's time is up (`ELTIKETI_INVITATION_TTL_HOURS`), or its owner withdrew it",
+    ),
     (
         410,
         ("link_expired", "link_revoked"),
@@ -277,8 +311,10 @@ CATALOG: Mapping[str, ProblemCode] = _rows(
     (
         422,
         ("invalid_subject", "invalid_token_request"),
-        "`POST /dev/token` with an empty `sub`, or a role, e-mail or phone it cannot use",
+        "`POST /dev/token` with an empty `sub`, or a role, e-mail or phone it cannot use; a "
+        "member `subject` that is blank",
     ),
+    (422, ("invalid_email",), "an invitation to something that is not one plain e-mail address"),
     (
         422,
         ("payment_required",),

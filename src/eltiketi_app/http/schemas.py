@@ -27,10 +27,12 @@ from eltiketi_core.domain.catalog import Event, TicketType
 from eltiketi_core.domain.job import Job, JobStatus
 from eltiketi_core.domain.money import Money
 from eltiketi_core.domain.order import Order, Ticket
+from eltiketi_core.domain.organization import Invitation, MemberRole, Membership
 from eltiketi_core.domain.payment import Payment
 from eltiketi_core.usecases.catalog import EventView, TicketTypeView
 from eltiketi_core.usecases.checkin import Admission
 from eltiketi_core.usecases.orders import OrderView
+from eltiketi_core.usecases.organizations import OrganizationView
 
 
 class Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -74,6 +76,13 @@ Quantity = Annotated[int, Meta(le=MAX_QUANTITY, examples=[2])]
 Subject = Annotated[str, Meta(max_length=255, pattern=_ONE_LINE)]
 #: A signed ticket token (compact JWS); real ones are a few hundred characters.
 TicketToken = Annotated[str, Meta(max_length=4096)]
+#: The core checks the shape (422 `invalid_email`); this only bounds it.
+EmailAddress = Annotated[
+    str, Meta(max_length=320, pattern=_ONE_LINE, examples=["dora@example.com"])
+]
+OrganizationName = Annotated[
+    str, Meta(max_length=200, pattern=_ONE_LINE, examples=["Open Air Collective"])
+]
 
 
 # --- requests -------------------------------------------------------------------------
@@ -97,6 +106,9 @@ class NewEventIn(Strict):
     locale: LocaleTag = "en"
     currency: CurrencyCode = "EUR"
     description: Description = ""
+    #: The owning organization (you must be its owner or manager); omitted: your
+    #: personal organization, created on first use (needs the organizer role).
+    organization_id: UUID | None = None
 
 
 class NewTicketTypeIn(Strict):
@@ -131,7 +143,29 @@ class ConfirmOrderIn(Strict):
 
 class CheckInIn(Strict):
     token: TicketToken
-    event_id: UUID | None = None
+    #: The event this scanner works for (required): the caller needs a membership in
+    #: its organization, and a ticket of any other event is ``wrong_event``.
+    event_id: UUID
+
+
+class NewOrganizationIn(Strict):
+    name: OrganizationName
+
+
+class NewMemberIn(Strict):
+    #: The identity provider's user id (the token's ``sub``).
+    subject: Subject
+    role: MemberRole
+    email: EmailAddress | None = None
+
+
+class MemberRoleIn(Strict):
+    role: MemberRole
+
+
+class NewInvitationIn(Strict):
+    email: EmailAddress
+    role: MemberRole
 
 
 # --- responses ------------------------------------------------------------------------
@@ -158,6 +192,7 @@ class EventOut(msgspec.Struct, kw_only=True):
     currency: str
     status: str
     owner: str
+    organization_id: UUID
     ticket_types: list[TicketTypeOut]
     description: str = ""
 
@@ -290,6 +325,11 @@ class WebhookOut(msgspec.Struct, kw_only=True):
     kind: str
 
 
+class DevMemberIn(Strict):
+    organization_id: UUID
+    role: MemberRole
+
+
 class DevTokenIn(Strict):
     sub: Subject
     roles: Annotated[list[Annotated[str, Meta(max_length=32)]], Meta(max_length=8)] = msgspec.field(
@@ -297,6 +337,10 @@ class DevTokenIn(Strict):
     )
     email: Annotated[str, Meta(max_length=320, pattern=_ONE_LINE)] | None = None
     phone: Annotated[str, Meta(max_length=40, pattern=_ONE_LINE)] | None = None
+    #: Default: true when ``email`` is given (as for an address the provider confirmed).
+    email_verified: bool | None = None
+    #: Memberships to ensure before minting (kept in the database, not in the token).
+    members: Annotated[list[DevMemberIn], Meta(max_length=16)] = msgspec.field(default_factory=list)
 
 
 class DevTokenOut(msgspec.Struct, kw_only=True):
@@ -304,7 +348,89 @@ class DevTokenOut(msgspec.Struct, kw_only=True):
     token_type: str = "Bearer"
 
 
+class OrganizationOut(msgspec.Struct, kw_only=True):
+    id: UUID
+    name: str
+    #: Whether this is someone's personal organization (see ``POST /v1/events``).
+    personal: bool
+    created_at: datetime
+    #: The caller's role in it (admins: ``owner``).
+    role: str
+
+
+class OrganizationListOut(msgspec.Struct, kw_only=True):
+    items: list[OrganizationOut]
+
+
+class MemberOut(msgspec.Struct, kw_only=True):
+    organization_id: UUID
+    subject: str
+    role: str
+    email: str | None
+    added_by: str
+    added_at: datetime
+
+
+class MemberListOut(msgspec.Struct, kw_only=True):
+    items: list[MemberOut]
+
+
+class InvitationOut(msgspec.Struct, kw_only=True):
+    id: UUID
+    organization_id: UUID
+    email: str
+    role: str
+    #: ``pending``, ``accepted``, ``revoked``, or ``expired`` (pending past ``expires_at``).
+    status: str
+    invited_by: str
+    created_at: datetime
+    expires_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+
+
+class InvitationListOut(msgspec.Struct, kw_only=True):
+    items: list[InvitationOut]
+
+
 # --- conversions ----------------------------------------------------------------------
+
+
+def organization_out(view: OrganizationView) -> OrganizationOut:
+    organization = view.organization
+    return OrganizationOut(
+        id=organization.id,
+        name=organization.name,
+        personal=organization.personal_of is not None,
+        created_at=organization.created_at,
+        role=view.role.value,
+    )
+
+
+def member_out(membership: Membership) -> MemberOut:
+    return MemberOut(
+        organization_id=membership.organization_id,
+        subject=membership.subject,
+        role=membership.role.value,
+        email=membership.email,
+        added_by=membership.added_by,
+        added_at=membership.added_at,
+    )
+
+
+def invitation_out(invitation: Invitation, now: datetime) -> InvitationOut:
+    return InvitationOut(
+        id=invitation.id,
+        organization_id=invitation.organization_id,
+        email=invitation.email,
+        role=invitation.role.value,
+        status="expired" if invitation.expired(now) else invitation.status.value,
+        invited_by=invitation.invited_by,
+        created_at=invitation.created_at,
+        expires_at=invitation.expires_at,
+        decided_by=invitation.decided_by,
+        decided_at=invitation.decided_at,
+    )
 
 
 def money_in(value: MoneyIn) -> Money:
@@ -352,6 +478,7 @@ def event_out(event: Event, ticket_types: list[TicketTypeOut]) -> EventOut:
         currency=event.currency,
         status=event.status.value,
         owner=event.owner,
+        organization_id=event.organization_id,
         ticket_types=ticket_types,
         description=event.description,
     )

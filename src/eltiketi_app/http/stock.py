@@ -1,4 +1,4 @@
-"""``GET /v1/events/{id}/stock``: the owning organizer's view of the counters.
+"""``GET /v1/events/{id}/stock``: the organization's view of the counters (owners, managers).
 
 ``available`` (public) cannot show seed step 14, because moving a ticket from
 held to sold leaves it unchanged; the organizer sees ``held`` and ``sold``.
@@ -15,11 +15,11 @@ from dishka.integrations.litestar import FromDishka, inject
 from litestar import Router, get
 from litestar.params import FromPath
 
-from eltiketi_app.http.auth import BEARER, requires
+from eltiketi_app.http.auth import BEARER, authenticated
 from eltiketi_app.http.openapi import can_answer
 from eltiketi_app.http.problem_catalog import STORAGE
 from eltiketi_app.ioc.types import Persistence
-from eltiketi_core.domain.identity import Principal, Role
+from eltiketi_core.domain.identity import Principal
 from eltiketi_core.usecases.access import managed_event
 
 
@@ -37,11 +37,11 @@ class StockOut(msgspec.Struct, kw_only=True):
     ticket_types: list[StockLevelOut]
 
 
-@can_answer("event_not_found", *STORAGE)
+@can_answer("event_not_found", "missing_role", *STORAGE)
 @get(
     "/{event_id:uuid}/stock",
-    summary="Inventory counters: capacity, held, sold (owning organizer)",
-    guards=[requires(Role.ORGANIZER)],
+    summary="Inventory counters: capacity, held, sold (owner or manager)",
+    guards=[authenticated],
     security=BEARER,
 )
 @inject
@@ -49,7 +49,7 @@ async def event_stock(
     event_id: FromPath[UUID], persistence: FromDishka[Persistence], principal: FromDishka[Principal]
 ) -> StockOut:
     async with persistence.uow() as uow:
-        event = managed_event(await uow.catalog.get_event(event_id), principal)
+        event = await managed_event(uow, principal, event_id)
         types = await uow.catalog.ticket_types(event.id)
         levels = await uow.inventory.levels([t.id for t in types])
     out = []

@@ -26,10 +26,11 @@ async def open_notifiers(settings: Settings) -> AsyncIterator[Notifiers]:
         SmtpConfig,
         SmtpNotifier,
     )
-    from eltiketi_app.web.keys import ticket_links
+    from eltiketi_app.web.keys import invitation_links, ticket_links
 
     public_url = settings.effective_public_url
     ticket_link = ticket_links(settings).url  # e-tickets open the signed ticket page
+    invitation_link = invitation_links(settings).url  # invitations carry their signed link
     mail_from = settings.mail_from or DEFAULT_MAIL_FROM
     channels: list[Notifier] = []
     async with AsyncExitStack() as stack:
@@ -42,6 +43,7 @@ async def open_notifiers(settings: Settings) -> AsyncIterator[Notifiers]:
                         mail_from=mail_from,
                         public_url=public_url,
                         ticket_link=ticket_link,
+                        invitation_link=invitation_link,
                     )
                 )
             except ValueError as exc:
@@ -53,6 +55,7 @@ async def open_notifiers(settings: Settings) -> AsyncIterator[Notifiers]:
                     mail_from=mail_from,
                     public_url=public_url,
                     ticket_link=ticket_link,
+                    invitation_link=invitation_link,
                 )
             )
         if settings.sms_url is not None:

@@ -11,8 +11,8 @@ from litestar import Request
 from eltiketi_app.settings import Settings
 from eltiketi_app.web.auth import VISITOR_STATE, NoLogin, Visitor, WebLogin, visitor_of
 from eltiketi_app.web.i18n import Lang, Languages, language_of
-from eltiketi_app.web.keys import ticket_links
-from eltiketi_app.web.links import TicketLinks
+from eltiketi_app.web.keys import invitation_links, ticket_links
+from eltiketi_app.web.links import InvitationLinks, TicketLinks
 from eltiketi_app.web.oidc_login import OidcLogin
 from eltiketi_app.web.payments import CardPayments, card_payments
 from eltiketi_core.ports.identity import TokenVerifier
@@ -28,6 +28,10 @@ class WebProvider(Provider):
     @provide
     def links(self, settings: Settings) -> TicketLinks:
         return ticket_links(settings)
+
+    @provide
+    def invitations(self, settings: Settings) -> InvitationLinks:
+        return invitation_links(settings)
 
     @provide
     def login(self) -> WebLogin:

@@ -489,7 +489,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         str | None,
         Var(
             "the web pages' secret (at least 32 characters): signs the ticket links in e-mails "
-            "and SMS and the forms' CSRF tokens, each with a key derived from it; every replica "
+            "and SMS, invitation links and the forms' CSRF tokens, each with a key derived from it; every replica "
             "needs the same one ([web](web.md#signed-ticket-links))",
             _WEB,
             secret=Secret.WHOLE,
@@ -560,6 +560,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             production="optional",
         ),
     ] = None
+
+    invitation_ttl_hours: Annotated[
+        float,
+        Var(
+            "how long an invitation to an organization (and the link in its e-mail) can be "
+            "accepted ([organizers](organizers.md#invitations))",
+            _POLICY,
+            ge=0.01,
+            le=24 * 90,
+        ),
+    ] = 168.0
 
     # -- rate limits ----------------------------------------------------------------
     rate_limit_enabled: Annotated[
@@ -921,6 +932,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             rehold_limit=self.rehold_limit,
             rehold_window=timedelta(seconds=self.rehold_window_seconds),
             rehold_cooldown=timedelta(seconds=self.rehold_cooldown_seconds),
+            invitation_ttl=timedelta(hours=self.invitation_ttl_hours),
         )
 
     def with_worker_tuning_from(self, env: Mapping[str, str]) -> Settings:

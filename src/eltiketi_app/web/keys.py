@@ -1,8 +1,9 @@
 """The web app's secret: one key, from ``ELTIKETI_WEB_SECRET`` or generated in the data folder.
 
-Two things are signed with it, each with a key of its own derived by HMAC from a
-label, so a value signed for one purpose never verifies for the other: the CSRF
-tokens of forms and the signed ticket links sent by e-mail and SMS. In embedded
+Three things are signed with it, each with a key of its own derived by HMAC from a
+label, so a value signed for one purpose never verifies for another: the CSRF
+tokens of forms, the signed ticket links sent by e-mail and SMS, and the links of
+invitations to an organization. In embedded
 mode the secret is generated once (``<data dir>/web-secret``, mode 0600) so links
 and forms survive a restart; production must configure it, shared by replicas.
 """
@@ -16,7 +17,7 @@ import secrets
 from pathlib import Path
 
 from eltiketi_app.settings import Settings
-from eltiketi_app.web.links import TicketLinks
+from eltiketi_app.web.links import InvitationLinks, TicketLinks
 
 SECRET_FILE = "web-secret"
 
@@ -52,5 +53,13 @@ def ticket_links(settings: Settings) -> TicketLinks:
     """The signed ticket links of this installation (the notifiers and the ticket page)."""
     return TicketLinks(
         key=derived_key(web_secret(settings), "ticket-links"),
+        public_url=settings.effective_public_url,
+    )
+
+
+def invitation_links(settings: Settings) -> InvitationLinks:
+    """The signed invitation links of this installation (the mails and the accept route)."""
+    return InvitationLinks(
+        key=derived_key(web_secret(settings), "invitation-links"),
         public_url=settings.effective_public_url,
     )

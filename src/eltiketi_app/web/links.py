@@ -1,4 +1,4 @@
-"""Signed ticket links: the page an e-mail or SMS opens without logging in.
+"""Signed links: ticket pages an e-mail or SMS opens without logging in, and invitations.
 
 A link names one order and carries its own expiry and an HMAC of both, so the
 server keeps no table of links and any replica sharing ``ELTIKETI_WEB_SECRET``
@@ -9,6 +9,14 @@ checks it. It is short enough for an SMS::
 It is valid until :data:`VALID_AFTER_START` after the event starts (events carry
 no end time), and it shows the tickets only while the order is confirmed: a
 cancelled or refunded order revokes every link to it without any bookkeeping.
+
+Invitation links (:class:`InvitationLinks`) are made the same way, with a key of
+their own, and name an invitation until it expires::
+
+    {public_url}/invitations/<base64url(invitation id · expiry)>.<base64url(HMAC)>
+
+The token is what ``POST /v1/invitations/{token}/accept`` takes; the database still
+decides (pending, not revoked, the invited address).
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ VALID_AFTER_START = timedelta(hours=24)
 _PAYLOAD = struct.Struct(">16sQ")
 _MAC_BYTES = 16
 PATH_PREFIX = "/t/"
+INVITATION_PATH_PREFIX = "/invitations/"
 
 
 class LinkInvalid(Exception):
@@ -49,8 +58,7 @@ class TicketLinks:
     public_url: str
 
     def token(self, order_id: UUID, expires_at: datetime) -> str:
-        payload = _PAYLOAD.pack(order_id.bytes, int(expires_at.timestamp()))
-        return f"{_b64(payload)}.{_b64(self._mac(payload))}"
+        return _sign(self.key, order_id, expires_at)
 
     def url(self, order_id: UUID, event_starts_at: datetime) -> str:
         """The link for an order of an event starting at ``event_starts_at``."""
@@ -59,23 +67,53 @@ class TicketLinks:
 
     def order_of(self, token: str, now: datetime) -> UUID:
         """The order a token names; :class:`LinkInvalid` or :class:`LinkExpired` otherwise."""
-        encoded, dot, mac = token.partition(".")
-        if not dot or len(token) > 200:
-            raise LinkInvalid(token)
-        try:
-            payload = _unb64(encoded)
-            given = _unb64(mac)
-            order_bytes, expires = _PAYLOAD.unpack(payload)
-        except (binascii.Error, ValueError, struct.error) as exc:
-            raise LinkInvalid(token) from exc
-        if not hmac.compare_digest(given, self._mac(payload)):
-            raise LinkInvalid(token)
-        if now >= datetime.fromtimestamp(expires, UTC):
-            raise LinkExpired(token)
-        return UUID(bytes=order_bytes)
+        return _read(self.key, token, now)
 
-    def _mac(self, payload: bytes) -> bytes:
-        return hmac.new(self.key, payload, sha256).digest()[:_MAC_BYTES]
+
+@dataclass(frozen=True, slots=True)
+class InvitationLinks:
+    """Makes and checks invitation links (key: ``derived_key(secret, "invitation-links")``)."""
+
+    key: bytes
+    public_url: str
+
+    def token(self, invitation_id: UUID, expires_at: datetime) -> str:
+        return _sign(self.key, invitation_id, expires_at)
+
+    def url(self, invitation_id: UUID, expires_at: datetime) -> str:
+        """The link mailed to the invited address; it works until ``expires_at``."""
+        token = self.token(invitation_id, expires_at)
+        return f"{self.public_url.rstrip('/')}{INVITATION_PATH_PREFIX}{token}"
+
+    def invitation_of(self, token: str, now: datetime) -> UUID:
+        """The invitation a token names; :class:`LinkInvalid` or :class:`LinkExpired`."""
+        return _read(self.key, token, now)
+
+
+def _sign(key: bytes, subject_id: UUID, expires_at: datetime) -> str:
+    payload = _PAYLOAD.pack(subject_id.bytes, int(expires_at.timestamp()))
+    return f"{_b64(payload)}.{_b64(_mac(key, payload))}"
+
+
+def _read(key: bytes, token: str, now: datetime) -> UUID:
+    encoded, dot, mac = token.partition(".")
+    if not dot or len(token) > 200:
+        raise LinkInvalid(token)
+    try:
+        payload = _unb64(encoded)
+        given = _unb64(mac)
+        subject_bytes, expires = _PAYLOAD.unpack(payload)
+    except (binascii.Error, ValueError, struct.error) as exc:
+        raise LinkInvalid(token) from exc
+    if not hmac.compare_digest(given, _mac(key, payload)):
+        raise LinkInvalid(token)
+    if now >= datetime.fromtimestamp(expires, UTC):
+        raise LinkExpired(token)
+    return UUID(bytes=subject_bytes)
+
+
+def _mac(key: bytes, payload: bytes) -> bytes:
+    return hmac.new(key, payload, sha256).digest()[:_MAC_BYTES]
 
 
 def _b64(data: bytes) -> str:

@@ -39,11 +39,16 @@ MAX_DESCRIPTION_LENGTH = 5_000
 
 
 class Event(msgspec.Struct, frozen=True, kw_only=True):
-    """A concert, match or talk. ``owner`` is the organizer's subject; ``description`` is
-    plain text shown to buyers (may be empty)."""
+    """A concert, match or talk, owned by an organization.
+
+    ``owner`` is the subject of whoever created it (kept for the record); who may
+    change it is decided by membership in ``organization_id``. ``description`` is
+    plain text shown to buyers (may be empty).
+    """
 
     id: UUID
     owner: str
+    organization_id: UUID
     name: str
     venue: str
     starts_at: datetime

@@ -8,7 +8,13 @@ import msgspec
 
 
 class Role(StrEnum):
-    """Roles the REST contract knows. Any authenticated user is a customer."""
+    """Realm roles from the token. Any authenticated user is a customer.
+
+    ``organizer`` may create organizations; ``admin`` may do everything. What someone
+    may do to an event comes from their membership in its organization
+    (:class:`~eltiketi_core.domain.organization.MemberRole`), not from these roles;
+    ``staff`` alone admits no one at the door any more.
+    """
 
     CUSTOMER = "customer"
     ORGANIZER = "organizer"
@@ -17,11 +23,17 @@ class Role(StrEnum):
 
 
 class Principal(msgspec.Struct, frozen=True, kw_only=True):
-    """The verified caller. ``subject`` is the stable id every record is owned by."""
+    """The verified caller. ``subject`` is the stable id every record is owned by.
+
+    ``email_verified`` is the identity provider's word that the caller controls
+    ``email`` (the OIDC ``email_verified`` claim); only a verified address may accept
+    an invitation to an organization.
+    """
 
     subject: str
     username: str | None = None
     email: str | None = None
+    email_verified: bool = False
     phone: str | None = None
     roles: frozenset[str] = frozenset()
 

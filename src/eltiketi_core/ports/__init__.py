@@ -8,11 +8,13 @@ from eltiketi_core.ports.clock import Clock, IdGenerator
 from eltiketi_core.ports.identity import TokenVerifier
 from eltiketi_core.ports.messaging import EventHandler, EventPublisher
 from eltiketi_core.ports.notifications import (
+    InvitationNotice,
     Notifier,
     PaymentProblemNotice,
     RefundNotice,
     TicketsNotice,
 )
+from eltiketi_core.ports.organizations import InvitationStore, OrganizationStore
 from eltiketi_core.ports.payments import (
     GatewayPaymentStatus,
     PaymentGateway,
@@ -58,6 +60,8 @@ __all__ = [
     "IdempotencyStore",
     "InboxStore",
     "InventoryStore",
+    "InvitationNotice",
+    "InvitationStore",
     "JobStore",
     "NotificationRecord",
     "NotificationStatus",
@@ -66,6 +70,7 @@ __all__ = [
     "OrderQuery",
     "OrderStore",
     "OrderTotals",
+    "OrganizationStore",
     "OutboxEntry",
     "OutboxStore",
     "PaymentGateway",

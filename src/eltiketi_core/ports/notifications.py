@@ -1,8 +1,11 @@
-"""Telling the buyer: e-tickets, refund notices, payment problems, by email or SMS."""
+"""Telling people: e-tickets, refund notices, payment problems (buyers, by email or SMS)
+and invitations to an organization's team (by email)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Protocol
+from uuid import UUID
 
 import msgspec
 
@@ -53,6 +56,22 @@ class PaymentProblemNotice(msgspec.Struct, frozen=True, kw_only=True):
     message_key: str | None = None
 
 
+class InvitationNotice(msgspec.Struct, frozen=True, kw_only=True):
+    """An owner invites ``contact.email`` to join ``organization_name`` as ``role``.
+
+    The notifier turns ``invitation_id`` and ``expires_at`` into the signed link that
+    accepts it (the app gives notifiers the link maker, as it does for ticket links).
+    """
+
+    contact: Contact
+    invitation_id: UUID
+    organization_name: str
+    role: str
+    invited_by: str
+    expires_at: datetime
+    message_key: str | None = None
+
+
 class Notifier(Protocol):
     """One delivery channel. ``channel`` is ``email`` or ``sms``.
 
@@ -71,3 +90,5 @@ class Notifier(Protocol):
     async def send_refund(self, notice: RefundNotice) -> None: ...
 
     async def send_payment_problem(self, notice: PaymentProblemNotice) -> None: ...
+
+    async def send_invitation(self, notice: InvitationNotice) -> None: ...

@@ -17,7 +17,7 @@ checks them on every adapter):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
@@ -41,13 +41,16 @@ from eltiketi_core.domain.payment import Payment, PaymentStatus, Refund, RefundR
 
 
 class CatalogStore(Protocol):
-    async def add_event(self, event: Event) -> None: ...
+    async def add_event(self, event: Event) -> None:
+        """Its organization must exist (a missing one is a ``constraint_violation``)."""
+        ...
 
     async def get_event(self, event_id: UUID) -> Event | None: ...
 
     async def update_event(self, event: Event) -> None:
         """Write what an organizer may edit: name, venue, start, timezone, locale,
-        currency and description (never ``owner``, ``status`` or ``created_at``).
+        currency and description (never ``owner``, ``organization_id``, ``status`` or
+        ``created_at``).
 
         Like :meth:`set_event_status`, waits for the units of work that opened this
         event for sale, and sales opened after it see the change.
@@ -83,13 +86,15 @@ class CatalogStore(Protocol):
         self,
         *,
         statuses: frozenset[EventStatus] | None = None,
-        owner: str | None = None,
+        organizations: Collection[UUID] | None = None,
         starts_after: datetime | None = None,
         limit: int = 50,
         offset: int = 0,
     ) -> list[Event]:
         """Events ordered by ``starts_at`` then id; filters combine with AND.
 
+        ``organizations``: only events of these organizations (an empty collection
+        matches nothing); None: any organization.
         ``starts_after``: only events starting later than this (the shop's upcoming ones).
         """
         ...

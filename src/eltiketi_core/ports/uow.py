@@ -7,6 +7,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from eltiketi_core.domain.events import DomainEvent
+from eltiketi_core.ports.organizations import InvitationStore, OrganizationStore
 from eltiketi_core.ports.stores import (
     BookingStore,
     CatalogStore,
@@ -65,6 +66,12 @@ class UnitOfWork(Protocol):
 
     @property
     def jobs(self) -> JobStore: ...
+
+    @property
+    def organizations(self) -> OrganizationStore: ...
+
+    @property
+    def invitations(self) -> InvitationStore: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -125,7 +125,7 @@ class Attendees:
         if not 1 <= limit <= MAX_PAGE:
             raise ValidationFailed("invalid_limit", f"a page holds 1 to {MAX_PAGE} attendees")
         async with self._uow() as uow:
-            event = managed_event(await uow.catalog.get_event(event_id), principal)
+            event = await managed_event(uow, principal, event_id)
             names = {t.id: t.name for t in await uow.catalog.ticket_types(event.id)}
             found = await uow.tickets.attendees(
                 event.id, after=after, limit=limit, include_void=include_void
@@ -140,7 +140,7 @@ class Attendees:
     ) -> AttendeeExport:
         """Check access now (a refusal is an error, not a broken download), stream later."""
         async with self._uow() as uow:
-            event = managed_event(await uow.catalog.get_event(event_id), principal)
+            event = await managed_event(uow, principal, event_id)
             names = {t.id: t.name for t in await uow.catalog.ticket_types(event.id)}
         return AttendeeExport(self._uow, event, names, include_void)
 

@@ -52,7 +52,7 @@ class EventCancellation:
         """
         now = self._clock.now()
         async with self._uow() as uow:
-            event = managed_event(await uow.catalog.get_event(event_id), principal)
+            event = await managed_event(uow, principal, event_id)
             if event.status is not EventStatus.CANCELLED:
                 await uow.catalog.set_event_status(event.id, EventStatus.CANCELLED)
                 uow.record(

@@ -8,16 +8,22 @@ from uuid import UUID
 import msgspec
 
 from eltiketi_core.domain.catalog import Event, EventStatus, StockLevel, TicketType
-from eltiketi_core.domain.identity import Principal, Role
+from eltiketi_core.domain.identity import Principal
 from eltiketi_core.domain.money import Money
+from eltiketi_core.domain.organization import MemberRole
 from eltiketi_core.errors import Conflict, ValidationFailed
 from eltiketi_core.ports.clock import Clock, IdGenerator
 from eltiketi_core.ports.stores import CatalogStore, InventoryStore
 from eltiketi_core.ports.uow import UnitOfWork, UnitOfWorkFactory
-from eltiketi_core.usecases.access import managed_event, require_role, visible_event
+from eltiketi_core.usecases.access import managed_event, organization_access, visible_event
+from eltiketi_core.usecases.organizations import personal_organization
 
 
 class NewEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """``organization_id``: the organization that will own it (the caller must be its
+    owner or manager); None: the caller's personal organization (see
+    :func:`~eltiketi_core.usecases.organizations.personal_organization`)."""
+
     name: str
     venue: str
     starts_at: datetime
@@ -25,6 +31,7 @@ class NewEvent(msgspec.Struct, frozen=True, kw_only=True):
     locale: str = "en"
     currency: str = "EUR"
     description: str = ""
+    organization_id: UUID | None = None
 
 
 class NewTicketType(msgspec.Struct, frozen=True, kw_only=True):
@@ -64,20 +71,28 @@ class Catalog:
         self._ids = ids
 
     async def create_event(self, principal: Principal, new: NewEvent) -> Event:
-        require_role(principal, Role.ORGANIZER)
-        event = Event(
-            id=self._ids.new_id(),
-            owner=principal.subject,
-            name=new.name.strip(),
-            venue=new.venue.strip(),
-            starts_at=new.starts_at,
-            timezone=new.timezone,
-            locale=new.locale,
-            currency=Money.zero(new.currency).currency,
-            created_at=self._clock.now(),
-            description=new.description.strip(),
-        )
+        """A draft event in ``new.organization_id`` (owner or manager there), or in the
+        caller's personal organization (realm role ``organizer``) when none is given."""
         async with self._uow() as uow:
+            if new.organization_id is not None:
+                organization, _ = await organization_access(
+                    uow, principal, new.organization_id, MemberRole.MANAGER
+                )
+            else:
+                organization = await personal_organization(uow, principal, self._ids, self._clock)
+            event = Event(
+                id=self._ids.new_id(),
+                owner=principal.subject,
+                organization_id=organization.id,
+                name=new.name.strip(),
+                venue=new.venue.strip(),
+                starts_at=new.starts_at,
+                timezone=new.timezone,
+                locale=new.locale,
+                currency=Money.zero(new.currency).currency,
+                created_at=self._clock.now(),
+                description=new.description.strip(),
+            )
             await uow.catalog.add_event(event)
             await uow.commit()
         return event
@@ -86,7 +101,7 @@ class Catalog:
         self, principal: Principal, event_id: UUID, new: NewTicketType
     ) -> TicketType:
         async with self._uow() as uow:
-            event = managed_event(await uow.catalog.get_event(event_id), principal)
+            event = await managed_event(uow, principal, event_id)
             if event.status is EventStatus.CANCELLED:
                 raise Conflict("event_cancelled", "the event is cancelled")
             if new.price.currency != event.currency:
@@ -111,7 +126,7 @@ class Catalog:
 
     async def publish(self, principal: Principal, event_id: UUID) -> Event:
         async with self._uow() as uow:
-            event = managed_event(await uow.catalog.get_event(event_id), principal)
+            event = await managed_event(uow, principal, event_id)
             if event.status is EventStatus.PUBLISHED:
                 return event
             if not await uow.catalog.ticket_types(event.id):
@@ -137,28 +152,37 @@ class Catalog:
     async def list_managed(
         self, principal: Principal, *, limit: int = 50, offset: int = 0
     ) -> list[EventView]:
-        """An organizer's own events in every status (admins: everyone's)."""
+        """The events of the organizations the caller owns or manages, in every status
+        (admins: everyone's; anyone else: none)."""
         async with self._uow() as uow:
             events = await managed_events(uow, principal, limit=limit, offset=offset)
             return [await _view(uow.catalog, uow.inventory, event) for event in events]
 
     async def get(self, event_id: UUID, principal: Principal | None = None) -> EventView:
         async with self._uow() as uow:
-            event = visible_event(await uow.catalog.get_event(event_id), principal)
+            event = await visible_event(uow, event_id, principal)
             return await _view(uow.catalog, uow.inventory, event)
 
 
 async def managed_events(
-    uow: UnitOfWork, principal: Principal, *, limit: int, offset: int
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    limit: int,
+    offset: int,
+    role: MemberRole = MemberRole.MANAGER,
 ) -> list[Event]:
-    """The events the caller manages, in every status, by start (admins: everyone's).
+    """The events of the organizations in which the caller has ``role`` (or more), in
+    every status, by start (admins: everyone's; anyone else: none).
 
     The list counterpart of :func:`~eltiketi_core.usecases.access.managed_event`:
-    every organizer's list goes through it.
+    every organizer's list goes through it. Memberships are read now, never cached.
     """
-    require_role(principal, Role.ORGANIZER)
-    owner = None if principal.is_admin else principal.subject
-    return await uow.catalog.list_events(owner=owner, limit=limit, offset=offset)
+    organizations = None
+    if not principal.is_admin:
+        memberships = await uow.organizations.memberships(principal.subject)
+        organizations = [m.organization_id for m in memberships if m.role.includes(role)]
+    return await uow.catalog.list_events(organizations=organizations, limit=limit, offset=offset)
 
 
 async def _view(catalog: CatalogStore, inventory: InventoryStore, event: Event) -> EventView:

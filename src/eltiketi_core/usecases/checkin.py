@@ -7,13 +7,14 @@ from uuid import UUID
 
 import msgspec
 
-from eltiketi_core.domain.identity import Principal, Role
+from eltiketi_core.domain.identity import Principal
 from eltiketi_core.domain.order import CheckIn, TicketStatus
+from eltiketi_core.domain.organization import MemberRole
 from eltiketi_core.errors import AlreadyCheckedIn, InvalidTicket, TicketVoid, WrongEvent
 from eltiketi_core.ports.clock import Clock, IdGenerator
 from eltiketi_core.ports.tickets import TicketSigner
 from eltiketi_core.ports.uow import UnitOfWorkFactory
-from eltiketi_core.usecases.access import require_role
+from eltiketi_core.usecases.access import managed_event
 
 
 class Admission(msgspec.Struct, frozen=True, kw_only=True):
@@ -39,25 +40,26 @@ class CheckIns:
         self._ids = ids
         self._signer = signer
 
-    async def check_in(
-        self, principal: Principal, token: str, event_id: UUID | None = None
-    ) -> Admission:
+    async def check_in(self, principal: Principal, token: str, event_id: UUID) -> Admission:
         """Verify the token, then record the scan; of two scanners at once exactly one wins.
 
-        A good signature is not enough: a refunded order's tickets are void.
+        The scanner works for one event (``event_id``, the binding of a scanner session):
+        the caller needs a membership (``door``, ``manager`` or ``owner``) in its
+        organization, else the event is not found; a ticket of any other event is
+        ``wrong_event``. A good signature is not enough: a refunded order's tickets are void.
         """
-        require_role(principal, Role.STAFF)
-        claims = self._signer.verify(token)
-        if event_id is not None and claims.event_id != event_id:
-            raise WrongEvent("wrong_event", "this ticket is for another event")
-        mine = CheckIn(
-            id=self._ids.new_id(),
-            ticket_id=claims.ticket_id,
-            event_id=claims.event_id,
-            checked_in_at=self._clock.now(),
-            scanned_by=principal.subject,
-        )
         async with self._uow() as uow:
+            await managed_event(uow, principal, event_id, role=MemberRole.DOOR)
+            claims = self._signer.verify(token)
+            if claims.event_id != event_id:
+                raise WrongEvent("wrong_event", "this ticket is for another event")
+            mine = CheckIn(
+                id=self._ids.new_id(),
+                ticket_id=claims.ticket_id,
+                event_id=claims.event_id,
+                checked_in_at=self._clock.now(),
+                scanned_by=principal.subject,
+            )
             # Locked: a cancellation of the order waits for this check-in, or we wait
             # for it and see the ticket void (see Orders.cancel).
             ticket = await uow.tickets.get_locked(claims.ticket_id)

@@ -92,7 +92,7 @@ class Dashboards:
         now = self._clock.now()
         first_hour = _hour_of(now) - timedelta(hours=hours - 1)
         async with self._uow() as uow:
-            event = managed_event(await uow.catalog.get_event(event_id), principal)
+            event = await managed_event(uow, principal, event_id)
             stock = await ticket_type_stock(uow, event)
             totals = (await uow.orders.totals([event.id])).get(event.id) or OrderTotals(
                 event_id=event.id

@@ -211,7 +211,7 @@ class EventAdmin:
 
 
 async def _managed(uow: UnitOfWork, principal: Principal, event_id: UUID) -> Event:
-    return managed_event(await uow.catalog.get_event(event_id), principal)
+    return await managed_event(uow, principal, event_id)
 
 
 def _not_cancelled(event: Event) -> None:

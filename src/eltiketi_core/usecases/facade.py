@@ -29,6 +29,7 @@ from eltiketi_core.usecases.handlers import (
 from eltiketi_core.usecases.jobs import Jobs
 from eltiketi_core.usecases.notifications import Notifications
 from eltiketi_core.usecases.orders import Orders
+from eltiketi_core.usecases.organizations import Organizations
 from eltiketi_core.usecases.organizer_orders import OrganizerOrders
 from eltiketi_core.usecases.payment import Payments
 from eltiketi_core.usecases.policy import Policy
@@ -92,6 +93,7 @@ class Ticketing:
         self.dashboards = Dashboards(uow, clock)
         self.organizer_orders = OrganizerOrders(uow, clock, ids, self.notifications)
         self.attendees = Attendees(uow)
+        self.organizations = Organizations(uow, clock, ids, policy, self.notifications)
         self.sweeper = HoldSweeper(uow, clock, ids, policy)
         self.pruning = Pruning(uow, clock)
         self.inventory_handler = InventoryHandler(uow, clock)

@@ -26,6 +26,7 @@ from eltiketi_core.domain.job import Job, JobKind, JobStatus
 from eltiketi_core.errors import NotFound
 from eltiketi_core.ports.clock import Clock
 from eltiketi_core.ports.uow import UnitOfWork, UnitOfWorkFactory
+from eltiketi_core.usecases.access import managed_event
 from eltiketi_core.usecases.policy import Policy
 
 log = logging.getLogger(__name__)
@@ -70,16 +71,16 @@ class Jobs:
         self.owner = owner
 
     async def get(self, principal: Principal, job_id: UUID) -> Job:
-        """The job, for the organizer who owns its event or an admin; anyone else: 404."""
+        """The job, for the owners and managers of its event's organization (and admins);
+        a door member: 403; anyone else: 404 ``job_not_found``."""
         async with self._uow() as uow:
             job = await uow.jobs.get(job_id)
-            event = await uow.catalog.get_event(job.event_id) if job is not None else None
-        if (
-            job is None
-            or event is None
-            or not (principal.is_admin or event.owner == principal.subject)
-        ):
-            raise NotFound("job_not_found", "no such job")
+            if job is None:
+                raise NotFound("job_not_found", "no such job")
+            try:
+                await managed_event(uow, principal, job.event_id)
+            except NotFound as exc:
+                raise NotFound("job_not_found", "no such job") from exc
         return job
 
     async def run_due(self, limit: int = 1) -> int:

@@ -34,9 +34,11 @@ import msgspec
 from eltiketi_core.domain.booking import Contact
 from eltiketi_core.domain.identity import Principal
 from eltiketi_core.domain.order import OrderStatus
+from eltiketi_core.domain.organization import InvitationStatus
 from eltiketi_core.errors import Conflict, RateLimited, ValidationFailed
 from eltiketi_core.ports.clock import Clock, IdGenerator
 from eltiketi_core.ports.notifications import (
+    InvitationNotice,
     Notifier,
     PaymentProblemNotice,
     RefundNotice,
@@ -50,7 +52,7 @@ from eltiketi_core.usecases.policy import Policy
 
 log = logging.getLogger(__name__)
 
-Notice = TicketsNotice | RefundNotice | PaymentProblemNotice
+Notice = TicketsNotice | RefundNotice | PaymentProblemNotice | InvitationNotice
 
 
 def tickets_key(order_id: UUID) -> str:
@@ -63,6 +65,10 @@ def refund_key(refund_id: UUID) -> str:
 
 def payment_problem_key(payment_id: UUID) -> str:
     return f"payment_problem:{payment_id}"
+
+
+def invitation_key(invitation_id: UUID) -> str:
+    return f"invitation:{invitation_id}"
 
 
 def message_key(record: NotificationRecord) -> str:
@@ -177,7 +183,7 @@ class Notifications:
             if event_id is None:
                 order = owned(found, found.buyer if found else None, principal, "order")
             else:
-                event = managed_event(await uow.catalog.get_event(event_id), principal)
+                event = await managed_event(uow, principal, event_id)
                 order = event_order(found, event)
             if order.status is not OrderStatus.CONFIRMED:
                 raise Conflict("order_not_confirmed", "only confirmed orders have tickets to send")
@@ -306,6 +312,8 @@ class Notifications:
                 await notifier.send_tickets(notice)
             elif isinstance(notice, RefundNotice):
                 await notifier.send_refund(notice)
+            elif isinstance(notice, InvitationNotice):
+                await notifier.send_invitation(notice)
             else:
                 await notifier.send_payment_problem(notice)
         except Exception as exc:
@@ -410,7 +418,30 @@ async def build_message(uow: UnitOfWork, key: str) -> Message | None:
         return await _refund_message(uow, subject_id)
     if kind == "payment_problem":
         return await _payment_problem_message(uow, subject_id)
+    if kind == "invitation":
+        return await _invitation_message(uow, subject_id)
     return None
+
+
+async def _invitation_message(uow: UnitOfWork, invitation_id: UUID) -> Message | None:
+    """Only a pending invitation is (re)sent: a revoked or accepted one has nothing to say."""
+    invitation = await uow.invitations.get(invitation_id)
+    if invitation is None or invitation.status is not InvitationStatus.PENDING:
+        return None
+    organization = await uow.organizations.get(invitation.organization_id)
+    if organization is None:
+        return None
+    inviter = await uow.organizations.member(invitation.organization_id, invitation.invited_by)
+    contact = Contact(email=invitation.email)
+    notice = InvitationNotice(
+        contact=contact,
+        invitation_id=invitation.id,
+        organization_name=organization.name,
+        role=invitation.role.value,
+        invited_by=(inviter.email if inviter and inviter.email else invitation.invited_by),
+        expires_at=invitation.expires_at,
+    )
+    return Message(contact=contact, notice=notice, booking_id=None)
 
 
 async def _tickets_message(uow: UnitOfWork, order_id: UUID) -> Message | None:

@@ -97,7 +97,7 @@ class OrganizerOrders:
     ) -> list[Order]:
         """The event's orders matching ``text`` (see :func:`order_query`), newest first."""
         async with self._uow() as uow:
-            event = managed_event(await uow.catalog.get_event(event_id), principal)
+            event = await managed_event(uow, principal, event_id)
             query = order_query((event.id,), text, status)
             return await uow.orders.search(query, limit=limit, offset=offset)
 
@@ -163,7 +163,7 @@ class OrganizerOrders:
 async def _managed_order(
     uow: UnitOfWork, principal: Principal, event_id: UUID, order_id: UUID
 ) -> Order:
-    event = managed_event(await uow.catalog.get_event(event_id), principal)
+    event = await managed_event(uow, principal, event_id)
     return event_order(await uow.orders.get(order_id), event)
 
 

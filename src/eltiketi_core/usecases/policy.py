@@ -48,3 +48,5 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True):
     """Failed batches in a row before a job is marked ``failed``."""
     job_backoff: timedelta = timedelta(seconds=5)
     """Wait after a failed batch; doubles with each further failure."""
+    invitation_ttl: timedelta = timedelta(days=7)
+    """How long an invitation to an organization (and its e-mailed link) can be accepted."""

@@ -21,8 +21,8 @@ async def test_state_survives_an_app_restart(tmp_path: Path) -> None:
     async with running_app(settings) as first:
         organizer = await first.auth("olga", "organizer")
         buyer = await first.auth("alice", email="alice@example.test")
-        staff = await first.auth("sam", "staff")
         event_id, standing = await first.sale(organizer, capacity=20, name="Survivor Night")
+        staff = await first.door(event_id)
         order = await first.buy(buyer, event_id, standing, 2)
         held = expect(await first.hold(buyer, event_id, standing, 3), 201).json()
         expect(await first.check_in(staff, order["tickets"][0]["token"], event_id), 200)

@@ -176,6 +176,16 @@ class LiveApp:
         token = self.issuer.mint(sub, roles, email=f"{sub}@example.com")
         return {"Authorization": f"Bearer {token}"}
 
+    async def door(self, event_id: str, sub: str = "sam") -> Headers:
+        """Bearer headers for a ``door`` member of the event's organization (``POST /dev/token``
+        with ``members``: membership is data in the app's database, not a claim)."""
+        event = await self.client.get(f"/v1/events/{event_id}")
+        assert event.status_code == 200, event.text
+        member = {"organization_id": event.json()["organization_id"], "role": "door"}
+        answer = await self.client.post("/dev/token", json={"sub": sub, "members": [member]})
+        assert answer.status_code == 200, answer.text
+        return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
     # -- localstripe -----------------------------------------------------------------------
 
     def deliver_webhooks_here(self) -> None:

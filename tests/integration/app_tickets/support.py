@@ -81,6 +81,17 @@ class Shop:
             self._tokens[key] = {"Authorization": f"Bearer {answer.json()['access_token']}"}
         return self._tokens[key]
 
+    async def door(self, event_id: str, sub: str = "sam", role: str = "door") -> Headers:
+        """Bearer headers for ``sub``, a ``role`` member of the event's organization (made one
+        through ``POST /dev/token`` with ``members``: the realm role ``staff`` admits no one)."""
+        event = expect(await self.client.get(f"/v1/events/{event_id}"), 200).json()
+        body = {
+            "sub": sub,
+            "members": [{"organization_id": event["organization_id"], "role": role}],
+        }
+        answer = expect(await self.client.post("/dev/token", json=body), 200)
+        return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
     async def sale(
         self,
         organizer: Headers,
@@ -186,12 +197,8 @@ class Shop:
         expect(answer, 200)
         return {t["ticket_type_id"]: t for t in answer.json()["ticket_types"]}
 
-    async def check_in(
-        self, staff: Headers, token: str, event_id: str | None = None
-    ) -> httpx.Response:
-        body: dict[str, Any] = {"token": token}
-        if event_id is not None:
-            body["event_id"] = event_id
+    async def check_in(self, staff: Headers, token: str, event_id: str) -> httpx.Response:
+        body: dict[str, Any] = {"token": token, "event_id": event_id}
         return await self.client.post("/v1/check-ins", json=body, headers=staff)
 
 

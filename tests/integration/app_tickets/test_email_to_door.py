@@ -39,8 +39,8 @@ async def test_emailed_qr_codes_admit_each_ticket_once(
     async with running_app(settings) as app:
         organizer = await app.auth("olga", "organizer")
         buyer = await app.auth("alice", email="alice@example.test")
-        staff = await app.auth("sam", "staff")
         event_id, standing = await app.sale(organizer, capacity=10)
+        staff = await app.door(event_id)
 
         order = await app.buy(buyer, event_id, standing, 3, email="alice@example.test")
 

@@ -48,7 +48,7 @@ async def test_replicas_sharing_the_key_set_verify_each_others_tickets(
         sold_by_a = await _ticket(a, event_id, standing)
         sold_by_b = await _ticket(b, event_id, standing)
         assert _kid(sold_by_a) == _kid(sold_by_b)
-        staff_a, staff_b = await a.auth("sam", "staff"), await b.auth("sam", "staff")
+        staff_a, staff_b = await a.door(event_id), await b.door(event_id)
 
         first = expect(await b.check_in(staff_b, sold_by_a, event_id), 200).json()
         second = problem(await a.check_in(staff_a, sold_by_a, event_id), 409, "already_checked_in")
@@ -56,7 +56,7 @@ async def test_replicas_sharing_the_key_set_verify_each_others_tickets(
         expect(await a.check_in(staff_a, sold_by_b, event_id), 200)
 
         # Control: a replica that generated its own keys shares the database, not the trust.
-        staff_c = await own_keys.auth("sam", "staff")
+        staff_c = await own_keys.door(event_id)
         fresh = await _ticket(a, event_id, standing)
         problem(await own_keys.check_in(staff_c, fresh, event_id), 400, "invalid_ticket")
         assert (await a.client.get("/v1/tickets/keys")).json() == (
@@ -96,7 +96,7 @@ async def test_a_rotated_out_key_still_verifies_and_is_published(
         assert all("d" not in k for k in jwks), "private key material published"
         assert {k["kid"]: k["x"] for k in jwks}[old_kid] == published[0]["x"]
 
-        staff = await after.auth("sam", "staff")
+        staff = await after.door(event_id)
         expect(await after.check_in(staff, old_ticket, event_id), 200)
         new_ticket = await _ticket(after, event_id, standing)
         assert _kid(new_ticket) == new_kid
@@ -104,7 +104,7 @@ async def test_a_rotated_out_key_still_verifies_and_is_published(
 
         # A replica still on the old set knows the old key only: it refuses the new ticket
         # (unknown key) and still admits old ones.
-        old_staff = await not_rotated.auth("sam", "staff")
+        old_staff = await not_rotated.door(event_id)
         fresh_new = await _ticket(after, event_id, standing)
         problem(await not_rotated.check_in(old_staff, fresh_new, event_id), 400, "invalid_ticket")
         expect(await not_rotated.check_in(old_staff, spare_old_ticket, event_id), 200)

@@ -11,6 +11,7 @@ from eltiketi_core.domain.catalog import Event, EventStatus, TicketType
 from eltiketi_core.domain.identity import Principal
 from eltiketi_core.domain.money import Money
 from eltiketi_core.domain.payment import PaymentStatus
+from tests.contract.builders import ORG_ID, store_event
 
 START = datetime(2031, 5, 4, 18, 0, tzinfo=UTC)
 
@@ -44,6 +45,7 @@ async def published_event(
     event = Event(
         id=uuid.uuid4(),
         owner="organizer-1",
+        organization_id=ORG_ID,
         name="Flash Sale Night",
         venue="Hall 1",
         starts_at=START + timedelta(days=30),
@@ -66,7 +68,7 @@ async def published_event(
         for n, capacity in enumerate(capacities)
     ]
     async with db.unit_of_work() as uow:
-        await uow.catalog.add_event(event)
+        await store_event(uow, event)
         for ticket_type in types:
             await uow.catalog.add_ticket_type(ticket_type)
         await uow.commit()

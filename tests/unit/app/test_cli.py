@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
+from uuid import uuid4
 
 import pytest
 
@@ -67,6 +69,31 @@ def test_dev_token_is_refused_outside_embedded_dev_auth(
     assert status == 2
     assert captured.out == ""
     assert "ELTIKETI_" in captured.err
+
+
+@pytest.mark.parametrize(("flags", "verified"), [((), True), (("--email-unverified",), False)])
+def test_a_dev_tokens_email_is_verified_unless_told_otherwise(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], flags: tuple[str, ...], verified: bool
+) -> None:
+    status = main(["dev-token", "--sub", "dora", "--email", "dora@example.org", *flags])
+
+    assert status == 0
+    token = capsys.readouterr().out.strip()
+    principal = asyncio.run(DevTokenIssuer(data_dir).verifier().verify(token))
+    assert (principal.email, principal.email_verified) == ("dora@example.org", verified)
+
+
+def test_member_needs_a_database_not_memory(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ELTIKETI_DATABASE_URL", "memory://")
+
+    status = main(["dev-token", "--sub", "dora", "--member", f"{uuid4()}:door"])
+
+    captured = capsys.readouterr()
+    assert status == 2
+    assert captured.out == ""
+    assert "POST /dev/token" in captured.err
 
 
 def test_an_unknown_role_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:

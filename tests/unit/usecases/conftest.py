@@ -14,10 +14,12 @@ from eltiketi_core.domain.booking import Booking, Contact
 from eltiketi_core.domain.catalog import Event, TicketType
 from eltiketi_core.domain.identity import Principal
 from eltiketi_core.domain.money import Money
+from eltiketi_core.domain.organization import MemberRole
 from eltiketi_core.domain.payment import Payment
 from eltiketi_core.usecases import ItemRequest, NewEvent, NewTicketType, ReserveRequest
 
 ORGANIZER = Principal(subject="olga", roles=frozenset({"organizer"}))
+#: A ``door`` member of the organization of every sale :func:`make_sale` makes.
 STAFF = Principal(subject="sam", roles=frozenset({"staff"}))
 
 
@@ -106,6 +108,7 @@ async def make_sale(
         ),
     )
     await core.catalog.publish(ORGANIZER, event.id)
+    await core.organizations.grant(event.organization_id, STAFF.subject, MemberRole.DOOR)
     return Sale(kit=kit, event=event, standing=standing, seated=seated)
 
 

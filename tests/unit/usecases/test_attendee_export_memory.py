@@ -16,6 +16,7 @@ from tests.contract.builders import (
     new_payment,
     new_ticket_type,
     new_tickets,
+    store_event,
 )
 
 OWNER = Principal(subject="olga", roles=frozenset({"organizer"}))
@@ -28,7 +29,7 @@ async def seeded(tickets: int) -> tuple[Attendees, object]:
     event = new_event(owner=OWNER.subject)
     ticket_type = new_ticket_type(event, capacity=tickets)
     async with uow_factory() as uow:
-        await uow.catalog.add_event(event)
+        await store_event(uow, event)
         await uow.catalog.add_ticket_type(ticket_type)
         for n in range(tickets // TICKETS_PER_ORDER):
             booking = new_booking(

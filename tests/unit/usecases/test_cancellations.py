@@ -9,8 +9,8 @@ import pytest
 from eltiketi_core.domain.identity import Principal
 from eltiketi_core.domain.job import JobStatus
 from eltiketi_core.domain.order import OrderStatus, TicketStatus
-from eltiketi_core.errors import Conflict, NotFound
-from tests.unit.usecases.conftest import ORGANIZER, Sale, buyer
+from eltiketi_core.errors import Conflict, Forbidden, NotFound
+from tests.unit.usecases.conftest import ORGANIZER, STAFF, Sale, buyer
 
 
 async def _paid_reference(sale: Sale, order_id: object) -> str:
@@ -69,8 +69,10 @@ async def test_an_event_cancelled_twice_refunds_every_order_once(sale: Sale) -> 
     orders = [await sale.buy(buyer(f"b{i}"), 2) for i in range(3)]
     held = await sale.hold(buyer("late"), 1)
     other = Principal(subject="oscar", roles=frozenset({"organizer"}))
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound):  # not a member of the event's organization
         await sale.kit.core.cancellation.cancel(other, sale.event.id)
+    with pytest.raises(Forbidden):  # a door member
+        await sale.kit.core.cancellation.cancel(STAFF, sale.event.id)
 
     first = await sale.kit.core.cancellation.cancel(ORGANIZER, sale.event.id)
     second = await sale.kit.core.cancellation.cancel(ORGANIZER, sale.event.id)

@@ -13,12 +13,13 @@ from eltiketi_core.errors import (
     AlreadyCheckedIn,
     HoldLostRefunded,
     InvalidTicket,
+    NotFound,
     PaymentIncomplete,
     PaymentMismatch,
     TicketVoid,
     WrongEvent,
 )
-from tests.unit.usecases.conftest import STAFF, Sale, buyer
+from tests.unit.usecases.conftest import STAFF, Sale, buyer, make_sale
 
 
 async def test_hold_pay_confirm_sell_notify_check_in(sale: Sale) -> None:
@@ -56,7 +57,7 @@ async def test_hold_pay_confirm_sell_notify_check_in(sale: Sale) -> None:
     assert admission.holder == "alice"
     assert admission.ticket_type_name == "Standing"
     with pytest.raises(AlreadyCheckedIn) as err:
-        await core.checkins.check_in(STAFF, token)
+        await core.checkins.check_in(STAFF, token, sale.event.id)
     assert err.value.extra["first_checked_in_at"] == admission.checked_in_at.isoformat()
 
 
@@ -166,12 +167,15 @@ async def test_tickets_fail_check_in_with_their_codes(sale: Sale) -> None:
     token = notice.tickets[0].token
     core = sale.kit.core
     with pytest.raises(InvalidTicket):
-        await core.checkins.check_in(STAFF, token[:-3] + "abc")
-    with pytest.raises(WrongEvent):
+        await core.checkins.check_in(STAFF, token[:-3] + "abc", sale.event.id)
+    with pytest.raises(NotFound):  # no such event (a ticket type's id)
         await core.checkins.check_in(STAFF, token, sale.standing.id)
+    later = await make_sale(sale.kit)  # another event of the same organization
+    with pytest.raises(WrongEvent):
+        await core.checkins.check_in(STAFF, token, later.event.id)
     await core.orders.cancel(alice, order_id)
     with pytest.raises(TicketVoid):
-        await core.checkins.check_in(STAFF, token)
+        await core.checkins.check_in(STAFF, token, sale.event.id)
 
 
 async def test_fifty_scanners_at_once_admit_once(sale: Sale) -> None:
@@ -179,7 +183,8 @@ async def test_fifty_scanners_at_once_admit_once(sale: Sale) -> None:
     await sale.kit.drain()
     token = sale.kit.notifier.tickets[0].tickets[0].token
     results = await asyncio.gather(
-        *(sale.kit.core.checkins.check_in(STAFF, token) for _ in range(50)), return_exceptions=True
+        *(sale.kit.core.checkins.check_in(STAFF, token, sale.event.id) for _ in range(50)),
+        return_exceptions=True,
     )
     assert sum(not isinstance(r, Exception) for r in results) == 1
     assert all(isinstance(r, AlreadyCheckedIn) for r in results if isinstance(r, Exception))

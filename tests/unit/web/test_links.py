@@ -7,8 +7,16 @@ from uuid import uuid4
 
 import pytest
 
+from eltiketi_app.settings import Settings
 from eltiketi_app.web.auth import safe_return_path
-from eltiketi_app.web.links import VALID_AFTER_START, LinkExpired, LinkInvalid, TicketLinks
+from eltiketi_app.web.keys import invitation_links, ticket_links
+from eltiketi_app.web.links import (
+    VALID_AFTER_START,
+    InvitationLinks,
+    LinkExpired,
+    LinkInvalid,
+    TicketLinks,
+)
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 LINKS = TicketLinks(key=b"k" * 32, public_url="https://tickets.example.com/")
@@ -52,6 +60,34 @@ def test_a_changed_or_foreign_link_is_refused() -> None:
     ):
         with pytest.raises(LinkInvalid):
             LINKS.order_of(bad, NOW)
+
+
+def test_an_invitation_link_names_its_invitation_until_it_expires() -> None:
+    links = InvitationLinks(key=b"i" * 32, public_url="https://tickets.example.com")
+    invitation_id, expires = uuid4(), NOW + timedelta(days=7)
+
+    url = links.url(invitation_id, expires)
+    token = url.removeprefix("https://tickets.example.com/invitations/")
+
+    assert url.startswith("https://tickets.example.com/invitations/")
+    assert links.invitation_of(token, expires - timedelta(seconds=1)) == invitation_id
+    with pytest.raises(LinkExpired):
+        links.invitation_of(token, expires)
+    payload, mac = token.split(".")
+    with pytest.raises(LinkInvalid):
+        links.invitation_of(f"{payload}.{mac[:-2]}AA", NOW)
+
+
+def test_ticket_and_invitation_links_of_one_installation_never_stand_in_for_each_other() -> None:
+    settings = Settings(web_secret="s" * 40, public_url="https://tickets.example.com")
+    tickets, invitations = ticket_links(settings), invitation_links(settings)
+    subject, expires = uuid4(), NOW + timedelta(days=1)
+
+    assert tickets.key != invitations.key
+    with pytest.raises(LinkInvalid):
+        invitations.invitation_of(tickets.token(subject, expires), NOW)
+    with pytest.raises(LinkInvalid):
+        tickets.order_of(invitations.token(subject, expires), NOW)
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,10 @@ from eltiketi_adapters.sqlalchemy.stores.messaging import (
 )
 from eltiketi_adapters.sqlalchemy.stores.notifications import SqlNotificationStore
 from eltiketi_adapters.sqlalchemy.stores.orders import SqlOrderStore, SqlTicketStore
+from eltiketi_adapters.sqlalchemy.stores.organizations import (
+    SqlInvitationStore,
+    SqlOrganizationStore,
+)
 from eltiketi_adapters.sqlalchemy.stores.payments import SqlPaymentStore, SqlRefundStore
 
 __all__ = [
@@ -19,9 +23,11 @@ __all__ = [
     "SqlIdempotencyStore",
     "SqlInboxStore",
     "SqlInventoryStore",
+    "SqlInvitationStore",
     "SqlJobStore",
     "SqlNotificationStore",
     "SqlOrderStore",
+    "SqlOrganizationStore",
     "SqlOutboxStore",
     "SqlPaymentStore",
     "SqlRefundStore",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -95,6 +95,7 @@ class SqlCatalogStore:
             insert(EventRow).values(
                 id=event.id,
                 owner=event.owner,
+                organization_id=event.organization_id,
                 name=event.name,
                 venue=event.venue,
                 starts_at=event.starts_at,
@@ -167,7 +168,7 @@ class SqlCatalogStore:
         self,
         *,
         statuses: frozenset[EventStatus] | None = None,
-        owner: str | None = None,
+        organizations: Collection[UUID] | None = None,
         starts_after: datetime | None = None,
         limit: int = 50,
         offset: int = 0,
@@ -175,8 +176,10 @@ class SqlCatalogStore:
         query = select(EventRow.__table__)
         if statuses is not None:
             query = query.where(EventRow.status.in_(sorted(s.value for s in statuses)))
-        if owner is not None:
-            query = query.where(EventRow.owner == owner)
+        if organizations is not None:
+            if not organizations:
+                return []
+            query = query.where(EventRow.organization_id.in_(sorted(set(organizations))))
         if starts_after is not None:
             query = query.where(EventRow.starts_at > starts_after)
         query = query.order_by(EventRow.starts_at, EventRow.id).limit(limit).offset(offset)
@@ -257,6 +260,7 @@ def _event(row: Any) -> Event:
     return Event(
         id=row["id"],
         owner=row["owner"],
+        organization_id=row["organization_id"],
         name=row["name"],
         venue=row["venue"],
         starts_at=row["starts_at"],

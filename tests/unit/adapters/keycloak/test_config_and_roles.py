@@ -114,3 +114,13 @@ def test_profile_claims_map_to_the_principal() -> None:
         "u", "intro", "u@x.test", "+49",
     )  # fmt: skip
     assert principal({"sub": "u", "email": ""}, RoleMapping()).email is None
+
+
+@pytest.mark.parametrize(
+    ("claim", "verified"),
+    [(True, True), ("true", True), ("TRUE", True), (False, False), ("false", False), (1, False)],
+)
+def test_email_verified_is_only_an_explicit_true(claim: Any, verified: bool) -> None:
+    claims = {"sub": "u", "email": "u@x.test", "email_verified": claim}
+    assert principal(claims, RoleMapping()).email_verified is verified
+    assert principal({"sub": "u", "email": "u@x.test"}, RoleMapping()).email_verified is False

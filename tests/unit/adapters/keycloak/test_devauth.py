@@ -169,3 +169,19 @@ def test_mint_refuses_nonsense(
 ) -> None:
     with pytest.raises(ValueError):
         issuer.mint(sub, roles, ttl=ttl)
+
+
+async def test_a_dev_tokens_email_is_verified_unless_minted_otherwise(
+    issuer: DevTokenIssuer,
+) -> None:
+    verifier = issuer.verifier()
+    verified = await verifier.verify(issuer.mint("dora", email="dora@example.org"))
+    unverified = await verifier.verify(
+        issuer.mint("dora", email="dora@example.org", email_verified=False)
+    )
+    no_mail = issuer.mint("dora")
+
+    assert (verified.email, verified.email_verified) == ("dora@example.org", True)
+    assert unverified.email_verified is False
+    assert "email_verified" not in decode_unverified(no_mail)[1]
+    assert (await verifier.verify(no_mail)).email_verified is False

@@ -15,6 +15,7 @@ from eltiketi_adapters.memory.factories import (
     EventFactory,
     MoneyFactory,
     OrderFactory,
+    OrganizationFactory,
     PaymentFactory,
     PrincipalFactory,
     TicketFactory,
@@ -123,13 +124,17 @@ def test_seed_repeats_the_values_but_never_the_ids() -> None:
 
 async def test_built_objects_are_accepted_by_the_stores() -> None:
     make = memory_uow_factory(MemoryStorage())
-    event: Event = EventFactory.published(currency="EUR")
+    organization = OrganizationFactory.build()
+    event: Event = EventFactory.for_organization(
+        organization, status=EventStatus.PUBLISHED, currency="EUR"
+    )
     ticket_type: TicketType = TicketTypeFactory.for_event(event, capacity=10)
     booking: Booking = BookingFactory.for_ticket_types([ticket_type], quantity=2)
     payment = PaymentFactory.for_booking(booking, status=PaymentStatus.SUCCEEDED)
     order = OrderFactory.for_booking(booking, payment)
     tickets = TicketFactory.for_order(order)
     async with make() as uow:
+        assert await uow.organizations.add(organization)
         await uow.catalog.add_event(event)
         await uow.catalog.add_ticket_type(ticket_type)
         assert await uow.inventory.reserve(booking.id, ticket_type.id, 2)

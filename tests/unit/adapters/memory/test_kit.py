@@ -62,7 +62,7 @@ async def test_buy_runs_the_whole_journey() -> None:
     assert len(notice.tickets) == 3
     claims = kit.signer.verify(notice.tickets[0].token)
     assert claims.event_id == view.event.id
-    admission = await kit.checkins.check_in(KIT_STAFF, notice.tickets[0].token)
+    admission = await kit.checkins.check_in(KIT_STAFF, notice.tickets[0].token, view.event.id)
     assert admission is not None
 
 

@@ -19,6 +19,7 @@ from eltiketi_core.domain.catalog import Event, EventStatus, TicketType
 from eltiketi_core.domain.events import BookingCreated, DomainEvent, EventCancelled
 from eltiketi_core.domain.money import Money
 from eltiketi_core.ports.uow import UnitOfWork
+from tests.contract.builders import ORG_ID, store_event
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 
@@ -27,6 +28,7 @@ def event() -> Event:
     return Event(
         id=uuid4(),
         owner="olga",
+        organization_id=ORG_ID,
         name="Night",
         venue="Hall",
         starts_at=NOW,
@@ -101,7 +103,7 @@ async def test_cancelled_task_rolls_back_and_frees_the_lock() -> None:
 
     async def slow() -> None:
         async with make() as uow:
-            await uow.catalog.add_event(first)
+            await store_event(uow, first)
             started.set()
             await asyncio.sleep(10)
             await uow.commit()
@@ -128,7 +130,7 @@ async def test_commit_listeners_run_after_commits_that_wrote_events() -> None:
     storage.add_commit_listener(broken)
     created = event()
     async with make() as uow:
-        await uow.catalog.add_event(created)
+        await store_event(uow, created)
         await uow.commit()  # no events: nobody to wake
     assert calls == []
     async with make() as uow:
@@ -157,11 +159,11 @@ async def test_rollback_costs_what_the_transaction_changed() -> None:
     make = memory_uow_factory(storage)
     async with make() as uow:
         for _ in range(500):
-            await uow.catalog.add_event(event())
+            await store_event(uow, event())
         await uow.commit()
     changed = event()
     async with make() as uow:
-        await uow.catalog.add_event(changed)
+        await store_event(uow, changed)
         assert len(storage.journal._notes) == 1  # one row noted, not 500 copied
     assert len(storage.events) == 500
 
@@ -175,7 +177,7 @@ async def test_counters_that_would_break_raise_and_change_nothing() -> None:
     )
     booking = uuid4()
     async with make() as uow:
-        await uow.catalog.add_event(shown)
+        await store_event(uow, shown)
         await uow.catalog.add_ticket_type(ticket_type)
         assert await uow.inventory.reserve(booking, ticket_type.id, 2)
         with pytest.raises(InventoryInvariantError):

@@ -40,6 +40,7 @@ def tickets_notice(
     event = Event(
         id=uuid4(),
         owner="organizer-1",
+        organization_id=uuid4(),
         name=event_name,
         venue="Columbiahalle, Berlin",
         starts_at=STARTS_AT,
