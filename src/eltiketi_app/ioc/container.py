@@ -18,6 +18,7 @@ from eltiketi_app.ioc.core import CoreProvider
 from eltiketi_app.ioc.persistence import PersistenceProvider
 from eltiketi_app.ioc.rate_limits import RateLimitProvider
 from eltiketi_app.ioc.request import RequestProvider
+from eltiketi_app.ioc.usecases import UseCaseProvider
 from eltiketi_app.ioc.web import DevLoginProvider, OidcLoginProvider, WebProvider
 from eltiketi_app.metrics import Metrics
 from eltiketi_app.settings import Settings
@@ -32,6 +33,7 @@ def providers_for(settings: Settings) -> list[Provider]:
         NotifiersProvider(),
         IdentityProvider(),
         CoreProvider(),
+        UseCaseProvider(),
         RateLimitProvider(),
         RequestProvider(),
         WebProvider(),
