@@ -183,10 +183,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         )
     on_startup = [_demo_hook] if args.demo else []
     app = create_app(settings, on_startup=on_startup, freeze_gc=True)
-    _say(
-        f"elTiketi ({settings.mode.value}) on {settings.effective_public_url} — "
-        f"API docs at {settings.effective_public_url}/schema"
-    )
+    base = settings.effective_public_url
+    _say(f"elTiketi ({settings.mode.value}): the shop at {base}/ — API docs at {base}/schema")
     config = uvicorn.Config(
         app,
         host=settings.host,
