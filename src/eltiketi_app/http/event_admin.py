@@ -12,7 +12,7 @@ from uuid import UUID
 
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Router, get, patch, post
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from eltiketi_app.http.auth import BEARER, authenticated
 from eltiketi_app.http.availability_cache import EventViewCache
@@ -35,13 +35,15 @@ from eltiketi_core.domain.identity import Principal
 from eltiketi_core.usecases import Ticketing
 
 
-@can_answer("malformed_request", *STORAGE)
+@can_answer("malformed_request", "organization_not_found", "missing_role", *STORAGE)
 @get(
     "/managed",
     summary="The caller's events with their status and sales (organizer)",
     description="Every status, by start. `phase` is `draft`, `on_sale`, `sold_out` "
     "(published, nothing left in any ticket type), `past` (published, started) or "
-    "`cancelled`; `tickets_sold`, `orders`, `gross` and `refunded` are the sales so far.",
+    "`cancelled`; `tickets_sold`, `orders`, `gross` and `refunded` are the sales so far. "
+    "`organization_id` narrows it to one organization, where you must be an owner or "
+    "manager (`404 organization_not_found`, `403 missing_role`).",
 )
 @inject
 async def managed_events(
@@ -49,8 +51,11 @@ async def managed_events(
     principal: FromDishka[Principal],
     limit: Limit = 50,
     offset: Offset = 0,
+    organization_id: FromQuery[UUID | None] = None,
 ) -> EventSummaryListOut:
-    summaries = await ticketing.event_admin.summaries(principal, limit=limit, offset=offset)
+    summaries = await ticketing.event_admin.summaries(
+        principal, limit=limit, offset=offset, organization_id=organization_id
+    )
     return EventSummaryListOut(
         items=[event_summary_out(s) for s in summaries], limit=limit, offset=offset
     )

@@ -16,10 +16,13 @@ from litestar.params import FromPath, JSONBody
 
 from eltiketi_app.http.auth import BEARER, authenticated
 from eltiketi_app.http.openapi import can_answer
+from eltiketi_app.http.paging import Limit, Offset
 from eltiketi_app.http.problem_catalog import STORAGE, WRITES
 from eltiketi_app.http.schemas import (
+    EventListOut,
     InvitationListOut,
     InvitationOut,
+    InvitationPreviewOut,
     MemberListOut,
     MemberOut,
     MemberRoleIn,
@@ -28,15 +31,18 @@ from eltiketi_app.http.schemas import (
     NewOrganizationIn,
     OrganizationListOut,
     OrganizationOut,
+    event_view_out,
     invitation_out,
+    invitation_preview_out,
     member_out,
     organization_out,
 )
-from eltiketi_app.web.links import InvitationLinks, LinkExpired, LinkInvalid
+from eltiketi_app.web.links import InvitationLinks, invitation_id_of
 from eltiketi_core.domain.identity import Principal
-from eltiketi_core.errors import InvitationGone, NotFound
 from eltiketi_core.ports.clock import Clock
 from eltiketi_core.usecases import Ticketing
+from eltiketi_core.usecases.catalog import Catalog
+from eltiketi_core.usecases.organizations import Organizations
 
 GUARDS = [authenticated]
 
@@ -75,6 +81,26 @@ async def get_organization(
     principal: FromDishka[Principal],
 ) -> OrganizationOut:
     return organization_out(await ticketing.organizations.get(principal, organization_id))
+
+
+@can_answer("organization_not_found", "malformed_request", *STORAGE)
+@get(
+    "/{organization_id:uuid}/events",
+    summary="The organization's events, every status (any member)",
+    description="By start, with ticket types and live `available`; drafts and cancelled "
+    "events included. Any member may read it (`door` members need to know where they work); "
+    "sales figures are in `GET /v1/events/managed` (owners and managers).",
+)
+@inject
+async def organization_events(
+    organization_id: FromPath[UUID],
+    catalog: FromDishka[Catalog],
+    principal: FromDishka[Principal],
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> EventListOut:
+    views = await catalog.of_organization(principal, organization_id, limit=limit, offset=offset)
+    return EventListOut(items=[event_view_out(v) for v in views], limit=limit, offset=offset)
 
 
 @can_answer("organization_not_found", "missing_role", *STORAGE)
@@ -212,6 +238,27 @@ async def revoke_invitation(
     await ticketing.organizations.revoke(principal, organization_id, invitation_id)
 
 
+@can_answer("invitation_not_found", "invitation_expired", *STORAGE)
+@get(
+    "/{token:str}",
+    summary="Read an invitation from its link (before accepting it)",
+    description="`token` is the last part of the link in the invitation e-mail: the "
+    "organization, the role, who invited and whether it can still be accepted (`status`). "
+    "404 `invitation_not_found` (unknown or tampered), 410 `invitation_expired` once the "
+    "link's own time is up. Any signed-in caller holding the link may read it; only the "
+    "invited address may accept it.",
+)
+@inject
+async def read_invitation(
+    token: FromPath[str],
+    organizations: FromDishka[Organizations],
+    links: FromDishka[InvitationLinks],
+    clock: FromDishka[Clock],
+) -> InvitationPreviewOut:
+    preview = await organizations.preview(invitation_id_of(token, links, clock.now()))
+    return invitation_preview_out(preview)
+
+
 @can_answer(
     "invitation_not_found",
     "invitation_expired",
@@ -239,14 +286,7 @@ async def accept_invitation(
     links: FromDishka[InvitationLinks],
     clock: FromDishka[Clock],
 ) -> OrganizationOut:
-    try:
-        invitation_id = links.invitation_of(token, clock.now())
-    except LinkInvalid as exc:
-        raise NotFound("invitation_not_found", "no such invitation") from exc
-    except LinkExpired as exc:
-        raise InvitationGone(
-            "invitation_expired", "this invitation has expired; ask for a new one"
-        ) from exc
+    invitation_id = invitation_id_of(token, links, clock.now())
     membership = await ticketing.organizations.accept(principal, invitation_id)
     return organization_out(
         await ticketing.organizations.get(principal, membership.organization_id)
@@ -262,6 +302,7 @@ router = Router(
         create_organization,
         my_organizations,
         get_organization,
+        organization_events,
         list_members,
         add_member,
         change_role,
@@ -276,5 +317,5 @@ invitations_router = Router(
     tags=["organizations"],
     guards=GUARDS,
     security=BEARER,
-    route_handlers=[accept_invitation],
+    route_handlers=[read_invitation, accept_invitation],
 )

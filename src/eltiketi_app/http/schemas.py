@@ -32,7 +32,7 @@ from eltiketi_core.domain.payment import Payment
 from eltiketi_core.usecases.catalog import EventView, TicketTypeView
 from eltiketi_core.usecases.checkin import Admission
 from eltiketi_core.usecases.orders import OrderView
-from eltiketi_core.usecases.organizations import OrganizationView
+from eltiketi_core.usecases.organizations import InvitationPreview, OrganizationView
 
 
 class Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -393,6 +393,21 @@ class InvitationListOut(msgspec.Struct, kw_only=True):
     items: list[InvitationOut]
 
 
+class InvitationPreviewOut(msgspec.Struct, kw_only=True):
+    """An invitation as its link shows it to the invited person, before accepting."""
+
+    id: UUID
+    organization_id: UUID
+    organization_name: str
+    email: str
+    role: str
+    #: ``pending``, ``accepted``, ``revoked``, or ``expired``.
+    status: str
+    #: The inviter's e-mail address as they joined (else their subject).
+    invited_by: str
+    expires_at: datetime
+
+
 # --- conversions ----------------------------------------------------------------------
 
 
@@ -430,6 +445,20 @@ def invitation_out(invitation: Invitation, now: datetime) -> InvitationOut:
         expires_at=invitation.expires_at,
         decided_by=invitation.decided_by,
         decided_at=invitation.decided_at,
+    )
+
+
+def invitation_preview_out(preview: InvitationPreview) -> InvitationPreviewOut:
+    invitation = preview.invitation
+    return InvitationPreviewOut(
+        id=invitation.id,
+        organization_id=invitation.organization_id,
+        organization_name=preview.organization_name,
+        email=invitation.email,
+        role=invitation.role.value,
+        status="expired" if preview.expired else invitation.status.value,
+        invited_by=preview.invited_by,
+        expires_at=invitation.expires_at,
     )
 
 

@@ -23,7 +23,7 @@ from litestar.types import ControllerRouterHandler
 from eltiketi_app.settings import Settings
 from eltiketi_app.web.errors import page_exception_handlers
 from eltiketi_app.web.keys import derived_key, web_secret
-from eltiketi_app.web.pages import account, bookings, orders, shop, tickets
+from eltiketi_app.web.pages import account, bookings, invitations, manage, orders, shop, tickets
 from eltiketi_app.web.security import page_headers
 from eltiketi_app.web.session import STORE_NAME, session_config, session_store
 from eltiketi_app.web.templating import template_engine
@@ -74,6 +74,8 @@ def build_web(settings: Settings) -> Web:
             orders.cancel,
             orders.calendar_file,
             tickets.ticket_link,
+            *invitations.ROUTES,
+            *manage.ROUTES,
             *login,
             account.logout,
             account.choose_language,

@@ -64,9 +64,12 @@ def error_page(request: Request[Any, Any, Any], code: str, status: int) -> Templ
 
 def _login_required(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     assert isinstance(exc, LoginRequired)
-    return Redirect(
-        "/login?next=" + quote(safe_return_path(exc.return_to), safe="/"), status_code=303
-    )
+    target = "/login?next=" + quote(safe_return_path(exc.return_to), safe="/")
+    if request.headers.get("hx-request") == "true":
+        # an htmx poll (a live dashboard) whose session ended: the whole page goes to the
+        # login, not a login form swapped into the figures
+        return Response(b"", status_code=204, headers={"HX-Redirect": target})
+    return Redirect(target, status_code=303)
 
 
 def _domain_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

@@ -31,7 +31,7 @@ from hashlib import sha256
 from uuid import UUID
 
 from eltiketi_core.domain.order import OrderStatus
-from eltiketi_core.errors import DomainError, NotFound
+from eltiketi_core.errors import DomainError, InvitationGone, NotFound
 from eltiketi_core.usecases import OrderView, Ticketing
 
 #: How long after the event's start a link keeps working.
@@ -147,3 +147,20 @@ async def shared_order(token: str, links: TicketLinks, ticketing: Ticketing) -> 
     if view.order.status is OrderStatus.REFUNDED:
         raise LinkGone("link_revoked", "the order was cancelled or refunded")
     return view
+
+
+def invitation_id_of(token: str, links: InvitationLinks, now: datetime) -> UUID:
+    """The invitation an invitation link names, for the API and the acceptance page alike.
+
+    Raises ``NotFound("invitation_not_found")`` for a link we did not sign (or changed)
+    and ``InvitationGone("invitation_expired")`` once the link's own time is up; whether
+    the invitation can still be accepted is the database's to say.
+    """
+    try:
+        return links.invitation_of(token, now)
+    except LinkInvalid as exc:
+        raise NotFound("invitation_not_found", "no such invitation") from exc
+    except LinkExpired as exc:
+        raise InvitationGone(
+            "invitation_expired", "this invitation has expired; ask for a new one"
+        ) from exc

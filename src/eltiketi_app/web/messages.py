@@ -185,6 +185,115 @@ PROBLEMS: dict[str, tuple[str, str]] = {
         N_("Order cancelled"),
         N_("Your tickets are cancelled and the refund is on its way."),
     ),
+    # -- the back office (organizers) ---------------------------------------------------
+    "missing_role": (
+        N_("Not allowed"),
+        N_("Your role in this organization does not allow this. Ask an owner if you need it."),
+    ),
+    "organization_not_found": (
+        N_("Organization not found"),
+        N_("This organization does not exist, or you are not a member of it."),
+    ),
+    "member_not_found": (N_("Member not found"), N_("This person is not a member any more.")),
+    "job_not_found": (N_("Not found"), N_("We could not find this cancellation.")),
+    "ticket_type_not_found": (
+        N_("Ticket type not found"),
+        N_("This ticket type does not belong to this event."),
+    ),
+    "invalid_role": (N_("Choose a role"), N_("Choose owner, manager or door.")),
+    "last_owner": (
+        N_("An organization needs an owner"),
+        N_(
+            "This is the last owner, so they cannot be removed or given another role. "
+            "Make someone else an owner first."
+        ),
+    ),
+    "already_member": (
+        N_("Already a member"),
+        N_("This person is already a member of the organization."),
+    ),
+    "invitation_not_found": (
+        N_("This invitation link does not work"),
+        N_("The link is incomplete or was changed. Open it again from the invitation e-mail."),
+    ),
+    "invitation_expired": (
+        N_("This invitation has expired"),
+        N_("Invitations work for a limited time. Ask the organization for a new one."),
+    ),
+    "invitation_revoked": (
+        N_("This invitation was withdrawn"),
+        N_("The organization withdrew it. Ask them for a new one if you still need it."),
+    ),
+    "invitation_used": (
+        N_("This invitation was used already"),
+        N_("An invitation works once, and this one has been accepted."),
+    ),
+    "invitation_email_mismatch": (
+        N_("This invitation is for another e-mail address"),
+        N_(
+            "You are signed in with another address than the invited one. Sign out, then sign "
+            "in with the address the invitation was sent to."
+        ),
+    ),
+    "email_not_verified": (
+        N_("Your e-mail address is not verified"),
+        N_(
+            "Your account has not confirmed that this e-mail address is yours. Confirm it "
+            "(look for the e-mail from the sign-in service), sign in again and retry."
+        ),
+    ),
+    "no_ticket_types": (
+        N_("No ticket types yet"),
+        N_("Add at least one ticket type before you publish the event."),
+    ),
+    "event_has_bookings": (
+        N_("People have booked this event"),
+        N_(
+            "An event that has been booked stays published. Edit it, or cancel it, which "
+            "refunds everyone."
+        ),
+    ),
+    "order_not_confirmed": (
+        N_("This order is not confirmed"),
+        N_("A refunded order has no tickets to send."),
+    ),
+    "order_changed": (
+        N_("The order changed meanwhile"),
+        N_("Someone else changed this order a moment ago. Look at it again before you act."),
+    ),
+    "organization_created": (
+        N_("Organization created"),
+        N_("You are its owner. Create its first event, then invite your team."),
+    ),
+    "joined": (N_("Welcome to the team"), N_("You are now a member of this organization.")),
+    "event_created": (
+        N_("Event created"),
+        N_("It is a draft. Add its ticket types, then publish it."),
+    ),
+    "event_saved": (N_("Saved"), N_("Buyers see the changes at once.")),
+    "published": (N_("Published"), N_("The event is on sale: buyers can see and book it.")),
+    "unpublished": (N_("Back to draft"), N_("Buyers cannot see the event any more.")),
+    "type_added": (N_("Ticket type added"), N_("It is on sale once the event is published.")),
+    "type_saved": (N_("Ticket type saved"), N_("New reservations follow the changes.")),
+    "refund_done": (
+        N_("Order refunded"),
+        N_("The money goes back to the buyer, the tickets no longer work, and the buyer is told."),
+    ),
+    "tickets_resent": (N_("Tickets sent"), N_("The e-tickets went to the buyer again.")),
+    "role_changed": (N_("Role changed"), N_("It applies from their next click on.")),
+    "member_removed": (N_("Member removed"), N_("They lost access at once.")),
+    "invited": (
+        N_("Invitation sent"),
+        N_("They get an e-mail with a link to join. You can withdraw it until they accept."),
+    ),
+    "invitation_revoked_done": (
+        N_("Invitation withdrawn"),
+        N_("Its link no longer works."),
+    ),
+    "resend_rate_limited_organizer": (
+        N_("Already sent"),
+        N_("The tickets were sent a moment ago. Wait a minute before sending them again."),
+    ),
     "internal_error": (
         N_("Something went wrong"),
         N_("Something went wrong on our side. Please try again in a moment."),

@@ -17,6 +17,7 @@ from litestar.contrib.jinja import JinjaTemplateEngine
 from markupsafe import Markup
 
 from eltiketi_app.web.i18n import LANGUAGE_NAMES, LANGUAGES
+from eltiketi_core.domain.identity import Role
 
 
 @jinja2.pass_context
@@ -45,7 +46,15 @@ def environment() -> jinja2.Environment:
     )
     env.globals["LANGUAGES"] = [(code, LANGUAGE_NAMES[code]) for code in LANGUAGES]
     env.filters["svg"] = _trusted_svg
+    env.globals["may_organize"] = _may_organize
     return env
+
+
+def _may_organize(visitor: Any) -> bool:
+    """Whether the header offers the back office: to organizers and admins (door members,
+    who hold no realm role, find it in the footer and in their invitation)."""
+    principal = getattr(visitor, "principal", None)
+    return bool(principal is not None and principal.has_role(Role.ORGANIZER))
 
 
 def _trusted_svg(markup: Any) -> Markup:

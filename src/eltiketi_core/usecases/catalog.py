@@ -158,6 +158,24 @@ class Catalog:
             events = await managed_events(uow, principal, limit=limit, offset=offset)
             return [await _view(uow.catalog, uow.inventory, event) for event in events]
 
+    async def of_organization(
+        self, principal: Principal, organization_id: UUID, *, limit: int = 50, offset: int = 0
+    ) -> list[EventView]:
+        """One organization's events in every status, by start, for any of its members —
+        ``door`` included, who needs to know which events they work at. The public view
+        (no sales figures: those are for owners and managers, in
+        :meth:`~eltiketi_core.usecases.event_admin.EventAdmin.summaries`)."""
+        async with self._uow() as uow:
+            events = await managed_events(
+                uow,
+                principal,
+                limit=limit,
+                offset=offset,
+                role=MemberRole.DOOR,
+                organization_id=organization_id,
+            )
+            return [await _view(uow.catalog, uow.inventory, event) for event in events]
+
     async def get(self, event_id: UUID, principal: Principal | None = None) -> EventView:
         async with self._uow() as uow:
             event = await visible_event(uow, event_id, principal)
@@ -171,15 +189,24 @@ async def managed_events(
     limit: int,
     offset: int,
     role: MemberRole = MemberRole.MANAGER,
+    organization_id: UUID | None = None,
 ) -> list[Event]:
     """The events of the organizations in which the caller has ``role`` (or more), in
     every status, by start (admins: everyone's; anyone else: none).
 
+    ``organization_id`` narrows the list to one organization; there the caller needs
+    ``role`` or is refused like any organization route (``404 organization_not_found``
+    for a non-member, ``403 missing_role`` for a lesser role) rather than shown an
+    empty list that would look like a real answer.
+
     The list counterpart of :func:`~eltiketi_core.usecases.access.managed_event`:
     every organizer's list goes through it. Memberships are read now, never cached.
     """
-    organizations = None
-    if not principal.is_admin:
+    organizations: list[UUID] | None = None
+    if organization_id is not None:
+        await organization_access(uow, principal, organization_id, role)
+        organizations = [organization_id]
+    elif not principal.is_admin:
         memberships = await uow.organizations.memberships(principal.subject)
         organizations = [m.organization_id for m in memberships if m.role.includes(role)]
     return await uow.catalog.list_events(organizations=organizations, limit=limit, offset=offset)

@@ -197,12 +197,21 @@ class EventAdmin:
             return await ticket_type_stock(uow, event)
 
     async def summaries(
-        self, principal: Principal, *, limit: int = 50, offset: int = 0
+        self,
+        principal: Principal,
+        *,
+        limit: int = 50,
+        offset: int = 0,
+        organization_id: UUID | None = None,
     ) -> list[EventSummary]:
-        """The caller's events (every status) with their phase and sales, by start."""
+        """The caller's events (every status) with their phase and sales, by start;
+        ``organization_id``: only that organization's (where the caller must be an owner
+        or manager: ``404 organization_not_found``, ``403 missing_role`` otherwise)."""
         now = self._clock.now()
         async with self._uow() as uow:
-            events = await managed_events(uow, principal, limit=limit, offset=offset)
+            events = await managed_events(
+                uow, principal, limit=limit, offset=offset, organization_id=organization_id
+            )
             totals = await uow.orders.totals([e.id for e in events])
             return [
                 _summary(event, await ticket_type_stock(uow, event), totals.get(event.id), now)

@@ -53,6 +53,17 @@ class OrganizationView(msgspec.Struct, frozen=True, kw_only=True):
     role: MemberRole
 
 
+class InvitationPreview(msgspec.Struct, frozen=True, kw_only=True):
+    """What the invited person sees before accepting: which organization, which role, who
+    invited them (the inviter's e-mail address as they joined, else their subject) and
+    whether it can still be accepted (``status``; ``expired`` is its own flag)."""
+
+    invitation: Invitation
+    organization_name: str
+    invited_by: str
+    expired: bool
+
+
 class Organizations:
     """Every organization use case; they share the same collaborators."""
 
@@ -247,6 +258,31 @@ class Organizations:
             status=InvitationStatus.REVOKED,
             decided_by=principal.subject,
             decided_at=now,
+        )
+
+    async def preview(self, invitation_id: UUID) -> InvitationPreview:
+        """The invitation as its link shows it, before anyone accepts it.
+
+        No caller is checked: whoever holds the signed link (the app checks the link's
+        signature before asking) may read what the e-mail said anyway. Accepting is
+        :meth:`accept`, which decides who may.
+
+        Raises:
+            NotFound: ``invitation_not_found``.
+        """
+        async with self._uow() as uow:
+            invitation = await _invitation(uow, invitation_id)
+            organization = await uow.organizations.get(invitation.organization_id)
+            if organization is None:  # pragma: no cover - organizations are never deleted
+                raise NotFound("invitation_not_found", "no such invitation")
+            inviter = await uow.organizations.member(
+                invitation.organization_id, invitation.invited_by
+            )
+        return InvitationPreview(
+            invitation=invitation,
+            organization_name=organization.name,
+            invited_by=inviter.email if inviter and inviter.email else invitation.invited_by,
+            expired=invitation.expired(self._clock.now()),
         )
 
     async def accept(self, principal: Principal, invitation_id: UUID) -> Membership:

@@ -1,0 +1,153 @@
+"""What every back-office page shares: the organization and event it is about, the
+visitor's role there, and rendering in the layout with the back office's navigation.
+
+Who may see a page is decided by the core on every request (memberships are read
+each time, never cached): these helpers only ask it. A page about an event of an
+organization the visitor is not a member of answers the friendly 404 page, as the
+API answers ``404 event_not_found``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from litestar import Request
+from litestar.response import Template
+
+from eltiketi_app.http.problems import STATUS_BY_KIND
+from eltiketi_app.web.auth import Visitor
+from eltiketi_app.web.i18n import N_, Lang
+from eltiketi_app.web.pages.common import page
+from eltiketi_core.domain.catalog import EventPhase
+from eltiketi_core.domain.identity import Principal, Role
+from eltiketi_core.domain.organization import MemberRole
+from eltiketi_core.errors import DomainError, NotFound
+from eltiketi_core.ports.clock import Clock
+from eltiketi_core.usecases.catalog import Catalog, EventView
+from eltiketi_core.usecases.organizations import Organizations, OrganizationView
+
+ROLE_NAMES = {
+    MemberRole.OWNER: N_("Owner"),
+    MemberRole.MANAGER: N_("Manager"),
+    MemberRole.DOOR: N_("Door"),
+}
+ROLE_MEANINGS = {
+    MemberRole.OWNER: N_("Everything, including the team and invitations"),
+    MemberRole.MANAGER: N_("Events, orders, refunds and reports"),
+    MemberRole.DOOR: N_("Checking tickets in at the events; nothing else"),
+}
+PHASE_NAMES = {
+    EventPhase.DRAFT: N_("Draft"),
+    EventPhase.ON_SALE: N_("On sale"),
+    EventPhase.SOLD_OUT: N_("Sold out"),
+    EventPhase.PAST: N_("Past"),
+    EventPhase.CANCELLED: N_("Cancelled"),
+}
+#: The badge style of each phase (see ``app.css``).
+PHASE_BADGES = {
+    EventPhase.DRAFT: "badge-muted",
+    EventPhase.ON_SALE: "badge-ok",
+    EventPhase.SOLD_OUT: "badge-out",
+    EventPhase.PAST: "badge-muted",
+    EventPhase.CANCELLED: "badge-out",
+}
+
+
+class EventPlace(msgspec.Struct, frozen=True, kw_only=True):
+    """An event as a member of its organization sees it, with their role there."""
+
+    view: EventView
+    organization: OrganizationView
+
+    @property
+    def can_manage(self) -> bool:
+        return self.organization.role.includes(MemberRole.MANAGER)
+
+
+async def event_place(
+    principal: Principal, event_id: UUID, catalog: Catalog, organizations: Organizations
+) -> EventPlace:
+    """The event and the visitor's role in its organization; ``404 event_not_found`` for
+    anyone who is not a member there (a published event is public, its back office not)."""
+    view = await catalog.get(event_id, principal)
+    try:
+        organization = await organizations.get(principal, view.event.organization_id)
+    except NotFound:
+        raise NotFound("event_not_found", "no such event") from None
+    return EventPlace(view=view, organization=organization)
+
+
+def phase_of(view: EventView, clock: Clock) -> EventPhase:
+    """The event's phase from its public view (the core's rule, as the summaries use it)."""
+    return view.event.phase(
+        clock.now(),
+        available=sum(t.available for t in view.ticket_types),
+        ticket_types=len(view.ticket_types),
+    )
+
+
+def manage_page(
+    template: str,
+    request: Request[Any, Any, Any],
+    lang: Lang,
+    visitor: Visitor,
+    *,
+    title: str,
+    organization: OrganizationView | None = None,
+    place: EventPlace | None = None,
+    tab: str = "",
+    status: int = 200,
+    **context: Any,
+) -> Template:
+    """A back-office page: always private (``no-store``), with the organization's and the
+    event's navigation when it is about one."""
+    organization = place.organization if place is not None else organization
+    role = organization.role if organization is not None else None
+    principal = visitor.principal
+    context.setdefault("may_create", principal is not None and principal.has_role(Role.ORGANIZER))
+    for name in FORM_VALUES:  # an empty field the form has not seen yet reads as ""
+        if name in context:
+            context[name] = defaultdict(str, context[name])
+    return page(
+        template,
+        request,
+        lang,
+        visitor,
+        status=status,
+        title=title,
+        private=True,
+        organization=organization,
+        event=place.view.event if place is not None else None,
+        can_manage=bool(role and role.includes(MemberRole.MANAGER)),
+        is_owner=role is MemberRole.OWNER,
+        role_name=lang.gettext(ROLE_NAMES[role]) if role else "",
+        tab=tab,
+        **context,
+    )
+
+
+#: Context entries holding a form's values.
+FORM_VALUES = ("form", "invite_form")
+
+#: Refusals a page says in a sentence where the action was (the rest: the error page).
+INLINE_KINDS = frozenset({"conflict", "unprocessable", "gone", "rate_limited"})
+
+
+def inline(problem: DomainError) -> bool:
+    """Whether the page that tried the action shows this refusal itself (a 409 such as
+    ``ticket_used``), rather than the friendly error page (404, 403)."""
+    return problem.kind in INLINE_KINDS
+
+
+def status_of(problem: DomainError) -> int:
+    """The HTTP status the API answers this refusal with; the page answers the same."""
+    return STATUS_BY_KIND.get(problem.kind, 422)
+
+
+def notice_of(request: Request[Any, Any, Any], known: frozenset[str]) -> str | None:
+    """The ``?done=`` notice of a page reached after an action (only codes it knows)."""
+    done = request.query_params.get("done") or ""
+    return done if done in known else None

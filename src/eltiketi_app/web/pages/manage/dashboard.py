@@ -1,0 +1,149 @@
+"""An event's dashboard: capacity, held, sold and available per ticket type, money, check-ins
+and a small chart of orders per hour — live while a sale runs (htmx polls the figures every
+two seconds; the page works without JavaScript, it just does not move).
+
+One read use case (:meth:`~eltiketi_core.usecases.dashboard.Dashboards.for_event`, the same as
+``GET /v1/events/{id}/dashboard``): no lock, no write, so an open dashboard never makes a
+buyer wait. The chart is an SVG drawn here, no chart library.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from dishka.integrations.litestar import FromDishka, inject
+from litestar import Request, get
+from litestar.response import Template
+
+from eltiketi_app.web.auth import Visitor, require
+from eltiketi_app.web.i18n import Lang
+from eltiketi_app.web.pages.common import here
+from eltiketi_app.web.pages.manage.common import PHASE_BADGES, PHASE_NAMES, event_place, manage_page
+from eltiketi_core.domain.catalog import EventPhase
+from eltiketi_core.usecases.catalog import Catalog
+from eltiketi_core.usecases.dashboard import Dashboards, EventDashboard, HourCount
+from eltiketi_core.usecases.organizations import Organizations
+
+#: Hours the chart covers (the API's default window).
+CHART_HOURS = 24
+#: Seconds between looks at the figures.
+POLL_SECONDS = 2
+#: The chart's drawing box (the SVG scales to its container).
+CHART_WIDTH = 480
+CHART_HEIGHT = 120
+CHART_BASELINE = 100
+#: A label under every this many hours.
+LABEL_EVERY = 6
+
+
+class Bar(msgspec.Struct, frozen=True, kw_only=True):
+    """One hour of the chart, already laid out: position, height and what it says."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+    orders: int
+    at: str
+    label: str
+    tick: str
+
+
+def chart(hours: tuple[HourCount, ...], timezone: str, lang: Lang) -> list[Bar]:
+    """The bars of the orders-per-hour chart, scaled to the busiest hour, labelled with the
+    hour at the venue (every :data:`LABEL_EVERY` hours, and the current one last)."""
+    busiest = max((h.orders for h in hours), default=0) or 1
+    slot = CHART_WIDTH / max(len(hours), 1)
+    bars = []
+    for index, hour in enumerate(hours):
+        height = round(hour.orders / busiest * (CHART_BASELINE - 8), 1)
+        at = lang.time(hour.hour, timezone)
+        last = index == len(hours) - 1
+        bars.append(
+            Bar(
+                x=round(index * slot + slot * 0.15, 1),
+                y=round(CHART_BASELINE - height, 1),
+                width=round(slot * 0.7, 1),
+                height=height,
+                orders=hour.orders,
+                at=at,
+                label=lang.ngettext("%(num)d order", "%(num)d orders", hour.orders)
+                % {"num": hour.orders}
+                + f" · {at}",
+                tick=at if (index % LABEL_EVERY == 0 and not last) or last else "",
+            )
+        )
+    return bars
+
+
+def dashboard_context(dashboard: EventDashboard, lang: Lang) -> dict[str, Any]:
+    event = dashboard.event
+    return {
+        "dashboard": dashboard,
+        "phase_name": lang.gettext(PHASE_NAMES[dashboard.phase]),
+        "badge": PHASE_BADGES[dashboard.phase],
+        "gross": lang.money(dashboard.gross),
+        "refunded": lang.money(dashboard.refunded),
+        "net": lang.money(dashboard.net),
+        "bars": chart(dashboard.orders_per_hour, event.timezone, lang),
+        "chart_width": CHART_WIDTH,
+        "chart_height": CHART_HEIGHT,
+        "baseline": CHART_BASELINE,
+        "as_of": lang.time(dashboard.as_of, event.timezone),
+        "poll_seconds": POLL_SECONDS,
+        "total_orders_chart": sum(h.orders for h in dashboard.orders_per_hour),
+        # a cancelled event or a draft does not move; a past one does (check-ins)
+        "live": dashboard.phase not in {EventPhase.DRAFT, EventPhase.CANCELLED},
+    }
+
+
+@get("/manage/events/{event_id:uuid}/dashboard", name="manage:dashboard")
+@inject
+async def dashboard_page(
+    *,
+    event_id: UUID,
+    request: Request[Any, Any, Any],
+    catalog: FromDishka[Catalog],
+    organizations: FromDishka[Organizations],
+    dashboards: FromDishka[Dashboards],
+    lang: FromDishka[Lang],
+    visitor: FromDishka[Visitor],
+) -> Template:
+    principal = require(visitor, here(request))
+    place = await event_place(principal, event_id, catalog, organizations)
+    dashboard = await dashboards.for_event(principal, event_id, hours=CHART_HOURS)
+    return manage_page(
+        "manage/dashboard.html",
+        request,
+        lang,
+        visitor,
+        title=lang.gettext("Dashboard"),
+        place=place,
+        tab="dashboard",
+        **dashboard_context(dashboard, lang),
+    )
+
+
+@get("/manage/events/{event_id:uuid}/dashboard/live", name="manage:dashboard-live")
+@inject
+async def dashboard_live(
+    *,
+    event_id: UUID,
+    dashboards: FromDishka[Dashboards],
+    lang: FromDishka[Lang],
+    visitor: FromDishka[Visitor],
+) -> Template:
+    """The figures alone, for htmx to swap in every :data:`POLL_SECONDS` seconds."""
+    principal = require(visitor, f"/manage/events/{event_id}/dashboard")
+    dashboard = await dashboards.for_event(principal, event_id, hours=CHART_HOURS)
+    return Template(
+        template_name="manage/_dashboard.html",
+        context={"lang": lang, **dashboard_context(dashboard, lang)},
+        headers={"Cache-Control": "no-store"},
+        media_type="text/html",
+    )
+
+
+ROUTES = [dashboard_page, dashboard_live]

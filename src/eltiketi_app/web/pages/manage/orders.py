@@ -1,0 +1,364 @@
+"""An event's orders in the back office: search (order number, e-mail, phone, buyer or a name
+on a ticket), one order with its payments, refunds and tickets, refunding it (after a
+confirmation) and sending its tickets again.
+
+The same use cases as ``GET /v1/events/{id}/orders``, ``…/orders/{order_id}``,
+``…/refund`` and ``…/resend``, with the same rules: a refund of an order whose ticket
+was scanned is refused (``409 ticket_used``) and said in a sentence; a door member is
+refused (403 page); another organization's order is the 404 page.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from dishka.integrations.litestar import FromDishka, inject
+from litestar import Request, Response, get, post
+from litestar.params import Parameter
+from litestar.response import Redirect, Template
+
+from eltiketi_app.web.auth import Visitor, require
+from eltiketi_app.web.i18n import N_, Lang
+from eltiketi_app.web.pages.common import here
+from eltiketi_app.web.pages.manage.common import (
+    EventPlace,
+    event_place,
+    inline,
+    manage_page,
+    notice_of,
+    status_of,
+)
+from eltiketi_app.web.pages.manage.forms import Form
+from eltiketi_core.domain.order import OrderStatus, TicketStatus
+from eltiketi_core.domain.payment import PaymentStatus, RefundReason, RefundStatus
+from eltiketi_core.errors import DomainError, ValidationFailed
+from eltiketi_core.usecases.catalog import Catalog
+from eltiketi_core.usecases.organizations import Organizations
+from eltiketi_core.usecases.organizer_orders import OrderDetail, OrganizerOrders
+
+PAGE_SIZE = 25
+#: Codes whose buyer's sentence ("we sent your tickets…") reads wrong to an organizer.
+ORGANIZER_WORDING = {"resend_rate_limited": "resend_rate_limited_organizer"}
+ORDER_NOTICES = frozenset({"refund_done", "tickets_resent"})
+STATUS_NAMES = {
+    OrderStatus.CONFIRMED: N_("Confirmed"),
+    OrderStatus.REFUNDED: N_("Refunded"),
+}
+STATUS_BADGES = {OrderStatus.CONFIRMED: "badge-ok", OrderStatus.REFUNDED: "badge-out"}
+PAYMENT_NAMES = {
+    PaymentStatus.OPEN: N_("Open"),
+    PaymentStatus.FAILED: N_("Declined"),
+    PaymentStatus.CANCELLED: N_("Cancelled"),
+    PaymentStatus.SUCCEEDED: N_("Paid"),
+    PaymentStatus.REFUNDED: N_("Refunded"),
+}
+REFUND_NAMES = {
+    RefundStatus.PENDING: N_("Being paid back"),
+    RefundStatus.SUCCEEDED: N_("Paid back"),
+    RefundStatus.FAILED: N_("Failed, retried"),
+}
+REASON_NAMES = {
+    RefundReason.ORGANIZER_CANCELLED: N_("Refunded by the organizer"),
+    RefundReason.CUSTOMER_CANCELLED: N_("Cancelled by the buyer"),
+    RefundReason.EVENT_CANCELLED: N_("The event was cancelled"),
+    RefundReason.HOLD_LOST: N_("Paid after the reservation ended"),
+    RefundReason.DUPLICATE_PAYMENT: N_("Paid twice"),
+}
+
+
+@get("/manage/events/{event_id:uuid}/orders", name="manage:orders")
+@inject
+async def orders_page(
+    *,
+    event_id: UUID,
+    request: Request[Any, Any, Any],
+    catalog: FromDishka[Catalog],
+    organizations: FromDishka[Organizations],
+    organizer_orders: FromDishka[OrganizerOrders],
+    lang: FromDishka[Lang],
+    visitor: FromDishka[Visitor],
+    q: Annotated[str, Parameter(query="q", max_length=1000)] = "",
+    status: Annotated[str, Parameter(query="status", max_length=20)] = "",
+    page_number: Annotated[int, Parameter(query="page", ge=1, le=10_000)] = 1,
+) -> Template:
+    principal = require(visitor, here(request))
+    place = await event_place(principal, event_id, catalog, organizations)
+    chosen = OrderStatus(status) if status in {s.value for s in OrderStatus} else None
+    form = Form({"q": q}, lang)
+    found = []
+    try:
+        found = await organizer_orders.search(
+            principal,
+            event_id,
+            q or None,
+            status=chosen,
+            limit=PAGE_SIZE + 1,
+            offset=(page_number - 1) * PAGE_SIZE,
+        )
+    except ValidationFailed:  # a search text over 320 characters
+        form.refuse("q")
+    names = _type_names(place)
+    rows = [
+        {
+            "order": order,
+            "when": lang.datetime(order.created_at, place.view.event.timezone),
+            "tickets": sum(item.quantity for item in order.items),
+            "kinds": ", ".join(sorted({names.get(i.ticket_type_id, "") for i in order.items})),
+            "total": lang.money(order.total),
+            "status_name": lang.gettext(STATUS_NAMES[order.status]),
+            "badge": STATUS_BADGES[order.status],
+        }
+        for order in found[:PAGE_SIZE]
+    ]
+    return manage_page(
+        "manage/orders.html",
+        request,
+        lang,
+        visitor,
+        status=422 if form.errors else 200,
+        title=lang.gettext("Orders"),
+        place=place,
+        tab="orders",
+        rows=rows,
+        q=q,
+        chosen=chosen.value if chosen else "",
+        statuses=[(s.value, lang.gettext(STATUS_NAMES[s])) for s in OrderStatus],
+        errors=form.errors,
+        page_number=page_number,
+        has_next=len(found) > PAGE_SIZE,
+        query=_query(q, chosen),
+    )
+
+
+def _query(q: str, status: OrderStatus | None) -> str:
+    from urllib.parse import urlencode
+
+    return urlencode({k: v for k, v in (("q", q), ("status", status.value if status else "")) if v})
+
+
+def _type_names(place: EventPlace) -> dict[UUID, str]:
+    return {t.id: t.name for t in place.view.ticket_types}
+
+
+@get("/manage/events/{event_id:uuid}/orders/{order_id:uuid}", name="manage:order")
+@inject
+async def order_page(
+    *,
+    event_id: UUID,
+    order_id: UUID,
+    request: Request[Any, Any, Any],
+    catalog: FromDishka[Catalog],
+    organizations: FromDishka[Organizations],
+    organizer_orders: FromDishka[OrganizerOrders],
+    lang: FromDishka[Lang],
+    visitor: FromDishka[Visitor],
+) -> Template:
+    principal = require(visitor, here(request))
+    place = await event_place(principal, event_id, catalog, organizations)
+    detail = await organizer_orders.detail(principal, event_id, order_id)
+    return _order(request, place, detail, lang, visitor, notice=notice_of(request, ORDER_NOTICES))
+
+
+@get(
+    "/manage/events/{event_id:uuid}/orders/{order_id:uuid}/refund",
+    name="manage:refund-confirm",
+)
+@inject
+async def refund_confirm(
+    *,
+    event_id: UUID,
+    order_id: UUID,
+    request: Request[Any, Any, Any],
+    catalog: FromDishka[Catalog],
+    organizations: FromDishka[Organizations],
+    organizer_orders: FromDishka[OrganizerOrders],
+    lang: FromDishka[Lang],
+    visitor: FromDishka[Visitor],
+) -> Response[Any] | Template:
+    """What refunding does, before it is done."""
+    principal = require(visitor, here(request))
+    place = await event_place(principal, event_id, catalog, organizations)
+    detail = await organizer_orders.detail(principal, event_id, order_id)
+    if detail.order.status is not OrderStatus.CONFIRMED:
+        return Redirect(f"/manage/events/{event_id}/orders/{order_id}", status_code=303)
+    return manage_page(
+        "manage/refund.html",
+        request,
+        lang,
+        visitor,
+        title=lang.gettext("Refund this order?"),
+        place=place,
+        tab="orders",
+        order=detail.order,
+        total=lang.money(detail.order.total),
+        tickets=sum(1 for t in detail.tickets if t.status is TicketStatus.VALID),
+    )
+
+
+@post("/manage/events/{event_id:uuid}/orders/{order_id:uuid}/refund", name="manage:refund")
+@inject
+async def refund(
+    *,
+    event_id: UUID,
+    order_id: UUID,
+    request: Request[Any, Any, Any],
+    catalog: FromDishka[Catalog],
+    organizations: FromDishka[Organizations],
+    organizer_orders: FromDishka[OrganizerOrders],
+    lang: FromDishka[Lang],
+    visitor: FromDishka[Visitor],
+) -> Response[Any] | Template:
+    principal = require(visitor, f"/manage/events/{event_id}/orders/{order_id}")
+    try:
+        await organizer_orders.refund(principal, event_id, order_id)
+    except DomainError as problem:
+        if not inline(problem):
+            raise
+        return await _refused(
+            request,
+            problem,
+            event_id,
+            order_id,
+            catalog,
+            organizations,
+            organizer_orders,
+            lang,
+            visitor,
+        )
+    return Redirect(
+        f"/manage/events/{event_id}/orders/{order_id}?done=refund_done", status_code=303
+    )
+
+
+@post("/manage/events/{event_id:uuid}/orders/{order_id:uuid}/resend", name="manage:resend")
+@inject
+async def resend(
+    *,
+    event_id: UUID,
+    order_id: UUID,
+    request: Request[Any, Any, Any],
+    catalog: FromDishka[Catalog],
+    organizations: FromDishka[Organizations],
+    organizer_orders: FromDishka[OrganizerOrders],
+    lang: FromDishka[Lang],
+    visitor: FromDishka[Visitor],
+) -> Response[Any] | Template:
+    principal = require(visitor, f"/manage/events/{event_id}/orders/{order_id}")
+    try:
+        await organizer_orders.resend(principal, event_id, order_id)
+    except DomainError as problem:
+        if not inline(problem):
+            raise
+        return await _refused(
+            request,
+            problem,
+            event_id,
+            order_id,
+            catalog,
+            organizations,
+            organizer_orders,
+            lang,
+            visitor,
+        )
+    return Redirect(
+        f"/manage/events/{event_id}/orders/{order_id}?done=tickets_resent", status_code=303
+    )
+
+
+async def _refused(  # noqa: PLR0917 - the page's parts
+    request: Request[Any, Any, Any],
+    problem: DomainError,
+    event_id: UUID,
+    order_id: UUID,
+    catalog: Catalog,
+    organizations: Organizations,
+    organizer_orders: OrganizerOrders,
+    lang: Lang,
+    visitor: Visitor,
+) -> Template:
+    """The order page again, saying in a sentence why the action was refused."""
+    assert visitor.principal is not None
+    place = await event_place(visitor.principal, event_id, catalog, organizations)
+    detail = await organizer_orders.detail(visitor.principal, event_id, order_id)
+    notice = ORGANIZER_WORDING.get(problem.code, problem.code)
+    page = _order(request, place, detail, lang, visitor, notice=notice)
+    page.status_code = status_of(problem)
+    if "retry_after" in problem.extra:
+        page.headers["Retry-After"] = str(problem.extra["retry_after"])
+    return page
+
+
+def _order(
+    request: Request[Any, Any, Any],
+    place: EventPlace,
+    detail: OrderDetail,
+    lang: Lang,
+    visitor: Visitor,
+    *,
+    notice: str | None,
+) -> Template:
+    order, zone = detail.order, place.view.event.timezone
+    names = _type_names(place)
+    scanned = {c.ticket_id: c.checked_in_at for c in detail.check_ins}
+    tickets = [
+        {
+            "number": number,
+            "kind": names.get(ticket.ticket_type_id, ""),
+            "holder": ticket.holder_name or "",
+            "void": ticket.status is TicketStatus.VOID,
+            "checked_in": lang.datetime(scanned[ticket.id], zone) if ticket.id in scanned else "",
+        }
+        for number, ticket in enumerate(detail.tickets, start=1)
+    ]
+    payments = [
+        {
+            "provider": payment.provider,
+            "reference": payment.provider_reference or "",
+            "amount": lang.money(payment.amount),
+            "status_name": lang.gettext(PAYMENT_NAMES[payment.status]),
+            "when": lang.datetime(payment.created_at, zone),
+        }
+        for payment in detail.payments
+    ]
+    refunds = [
+        {
+            "amount": lang.money(r.amount),
+            "reason": lang.gettext(REASON_NAMES.get(r.reason, N_("Refunded"))),
+            "status_name": lang.gettext(REFUND_NAMES[r.status]),
+            "when": lang.datetime(r.created_at, zone),
+        }
+        for r in detail.refunds
+    ]
+    confirmed = order.status is OrderStatus.CONFIRMED
+    return manage_page(
+        "manage/order.html",
+        request,
+        lang,
+        visitor,
+        title=lang.gettext("Order %(reference)s") % {"reference": order.reference},
+        place=place,
+        tab="orders",
+        order=order,
+        when=lang.datetime(order.created_at, zone),
+        lines=[
+            {
+                "name": names.get(item.ticket_type_id, ""),
+                "quantity": item.quantity,
+                "unit": lang.money(item.unit_price),
+                "subtotal": lang.money(item.subtotal),
+            }
+            for item in order.items
+        ],
+        total=lang.money(order.total),
+        status_name=lang.gettext(STATUS_NAMES[order.status]),
+        badge=STATUS_BADGES[order.status],
+        tickets=tickets,
+        payments=payments,
+        refunds=refunds,
+        confirmed=confirmed,
+        notice=notice,
+    )
+
+
+ROUTES = [orders_page, order_page, refund_confirm, refund, resend]

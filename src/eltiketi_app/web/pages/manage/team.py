@@ -1,0 +1,393 @@
+"""The back office's start and its organizations: ``/manage`` (to the visitor's first
+organization, or creating one), creating an organization, and the team — members and
+their roles, removing them (the last owner stays: said in a sentence), inviting by e-mail
+and revoking invitations.
+
+The same use cases as ``/v1/organizations…``; a removal takes effect on the member's very
+next request, since every page reads memberships anew.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from dishka.integrations.litestar import FromDishka, inject
+from litestar import Request, Response, get, post
+from litestar.response import Redirect, Template
+
+from eltiketi_app.web.auth import Visitor, require
+from eltiketi_app.web.i18n import N_, Lang
+from eltiketi_app.web.pages.common import here
+from eltiketi_app.web.pages.manage.common import (
+    ROLE_MEANINGS,
+    ROLE_NAMES,
+    inline,
+    manage_page,
+    notice_of,
+    status_of,
+)
+from eltiketi_app.web.pages.manage.forms import CODE_MESSAGES, FieldError, Form
+from eltiketi_core.domain.identity import Principal, Role
+from eltiketi_core.domain.organization import InvitationStatus, MemberRole
+from eltiketi_core.errors import DomainError, ValidationFailed
+from eltiketi_core.ports.clock import Clock
+from eltiketi_core.usecases.organizations import Organizations, OrganizationView
+
+ORGANIZATION_NAME = N_("Enter a name of at most 200 characters")
+INVITATION_STATUS = {
+    InvitationStatus.PENDING: N_("Waiting for an answer"),
+    InvitationStatus.ACCEPTED: N_("Accepted"),
+    InvitationStatus.REVOKED: N_("Withdrawn"),
+}
+TEAM_NOTICES = frozenset({"role_changed", "member_removed", "invited", "invitation_revoked_done"})
+
+
+@get("/manage", name="manage:home")
+@inject
+async def manage_home(
+    *,
+    request: Request[Any, Any, Any],
+    organizations: FromDishka[Organizations],
+    lang: FromDishka[Lang],
+    visitor: FromDishka[Visitor],
+) -> Response[Any] | Template:
+    """To the visitor's first organization; with none, how to get one."""
+    principal = require(visitor, here(request))
+    mine = await organizations.mine(principal)
+    if mine:
+        return Redirect(f"/manage/organizations/{mine[0].organization.id}", status_code=303)
+    return _organization_form(request, lang, visitor, principal, "manage/welcome.html")
+
+
+@get("/manage/organizations/new", name="manage:organization-new")
+@inject
+async def new_organization_form(
+    *, request: Request[Any, Any, Any], lang: FromDishka[Lang], visitor: FromDishka[Visitor]
+) -> Template:
+    principal = require(visitor, here(request))
+    return _organization_form(request, lang, visitor, principal, "manage/organization_form.html")
+
+
+@post("/manage/organizations", name="manage:organization-create")
+@inject
+async def create_organization(
+    *,
+    request: Request[Any, Any, Any],
+    organizations: FromDishka[Organizations],
+    lang: FromDishka[Lang],
+    visitor: FromDishka[Visitor],
+) -> Response[Any] | Template:
+    principal = require(visitor, "/manage/organizations/new")
+    form = Form(await request.form(), lang)
+    if not form["name"] or len(form["name"]) > 200:
+        form.refuse("name", ORGANIZATION_NAME)
+    else:
+        try:
+            created = await organizations.create(principal, form["name"])
+        except DomainError as problem:
+            if problem.code != "invalid_name":
+                raise
+            form.refuse("name", ORGANIZATION_NAME)
+        else:
+            return Redirect(
+                f"/manage/organizations/{created.organization.id}?done=organization_created",
+                status_code=303,
+            )
+    return _organization_form(
+        request,
+        lang,
+        visitor,
+        principal,
+        "manage/organization_form.html",
+        values=form.values,
+        errors=form.errors,
+        status=422,
+    )
+
+
+def _organization_form(
+    request: Request[Any, Any, Any],
+    lang: Lang,
+    visitor: Visitor,
+    principal: Principal,
+    template: str,
+    *,
+    values: dict[str, str] | None = None,
+    errors: list[FieldError] | None = None,
+    status: int = 200,
+) -> Template:
+    welcome = template == "manage/welcome.html"
+    return manage_page(
+        template,
+        request,
+        lang,
+        visitor,
+        status=status,
+        title=lang.gettext("Back office") if welcome else lang.gettext("New organization"),
+        may_create=principal.has_role(Role.ORGANIZER),
+        form=values or {},
+        errors=errors or [],
+    )
+
+
+# -- the team -----------------------------------------------------------------------------
+
+
+@get("/manage/organizations/{organization_id:uuid}/team", name="manage:team")
+@inject
+async def team_page(
+    *,
+    organization_id: UUID,
+    request: Request[Any, Any, Any],
+    organizations: FromDishka[Organizations],
+    clock: FromDishka[Clock],
+    lang: FromDishka[Lang],
+    visitor: FromDishka[Visitor],
+) -> Template:
+    principal = require(visitor, here(request))
+    organization = await organizations.get(principal, organization_id)
+    return await _team(
+        request,
+        organization,
+        organizations,
+        clock,
+        lang,
+        visitor,
+        notice=notice_of(request, TEAM_NOTICES),
+    )
+
+
+@post("/manage/organizations/{organization_id:uuid}/members/role", name="manage:member-role")
+@inject
+async def change_role(
+    *,
+    organization_id: UUID,
+    request: Request[Any, Any, Any],
+    organizations: FromDishka[Organizations],
+    clock: FromDishka[Clock],
+    lang: FromDishka[Lang],
+    visitor: FromDishka[Visitor],
+) -> Response[Any] | Template:
+    principal = require(visitor, f"/manage/organizations/{organization_id}/team")
+    form = Form(await request.form(), lang)
+    role = _role(form["role"])
+    try:
+        if role is None:
+            raise ValidationFailed("invalid_role", "choose owner, manager or door")
+        await organizations.change_role(principal, organization_id, form["subject"], role)
+    except DomainError as problem:
+        if not inline(problem):
+            raise
+        return await _team_refused(
+            request, problem, organization_id, organizations, clock, lang, visitor
+        )
+    return Redirect(
+        f"/manage/organizations/{organization_id}/team?done=role_changed", status_code=303
+    )
+
+
+@post("/manage/organizations/{organization_id:uuid}/members/remove", name="manage:member-remove")
+@inject
+async def remove_member(
+    *,
+    organization_id: UUID,
+    request: Request[Any, Any, Any],
+    organizations: FromDishka[Organizations],
+    clock: FromDishka[Clock],
+    lang: FromDishka[Lang],
+    visitor: FromDishka[Visitor],
+) -> Response[Any] | Template:
+    principal = require(visitor, f"/manage/organizations/{organization_id}/team")
+    form = Form(await request.form(), lang)
+    try:
+        await organizations.remove_member(principal, organization_id, form["subject"])
+    except DomainError as problem:
+        if not inline(problem):
+            raise
+        return await _team_refused(
+            request, problem, organization_id, organizations, clock, lang, visitor
+        )
+    if form["subject"] == principal.subject:  # left the organization
+        return Redirect("/manage", status_code=303)
+    return Redirect(
+        f"/manage/organizations/{organization_id}/team?done=member_removed", status_code=303
+    )
+
+
+@post("/manage/organizations/{organization_id:uuid}/invitations", name="manage:invite")
+@inject
+async def invite(
+    *,
+    organization_id: UUID,
+    request: Request[Any, Any, Any],
+    organizations: FromDishka[Organizations],
+    clock: FromDishka[Clock],
+    lang: FromDishka[Lang],
+    visitor: FromDishka[Visitor],
+) -> Response[Any] | Template:
+    principal = require(visitor, f"/manage/organizations/{organization_id}/team")
+    form = Form(await request.form(), lang)
+    role = _role(form["role"])
+    if role is None:
+        form.refuse("role")
+    if not form["email"] or len(form["email"]) > 320:
+        form.refuse("email")
+    if not form.errors and role is not None:
+        try:
+            await organizations.invite(principal, organization_id, form["email"], role)
+        except DomainError as problem:
+            if problem.code != "invalid_email":
+                raise
+            form.refuse("email", CODE_MESSAGES["invalid_email"])
+        else:
+            return Redirect(
+                f"/manage/organizations/{organization_id}/team?done=invited", status_code=303
+            )
+    organization = await organizations.get(principal, organization_id)
+    return await _team(
+        request,
+        organization,
+        organizations,
+        clock,
+        lang,
+        visitor,
+        invite_form=form.values,
+        errors=form.errors,
+        status=422,
+    )
+
+
+@post(
+    "/manage/organizations/{organization_id:uuid}/invitations/{invitation_id:uuid}/revoke",
+    name="manage:revoke",
+)
+@inject
+async def revoke(
+    *,
+    organization_id: UUID,
+    invitation_id: UUID,
+    request: Request[Any, Any, Any],
+    organizations: FromDishka[Organizations],
+    clock: FromDishka[Clock],
+    lang: FromDishka[Lang],
+    visitor: FromDishka[Visitor],
+) -> Response[Any] | Template:
+    principal = require(visitor, f"/manage/organizations/{organization_id}/team")
+    try:
+        await organizations.revoke(principal, organization_id, invitation_id)
+    except DomainError as problem:
+        if not inline(problem):
+            raise
+        return await _team_refused(
+            request, problem, organization_id, organizations, clock, lang, visitor
+        )
+    return Redirect(
+        f"/manage/organizations/{organization_id}/team?done=invitation_revoked_done",
+        status_code=303,
+    )
+
+
+def _role(raw: str) -> MemberRole | None:
+    return MemberRole(raw) if raw in {r.value for r in MemberRole} else None
+
+
+async def _team_refused(  # noqa: PLR0917 - the page's parts
+    request: Request[Any, Any, Any],
+    problem: DomainError,
+    organization_id: UUID,
+    organizations: Organizations,
+    clock: Clock,
+    lang: Lang,
+    visitor: Visitor,
+) -> Template:
+    assert visitor.principal is not None
+    organization = await organizations.get(visitor.principal, organization_id)
+    return await _team(
+        request,
+        organization,
+        organizations,
+        clock,
+        lang,
+        visitor,
+        notice=problem.code,
+        status=status_of(problem),
+    )
+
+
+async def _team(  # noqa: PLR0917 - the page's parts, then its options
+    request: Request[Any, Any, Any],
+    organization: OrganizationView,
+    organizations: Organizations,
+    clock: Clock,
+    lang: Lang,
+    visitor: Visitor,
+    *,
+    notice: str | None = None,
+    invite_form: dict[str, str] | None = None,
+    errors: list[FieldError] | None = None,
+    status: int = 200,
+) -> Template:
+    """Members (owners and managers may see them; a door member gets the 403 page) and,
+    for owners, the invitations and the forms that change the team."""
+    principal = visitor.principal
+    assert principal is not None
+    organization_id = organization.organization.id
+    members = await organizations.members(principal, organization_id)
+    owner = organization.role is MemberRole.OWNER
+    invitations = await organizations.invitations(principal, organization_id) if owner else []
+    now = clock.now()
+    zone = "UTC"
+    roles = [(r.value, lang.gettext(ROLE_NAMES[r])) for r in MemberRole]
+    return manage_page(
+        "manage/team.html",
+        request,
+        lang,
+        visitor,
+        status=status,
+        title=lang.gettext("Team"),
+        organization=organization,
+        tab="team",
+        members=[
+            {
+                "member": m,
+                "me": m.subject == principal.subject,
+                "role_name": lang.gettext(ROLE_NAMES[m.role]),
+                "since": lang.short_date(m.added_at, zone),
+            }
+            for m in members
+        ],
+        invitations=[
+            {
+                "invitation": i,
+                "pending": i.status is InvitationStatus.PENDING and not i.expired(now),
+                "status_name": _invitation_status(i.status, i.expired(now), lang),
+                "role_name": lang.gettext(ROLE_NAMES[i.role]),
+                "until": lang.short_date(i.expires_at, zone),
+            }
+            for i in invitations
+        ],
+        roles=roles,
+        meanings=[
+            (lang.gettext(ROLE_NAMES[r]), lang.gettext(ROLE_MEANINGS[r])) for r in MemberRole
+        ],
+        invite_form=invite_form or {"role": MemberRole.DOOR.value},
+        errors=errors or [],
+        notice=notice,
+    )
+
+
+def _invitation_status(status: InvitationStatus, expired: bool, lang: Lang) -> str:
+    return lang.gettext("Expired") if expired else lang.gettext(INVITATION_STATUS[status])
+
+
+ROUTES = [
+    manage_home,
+    new_organization_form,
+    create_organization,
+    team_page,
+    change_role,
+    remove_member,
+    invite,
+    revoke,
+]
