@@ -369,6 +369,94 @@ async def test_invitation_links_that_are_tampered_expired_or_revoked(api: Api) -
     problem(await _accept(api, token, {}), 401, "missing_token")
 
 
+async def test_an_organizations_events_for_any_member_and_its_sales_for_managers(
+    api: Api,
+) -> None:
+    """``GET /v1/organizations/{id}/events`` (any member, door included: which events they
+    work at, drafts too) and ``GET /v1/events/managed?organization_id=`` (owners and
+    managers: one organization's sales)."""
+    olga = api.auth("olga", "organizer")
+    team, other = (
+        await create_organization(api, olga, "Team"),
+        await create_organization(api, olga, "Other"),
+    )
+    on_sale = await published_event_of(api, olga, team["id"])
+    draft = (
+        await api.client.post(
+            "/v1/events", json={**EVENT, "organization_id": team["id"]}, headers=olga
+        )
+    ).json()["id"]
+    elsewhere = await published_event_of(api, olga, other["id"])
+    door = await api.member("dora", team["id"], "door")
+    outsider = api.auth("otto", "organizer")
+
+    listed = await api.client.get(f"/v1/organizations/{team['id']}/events", headers=door)
+    managed = await api.client.get(
+        "/v1/events/managed", params={"organization_id": team["id"]}, headers=olga
+    )
+
+    assert listed.status_code == 200
+    assert {e["id"] for e in listed.json()["items"]} == {on_sale, draft}
+    assert {e["id"] for e in managed.json()["items"]} == {on_sale, draft}
+    assert elsewhere not in {e["id"] for e in managed.json()["items"]}
+    problem(
+        await api.client.get(f"/v1/organizations/{team['id']}/events", headers=outsider),
+        404,
+        "organization_not_found",
+    )
+    problem(
+        await api.client.get(
+            "/v1/events/managed", params={"organization_id": team["id"]}, headers=door
+        ),
+        403,
+        "missing_role",
+    )
+    problem(
+        await api.client.get(
+            "/v1/events/managed", params={"organization_id": team["id"]}, headers=outsider
+        ),
+        404,
+        "organization_not_found",
+    )
+
+
+async def test_an_invitation_is_read_from_its_link_before_it_is_accepted(api: Api) -> None:
+    olga = api.auth("olga", "organizer", email="olga@example.com")
+    team = await create_organization(api, olga, "Open Air Collective")
+    sent = await api.client.post(
+        f"/v1/organizations/{team['id']}/invitations",
+        json={"email": "dora@example.com", "role": "door"},
+        headers=olga,
+    )
+    token = await invitation_token(api, sent.json()["id"])
+    stranger = api.auth("sam")
+
+    read = await api.client.get(f"/v1/invitations/{token}", headers=stranger)
+
+    assert read.status_code == 200, read.text
+    assert {
+        k: read.json()[k] for k in ("organization_name", "email", "role", "status", "invited_by")
+    } == {
+        "organization_name": "Open Air Collective",
+        "email": "dora@example.com",
+        "role": "door",
+        "status": "pending",
+        "invited_by": "olga@example.com",
+    }
+    problem(
+        await api.client.get(f"/v1/invitations/{token}x", headers=stranger),
+        404,
+        "invitation_not_found",
+    )
+    problem(await api.client.get(f"/v1/invitations/{token}"), 401, "missing_token")
+    await api.client.delete(
+        f"/v1/organizations/{team['id']}/invitations/{sent.json()['id']}", headers=olga
+    )
+    assert (await api.client.get(f"/v1/invitations/{token}", headers=stranger)).json()[
+        "status"
+    ] == "revoked"
+
+
 async def test_the_openapi_document_lists_the_organization_routes(api: Api) -> None:
     paths = (await api.client.get("/schema/openapi.json")).json()["paths"]
     assert {
@@ -378,6 +466,8 @@ async def test_the_openapi_document_lists_the_organization_routes(api: Api) -> N
         "/v1/organizations/{organization_id}/members/{subject}",
         "/v1/organizations/{organization_id}/invitations",
         "/v1/organizations/{organization_id}/invitations/{invitation_id}",
+        "/v1/organizations/{organization_id}/events",
+        "/v1/invitations/{token}",
         "/v1/invitations/{token}/accept",
     } <= set(paths)
     assert set(paths["/v1/organizations/{organization_id}/members/{subject}"]) >= {

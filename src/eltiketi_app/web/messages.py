@@ -200,7 +200,6 @@ PROBLEMS: dict[str, tuple[str, str]] = {
         N_("Ticket type not found"),
         N_("This ticket type does not belong to this event."),
     ),
-    "invalid_role": (N_("Choose a role"), N_("Choose owner, manager or door.")),
     "last_owner": (
         N_("An organization needs an owner"),
         N_(

@@ -14,6 +14,7 @@ from uuid import UUID
 
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Request, Response, get, post
+from litestar.exceptions import ValidationException
 from litestar.response import Redirect, Template
 
 from eltiketi_app.web.auth import Visitor, require
@@ -30,7 +31,7 @@ from eltiketi_app.web.pages.manage.common import (
 from eltiketi_app.web.pages.manage.forms import CODE_MESSAGES, FieldError, Form
 from eltiketi_core.domain.identity import Principal, Role
 from eltiketi_core.domain.organization import InvitationStatus, MemberRole
-from eltiketi_core.errors import DomainError, ValidationFailed
+from eltiketi_core.errors import DomainError
 from eltiketi_core.ports.clock import Clock
 from eltiketi_core.usecases.organizations import Organizations, OrganizationView
 
@@ -172,9 +173,9 @@ async def change_role(
     principal = require(visitor, f"/manage/organizations/{organization_id}/team")
     form = Form(await request.form(), lang)
     role = _role(form["role"])
+    if role is None:  # the form offers the three roles only: this was made up
+        raise ValidationException("not a role")
     try:
-        if role is None:
-            raise ValidationFailed("invalid_role", "choose owner, manager or door")
         await organizations.change_role(principal, organization_id, form["subject"], role)
     except DomainError as problem:
         if not inline(problem):
