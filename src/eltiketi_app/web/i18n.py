@@ -25,7 +25,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date, format_datetime, format_time, get_timezone_location
+from babel.dates import (
+    format_date,
+    format_datetime,
+    format_time,
+    get_datetime_format,
+    get_timezone_location,
+)
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal, get_currency_precision
@@ -156,6 +162,14 @@ class Lang:
     def time(self, moment: datetime, timezone: str) -> str:
         """``20:00`` (``8:00 PM`` in en-US) at the venue."""
         return format_time(moment, "short", tzinfo=ZoneInfo(timezone), locale=self.locale)
+
+    def moment(self, moment: datetime, timezone: str) -> str:
+        """``14 Mar 2026, 20:00`` at the venue: :meth:`datetime` without the seconds, for
+        lists of orders, payments and check-ins."""
+        pattern = str(get_datetime_format("medium", locale=self.locale))
+        return pattern.replace("{1}", self.short_date(moment, timezone)).replace(
+            "{0}", self.time(moment, timezone)
+        )
 
     def datetime(self, moment: datetime, timezone: str) -> str:
         """``14 Mar 2026, 20:00`` at the venue."""

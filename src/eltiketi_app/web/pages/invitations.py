@@ -113,7 +113,7 @@ def _render(  # noqa: PLR0917 - the page's parts, then its options
         role_name=lang.gettext(ROLE_NAMES[invitation.role]),
         role_meaning=lang.gettext(ROLE_MEANINGS[invitation.role]),
         state=state,
-        until=lang.datetime(invitation.expires_at, "UTC"),
+        until=lang.moment(invitation.expires_at, "UTC"),
         login_url=login.login_url(f"/invitations/{token}"),
         action=f"/invitations/{token}",
         notice=notice,

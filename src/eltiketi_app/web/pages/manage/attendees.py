@@ -48,7 +48,7 @@ async def attendees_page(
         {
             "attendee": a,
             "void": a.status is TicketStatus.VOID,
-            "checked_in": lang.datetime(a.checked_in_at, zone) if a.checked_in_at else "",
+            "checked_in": lang.moment(a.checked_in_at, zone) if a.checked_in_at else "",
         }
         for a in found.items
     ]

@@ -32,8 +32,8 @@ CHART_HOURS = 24
 POLL_SECONDS = 2
 #: The chart's drawing box (the SVG scales to its container).
 CHART_WIDTH = 480
-CHART_HEIGHT = 120
-CHART_BASELINE = 100
+CHART_HEIGHT = 150
+CHART_BASELINE = 126
 #: A label under every this many hours.
 LABEL_EVERY = 6
 
@@ -49,18 +49,29 @@ class Bar(msgspec.Struct, frozen=True, kw_only=True):
     at: str
     label: str
     tick: str
+    tick_x: float
+    anchor: str
 
 
 def chart(hours: tuple[HourCount, ...], timezone: str, lang: Lang) -> list[Bar]:
     """The bars of the orders-per-hour chart, scaled to the busiest hour, labelled with the
-    hour at the venue (every :data:`LABEL_EVERY` hours, and the current one last)."""
+    hour at the venue every :data:`LABEL_EVERY` hours, and the current hour at the right."""
     busiest = max((h.orders for h in hours), default=0) or 1
     slot = CHART_WIDTH / max(len(hours), 1)
+    last = len(hours) - 1
     bars = []
     for index, hour in enumerate(hours):
-        height = round(hour.orders / busiest * (CHART_BASELINE - 8), 1)
+        height = round(hour.orders / busiest * (CHART_BASELINE - 26), 1)
         at = lang.time(hour.hour, timezone)
-        last = index == len(hours) - 1
+        # a label every few hours, none crowding the current hour's at the right edge
+        labelled = index == last or (index % LABEL_EVERY == 0 and last - index > 2)
+        if index == last:
+            tick_x, anchor = CHART_WIDTH - 2.0, "end"
+        elif index == 0:
+            tick_x, anchor = 2.0, "start"
+        else:
+            tick_x, anchor = round(index * slot + slot / 2, 1), "middle"
+        orders = lang.ngettext("%(num)d order", "%(num)d orders", hour.orders)
         bars.append(
             Bar(
                 x=round(index * slot + slot * 0.15, 1),
@@ -69,10 +80,10 @@ def chart(hours: tuple[HourCount, ...], timezone: str, lang: Lang) -> list[Bar]:
                 height=height,
                 orders=hour.orders,
                 at=at,
-                label=lang.ngettext("%(num)d order", "%(num)d orders", hour.orders)
-                % {"num": hour.orders}
-                + f" · {at}",
-                tick=at if (index % LABEL_EVERY == 0 and not last) or last else "",
+                label=f"{orders % {'num': hour.orders}} · {at}",
+                tick=at if labelled else "",
+                tick_x=tick_x,
+                anchor=anchor,
             )
         )
     return bars
@@ -94,6 +105,8 @@ def dashboard_context(dashboard: EventDashboard, lang: Lang) -> dict[str, Any]:
         "as_of": lang.time(dashboard.as_of, event.timezone),
         "poll_seconds": POLL_SECONDS,
         "total_orders_chart": sum(h.orders for h in dashboard.orders_per_hour),
+        "busiest_label": lang.gettext("Busiest hour: %(num)s")
+        % {"num": lang.number(max((h.orders for h in dashboard.orders_per_hour), default=0))},
         # a cancelled event or a draft does not move; a past one does (check-ins)
         "live": dashboard.phase not in {EventPhase.DRAFT, EventPhase.CANCELLED},
     }

@@ -272,8 +272,7 @@ async def save_event(
 
 def _event_fields(form: Form) -> dict[str, Any]:
     """The event form's fields as the REST request has them (``starts_at`` at the venue)."""
-    if not form["name"]:
-        form.refuse("name")
+    form.required("name")
     zone = form.zone("timezone")
     if zone is None:
         form.refuse("timezone")
@@ -475,13 +474,13 @@ def _type_row(stock: TicketTypeStock, timezone: str, lang: Lang) -> dict[str, An
     start, end = ticket_type.sales_start, ticket_type.sales_end
     if start and end:
         window = lang.gettext("%(start)s to %(end)s") % {
-            "start": lang.datetime(start, timezone),
-            "end": lang.datetime(end, timezone),
+            "start": lang.moment(start, timezone),
+            "end": lang.moment(end, timezone),
         }
     elif start:
-        window = lang.gettext("from %(start)s") % {"start": lang.datetime(start, timezone)}
+        window = lang.gettext("from %(start)s") % {"start": lang.moment(start, timezone)}
     elif end:
-        window = lang.gettext("until %(end)s") % {"end": lang.datetime(end, timezone)}
+        window = lang.gettext("until %(end)s") % {"end": lang.moment(end, timezone)}
     else:
         window = lang.gettext("until the event starts")
     return {
@@ -641,8 +640,7 @@ def _one_type(stocks: list[TicketTypeStock], ticket_type_id: UUID) -> TicketType
 def _type_fields(form: Form, place: EventPlace) -> dict[str, Any]:
     event = place.view.event
     zone = ZoneInfo(event.timezone)
-    if not form["name"]:
-        form.refuse("name")
+    form.required("name")
     price = form.money("price", event.currency)
     return {
         "name": form["name"],

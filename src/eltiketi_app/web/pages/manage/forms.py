@@ -37,7 +37,7 @@ _FIELD_PATH = re.compile(r"at `\$\.(\w+)")
 FIELD_MESSAGES: dict[str, str] = {
     "name": N_("Enter a name of at most 300 characters, on one line"),
     "venue": N_("Enter a venue of at most 300 characters, on one line"),
-    "starts_at": N_("Enter the date and time the event starts, like 2031-06-01 19:30"),
+    "starts_at": N_("Enter the date and time the event starts"),
     "timezone": N_("Choose the time zone of the venue"),
     "locale": N_("Enter a language tag such as en or nl-NL"),
     "currency": N_("Enter a currency code such as EUR"),
@@ -51,6 +51,14 @@ FIELD_MESSAGES: dict[str, str] = {
     "email": N_("Enter an e-mail address like name@example.com"),
     "role": N_("Choose a role"),
     "q": N_("Enter at most 320 characters"),
+}
+
+#: What to say at a field left empty that needs a value.
+EMPTY_MESSAGES: dict[str, str] = {
+    "name": N_("Enter a name"),
+    "price": N_("Enter a price, 0 for free tickets"),
+    "capacity": N_("Enter how many tickets there are"),
+    "email": N_("Enter an e-mail address"),
 }
 
 #: Sentences for the core's codes where the field's own sentence would not explain it.
@@ -136,10 +144,19 @@ class Form:
         self.refuse(field, CODE_MESSAGES.get(problem.code), **problem.extra)
         return True
 
+    def required(self, field: str) -> bool:
+        """Whether ``field`` has a value; if not, it is refused with its "enter…" sentence."""
+        if self[field]:
+            return True
+        self.refuse(field, EMPTY_MESSAGES.get(field))
+        return False
+
     def whole(self, field: str, *, default: int | None = None) -> int | None:
         raw = self[field]
         if not raw and default is not None:
             return default
+        if not self.required(field):
+            return None
         if not _WHOLE.match(raw):
             self.refuse(field)
             return None
@@ -148,6 +165,8 @@ class Form:
     def money(self, field: str, currency: str) -> Money | None:
         """``12.50`` or ``12,50`` in ``currency``'s minor units (no grouping separators)."""
         raw = self[field].replace(" ", "")
+        if not self.required(field):
+            return None
         if not _PRICE.match(raw):
             self.refuse(field)
             return None

@@ -102,7 +102,7 @@ async def orders_page(
     rows = [
         {
             "order": order,
-            "when": lang.datetime(order.created_at, place.view.event.timezone),
+            "when": lang.moment(order.created_at, place.view.event.timezone),
             "tickets": sum(item.quantity for item in order.items),
             "kinds": ", ".join(sorted({names.get(i.ticket_type_id, "") for i in order.items})),
             "total": lang.money(order.total),
@@ -307,7 +307,7 @@ def _order(
             "kind": names.get(ticket.ticket_type_id, ""),
             "holder": ticket.holder_name or "",
             "void": ticket.status is TicketStatus.VOID,
-            "checked_in": lang.datetime(scanned[ticket.id], zone) if ticket.id in scanned else "",
+            "checked_in": lang.moment(scanned[ticket.id], zone) if ticket.id in scanned else "",
         }
         for number, ticket in enumerate(detail.tickets, start=1)
     ]
@@ -317,7 +317,7 @@ def _order(
             "reference": payment.provider_reference or "",
             "amount": lang.money(payment.amount),
             "status_name": lang.gettext(PAYMENT_NAMES[payment.status]),
-            "when": lang.datetime(payment.created_at, zone),
+            "when": lang.moment(payment.created_at, zone),
         }
         for payment in detail.payments
     ]
@@ -326,7 +326,7 @@ def _order(
             "amount": lang.money(r.amount),
             "reason": lang.gettext(REASON_NAMES.get(r.reason, N_("Refunded"))),
             "status_name": lang.gettext(REFUND_NAMES[r.status]),
-            "when": lang.datetime(r.created_at, zone),
+            "when": lang.moment(r.created_at, zone),
         }
         for r in detail.refunds
     ]
@@ -340,7 +340,7 @@ def _order(
         place=place,
         tab="orders",
         order=order,
-        when=lang.datetime(order.created_at, zone),
+        when=lang.moment(order.created_at, zone),
         lines=[
             {
                 "name": names.get(item.ticket_type_id, ""),

@@ -81,7 +81,7 @@ async def create_organization(
 ) -> Response[Any] | Template:
     principal = require(visitor, "/manage/organizations/new")
     form = Form(await request.form(), lang)
-    if not form["name"] or len(form["name"]) > 200:
+    if not form.required("name") or len(form["name"]) > 200:
         form.refuse("name", ORGANIZATION_NAME)
     else:
         try:
@@ -232,7 +232,7 @@ async def invite(
     role = _role(form["role"])
     if role is None:
         form.refuse("role")
-    if not form["email"] or len(form["email"]) > 320:
+    if form.required("email") and len(form["email"]) > 320:
         form.refuse("email")
     if not form.errors and role is not None:
         try:
