@@ -32,8 +32,7 @@ CHART_HOURS = 24
 POLL_SECONDS = 2
 #: The chart's drawing box (the SVG scales to its container).
 CHART_WIDTH = 480
-CHART_HEIGHT = 150
-CHART_BASELINE = 126
+CHART_HEIGHT = 100
 #: A label under every this many hours.
 LABEL_EVERY = 6
 
@@ -48,49 +47,43 @@ class Bar(msgspec.Struct, frozen=True, kw_only=True):
     orders: int
     at: str
     label: str
-    tick: str
-    tick_x: float
-    anchor: str
 
 
 def chart(hours: tuple[HourCount, ...], timezone: str, lang: Lang) -> list[Bar]:
-    """The bars of the orders-per-hour chart, scaled to the busiest hour, labelled with the
-    hour at the venue every :data:`LABEL_EVERY` hours, and the current hour at the right."""
+    """The bars of the orders-per-hour chart, scaled to the busiest hour. The SVG holds the
+    bars only (it stretches to its box); the hours under it are HTML (:func:`ticks`)."""
     busiest = max((h.orders for h in hours), default=0) or 1
     slot = CHART_WIDTH / max(len(hours), 1)
-    last = len(hours) - 1
     bars = []
     for index, hour in enumerate(hours):
-        height = round(hour.orders / busiest * (CHART_BASELINE - 26), 1)
+        height = round(hour.orders / busiest * (CHART_HEIGHT - 4), 1)
         at = lang.time(hour.hour, timezone)
-        # a label every few hours, none crowding the current hour's at the right edge
-        labelled = index == last or (index % LABEL_EVERY == 0 and last - index > 2)
-        if index == last:
-            tick_x, anchor = CHART_WIDTH - 2.0, "end"
-        elif index == 0:
-            tick_x, anchor = 2.0, "start"
-        else:
-            tick_x, anchor = round(index * slot + slot / 2, 1), "middle"
         orders = lang.ngettext("%(num)d order", "%(num)d orders", hour.orders)
         bars.append(
             Bar(
                 x=round(index * slot + slot * 0.15, 1),
-                y=round(CHART_BASELINE - height, 1),
+                y=round(CHART_HEIGHT - height, 1),
                 width=round(slot * 0.7, 1),
                 height=height,
                 orders=hour.orders,
                 at=at,
                 label=f"{orders % {'num': hour.orders}} · {at}",
-                tick=at if labelled else "",
-                tick_x=tick_x,
-                anchor=anchor,
             )
         )
     return bars
 
 
+def ticks(bars: list[Bar]) -> list[str]:
+    """The hours written under the chart, evenly spread: every :data:`LABEL_EVERY` hours
+    from the first, and the current hour at the right edge."""
+    if not bars:
+        return []
+    return [bar.at for bar in bars[:-1:LABEL_EVERY]] + [bars[-1].at]
+
+
 def dashboard_context(dashboard: EventDashboard, lang: Lang) -> dict[str, Any]:
     event = dashboard.event
+    bars = chart(dashboard.orders_per_hour, event.timezone, lang)
     return {
         "dashboard": dashboard,
         "phase_name": lang.gettext(PHASE_NAMES[dashboard.phase]),
@@ -98,10 +91,10 @@ def dashboard_context(dashboard: EventDashboard, lang: Lang) -> dict[str, Any]:
         "gross": lang.money(dashboard.gross),
         "refunded": lang.money(dashboard.refunded),
         "net": lang.money(dashboard.net),
-        "bars": chart(dashboard.orders_per_hour, event.timezone, lang),
+        "bars": bars,
+        "ticks": ticks(bars),
         "chart_width": CHART_WIDTH,
         "chart_height": CHART_HEIGHT,
-        "baseline": CHART_BASELINE,
         "as_of": lang.time(dashboard.as_of, event.timezone),
         "poll_seconds": POLL_SECONDS,
         "total_orders_chart": sum(h.orders for h in dashboard.orders_per_hour),
