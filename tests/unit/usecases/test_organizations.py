@@ -367,3 +367,70 @@ async def test_a_job_is_for_owners_and_managers_of_its_event(sale: Sale) -> None
     with pytest.raises(NotFound) as raised:
         await kit.core.jobs.get(OTTO, job.id)
     assert code_of(raised) == "job_not_found"
+
+
+# -- what the back office reads ---------------------------------------------------------------
+
+
+async def test_an_organizations_events_are_listed_for_any_member_and_its_sales_for_managers(
+    eltiketi: InMemoryTicketing,
+) -> None:
+    kit = eltiketi
+    team = (await kit.organizations.create(ORGANIZER, "Team")).organization.id
+    other = (await kit.organizations.create(ORGANIZER, "Other")).organization.id
+    mine = await kit.catalog.create_event(ORGANIZER, new_event(kit, team))
+    await kit.catalog.create_event(ORGANIZER, new_event(kit, other))
+    await kit.organizations.grant(team, "dora", DOOR)
+    dora = person("dora")
+
+    listed = await kit.catalog.of_organization(dora, team)
+    summaries = await kit.core.event_admin.summaries(ORGANIZER, organization_id=team)
+
+    assert [v.event.id for v in listed] == [mine.id]  # a draft, shown to a door member
+    assert [s.event.id for s in summaries] == [mine.id]
+    assert len(await kit.core.event_admin.summaries(ORGANIZER)) == 2  # without: every one
+    with pytest.raises(Forbidden) as door_refused:
+        await kit.core.event_admin.summaries(dora, organization_id=team)
+    assert code_of(door_refused) == "missing_role"
+    for outsider_read in (
+        kit.catalog.of_organization(OTTO, team),
+        kit.core.event_admin.summaries(OTTO, organization_id=team),
+    ):
+        with pytest.raises(NotFound) as hidden:
+            await outsider_read
+        assert code_of(hidden) == "organization_not_found"
+    assert [v.event.id for v in await kit.catalog.of_organization(ADMIN, team)] == [mine.id]
+
+
+async def test_an_invitation_is_previewed_with_its_organization_and_inviter(
+    eltiketi: InMemoryTicketing,
+) -> None:
+    kit = eltiketi
+    olga = person("olga")
+    org_id = (
+        await kit.organizations.create(
+            Principal(
+                subject="olga",
+                email="olga@example.org",
+                email_verified=True,
+                roles=frozenset({"organizer"}),
+            ),
+            "Open Air Collective",
+        )
+    ).organization.id
+    invitation = await kit.organizations.invite(olga, org_id, "dora@example.org", DOOR)
+
+    shown = await kit.organizations.preview(invitation.id)
+    kit.clock.advance(kit.policy.invitation_ttl)
+    expired = await kit.organizations.preview(invitation.id)
+
+    assert (shown.organization_name, shown.invited_by, shown.expired) == (
+        "Open Air Collective",
+        "olga@example.org",
+        False,
+    )
+    assert shown.invitation.role is DOOR and shown.invitation.email == "dora@example.org"
+    assert expired.expired
+    with pytest.raises(NotFound) as missing:
+        await kit.organizations.preview(uuid4())
+    assert code_of(missing) == "invitation_not_found"
