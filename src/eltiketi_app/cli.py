@@ -184,7 +184,10 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     on_startup = [_demo_hook] if args.demo else []
     app = create_app(settings, on_startup=on_startup, freeze_gc=True)
     base = settings.effective_public_url
-    _say(f"elTiketi ({settings.mode.value}): the shop at {base}/ — API docs at {base}/schema")
+    _say(
+        f"elTiketi ({settings.mode.value}): the shop at {base}/, the organizers' back office "
+        f"at {base}/manage — API docs at {base}/schema"
+    )
     config = uvicorn.Config(
         app,
         host=settings.host,
