@@ -119,6 +119,10 @@ async def test_an_owner_runs_an_event_from_the_pages(api: Api) -> None:
     detail = await api.client.get(f"/manage/events/{event_id}/orders/{order['id']}", headers=HTML)
     exported = await api.client.get(f"/manage/events/{event_id}/attendees.csv", headers=HTML)
 
+    for shown in (events, overview, dashboard, found, detail):
+        assert "unsafe-inline" not in shown.headers["content-security-policy"]
+        assert "<script>" not in shown.text and " style=" not in shown.text
+        assert "hx-on" not in shown.text and " on" + "click=" not in shown.text
     assert events.status_code == 200
     assert "Summer Night" in events.text and "On sale" in events.text
     assert "€70.00" in events.text  # sales so far
