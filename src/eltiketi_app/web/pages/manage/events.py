@@ -62,7 +62,7 @@ from eltiketi_core.usecases.event_admin import (
     TicketTypeStock,
 )
 from eltiketi_core.usecases.jobs import Jobs
-from eltiketi_core.usecases.organizations import Organizations
+from eltiketi_core.usecases.organizations import Organizations, OrganizationView
 
 PAGE_SIZE = 25
 DEFAULT_TIMEZONE = "Europe/Amsterdam"
@@ -298,12 +298,17 @@ def _event_form(
     visitor: Visitor,
     *,
     values: dict[str, str],
-    organization: Any = None,
+    organization: OrganizationView | None = None,
     place: EventPlace | None = None,
     errors: list[Any] | None = None,
     status: int = 200,
 ) -> Template:
     editing = place is not None
+    if place is not None:
+        action = f"/manage/events/{place.view.event.id}/edit"
+    else:
+        assert organization is not None  # a new event is made in an organization
+        action = f"/manage/organizations/{organization.organization.id}/events"
     return manage_page(
         "manage/event_form.html",
         request,
@@ -317,11 +322,7 @@ def _event_form(
         form=values,
         errors=errors or [],
         timezones=[(zone, zone) for zone in timezones()],
-        action=(
-            f"/manage/events/{place.view.event.id}/edit"
-            if place is not None
-            else f"/manage/organizations/{organization.organization.id}/events"
-        ),
+        action=action,
     )
 
 

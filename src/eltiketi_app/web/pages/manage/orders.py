@@ -11,6 +11,7 @@ refused (403 page); another organization's order is the 404 page.
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 from uuid import UUID
 
 from dishka.integrations.litestar import FromDishka, inject
@@ -132,8 +133,7 @@ async def orders_page(
 
 
 def _query(q: str, status: OrderStatus | None) -> str:
-    from urllib.parse import urlencode
-
+    """The search's own query string, for the pager's links."""
     return urlencode({k: v for k, v in (("q", q), ("status", status.value if status else "")) if v})
 
 

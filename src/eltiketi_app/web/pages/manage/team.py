@@ -338,7 +338,7 @@ async def _team(  # noqa: PLR0917 - the page's parts, then its options
     owner = organization.role is MemberRole.OWNER
     invitations = await organizations.invitations(principal, organization_id) if owner else []
     now = clock.now()
-    zone = "UTC"
+    zone = "UTC"  # an organization has no time zone of its own; dates only
     roles = [(r.value, lang.gettext(ROLE_NAMES[r])) for r in MemberRole]
     return manage_page(
         "manage/team.html",
