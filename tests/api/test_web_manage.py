@@ -118,6 +118,7 @@ async def test_an_owner_runs_an_event_from_the_pages(api: Api) -> None:
     )
     detail = await api.client.get(f"/manage/events/{event_id}/orders/{order['id']}", headers=HTML)
     exported = await api.client.get(f"/manage/events/{event_id}/attendees.csv", headers=HTML)
+    another = await api.client.get("/manage/organizations/new", headers=HTML)
 
     for shown in (events, overview, dashboard, found, detail):
         assert "unsafe-inline" not in shown.headers["content-security-policy"]
@@ -126,6 +127,7 @@ async def test_an_owner_runs_an_event_from_the_pages(api: Api) -> None:
     assert events.status_code == 200
     assert "Summer Night" in events.text and "On sale" in events.text
     assert "€70.00" in events.text  # sales so far
+    assert another.status_code == 200 and "Create an organization" in another.text
     assert overview.status_code == 200 and "Standing" in overview.text
     assert "€35.00" in overview.text  # "35,00" typed, in euros
     assert overview.headers["cache-control"] == "no-store"
