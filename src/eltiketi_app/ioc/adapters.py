@@ -88,7 +88,7 @@ class IdentityProvider(Provider):
 
             yield DevTokenIssuer(settings.data_dir).verifier()
             return
-        from eltiketi_adapters.keycloak import IntrospectionMode, OidcConfig, OidcTokenVerifier
+        from eltiketi_adapters.oidc import IntrospectionMode, OidcConfig, OidcTokenVerifier
         from eltiketi_app.ioc import identity
 
         config = OidcConfig(

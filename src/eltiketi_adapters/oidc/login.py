@@ -37,9 +37,9 @@ import msgspec
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 
-from eltiketi_adapters.keycloak.discovery import Discovery, ProviderMetadata
-from eltiketi_adapters.keycloak.errors import issuer_unavailable, refused
-from eltiketi_adapters.keycloak.jwt_validation import SystemClock, parse_unverified
+from eltiketi_adapters.oidc.discovery import Discovery, ProviderMetadata
+from eltiketi_adapters.oidc.errors import issuer_unavailable, refused
+from eltiketi_adapters.oidc.jwt_validation import SystemClock, parse_unverified
 from eltiketi_core.errors import Unauthenticated
 from eltiketi_core.ports.clock import Clock
 

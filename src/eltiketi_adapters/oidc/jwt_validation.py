@@ -1,7 +1,7 @@
 """JWT access-token validation shared by the OIDC verifier and the embedded dev issuer.
 
 One code path decides whether a signed token is acceptable, whatever holds the keys: the OIDC
-verifier resolves keys from the issuer's JWKS (:class:`~eltiketi_adapters.keycloak.jwks.JwksCache`),
+verifier resolves keys from the issuer's JWKS (:class:`~eltiketi_adapters.oidc.jwks.JwksCache`),
 the dev issuer from its own static key set (:class:`StaticKeys`).
 
 The checks run cheapest and least trusting first, so a forged or foreign token is refused
@@ -40,7 +40,7 @@ from joserfc.errors import BadSignatureError, JoseError, SecurityWarning
 from joserfc.jwk import JWKRegistry, Key
 from joserfc.jws import JWSRegistry
 
-from eltiketi_adapters.keycloak.errors import (
+from eltiketi_adapters.oidc.errors import (
     BAD_SIGNATURE,
     INVALID_TOKEN,
     MALFORMED_TOKEN,
