@@ -24,9 +24,9 @@ from eltiketi_adapters.oidc import (
     JwtValidator,
     RoleMapping,
     StaticKeys,
-    SystemClock,
     principal_from_claims,
 )
+from eltiketi_adapters.system import SystemClock
 from eltiketi_core.domain.identity import Principal, Role
 from eltiketi_core.ports.clock import Clock
 

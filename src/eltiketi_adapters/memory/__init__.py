@@ -8,13 +8,13 @@ production. :class:`InMemoryTicketing` wires them all; the pytest plugin
 ``eltiketi_adapters.memory.factories`` (``[testing]`` extra). See
 ``docs/testing-kit.md``.
 
-:class:`SystemClock`, :class:`TimeOrderedIds` and :class:`InProcessBus` are not
-test doubles: the app runs on them (the bus delivers the embedded server's events to
-its handlers).
+:class:`TimeOrderedIds` and :class:`InProcessBus` are not test doubles: the app runs
+on them (the bus delivers the embedded server's events to their handlers in this
+process). The wall clock it runs on is ``eltiketi_adapters.system.SystemClock``.
 """
 
 from eltiketi_adapters.memory.bus import InProcessBus
-from eltiketi_adapters.memory.clock import FixedClock, SystemClock
+from eltiketi_adapters.memory.clock import FixedClock
 from eltiketi_adapters.memory.contact import SimpleContactNormaliser
 from eltiketi_adapters.memory.gateway import (
     SIGNATURE_HEADER,
@@ -57,7 +57,6 @@ __all__ = [
     "RecordingNotifier",
     "SequentialIds",
     "SimpleContactNormaliser",
-    "SystemClock",
     "TimeOrderedIds",
     "UndeliveredEvents",
     "memory_uow_factory",

@@ -38,7 +38,6 @@ from eltiketi_adapters.oidc.jwt_validation import (
     JwtValidator,
     KeyResolver,
     StaticKeys,
-    SystemClock,
 )
 from eltiketi_adapters.oidc.login import (
     LOGIN_REFUSED,
@@ -78,7 +77,6 @@ __all__ = [
     "PendingLogin",
     "RoleMapping",
     "StaticKeys",
-    "SystemClock",
     "WebClientConfig",
     "principal_from_claims",
 ]

@@ -31,7 +31,7 @@ import warnings
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final, Protocol
 
 import msgspec
@@ -53,6 +53,7 @@ from eltiketi_adapters.oidc.errors import (
     WRONG_TOKEN_TYPE,
     refused,
 )
+from eltiketi_adapters.system import SystemClock
 from eltiketi_core.ports.clock import Clock
 
 MAX_TOKEN_LENGTH: Final = 64 * 1024
@@ -143,13 +144,6 @@ class KeyResolver(Protocol):
         May raise ``GatewayUnavailable`` when the key list cannot be fetched.
         """
         ...
-
-
-class SystemClock:
-    """UTC wall clock (the default when no :class:`~eltiketi_core.ports.clock.Clock` is given)."""
-
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
 
 def import_signing_keys(jwks: Mapping[str, Any]) -> dict[str, Key]:

@@ -39,7 +39,8 @@ from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 from eltiketi_adapters.oidc.discovery import Discovery, ProviderMetadata
 from eltiketi_adapters.oidc.errors import issuer_unavailable, refused
-from eltiketi_adapters.oidc.jwt_validation import SystemClock, parse_unverified
+from eltiketi_adapters.oidc.jwt_validation import parse_unverified
+from eltiketi_adapters.system import SystemClock
 from eltiketi_core.errors import Unauthenticated
 from eltiketi_core.ports.clock import Clock
 

@@ -20,10 +20,10 @@ from eltiketi_adapters.oidc.jwks import JwksCache
 from eltiketi_adapters.oidc.jwt_validation import (
     MAX_TOKEN_LENGTH,
     JwtValidator,
-    SystemClock,
     looks_like_jwt,
 )
 from eltiketi_adapters.oidc.principal import principal_from_claims
+from eltiketi_adapters.system import SystemClock
 from eltiketi_core.domain.identity import Principal
 from eltiketi_core.errors import Unauthenticated
 from eltiketi_core.ports.clock import Clock

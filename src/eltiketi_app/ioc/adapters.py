@@ -30,7 +30,7 @@ class BasicsProvider(Provider):
 
     @provide
     def clock(self) -> Clock:
-        from eltiketi_adapters.memory import SystemClock
+        from eltiketi_adapters.system import SystemClock
 
         return SystemClock()
 
