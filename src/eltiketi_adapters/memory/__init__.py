@@ -31,12 +31,12 @@ from eltiketi_adapters.memory.kit import (
 from eltiketi_adapters.memory.notifier import NotifierDown, RecordingNotifier
 from eltiketi_adapters.memory.signer import HmacTicketSigner
 from eltiketi_adapters.memory.state import MemoryStorage
-from eltiketi_adapters.memory.stores import InventoryInvariantError
 from eltiketi_adapters.memory.uow import (
     MemoryUnitOfWork,
     NestedUnitOfWorkError,
     memory_uow_factory,
 )
+from eltiketi_core.errors import InventoryInvariantError
 
 __all__ = [
     "KIT_ORGANIZER",

@@ -11,7 +11,7 @@ means the same on PostgreSQL:
   adapters translate an integrity error;
 * the documented uniqueness rules answer False and write nothing;
 * a counter that would go below zero, or above capacity, raises
-  :class:`InventoryInvariantError` before anything changes.
+  :class:`~eltiketi_core.errors.InventoryInvariantError` before anything changes.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from eltiketi_core.domain.order import (
     TicketStatus,
 )
 from eltiketi_core.domain.payment import Payment, PaymentStatus, Refund, RefundReason
-from eltiketi_core.errors import Conflict
+from eltiketi_core.errors import Conflict, InventoryInvariantError
 from eltiketi_core.ports.stores import (
     Attendee,
     IdempotencyRecord,
@@ -52,11 +52,6 @@ from eltiketi_core.ports.stores import (
 
 _RETRYABLE = frozenset({NotificationStatus.QUEUED, NotificationStatus.FAILED})
 _ENDED_UNPAID = frozenset({BookingStatus.EXPIRED, BookingStatus.CANCELLED})
-
-
-class InventoryInvariantError(RuntimeError):
-    """A counter would break ``0 <= held, sold`` or ``held + sold <= capacity``, or a
-    booking would give back stock it never took: a caller's bug, not a business outcome."""
 
 
 class TransactionState:
