@@ -25,10 +25,9 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from eltiketi_adapters.sqlalchemy._tx import Tx
+from eltiketi_adapters.sqlalchemy.dialects import insert_ignoring_conflict
 from eltiketi_adapters.sqlalchemy.models import CheckInRow, OrderRow, TicketRow
 from eltiketi_core.domain.booking import BookingItem, Contact
 from eltiketi_core.domain.money import Money
@@ -47,10 +46,7 @@ _orders = OrderRow.__table__
 _tickets = TicketRow.__table__
 _check_ins = CheckInRow.__table__
 
-# INSERT … ON CONFLICT DO NOTHING RETURNING <primary key>, one per dialect; executed with the
-# row's values (keys = column names).
-_ADD_ORDER_PG = pg_insert(OrderRow).on_conflict_do_nothing().returning(OrderRow.id)
-_ADD_ORDER_SQLITE = sqlite_insert(OrderRow).on_conflict_do_nothing().returning(OrderRow.id)
+_ADD_ORDER = insert_ignoring_conflict(OrderRow)
 _ORDER_BY_ID = select(_orders).where(OrderRow.id == bindparam("p_id"))
 _ORDER_OF_BOOKING_PAYMENT_OR_REFERENCE = select(OrderRow.id).where(
     or_(
@@ -155,16 +151,7 @@ _VOID_TICKETS_OF_ORDER = (
     .values(status=TicketStatus.VOID.value)
 )
 # The first scan of a ticket wins; the primary key is the ticket id.
-_ADD_CHECK_IN_PG = (
-    pg_insert(CheckInRow)
-    .on_conflict_do_nothing(index_elements=[CheckInRow.ticket_id])
-    .returning(CheckInRow.ticket_id)
-)
-_ADD_CHECK_IN_SQLITE = (
-    sqlite_insert(CheckInRow)
-    .on_conflict_do_nothing(index_elements=[CheckInRow.ticket_id])
-    .returning(CheckInRow.ticket_id)
-)
+_ADD_CHECK_IN = insert_ignoring_conflict(CheckInRow, [CheckInRow.ticket_id])
 _CHECK_IN_OF_TICKET = select(_check_ins).where(CheckInRow.ticket_id == bindparam("p_ticket_id"))
 _CHECK_INS_OF_ORDER = (
     select(_check_ins)
@@ -221,7 +208,7 @@ class SqlOrderStore:
     async def add(self, order: Order) -> bool:
         # No conflict target: a second order for the booking, the payment or the reference
         # is refused.
-        statement = _ADD_ORDER_PG if self._tx.is_postgres else _ADD_ORDER_SQLITE
+        statement = _ADD_ORDER.on(self._tx)
         result = await self._tx.execute(
             statement,
             {
@@ -433,7 +420,7 @@ class SqlTicketStore:
         return int(result.rowcount)
 
     async def check_in(self, check_in: CheckIn) -> CheckIn:
-        statement = _ADD_CHECK_IN_PG if self._tx.is_postgres else _ADD_CHECK_IN_SQLITE
+        statement = _ADD_CHECK_IN.on(self._tx)
         inserted = await self._tx.execute(
             statement,
             {
