@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, MutableMapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import msgspec
@@ -63,6 +63,9 @@ class TransactionState:
         self.open = False
 
 
+S = TypeVar("S", bound=msgspec.Struct)
+
+
 def _violation(detail: str) -> Conflict:
     return Conflict("constraint_violation", detail)
 
@@ -79,6 +82,14 @@ class _Store:
         if not self._tx.open:
             raise RuntimeError("use the unit of work's stores inside `async with uow:`")
         return self._storage
+
+
+def _update_keeping(table: MutableMapping[UUID, S], key: UUID, new: S, *kept: str) -> None:
+    """Store ``new`` over an existing row, keeping as stored the fields (``kept``) that the
+    port's update never writes."""
+    stored = table.get(key)
+    if stored is not None:
+        table[key] = msgspec.structs.replace(new, **{name: getattr(stored, name) for name in kept})
 
 
 def _append(index: Any, key: Any, value: UUID) -> None:
@@ -98,16 +109,9 @@ class MemoryCatalogStore(_Store):
         return self._db.events.get(event_id)
 
     async def update_event(self, event: Event) -> None:
-        db = self._db
-        stored = db.events.get(event.id)
-        if stored is not None:
-            db.events[event.id] = msgspec.structs.replace(
-                event,
-                owner=stored.owner,
-                organization_id=stored.organization_id,
-                status=stored.status,
-                created_at=stored.created_at,
-            )
+        _update_keeping(
+            self._db.events, event.id, event, "owner", "organization_id", "status", "created_at"
+        )
 
     async def open_for_sale(
         self, event_id: UUID, ticket_type_ids: Sequence[UUID], *, buyer: str | None
@@ -167,15 +171,9 @@ class MemoryCatalogStore(_Store):
         return self._db.ticket_types.get(ticket_type_id)
 
     async def update_ticket_type(self, ticket_type: TicketType) -> None:
-        db = self._db
-        stored = db.ticket_types.get(ticket_type.id)
-        if stored is not None:
-            db.ticket_types[ticket_type.id] = msgspec.structs.replace(
-                ticket_type,
-                event_id=stored.event_id,
-                capacity=stored.capacity,
-                shards=stored.shards,
-            )
+        _update_keeping(
+            self._db.ticket_types, ticket_type.id, ticket_type, "event_id", "capacity", "shards"
+        )
 
     async def ticket_types(self, event_id: UUID) -> list[TicketType]:
         db = self._db

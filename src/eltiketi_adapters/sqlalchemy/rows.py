@@ -3,8 +3,8 @@
 Enums are stored by value; a :class:`~eltiketi_core.domain.money.Money` field is stored in
 two columns, its own name (minor units) and ``currency``. Reading back goes through
 ``msgspec.convert``, so a row is checked against the struct's types as the struct is
-built (about a microsecond a row). Tables that store a struct differently (bookings and
-their items, tickets, the catalogue) keep their own mapping.
+built (about a microsecond a row). Tables that store a struct differently (orders and
+bookings with their contact and items, the catalogue) keep their own mapping.
 """
 
 from __future__ import annotations
