@@ -307,7 +307,8 @@ async def _ensure_members(
 ) -> None:
     """Make ``subject`` a member of each organization with its role, in the database the
     server uses (migrated first, as the embedded server does on start)."""
-    from eltiketi_adapters.memory import SystemClock, TimeOrderedIds
+    from eltiketi_adapters.memory import TimeOrderedIds
+    from eltiketi_adapters.system import SystemClock
     from eltiketi_app.ioc.stores import open_persistence
     from eltiketi_core.usecases import Policy
     from eltiketi_core.usecases.notifications import Notifications

@@ -169,3 +169,14 @@ class WebhookRejected(DomainError):
 
     kind = "bad_request"
     default_code = "invalid_signature"
+
+
+class InventoryInvariantError(RuntimeError):
+    """A stock change would break ``0 <= held, sold`` and ``held + sold <= capacity``,
+    give back stock a booking never took, or did not happen although it had to (the
+    rows were locked by this transaction).
+
+    Raised by every :class:`~eltiketi_core.ports.InventoryStore` adapter alike. It is a
+    bug in the caller or the adapter, not a business outcome, so it is no
+    :class:`DomainError`: nothing maps it to a client answer.
+    """

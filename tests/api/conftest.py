@@ -31,7 +31,8 @@ from litestar.types import Message, Receive, Send
 from litestar.types import Scope as AsgiScope
 
 from eltiketi_adapters.devauth import DevTokenIssuer
-from eltiketi_adapters.memory import FakePaymentGateway, RecordingNotifier, SystemClock
+from eltiketi_adapters.memory import FakePaymentGateway, RecordingNotifier
+from eltiketi_adapters.system import SystemClock
 from eltiketi_app.app import create_app
 from eltiketi_app.background.runner import Runner
 from eltiketi_app.ioc.types import Notifiers

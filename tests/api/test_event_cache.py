@@ -18,7 +18,7 @@ import msgspec
 import pytest
 from dishka import Provider, Scope, provide
 
-from eltiketi_adapters.memory import SystemClock
+from eltiketi_adapters.system import SystemClock
 from eltiketi_app.http.availability_cache import (
     DEFAULT_TTL_MS,
     EventViewCache,

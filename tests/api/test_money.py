@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from eltiketi_adapters.memory import FakePaymentGateway, SystemClock, TimeOrderedIds
+from eltiketi_adapters.memory import FakePaymentGateway, TimeOrderedIds
+from eltiketi_adapters.system import SystemClock
 from eltiketi_app.ioc.types import Persistence
 from eltiketi_core.ports.payments import WebhookKind
 from tests.api.conftest import Api, problem

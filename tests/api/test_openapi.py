@@ -253,7 +253,7 @@ DYNAMIC_CODES: dict[tuple[str, str], set[str]] = {
     ("eltiketi_adapters/stripe/errors.py", "stripe_code or 'card_error'"): {"card_error"},
     ("eltiketi_adapters/stripe/errors.py", "code"): {"stripe_<code>", "stripe_refused"},
     # the helper itself: its callers' codes are read at their call sites
-    ("eltiketi_adapters/keycloak/errors.py", "code"): set(),
+    ("eltiketi_adapters/oidc/errors.py", "code"): set(),
 }
 
 

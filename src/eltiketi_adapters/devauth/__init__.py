@@ -1,8 +1,8 @@
 """The embedded dev token issuer: local ES256 key, Keycloak-shaped tokens, same JWT checks.
 
 Embedded mode only (``POST /dev/token``, ``eltiketi dev-token``); production uses
-``eltiketi_adapters.keycloak``. Verification goes through the OIDC adapter's shared
-:class:`~eltiketi_adapters.keycloak.JwtValidator` with a static key set.
+``eltiketi_adapters.oidc``. Verification goes through the OIDC adapter's shared
+:class:`~eltiketi_adapters.oidc.JwtValidator` with a static key set.
 """
 
 from eltiketi_adapters.devauth.issuer import (

@@ -2,9 +2,9 @@
 
 Tokens look like Keycloak access tokens (``realm_access.roles``, ``preferred_username``,
 ``azp``, ``aud``, payload ``typ: Bearer``, header ``typ: JWT``) and are checked by the very same
-:class:`~eltiketi_adapters.keycloak.JwtValidator` as production tokens, only with a static key
+:class:`~eltiketi_adapters.oidc.JwtValidator` as production tokens, only with a static key
 set instead of a JWKS URL. Their issuer is :data:`DEV_ISSUER`, deliberately not a URL: no real
-OIDC issuer can have it, so an :class:`~eltiketi_adapters.keycloak.OidcTokenVerifier` refuses
+OIDC issuer can have it, so an :class:`~eltiketi_adapters.oidc.OidcTokenVerifier` refuses
 dev tokens (``wrong_issuer``) even before looking at the key.
 """
 
@@ -19,14 +19,14 @@ from typing import Any, Final
 from joserfc import jwt
 
 from eltiketi_adapters.devauth.keyfile import DEV_ALGORITHM, load_or_create_signing_key
-from eltiketi_adapters.keycloak import (
+from eltiketi_adapters.oidc import (
     JwtPolicy,
     JwtValidator,
     RoleMapping,
     StaticKeys,
-    SystemClock,
     principal_from_claims,
 )
+from eltiketi_adapters.system import SystemClock
 from eltiketi_core.domain.identity import Principal, Role
 from eltiketi_core.ports.clock import Clock
 

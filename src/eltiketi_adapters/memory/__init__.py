@@ -8,13 +8,13 @@ production. :class:`InMemoryTicketing` wires them all; the pytest plugin
 ``eltiketi_adapters.memory.factories`` (``[testing]`` extra). See
 ``docs/testing-kit.md``.
 
-:class:`SystemClock`, :class:`TimeOrderedIds` and :class:`InProcessBus` are not
-test doubles: the app runs on them (the bus delivers the embedded server's events to
-its handlers).
+:class:`TimeOrderedIds` and :class:`InProcessBus` are not test doubles: the app runs
+on them (the bus delivers the embedded server's events to their handlers in this
+process). The wall clock it runs on is ``eltiketi_adapters.system.SystemClock``.
 """
 
 from eltiketi_adapters.memory.bus import InProcessBus
-from eltiketi_adapters.memory.clock import FixedClock, SystemClock
+from eltiketi_adapters.memory.clock import FixedClock
 from eltiketi_adapters.memory.contact import SimpleContactNormaliser
 from eltiketi_adapters.memory.gateway import (
     SIGNATURE_HEADER,
@@ -31,12 +31,12 @@ from eltiketi_adapters.memory.kit import (
 from eltiketi_adapters.memory.notifier import NotifierDown, RecordingNotifier
 from eltiketi_adapters.memory.signer import HmacTicketSigner
 from eltiketi_adapters.memory.state import MemoryStorage
-from eltiketi_adapters.memory.stores import InventoryInvariantError
 from eltiketi_adapters.memory.uow import (
     MemoryUnitOfWork,
     NestedUnitOfWorkError,
     memory_uow_factory,
 )
+from eltiketi_core.errors import InventoryInvariantError
 
 __all__ = [
     "KIT_ORGANIZER",
@@ -57,7 +57,6 @@ __all__ = [
     "RecordingNotifier",
     "SequentialIds",
     "SimpleContactNormaliser",
-    "SystemClock",
     "TimeOrderedIds",
     "UndeliveredEvents",
     "memory_uow_factory",

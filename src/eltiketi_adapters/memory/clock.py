@@ -1,4 +1,4 @@
-"""Clocks: the system clock for running, a fixed one that tests move by hand."""
+"""A clock that tests move by hand (the app runs on :class:`eltiketi_adapters.system.SystemClock`)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,6 @@ from datetime import UTC, datetime, timedelta
 #: Where a :class:`FixedClock` starts unless told otherwise: far enough ahead that
 #: events created "30 days from now" are in the future for years to come.
 DEFAULT_START = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
-
-
-class SystemClock:
-    """The wall clock, in UTC (implements :class:`~eltiketi_core.ports.Clock`)."""
-
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
 
 class FixedClock:

@@ -167,6 +167,21 @@ class _KitFactory(MsgspecFactory[T], Generic[T]):
         return f"{prefix}-{cls.__random__.randrange(16**8):08x}"
 
 
+class _BuyersFactory(_KitFactory[T], Generic[T]):
+    """A record a buyer made: ``buyer`` is a ``buyer-…`` subject, ``created_at`` is
+    ``BASE_INSTANT``."""
+
+    __is_base_factory__ = True
+
+    @classmethod
+    def buyer(cls) -> str:
+        return cls._subject("buyer")
+
+    @classmethod
+    def created_at(cls) -> datetime:
+        return cls._instant()
+
+
 class MoneyFactory(_KitFactory[Money]):
     """Between 1.00 and 250.00 (in minor units) of one of :data:`CURRENCIES`.
 
@@ -339,7 +354,7 @@ class BookingItemFactory(_KitFactory[BookingItem]):
         return cls.__random__.randint(1, 4)
 
 
-class BookingFactory(_KitFactory[Booking]):
+class BookingFactory(_BuyersFactory[Booking]):
     """A live hold of 1–3 items in one currency; ``total`` and ``expires_at`` follow from
     ``items`` and ``created_at`` unless given."""
 
@@ -352,20 +367,12 @@ class BookingFactory(_KitFactory[Booking]):
     expires_at = PostGenerated(_hold_end)
 
     @classmethod
-    def buyer(cls) -> str:
-        return cls._subject("buyer")
-
-    @classmethod
     def items(cls) -> tuple[BookingItem, ...]:
         currency = cls._pick(CURRENCIES)
         return tuple(
             BookingItemFactory.build(unit_price=MoneyFactory.build(currency=currency))
             for _ in range(cls.__random__.randint(1, 3))
         )
-
-    @classmethod
-    def created_at(cls) -> datetime:
-        return cls._instant()
 
     @classmethod
     def for_ticket_types(
@@ -382,7 +389,7 @@ class BookingFactory(_KitFactory[Booking]):
         return cls.build(**{**values, **overrides})
 
 
-class PaymentFactory(_KitFactory[Payment]):
+class PaymentFactory(_BuyersFactory[Payment]):
     """An open payment at the fake gateway, with a provider reference, checkout URL and
     client secret as :class:`~eltiketi_adapters.memory.FakePaymentGateway` would give."""
 
@@ -394,14 +401,6 @@ class PaymentFactory(_KitFactory[Payment]):
     status = PaymentStatus.OPEN
     checkout_url = PostGenerated(_checkout_url)
     client_secret = PostGenerated(_client_secret)
-
-    @classmethod
-    def buyer(cls) -> str:
-        return cls._subject("buyer")
-
-    @classmethod
-    def created_at(cls) -> datetime:
-        return cls._instant()
 
     @classmethod
     def provider_reference(cls) -> str:
@@ -419,7 +418,7 @@ class PaymentFactory(_KitFactory[Payment]):
         return cls.build(**{**values, **overrides})
 
 
-class OrderFactory(_KitFactory[Order]):
+class OrderFactory(_BuyersFactory[Order]):
     """A confirmed order whose tickets are still counted as held (before the inventory
     handler ran); ``total`` follows from ``items``."""
 
@@ -434,14 +433,6 @@ class OrderFactory(_KitFactory[Order]):
     items = BookingFactory.items
     total = PostGenerated(_total_of_items)
     reference = PostGenerated(_reference_of_id)
-
-    @classmethod
-    def buyer(cls) -> str:
-        return cls._subject("buyer")
-
-    @classmethod
-    def created_at(cls) -> datetime:
-        return cls._instant()
 
     @classmethod
     def for_booking(cls, booking: Booking, payment: Payment, **overrides: Any) -> Order:

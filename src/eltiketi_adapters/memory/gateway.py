@@ -1,13 +1,8 @@
 """A payment gateway with no money in it: payments wait until a test (or the embedded
 pay page) approves or declines them.
 
-With a state file the gateway keeps a **journal**: every change appends the changed
-payment as one JSON line, and the last line of a reference wins. Opening replays it and
-compacts it to one line per payment (also :meth:`FakePaymentGateway.close`). Before every
-call the gateway reads what other processes appended since its last look, under an
-advisory file lock, so an API process, a second API worker and an ``eltiketi worker``
-sharing a data folder see the same payments. A change costs one short append instead of
-rewriting every payment, which made a run quadratic.
+Its payments live in this object. ``eltiketi_adapters.fakepay`` extends it with a file
+that several processes share, for the embedded server.
 """
 
 from __future__ import annotations
@@ -15,16 +10,11 @@ from __future__ import annotations
 import copy
 import hashlib
 import hmac
-import logging
-import os
 import secrets
-import sys
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
-from pathlib import Path
-from typing import Final
 from uuid import UUID
 
 import msgspec
@@ -40,11 +30,6 @@ from eltiketi_core.ports.payments import (
     WebhookKind,
     WebhookNotice,
 )
-
-if sys.platform != "win32":
-    import fcntl
-
-log = logging.getLogger(__name__)
 
 #: The header carrying ``hex(HMAC-SHA256(secret, body))``; matched case-insensitively.
 SIGNATURE_HEADER = "X-Fake-Signature"
@@ -73,142 +58,6 @@ class FakePayment(msgspec.Struct, kw_only=True):
         return sum(self.refunds.values())
 
 
-class _State(msgspec.Struct):
-    """The state file's former layout (one JSON document); still read, then compacted."""
-
-    payments: dict[str, FakePayment] = msgspec.field(default_factory=dict)
-
-
-_NEWLINE: Final = b"\n"
-
-
-class _PaymentJournal:
-    """Append-only JSON Lines file of payment records, shared by processes.
-
-    Every read and append happens under an exclusive ``flock`` of ``<file>.lock`` (a file
-    that is never replaced), so a reader never sees half a line from a live writer and
-    a compaction never drops another process's append. A compaction replaces the journal
-    with a new file; the others notice the new inode and read it from the start.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock_fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
-        self._fd: int | None = None
-        self._inode: tuple[int, int] | None = None
-        #: bytes of the journal already applied (always at the end of a whole line)
-        self._offset = 0
-        self._depth = 0
-        self._encoder = msgspec.json.Encoder()
-        self._decoder = msgspec.json.Decoder(FakePayment)
-
-    @contextmanager
-    def locked(self) -> Iterator[None]:
-        """Hold the cross-process lock (re-entrant within this journal)."""
-        if self._lock_fd < 0:
-            raise RuntimeError("the payment journal is closed")
-        if self._depth == 0 and sys.platform != "win32":
-            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
-        self._depth += 1
-        try:
-            yield
-        finally:
-            self._depth -= 1
-            if self._depth == 0 and sys.platform != "win32":
-                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-
-    def news(self) -> tuple[bool, list[FakePayment]]:
-        """Records appended since the last call (call it holding :meth:`locked`).
-
-        Returns ``(True, every record)`` when the file was replaced (a compaction
-        elsewhere) or read for the first time, else ``(False, new records)``.
-        """
-        try:
-            on_disk = os.stat(self.path)
-            fresh = (on_disk.st_dev, on_disk.st_ino) != self._inode
-        except FileNotFoundError:
-            fresh = True
-        if fresh:
-            self._reopen()
-        assert self._fd is not None
-        size = os.fstat(self._fd).st_size
-        if size == self._offset:
-            return fresh, []
-        os.lseek(self._fd, self._offset, os.SEEK_SET)
-        data = os.read(self._fd, size - self._offset)
-        end = data.rfind(_NEWLINE) + 1
-        if end < len(data):
-            # Bytes after the last newline while we hold the lock: a file in the former
-            # layout, or a writer that died mid-line (then the line will not decode). End
-            # that line so the next append starts a line of its own.
-            os.write(self._fd, _NEWLINE)
-            data += _NEWLINE
-            end = len(data)
-        self._offset += end
-        return fresh, self._decode(data[:end])
-
-    def append(self, payment: FakePayment) -> None:
-        """Add one record (holding :meth:`locked`, after :meth:`news`)."""
-        if self._fd is None:
-            self._reopen()
-        assert self._fd is not None
-        line = self._encoder.encode(payment) + _NEWLINE
-        written = os.write(self._fd, line)
-        if written != len(line):  # pragma: no cover - a full disk
-            raise OSError(f"short write to {self.path}")
-        self._offset += written
-
-    def compact(self, payments: Mapping[str, FakePayment]) -> None:
-        """Replace the journal by one line per payment (holding :meth:`locked`)."""
-        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(b"".join(self._encoder.encode(p) + _NEWLINE for p in payments.values()))
-        tmp.replace(self.path)  # atomic: a crash leaves the old file or the new one
-        self._reopen()
-        assert self._fd is not None
-        self._offset = os.fstat(self._fd).st_size
-
-    def close(self) -> None:
-        for fd in (self._fd, self._lock_fd):
-            if fd is not None and fd >= 0:
-                os.close(fd)
-        self._fd = None
-        self._lock_fd = -1
-
-    def _reopen(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-        self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
-        stat = os.fstat(self._fd)
-        self._inode = (stat.st_dev, stat.st_ino)
-        self._offset = 0
-
-    def _decode(self, data: bytes) -> list[FakePayment]:
-        records: list[FakePayment] = []
-        for line in data.splitlines():
-            if not line.strip():
-                continue
-            try:
-                records.append(self._decoder.decode(line))
-            except msgspec.ValidationError:
-                records.extend(_legacy(line, self.path))
-            except msgspec.DecodeError:
-                log.warning(
-                    "fake gateway journal: skipping an unreadable line",
-                    extra={"path": str(self.path)},
-                )
-        return records
-
-
-def _legacy(line: bytes, path: Path) -> list[FakePayment]:
-    """The whole state as one document, as files written before the journal hold it."""
-    try:
-        return list(msgspec.json.decode(line, type=_State).payments.values())
-    except (msgspec.ValidationError, msgspec.DecodeError):
-        log.warning("fake gateway journal: skipping an unreadable line", extra={"path": str(path)})
-        return []
-
-
 class _Webhook(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     type: str
@@ -235,17 +84,13 @@ class FakePaymentGateway:
       ``{"id", "type", "reference"}``; :meth:`signed_webhook` makes one.
     * :meth:`fail_next` makes the next calls fail as an unreachable provider.
 
-    State lives in memory, guarded by a lock (safe from threads and tasks). With
-    ``state_file`` every change is also appended there (a JSON Lines journal, replayed
-    and compacted on start and by :meth:`close`), so an embedded server keeps its
-    payments over a restart; and every call first reads what other processes using the
-    same file appended, so API workers and ``eltiketi worker`` processes share payments.
+    State lives in memory, guarded by a lock (safe from threads and tasks).
+    :class:`~eltiketi_adapters.fakepay.SharedFakePaymentGateway` keeps it in a file
+    instead, so it survives a restart and several processes share it.
 
     Args:
         public_url: base of the checkout URLs (no trailing slash needed).
         webhook_secret: the HMAC key of webhook signatures.
-        state_file: where to keep the state across restarts and share it between
-            processes; None keeps it in this object's memory.
     """
 
     provider = "fake"
@@ -255,13 +100,11 @@ class FakePaymentGateway:
         *,
         public_url: str = DEFAULT_PUBLIC_URL,
         webhook_secret: str | bytes = "fake-webhook-secret",
-        state_file: Path | None = None,
     ) -> None:
         self._public_url = public_url.rstrip("/")
         self._secret = (
             webhook_secret.encode() if isinstance(webhook_secret, str) else webhook_secret
         )
-        self._state_file = state_file
         self._lock = threading.RLock()
         self._payments: dict[str, FakePayment] = {}
         self._fail = 0
@@ -271,24 +114,9 @@ class FakePaymentGateway:
         #: References :meth:`cancel` moved to cancelled.
         self.cancelled: list[str] = []
         self._by_payment: dict[UUID, str] = {}
-        self._journal = _PaymentJournal(state_file) if state_file is not None else None
-        if self._journal is not None:
-            with self._journal.locked():
-                self._catch_up()
-                self._journal.compact(self._payments)
 
     def close(self) -> None:
-        """Compact the state file and release it (idempotent; nothing to do without one)."""
-        with self._lock:
-            journal, self._journal = self._journal, None
-            if journal is None:
-                return
-            try:
-                with journal.locked():
-                    self._apply(*journal.news())
-                    journal.compact(self._payments)
-            finally:
-                journal.close()
+        """Release what the gateway holds: nothing here; a shared gateway its file."""
 
     def __enter__(self) -> FakePaymentGateway:
         return self
@@ -517,38 +345,9 @@ class FakePaymentGateway:
 
     @contextmanager
     def _synced(self) -> Iterator[None]:
-        """This process's lock, and with a state file the file lock and other processes' news."""
+        """Hold the gateway's lock around a read or a change of the payments."""
         with self._lock:
-            journal = self._journal
-            if journal is None:
-                yield
-                return
-            with journal.locked():
-                self._catch_up()
-                yield
-
-    def _catch_up(self) -> None:
-        assert self._journal is not None
-        self._apply(*self._journal.news())
-
-    def _apply(self, complete: bool, records: list[FakePayment]) -> None:
-        """Take records read from the journal; ``complete``: they are the whole state."""
-        if complete:
-            known = set(self._payments)
-            seen = {r.reference for r in records}
-            if not known <= seen:
-                # Not written by any process: the file was lost or replaced by hand.
-                log.warning(
-                    "fake gateway state file lost payments; keeping this process's copy",
-                    extra={"missing": len(known - seen)},
-                )
-        for record in records:
-            if record.reference not in self._payments:
-                self.started.append(record.reference)
-            self._payments[record.reference] = record
-            if record.payment_id is not None:
-                self._by_payment[record.payment_id] = record.reference
+            yield
 
     def _save(self, payment: FakePayment) -> None:
-        if self._journal is not None:
-            self._journal.append(payment)
+        """Hook: a change of ``payment`` was made (kept in memory: nothing more to do)."""

@@ -11,16 +11,16 @@ means the same on PostgreSQL:
   adapters translate an integrity error;
 * the documented uniqueness rules answer False and write nothing;
 * a counter that would go below zero, or above capacity, raises
-  :class:`InventoryInvariantError` before anything changes.
+  :class:`~eltiketi_core.errors.InventoryInvariantError` before anything changes.
 """
 
 from __future__ import annotations
 
 import heapq
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, MutableMapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import msgspec
@@ -39,7 +39,7 @@ from eltiketi_core.domain.order import (
     TicketStatus,
 )
 from eltiketi_core.domain.payment import Payment, PaymentStatus, Refund, RefundReason
-from eltiketi_core.errors import Conflict
+from eltiketi_core.errors import Conflict, InventoryInvariantError
 from eltiketi_core.ports.stores import (
     Attendee,
     IdempotencyRecord,
@@ -54,11 +54,6 @@ _RETRYABLE = frozenset({NotificationStatus.QUEUED, NotificationStatus.FAILED})
 _ENDED_UNPAID = frozenset({BookingStatus.EXPIRED, BookingStatus.CANCELLED})
 
 
-class InventoryInvariantError(RuntimeError):
-    """A counter would break ``0 <= held, sold`` or ``held + sold <= capacity``, or a
-    booking would give back stock it never took: a caller's bug, not a business outcome."""
-
-
 class TransactionState:
     """Whether the owning unit of work is inside its ``async with``."""
 
@@ -66,6 +61,9 @@ class TransactionState:
 
     def __init__(self) -> None:
         self.open = False
+
+
+S = TypeVar("S", bound=msgspec.Struct)
 
 
 def _violation(detail: str) -> Conflict:
@@ -86,6 +84,14 @@ class _Store:
         return self._storage
 
 
+def _update_keeping(table: MutableMapping[UUID, S], key: UUID, new: S, *kept: str) -> None:
+    """Store ``new`` over an existing row, keeping as stored the fields (``kept``) that the
+    port's update never writes."""
+    stored = table.get(key)
+    if stored is not None:
+        table[key] = msgspec.structs.replace(new, **{name: getattr(stored, name) for name in kept})
+
+
 def _append(index: Any, key: Any, value: UUID) -> None:
     index[key] = (*index.get(key, ()), value)
 
@@ -103,16 +109,9 @@ class MemoryCatalogStore(_Store):
         return self._db.events.get(event_id)
 
     async def update_event(self, event: Event) -> None:
-        db = self._db
-        stored = db.events.get(event.id)
-        if stored is not None:
-            db.events[event.id] = msgspec.structs.replace(
-                event,
-                owner=stored.owner,
-                organization_id=stored.organization_id,
-                status=stored.status,
-                created_at=stored.created_at,
-            )
+        _update_keeping(
+            self._db.events, event.id, event, "owner", "organization_id", "status", "created_at"
+        )
 
     async def open_for_sale(
         self, event_id: UUID, ticket_type_ids: Sequence[UUID], *, buyer: str | None
@@ -172,15 +171,9 @@ class MemoryCatalogStore(_Store):
         return self._db.ticket_types.get(ticket_type_id)
 
     async def update_ticket_type(self, ticket_type: TicketType) -> None:
-        db = self._db
-        stored = db.ticket_types.get(ticket_type.id)
-        if stored is not None:
-            db.ticket_types[ticket_type.id] = msgspec.structs.replace(
-                ticket_type,
-                event_id=stored.event_id,
-                capacity=stored.capacity,
-                shards=stored.shards,
-            )
+        _update_keeping(
+            self._db.ticket_types, ticket_type.id, ticket_type, "event_id", "capacity", "shards"
+        )
 
     async def ticket_types(self, event_id: UUID) -> list[TicketType]:
         db = self._db

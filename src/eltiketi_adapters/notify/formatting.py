@@ -3,7 +3,8 @@
 A deliberately small table: the languages below get their own month and weekday names,
 date order and separators; any other locale falls back to English. The event's **timezone**
 is always honoured (the wall-clock time at the venue, with its abbreviation), whatever the
-language. Adding a language is adding one ``_Language`` entry.
+language. Adding a language is adding one ``_Language`` entry with what differs from the
+defaults.
 """
 
 from __future__ import annotations
@@ -22,15 +23,18 @@ def _words(text: str) -> tuple[str, ...]:
 
 @dataclass(frozen=True, slots=True)
 class _Language:
+    """A language's names and patterns; the defaults are the pattern most of continental
+    Europe shares, so an entry states only what differs."""
+
     weekdays: tuple[str, ...]  # Monday first, as datetime.weekday()
     months: tuple[str, ...]
     #: ``str.format`` pattern over weekday, day, month, year, time
-    date_time: str
-    date: str
-    decimal: str
-    group: str
+    date_time: str = "{weekday} {day} {month} {year}, {time}"
+    date: str = "{day} {month} {year}"
+    decimal: str = ","
+    group: str = "."
     #: ``str.format`` pattern over amount and symbol
-    money: str
+    money: str = "{amount}\u00a0{symbol}"
 
 
 _EN: Final = _Language(
@@ -39,7 +43,6 @@ _EN: Final = _Language(
         "January February March April May June July August September October November December"
     ),
     date_time="{weekday}, {day} {month} {year}, {time}",
-    date="{day} {month} {year}",
     decimal=".",
     group=",",
     money="{symbol}{amount}",
@@ -54,9 +57,6 @@ _LANGUAGES: Final[dict[str, _Language]] = {
         ),
         date_time="{weekday}, {day}. {month} {year}, {time} Uhr",
         date="{day}. {month} {year}",
-        decimal=",",
-        group=".",
-        money="{amount}\u00a0{symbol}",
     ),
     "fr": _Language(
         weekdays=_words("lundi mardi mercredi jeudi vendredi samedi dimanche"),
@@ -64,10 +64,7 @@ _LANGUAGES: Final[dict[str, _Language]] = {
             "janvier février mars avril mai juin juillet août septembre octobre novembre décembre"
         ),
         date_time="{weekday} {day} {month} {year} à {time}",
-        date="{day} {month} {year}",
-        decimal=",",
         group="\u202f",
-        money="{amount}\u00a0{symbol}",
     ),
     "es": _Language(
         weekdays=_words("lunes martes miércoles jueves viernes sábado domingo"),
@@ -76,9 +73,6 @@ _LANGUAGES: Final[dict[str, _Language]] = {
         ),
         date_time="{weekday}, {day} de {month} de {year}, {time}",
         date="{day} de {month} de {year}",
-        decimal=",",
-        group=".",
-        money="{amount}\u00a0{symbol}",
     ),
     "it": _Language(
         weekdays=_words("lunedì martedì mercoledì giovedì venerdì sabato domenica"),
@@ -86,20 +80,12 @@ _LANGUAGES: Final[dict[str, _Language]] = {
             "gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre dicembre"
         ),
         date_time="{weekday} {day} {month} {year}, ore {time}",
-        date="{day} {month} {year}",
-        decimal=",",
-        group=".",
-        money="{amount}\u00a0{symbol}",
     ),
     "nl": _Language(
         weekdays=_words("maandag dinsdag woensdag donderdag vrijdag zaterdag zondag"),
         months=_words(
             "januari februari maart april mei juni juli augustus september oktober november december"
         ),
-        date_time="{weekday} {day} {month} {year}, {time}",
-        date="{day} {month} {year}",
-        decimal=",",
-        group=".",
         money="{symbol}\u00a0{amount}",
     ),
     "pt": _Language(
@@ -111,9 +97,6 @@ _LANGUAGES: Final[dict[str, _Language]] = {
         ),
         date_time="{weekday}, {day} de {month} de {year}, {time}",
         date="{day} de {month} de {year}",
-        decimal=",",
-        group=".",
-        money="{amount}\u00a0{symbol}",
     ),
     "sw": _Language(
         weekdays=_words("Jumatatu Jumanne Jumatano Alhamisi Ijumaa Jumamosi Jumapili"),
@@ -121,7 +104,6 @@ _LANGUAGES: Final[dict[str, _Language]] = {
             "Januari Februari Machi Aprili Mei Juni Julai Agosti Septemba Oktoba Novemba Desemba"
         ),
         date_time="{weekday}, {day} {month} {year}, {time}",
-        date="{day} {month} {year}",
         decimal=".",
         group=",",
         money="{symbol}\u00a0{amount}",

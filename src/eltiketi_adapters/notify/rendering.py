@@ -269,8 +269,8 @@ class MessageTemplates:
     def tickets_view(self, notice: TicketsNotice) -> TicketsView:
         event, order = notice.event, notice.order
         language = self.language_for(notice.locale, event.locale, self._default_locale)
-        # dates and money in the buyer's own locale (en-US writes the month first), else the
-        # event's, as before there were buyer languages
+        # dates and money in the buyer's own locale (en-US writes the month first); a
+        # booking made without one gets the event's, then the platform's default
         locale = notice.locale or event.locale or self._default_locale
 
         def type_name(ticket_type_id: UUID) -> str:

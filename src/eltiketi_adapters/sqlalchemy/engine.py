@@ -41,7 +41,7 @@ class PoolOptions:
     overflow opens and closes PostgreSQL sessions all the time; the default spends
     the whole budget on the pool itself (15 + 0 rather than 10 + 5).
 
-    There is no pre-ping (it cost a round trip and ~0.2 ms of CPU per unit of
+    There is no pre-ping (it would cost a round trip and ~0.2 ms of CPU per unit of
     work). A connection the server dropped fails the statement that meets it;
     SQLAlchemy then recognises the disconnect and invalidates that connection and
     every other pooled connection opened before it, so only work already in flight
@@ -97,7 +97,7 @@ def create_engine(
     pool = pool or PoolOptions()
     kwargs: dict[str, Any] = {
         "echo": echo,
-        # msgspec for JSON columns (the outbox payload): stdlib json was ~4 % of a hold's CPU.
+        # msgspec for JSON columns (the outbox payload): stdlib json costs ~4 % of a hold's CPU.
         "json_serializer": _json_text,
         "json_deserializer": msgspec.json.decode,
     }

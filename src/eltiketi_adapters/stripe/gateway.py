@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Final, Self
 
@@ -18,6 +18,7 @@ import stripe
 from eltiketi_adapters.stripe import mapping, webhooks
 from eltiketi_adapters.stripe.config import StripeConfig
 from eltiketi_adapters.stripe.errors import PAYMENT_NOT_FOUND, stripe_errors, translate
+from eltiketi_adapters.system import SystemClock
 from eltiketi_core.domain.booking import Booking
 from eltiketi_core.domain.money import Money
 from eltiketi_core.domain.payment import Payment
@@ -34,11 +35,6 @@ log = logging.getLogger("eltiketi.adapters.stripe")
 
 PAYMENT_INTENT_PREFIX: Final = "pi_"
 CHECKOUT_SESSION_PREFIX: Final = "cs_"
-
-
-class _SystemClock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
 
 class StripePaymentGateway:
@@ -68,7 +64,7 @@ class StripePaymentGateway:
         clock: Clock | None = None,
     ) -> None:
         self._config = config
-        self._clock: Clock = clock or _SystemClock()
+        self._clock: Clock = clock or SystemClock()
         self._http_client = http_client or stripe.HTTPXClient(timeout=config.timeout)
         self._client = stripe.StripeClient(
             config.api_key,

@@ -30,7 +30,7 @@ class BasicsProvider(Provider):
 
     @provide
     def clock(self) -> Clock:
-        from eltiketi_adapters.memory import SystemClock
+        from eltiketi_adapters.system import SystemClock
 
         return SystemClock()
 
@@ -88,7 +88,7 @@ class IdentityProvider(Provider):
 
             yield DevTokenIssuer(settings.data_dir).verifier()
             return
-        from eltiketi_adapters.keycloak import IntrospectionMode, OidcConfig, OidcTokenVerifier
+        from eltiketi_adapters.oidc import IntrospectionMode, OidcConfig, OidcTokenVerifier
         from eltiketi_app.ioc import identity
 
         config = OidcConfig(

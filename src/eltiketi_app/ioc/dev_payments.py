@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 from dishka import Provider, Scope, alias, provide
 
+from eltiketi_adapters.fakepay import SharedFakePaymentGateway
 from eltiketi_adapters.memory import FakePaymentGateway
 from eltiketi_app.settings import Settings
 from eltiketi_core.ports.payments import PaymentGateway
@@ -26,16 +27,15 @@ class FakeGatewayProvider(Provider):
         """Payments survive a restart exactly when the database does (not with ``memory://``).
 
         The webhook secret is random per process: the pay page is the only sender.
-        At shutdown the gateway is closed, which compacts its journal file.
+        At shutdown the shared gateway is closed, which compacts its journal file.
         """
-        state_file = None
-        if not settings.uses_memory_database:
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
-            state_file = settings.data_dir / STATE_FILE
-        with FakePaymentGateway(
-            public_url=settings.effective_public_url,
-            webhook_secret=secrets.token_hex(16),
-            state_file=state_file,
+        public_url, secret = settings.effective_public_url, secrets.token_hex(16)
+        if settings.uses_memory_database:
+            yield FakePaymentGateway(public_url=public_url, webhook_secret=secret)
+            return
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        with SharedFakePaymentGateway(
+            state_file=settings.data_dir / STATE_FILE, public_url=public_url, webhook_secret=secret
         ) as gateway:
             yield gateway
 

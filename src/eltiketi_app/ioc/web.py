@@ -79,7 +79,7 @@ class OidcLoginProvider(Provider):
 
     @provide
     async def oidc_login(self, settings: Settings) -> AsyncIterator[OidcLogin]:
-        from eltiketi_adapters.keycloak import OidcRelyingParty, WebClientConfig
+        from eltiketi_adapters.oidc import OidcRelyingParty, WebClientConfig
 
         party = OidcRelyingParty(
             WebClientConfig(

@@ -21,7 +21,7 @@ from tests.integration.app_keycloak.conftest import (
     assert_bearer_challenge,
     bearer,
 )
-from tests.unit.adapters.keycloak.forge import b64_json, claims_for, rsa_key, sign, unsigned
+from tests.unit.adapters.oidc.forge import b64_json, claims_for, rsa_key, sign, unsigned
 
 pytestmark = pytest.mark.oidc
 

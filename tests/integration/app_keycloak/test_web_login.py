@@ -21,7 +21,7 @@ import pytest
 from dishka import Provider, Scope, provide
 from litestar.testing import AsyncTestClient
 
-from eltiketi_adapters.keycloak import OidcRelyingParty, WebClientConfig
+from eltiketi_adapters.oidc import OidcRelyingParty, WebClientConfig
 from eltiketi_app.app import create_app
 from eltiketi_app.settings import Settings
 from eltiketi_app.web.oidc_login import OidcLogin

@@ -22,11 +22,11 @@ from eltiketi_adapters.memory import (
     FakePaymentGateway,
     HmacTicketSigner,
     RecordingNotifier,
-    SystemClock,
     TimeOrderedIds,
 )
 from eltiketi_adapters.sqlalchemy import SqlAlchemyPersistence
 from eltiketi_adapters.sqlalchemy.models import OrderRow, RefundRow
+from eltiketi_adapters.system import SystemClock
 from eltiketi_core.domain.identity import Principal
 from eltiketi_core.domain.job import Job, JobStatus
 from eltiketi_core.usecases import Ticketing

@@ -27,9 +27,10 @@ from uuid import UUID
 import pytest
 import stripe
 
-from eltiketi_adapters.memory import SystemClock, TimeOrderedIds
+from eltiketi_adapters.memory import TimeOrderedIds
 from eltiketi_adapters.sqlalchemy import SqlAlchemyPersistence
 from eltiketi_adapters.stripe import StripeConfig, StripePaymentGateway
+from eltiketi_adapters.system import SystemClock
 from tests.integration.app_stripe.conftest import (
     LiveApp,
     LiveAppFactory,

@@ -14,9 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
-from eltiketi_adapters.keycloak import IntrospectionMode, OidcConfig, OidcTokenVerifier
+from eltiketi_adapters.oidc import IntrospectionMode, OidcConfig, OidcTokenVerifier
 from tests.infra.oidc import API_AUDIENCE, OidcServer
-from tests.unit.adapters.keycloak.forge import MovableClock, Ticker
+from tests.unit.adapters.oidc.forge import MovableClock, Ticker
 
 
 class CountingTransport(httpx.AsyncBaseTransport):

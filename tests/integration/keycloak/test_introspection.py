@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from eltiketi_adapters.keycloak import (
+from eltiketi_adapters.oidc import (
     MALFORMED_TOKEN,
     TOKEN_INACTIVE,
     IntrospectionMode,

@@ -16,7 +16,7 @@ import pytest
 from joserfc.jwk import RSAKey
 
 from eltiketi_adapters.devauth import DevTokenIssuer
-from eltiketi_adapters.keycloak import (
+from eltiketi_adapters.oidc import (
     BAD_SIGNATURE,
     MALFORMED_TOKEN,
     TOKEN_EXPIRED,
@@ -40,7 +40,7 @@ from tests.infra.oidc import (
     start_oidc_server,
 )
 from tests.integration.keycloak.conftest import Harness, HarnessFactory
-from tests.unit.adapters.keycloak.forge import (
+from tests.unit.adapters.oidc.forge import (
     b64_json,
     claims_for,
     hs256_with_public_key,

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from eltiketi_adapters.keycloak import (
+from eltiketi_adapters.oidc import (
     ISSUER_UNAVAILABLE,
     UNKNOWN_KEY,
     OidcConfig,
@@ -27,7 +27,7 @@ from tests.infra.oidc import (
 from tests.infra.ports import free_port
 from tests.infra.requirement import ComponentUnavailable, require
 from tests.integration.keycloak.conftest import HarnessFactory
-from tests.unit.adapters.keycloak.forge import claims_for, rsa_key, sign
+from tests.unit.adapters.oidc.forge import claims_for, rsa_key, sign
 
 pytestmark = pytest.mark.oidc
 

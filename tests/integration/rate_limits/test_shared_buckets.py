@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from eltiketi_adapters.memory import SystemClock
+from eltiketi_adapters.system import SystemClock
 from tests.api.conftest import Api, ClockProvider, embedded_settings, problem, running_app
 from tests.infra.redis import RedisSpace
 

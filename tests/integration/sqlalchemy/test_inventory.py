@@ -11,9 +11,8 @@ from sqlalchemy import func, select, text, update
 
 from eltiketi_adapters.sqlalchemy import SqlAlchemyPersistence
 from eltiketi_adapters.sqlalchemy.models import BookingAllocationRow, InventoryShardRow
-from eltiketi_adapters.sqlalchemy.stores.inventory import InventoryInvariantBroken
 from eltiketi_core.domain.catalog import StockLevel
-from eltiketi_core.errors import Conflict
+from eltiketi_core.errors import Conflict, InventoryInvariantError
 from tests.integration.sqlalchemy.support import published_event
 
 
@@ -99,9 +98,9 @@ async def test_sell_and_unsell_follow_the_allocations(db: SqlAlchemyPersistence)
     assert [(s.held, s.sold) for s in await _shards(db, ticket_type.id)] == [(0, 0)] * 3
     async with db.unit_of_work() as uow:
         # the booking owns nothing any more: giving back again is refused, not absorbed
-        with pytest.raises(InventoryInvariantBroken):
+        with pytest.raises(InventoryInvariantError):
             await uow.inventory.unsell(booking, ticket_type.id, 1)
-        with pytest.raises(InventoryInvariantBroken):
+        with pytest.raises(InventoryInvariantError):
             await uow.inventory.release(booking, ticket_type.id, 1)
         assert not await uow.inventory.reserve(booking, ticket_type.id, 0)
 

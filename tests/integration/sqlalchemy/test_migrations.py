@@ -14,7 +14,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
-from eltiketi_adapters.memory import SystemClock, TimeOrderedIds
+from eltiketi_adapters.memory import TimeOrderedIds
 from eltiketi_adapters.sqlalchemy import (
     SqlAlchemyPersistence,
     current_revision,
@@ -25,6 +25,7 @@ from eltiketi_adapters.sqlalchemy import (
 from eltiketi_adapters.sqlalchemy.engine import create_engine
 from eltiketi_adapters.sqlalchemy.migrate import revisions
 from eltiketi_adapters.sqlalchemy.models import metadata
+from eltiketi_adapters.system import SystemClock
 from eltiketi_core.domain.identity import Principal
 from eltiketi_core.domain.organization import MemberRole
 from eltiketi_core.errors import NotFound

@@ -18,8 +18,8 @@ import msgspec
 import pytest
 from sqlalchemy import text
 
-from eltiketi_adapters.memory import SystemClock
 from eltiketi_adapters.sqlalchemy import SqlAlchemyPersistence
+from eltiketi_adapters.system import SystemClock
 from eltiketi_core.domain.booking import Booking
 from eltiketi_core.domain.catalog import TicketType
 from eltiketi_core.errors import Conflict, SoldOut

@@ -8,6 +8,7 @@ from uuid import UUID
 import msgspec
 from dishka import Provider, Scope, from_context, make_async_container
 
+from eltiketi_adapters.fakepay import SharedFakePaymentGateway
 from eltiketi_adapters.memory import FakePayment, FakePaymentGateway
 from eltiketi_app.ioc.dev_payments import STATE_FILE, FakeGatewayProvider
 from eltiketi_app.settings import Settings
@@ -52,6 +53,6 @@ async def test_closing_the_container_compacts_the_gateway_journal(tmp_path: Path
     [kept] = journal_lines(state_file)
     assert kept.reference == REFERENCE
     assert kept.status is GatewayPaymentStatus.SUCCEEDED
-    restarted = FakePaymentGateway(state_file=state_file)
+    restarted = SharedFakePaymentGateway(state_file=state_file)
     assert restarted.payment(REFERENCE).status is GatewayPaymentStatus.SUCCEEDED
     restarted.close()

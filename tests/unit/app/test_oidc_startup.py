@@ -17,7 +17,7 @@ from typing import Any
 from joserfc.jwk import ECKey
 from structlog.testing import capture_logs
 
-from eltiketi_adapters.keycloak import OidcTokenVerifier
+from eltiketi_adapters.oidc import OidcTokenVerifier
 from eltiketi_app.ioc.container import make_container
 from eltiketi_app.settings import Mode, Settings
 from eltiketi_core.ports.identity import TokenVerifier

@@ -56,6 +56,7 @@ from eltiketi_adapters.sqlalchemy.models import (
 )
 from eltiketi_adapters.sqlalchemy.stores.catalog import split_capacity
 from eltiketi_core.domain.catalog import StockLevel
+from eltiketi_core.errors import InventoryInvariantError
 
 logger = logging.getLogger(__name__)
 
@@ -211,10 +212,6 @@ _ADJUST = {
 }
 
 
-class InventoryInvariantBroken(RuntimeError):
-    """A conditional change that had to succeed (rows locked by us) did not: a bug."""
-
-
 class SqlInventoryStore:
     """:class:`~eltiketi_core.ports.InventoryStore` over ``inventory_shards`` and
     ``booking_allocations``."""
@@ -353,7 +350,7 @@ class SqlInventoryStore:
                     break
         for shard_no, piece in plan:
             if not await self._take(booking_id, ticket_type_id, shard_no, piece):
-                raise InventoryInvariantBroken(
+                raise InventoryInvariantError(
                     f"shard {shard_no} of {ticket_type_id} refused {piece} while locked"
                 )
         if len(plan) > 1:
@@ -445,7 +442,7 @@ class SqlInventoryStore:
         if sum(allocated for _, _, allocated in allocations) < quantity:
             # Stock this booking never took is not its to give back: a caller's bug,
             # refused before anything changes (the in-memory adapter refuses it too).
-            raise InventoryInvariantBroken(
+            raise InventoryInvariantError(
                 f"booking {booking_id} has fewer than {quantity} of {ticket_type_id} {source.value}"
             )
         remaining = quantity
@@ -483,7 +480,7 @@ class SqlInventoryStore:
             {"p_type_id": ticket_type_id, "p_shard_no": shard_no, "p_piece": piece},
         )
         if result.rowcount != 1:
-            raise InventoryInvariantBroken(
+            raise InventoryInvariantError(
                 f"shard {shard_no} of {ticket_type_id} cannot give back {piece}"
             )
 
@@ -557,7 +554,7 @@ class SqlInventoryStore:
                 },
             )
             if changed.rowcount != 1:
-                raise InventoryInvariantBroken(
+                raise InventoryInvariantError(
                     f"shard {shard_no} of {ticket_type_id} refused a capacity it was locked for"
                 )
         return True

@@ -15,6 +15,7 @@ from sqlalchemy import Integer, and_, bindparam, func, or_, select, update
 
 from eltiketi_adapters.sqlalchemy._tx import Tx, insert_unless_exists
 from eltiketi_adapters.sqlalchemy.models import JobRow, Timestamp
+from eltiketi_adapters.sqlalchemy.rows import bind_values, from_row, row_values
 from eltiketi_core.domain.job import Job, JobKind, JobStatus
 
 _jobs = JobRow.__table__
@@ -81,67 +82,26 @@ class SqlJobStore:
 
     async def add(self, job: Job) -> bool:
         return await insert_unless_exists(
-            self._tx, JobRow, _values(job), conflict_on=[JobRow.event_id, JobRow.kind]
+            self._tx, JobRow, row_values(job), conflict_on=[JobRow.event_id, JobRow.kind]
         )
 
     async def get(self, job_id: UUID) -> Job | None:
         row = await self._tx.first(_BY_ID, {"p_id": job_id})
-        return _job(row._mapping) if row else None
+        return from_row(Job, row._mapping) if row else None
 
     async def for_event(self, event_id: UUID, kind: JobKind) -> Job | None:
         row = await self._tx.first(_FOR_EVENT, {"p_event_id": event_id, "p_kind": kind.value})
-        return _job(row._mapping) if row else None
+        return from_row(Job, row._mapping) if row else None
 
     async def claim(self, now: datetime, *, owner: str, until: datetime, limit: int) -> list[Job]:
         statement = _CLAIM_PG if self._tx.is_postgres else _CLAIM_SQLITE
         rows = await self._tx.rows(
             statement, {"p_now": now, "p_limit": limit, "p_owner": owner, "p_until": until}
         )
-        return sorted((_job(row._mapping) for row in rows), key=lambda j: (j.created_at, j.id))
+        return sorted(
+            (from_row(Job, row._mapping) for row in rows), key=lambda j: (j.created_at, j.id)
+        )
 
     async def update(self, job: Job, *, owner: str | None) -> bool:
-        values = {f"p_{name}": value for name, value in _values(job).items()}
-        result = await self._tx.execute(_UPDATE, {**values, "p_expected_owner": owner})
+        result = await self._tx.execute(_UPDATE, {**bind_values(job), "p_expected_owner": owner})
         return bool(result.rowcount == 1)
-
-
-def _values(job: Job) -> dict[str, Any]:
-    return {
-        "id": job.id,
-        "kind": job.kind.value,
-        "event_id": job.event_id,
-        "requested_by": job.requested_by,
-        "status": job.status.value,
-        "created_at": job.created_at,
-        "orders_refunded": job.orders_refunded,
-        "holds_released": job.holds_released,
-        "orders_remaining": job.orders_remaining,
-        "cursor": job.cursor,
-        "started_at": job.started_at,
-        "finished_at": job.finished_at,
-        "failures": job.failures,
-        "last_error": job.last_error,
-        "lease_owner": job.lease_owner,
-        "lease_expires_at": job.lease_expires_at,
-    }
-
-
-def _job(row: Any) -> Job:
-    return Job(
-        id=row["id"],
-        kind=JobKind(row["kind"]),
-        event_id=row["event_id"],
-        requested_by=row["requested_by"],
-        status=JobStatus(row["status"]),
-        created_at=row["created_at"],
-        orders_refunded=row["orders_refunded"],
-        holds_released=row["holds_released"],
-        orders_remaining=row["orders_remaining"],
-        cursor=row["cursor"],
-        started_at=row["started_at"],
-        finished_at=row["finished_at"],
-        failures=row["failures"],
-        last_error=row["last_error"],
-        lease_owner=row["lease_owner"],
-        lease_expires_at=row["lease_expires_at"],
-    )

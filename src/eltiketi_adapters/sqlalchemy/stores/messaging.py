@@ -13,10 +13,9 @@ from datetime import datetime
 
 import msgspec
 from sqlalchemy import Integer, bindparam, delete, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from eltiketi_adapters.sqlalchemy._tx import Tx
+from eltiketi_adapters.sqlalchemy.dialects import insert_ignoring_conflict
 from eltiketi_adapters.sqlalchemy.models import IdempotencyKeyRow, InboxRow, OutboxRow
 from eltiketi_core.domain.events import AnyEvent, DomainEvent
 from eltiketi_core.ports.stores import IdempotencyRecord, OutboxEntry
@@ -24,17 +23,8 @@ from eltiketi_core.ports.stores import IdempotencyRecord, OutboxEntry
 _IDEMPOTENCY_KEY = select(IdempotencyKeyRow.__table__).where(
     IdempotencyKeyRow.user == bindparam("p_user"), IdempotencyKeyRow.key == bindparam("p_key")
 )
-# INSERT … ON CONFLICT DO NOTHING RETURNING <first primary key column>, one per dialect;
-# executed with the row's values (keys = column names).
-_ADD_IDEMPOTENCY_PG = (
-    pg_insert(IdempotencyKeyRow)
-    .on_conflict_do_nothing(index_elements=[IdempotencyKeyRow.user, IdempotencyKeyRow.key])
-    .returning(IdempotencyKeyRow.user)
-)
-_ADD_IDEMPOTENCY_SQLITE = (
-    sqlite_insert(IdempotencyKeyRow)
-    .on_conflict_do_nothing(index_elements=[IdempotencyKeyRow.user, IdempotencyKeyRow.key])
-    .returning(IdempotencyKeyRow.user)
+_ADD_IDEMPOTENCY = insert_ignoring_conflict(
+    IdempotencyKeyRow, [IdempotencyKeyRow.user, IdempotencyKeyRow.key]
 )
 _PRUNE_IDEMPOTENCY_KEYS = delete(IdempotencyKeyRow).where(
     IdempotencyKeyRow.created_at < bindparam("p_created_before")
@@ -56,16 +46,7 @@ _PRUNE_OUTBOX = delete(OutboxRow).where(
     OutboxRow.published_at.is_not(None), OutboxRow.published_at < bindparam("p_published_before")
 )
 
-_CLAIM_INBOX_PG = (
-    pg_insert(InboxRow)
-    .on_conflict_do_nothing(index_elements=[InboxRow.consumer, InboxRow.event_id])
-    .returning(InboxRow.consumer)
-)
-_CLAIM_INBOX_SQLITE = (
-    sqlite_insert(InboxRow)
-    .on_conflict_do_nothing(index_elements=[InboxRow.consumer, InboxRow.event_id])
-    .returning(InboxRow.consumer)
-)
+_CLAIM_INBOX = insert_ignoring_conflict(InboxRow, [InboxRow.consumer, InboxRow.event_id])
 _PRUNE_INBOX = delete(InboxRow).where(InboxRow.processed_at < bindparam("p_processed_before"))
 
 
@@ -91,7 +72,7 @@ class SqlIdempotencyStore:
     async def add(self, record: IdempotencyRecord) -> bool:
         # Of two concurrent requests with one key, the second waits for the first
         # to commit, then finds the key taken: no error aborts its transaction.
-        statement = _ADD_IDEMPOTENCY_PG if self._tx.is_postgres else _ADD_IDEMPOTENCY_SQLITE
+        statement = _ADD_IDEMPOTENCY.on(self._tx)
         result = await self._tx.execute(
             statement,
             {
@@ -157,7 +138,7 @@ class SqlInboxStore:
         self._tx = tx
 
     async def claim(self, consumer: str, event_id: str, at: datetime) -> bool:
-        statement = _CLAIM_INBOX_PG if self._tx.is_postgres else _CLAIM_INBOX_SQLITE
+        statement = _CLAIM_INBOX.on(self._tx)
         result = await self._tx.execute(
             statement, {"consumer": consumer, "event_id": event_id, "processed_at": at}
         )

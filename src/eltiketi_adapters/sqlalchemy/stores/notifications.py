@@ -21,29 +21,18 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import BindParameter, Integer, and_, bindparam, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from eltiketi_adapters.sqlalchemy._tx import Tx
+from eltiketi_adapters.sqlalchemy.dialects import PerDialect, insert_ignoring_conflict
 from eltiketi_adapters.sqlalchemy.models import NotificationQuotaRow, NotificationRow
+from eltiketi_adapters.sqlalchemy.rows import bind_values, from_row, row_values
 from eltiketi_core.ports.stores import NotificationRecord, NotificationStatus
 
 _notifications = NotificationRow.__table__
 _quotas = NotificationQuotaRow.__table__
 _RETRYABLE = (NotificationStatus.QUEUED.value, NotificationStatus.FAILED.value)
 
-# INSERT … ON CONFLICT DO NOTHING RETURNING id, one per dialect; executed with the row's
-# values (keys = column names).
-_ADD_PG = (
-    pg_insert(NotificationRow)
-    .on_conflict_do_nothing(index_elements=[NotificationRow.key, NotificationRow.channel])
-    .returning(NotificationRow.id)
-)
-_ADD_SQLITE = (
-    sqlite_insert(NotificationRow)
-    .on_conflict_do_nothing(index_elements=[NotificationRow.key, NotificationRow.channel])
-    .returning(NotificationRow.id)
-)
+_ADD = insert_ignoring_conflict(NotificationRow, [NotificationRow.key, NotificationRow.channel])
 _BY_KEY_AND_CHANNEL = select(_notifications).where(
     NotificationRow.key == bindparam("p_key"), NotificationRow.channel == bindparam("p_channel")
 )
@@ -134,8 +123,7 @@ def _take_quota(insert: Any) -> Any:
     ).returning(NotificationQuotaRow.used)
 
 
-_TAKE_QUOTA_PG = _take_quota(pg_insert)
-_TAKE_QUOTA_SQLITE = _take_quota(sqlite_insert)
+_TAKE_QUOTA = PerDialect(_take_quota)
 
 
 class SqlNotificationStore:
@@ -145,17 +133,16 @@ class SqlNotificationStore:
         self._tx = tx
 
     async def add(self, record: NotificationRecord) -> bool:
-        statement = _ADD_PG if self._tx.is_postgres else _ADD_SQLITE
-        result = await self._tx.execute(statement, _values(record))
+        result = await self._tx.execute(_ADD.on(self._tx), row_values(record))
         return result.first() is not None
 
     async def get(self, key: str, channel: str) -> NotificationRecord | None:
         result = await self._tx.execute(_BY_KEY_AND_CHANNEL, {"p_key": key, "p_channel": channel})
         row = result.first()
-        return _record(row._mapping) if row else None
+        return from_row(NotificationRecord, row._mapping) if row else None
 
     async def update(self, record: NotificationRecord) -> None:
-        await self._tx.execute(_UPDATE, _parameters(record))
+        await self._tx.execute(_UPDATE, bind_values(record))
 
     async def claim_due(
         self, now: datetime, *, lease: UUID, until: datetime, limit: int
@@ -169,7 +156,7 @@ class SqlNotificationStore:
         result = await self._tx.execute(
             _CLAIM, {"p_ids": due, "p_now": now, "p_lease": lease, "p_until": until}
         )
-        claimed = {row.id: _record(row._mapping) for row in result.all()}
+        claimed = {row.id: from_row(NotificationRecord, row._mapping) for row in result.all()}
         return [claimed[record_id] for record_id in due if record_id in claimed]
 
     async def renew(self, lease: UUID, until: datetime) -> int:
@@ -177,7 +164,7 @@ class SqlNotificationStore:
         return len(result.all())
 
     async def finish(self, record: NotificationRecord, *, lease: UUID) -> bool:
-        result = await self._tx.execute(_FINISH, {**_parameters(record), "p_held_by": lease})
+        result = await self._tx.execute(_FINISH, {**bind_values(record), "p_held_by": lease})
         return result.first() is not None
 
     async def claim_resend(
@@ -202,14 +189,13 @@ class SqlNotificationStore:
             },
         )
         row = result.first()
-        return _record(row._mapping) if row else None
+        return from_row(NotificationRecord, row._mapping) if row else None
 
     async def take_quota(self, scope: str, channel: str, limit: int) -> bool:
         if limit <= 0:
             return False
-        statement = _TAKE_QUOTA_PG if self._tx.is_postgres else _TAKE_QUOTA_SQLITE
         result = await self._tx.execute(
-            statement, {"p_scope": scope, "p_channel": channel, "p_limit": limit}
+            _TAKE_QUOTA.on(self._tx), {"p_scope": scope, "p_channel": channel, "p_limit": limit}
         )
         return result.first() is not None
 
@@ -217,46 +203,4 @@ class SqlNotificationStore:
         escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         result = await self._tx.execute(_BY_KEY_PREFIX, {"p_pattern": f"{escaped}%"})
         rows = result.all()
-        return [_record(row._mapping) for row in rows]
-
-
-def _values(record: NotificationRecord) -> dict[str, Any]:
-    return {
-        "id": record.id,
-        "key": record.key,
-        "channel": record.channel,
-        "kind": record.kind,
-        "recipient": record.recipient,
-        "status": record.status.value,
-        "attempts": record.attempts,
-        "created_at": record.created_at,
-        "next_attempt_at": record.next_attempt_at,
-        "sent_at": record.sent_at,
-        "error": record.error,
-        "lease": record.lease,
-        "generation": record.generation,
-        "requested_at": record.requested_at,
-    }
-
-
-def _parameters(record: NotificationRecord) -> dict[str, Any]:
-    return {f"p_{name}": value for name, value in _values(record).items()}
-
-
-def _record(row: Any) -> NotificationRecord:
-    return NotificationRecord(
-        id=row["id"],
-        key=row["key"],
-        channel=row["channel"],
-        kind=row["kind"],
-        recipient=row["recipient"],
-        status=NotificationStatus(row["status"]),
-        attempts=row["attempts"],
-        created_at=row["created_at"],
-        next_attempt_at=row["next_attempt_at"],
-        sent_at=row["sent_at"],
-        error=row["error"],
-        lease=row["lease"],
-        generation=row["generation"],
-        requested_at=row["requested_at"],
-    )
+        return [from_row(NotificationRecord, row._mapping) for row in rows]

@@ -25,11 +25,11 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from eltiketi_adapters.sqlalchemy._tx import Tx
+from eltiketi_adapters.sqlalchemy.dialects import insert_ignoring_conflict
 from eltiketi_adapters.sqlalchemy.models import CheckInRow, OrderRow, TicketRow
+from eltiketi_adapters.sqlalchemy.rows import from_row, row_values
 from eltiketi_core.domain.booking import BookingItem, Contact
 from eltiketi_core.domain.money import Money
 from eltiketi_core.domain.order import (
@@ -47,10 +47,7 @@ _orders = OrderRow.__table__
 _tickets = TicketRow.__table__
 _check_ins = CheckInRow.__table__
 
-# INSERT … ON CONFLICT DO NOTHING RETURNING <primary key>, one per dialect; executed with the
-# row's values (keys = column names).
-_ADD_ORDER_PG = pg_insert(OrderRow).on_conflict_do_nothing().returning(OrderRow.id)
-_ADD_ORDER_SQLITE = sqlite_insert(OrderRow).on_conflict_do_nothing().returning(OrderRow.id)
+_ADD_ORDER = insert_ignoring_conflict(OrderRow)
 _ORDER_BY_ID = select(_orders).where(OrderRow.id == bindparam("p_id"))
 _ORDER_OF_BOOKING_PAYMENT_OR_REFERENCE = select(OrderRow.id).where(
     or_(
@@ -155,16 +152,7 @@ _VOID_TICKETS_OF_ORDER = (
     .values(status=TicketStatus.VOID.value)
 )
 # The first scan of a ticket wins; the primary key is the ticket id.
-_ADD_CHECK_IN_PG = (
-    pg_insert(CheckInRow)
-    .on_conflict_do_nothing(index_elements=[CheckInRow.ticket_id])
-    .returning(CheckInRow.ticket_id)
-)
-_ADD_CHECK_IN_SQLITE = (
-    sqlite_insert(CheckInRow)
-    .on_conflict_do_nothing(index_elements=[CheckInRow.ticket_id])
-    .returning(CheckInRow.ticket_id)
-)
+_ADD_CHECK_IN = insert_ignoring_conflict(CheckInRow, [CheckInRow.ticket_id])
 _CHECK_IN_OF_TICKET = select(_check_ins).where(CheckInRow.ticket_id == bindparam("p_ticket_id"))
 _CHECK_INS_OF_ORDER = (
     select(_check_ins)
@@ -221,7 +209,7 @@ class SqlOrderStore:
     async def add(self, order: Order) -> bool:
         # No conflict target: a second order for the booking, the payment or the reference
         # is refused.
-        statement = _ADD_ORDER_PG if self._tx.is_postgres else _ADD_ORDER_SQLITE
+        statement = _ADD_ORDER.on(self._tx)
         result = await self._tx.execute(
             statement,
             {
@@ -391,38 +379,21 @@ class SqlTicketStore:
     async def add_many(self, tickets: Sequence[Ticket]) -> None:
         if not tickets:
             return
-        await self._tx.execute(
-            _ADD_TICKETS,
-            [
-                {
-                    "id": ticket.id,
-                    "order_id": ticket.order_id,
-                    "event_id": ticket.event_id,
-                    "ticket_type_id": ticket.ticket_type_id,
-                    "holder": ticket.holder,
-                    "holder_name": ticket.holder_name,
-                    "status": ticket.status.value,
-                    "token": ticket.token,
-                    "version": ticket.version,
-                    "created_at": ticket.created_at,
-                }
-                for ticket in tickets
-            ],
-        )
+        await self._tx.execute(_ADD_TICKETS, [row_values(ticket) for ticket in tickets])
 
     async def get(self, ticket_id: UUID) -> Ticket | None:
         row = (await self._tx.execute(_TICKET_BY_ID, {"p_id": ticket_id})).first()
-        return _ticket(row._mapping) if row else None
+        return from_row(Ticket, row._mapping) if row else None
 
     async def for_order(self, order_id: UUID) -> list[Ticket]:
         rows = (await self._tx.execute(_TICKETS_FOR_ORDER, {"p_order_id": order_id})).all()
-        return [_ticket(row._mapping) for row in rows]
+        return [from_row(Ticket, row._mapping) for row in rows]
 
     async def get_locked(self, ticket_id: UUID) -> Ticket | None:
         # SQLite has no row locks: BEGIN IMMEDIATE already runs one writer at a time.
         statement = _TICKET_BY_ID_LOCKED if self._tx.is_postgres else _TICKET_BY_ID
         row = (await self._tx.execute(statement, {"p_id": ticket_id})).first()
-        return _ticket(row._mapping) if row else None
+        return from_row(Ticket, row._mapping) if row else None
 
     async def checked_in_count(self, order_id: UUID) -> int:
         row = await self._tx.first(_CHECKED_IN_OF_ORDER, {"p_order_id": order_id})
@@ -433,28 +404,18 @@ class SqlTicketStore:
         return int(result.rowcount)
 
     async def check_in(self, check_in: CheckIn) -> CheckIn:
-        statement = _ADD_CHECK_IN_PG if self._tx.is_postgres else _ADD_CHECK_IN_SQLITE
-        inserted = await self._tx.execute(
-            statement,
-            {
-                "id": check_in.id,
-                "ticket_id": check_in.ticket_id,
-                "event_id": check_in.event_id,
-                "checked_in_at": check_in.checked_in_at,
-                "scanned_by": check_in.scanned_by,
-            },
-        )
+        inserted = await self._tx.execute(_ADD_CHECK_IN.on(self._tx), row_values(check_in))
         if inserted.first() is not None:
             return check_in
         found = await self._tx.execute(_CHECK_IN_OF_TICKET, {"p_ticket_id": check_in.ticket_id})
         row = found.first()
         if row is None:  # pragma: no cover - the conflicting row cannot vanish (no deletes)
             raise RuntimeError(f"check-in of {check_in.ticket_id} conflicted but is missing")
-        return _check_in(row._mapping)
+        return from_row(CheckIn, row._mapping)
 
     async def check_ins_for_order(self, order_id: UUID) -> list[CheckIn]:
         rows = await self._tx.rows(_CHECK_INS_OF_ORDER, {"p_order_id": order_id})
-        return [_check_in(row._mapping) for row in rows]
+        return [from_row(CheckIn, row._mapping) for row in rows]
 
     async def check_in_count(self, event_id: UUID) -> int:
         row = await self._tx.first(_CHECK_IN_COUNT, {"p_event_id": event_id})
@@ -493,16 +454,6 @@ class SqlTicketStore:
         ]
 
 
-def _check_in(row: Any) -> CheckIn:
-    return CheckIn(
-        id=row["id"],
-        ticket_id=row["ticket_id"],
-        event_id=row["event_id"],
-        checked_in_at=row["checked_in_at"],
-        scanned_by=row["scanned_by"],
-    )
-
-
 def _id_range(prefix: str) -> tuple[UUID, UUID]:
     """The lowest and highest uuid whose 32 hex digits start with ``prefix``."""
     return UUID(hex=prefix.ljust(32, "0")), UUID(hex=prefix.ljust(32, "f"))
@@ -534,19 +485,4 @@ def _order(row: Any) -> Order:
         stock=StockState(row["stock"]),
         created_at=row["created_at"],
         reference=row["reference"],
-    )
-
-
-def _ticket(row: Any) -> Ticket:
-    return Ticket(
-        id=row["id"],
-        order_id=row["order_id"],
-        event_id=row["event_id"],
-        ticket_type_id=row["ticket_type_id"],
-        holder=row["holder"],
-        holder_name=row["holder_name"],
-        status=TicketStatus(row["status"]),
-        token=row["token"],
-        version=row["version"],
-        created_at=row["created_at"],
     )

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Integer, bindparam, delete, func, insert, select, update
@@ -24,6 +23,7 @@ from eltiketi_adapters.sqlalchemy.models import (
     OrganizationRow,
     Timestamp,
 )
+from eltiketi_adapters.sqlalchemy.rows import from_row, row_values
 from eltiketi_core.domain.organization import (
     Invitation,
     InvitationStatus,
@@ -105,42 +105,29 @@ class SqlOrganizationStore:
         return await insert_unless_exists(
             self._tx,
             OrganizationRow,
-            {
-                "id": organization.id,
-                "name": organization.name,
-                "created_by": organization.created_by,
-                "created_at": organization.created_at,
-                "personal_of": organization.personal_of,
-            },
+            row_values(organization),
             conflict_on=[OrganizationRow.personal_of],
         )
 
     async def get(self, organization_id: UUID) -> Organization | None:
         row = await self._tx.first(_ORGANIZATION, {"p_id": organization_id})
-        return _organization(row._mapping) if row else None
+        return from_row(Organization, row._mapping) if row else None
 
     async def get_many(self, organization_ids: Collection[UUID]) -> list[Organization]:
         if not organization_ids:
             return []
         rows = await self._tx.rows(_ORGANIZATIONS, {"p_ids": list(set(organization_ids))})
-        return [_organization(row._mapping) for row in rows]
+        return [from_row(Organization, row._mapping) for row in rows]
 
     async def personal(self, subject: str) -> Organization | None:
         row = await self._tx.first(_PERSONAL, {"p_subject": subject})
-        return _organization(row._mapping) if row else None
+        return from_row(Organization, row._mapping) if row else None
 
     async def add_member(self, membership: Membership) -> bool:
         return await insert_unless_exists(
             self._tx,
             OrganizationMemberRow,
-            {
-                "organization_id": membership.organization_id,
-                "subject": membership.subject,
-                "role": membership.role.value,
-                "added_by": membership.added_by,
-                "added_at": membership.added_at,
-                "email": membership.email,
-            },
+            row_values(membership),
             conflict_on=[OrganizationMemberRow.organization_id, OrganizationMemberRow.subject],
         )
 
@@ -148,15 +135,15 @@ class SqlOrganizationStore:
         row = await self._tx.first(
             _MEMBER, {"p_organization_id": organization_id, "p_subject": subject}
         )
-        return _membership(row._mapping) if row else None
+        return from_row(Membership, row._mapping) if row else None
 
     async def members(self, organization_id: UUID) -> list[Membership]:
         rows = await self._tx.rows(_MEMBERS, {"p_organization_id": organization_id})
-        return [_membership(row._mapping) for row in rows]
+        return [from_row(Membership, row._mapping) for row in rows]
 
     async def memberships(self, subject: str) -> list[Membership]:
         rows = await self._tx.rows(_MEMBERSHIPS, {"p_subject": subject})
-        return [_membership(row._mapping) for row in rows]
+        return [from_row(Membership, row._mapping) for row in rows]
 
     async def set_role(self, organization_id: UUID, subject: str, role: MemberRole) -> MemberChange:
         current = await self._locked_member(organization_id, subject)
@@ -204,24 +191,11 @@ class SqlInvitationStore:
         self._tx = tx
 
     async def add(self, invitation: Invitation) -> None:
-        await self._tx.execute(
-            insert(InvitationRow).values(
-                id=invitation.id,
-                organization_id=invitation.organization_id,
-                email=invitation.email,
-                role=invitation.role.value,
-                invited_by=invitation.invited_by,
-                created_at=invitation.created_at,
-                expires_at=invitation.expires_at,
-                status=invitation.status.value,
-                decided_by=invitation.decided_by,
-                decided_at=invitation.decided_at,
-            )
-        )
+        await self._tx.execute(insert(InvitationRow).values(row_values(invitation)))
 
     async def get(self, invitation_id: UUID) -> Invitation | None:
         row = await self._tx.first(_INVITATION, {"p_id": invitation_id})
-        return _invitation(row._mapping) if row else None
+        return from_row(Invitation, row._mapping) if row else None
 
     async def for_organization(
         self,
@@ -237,7 +211,7 @@ class SqlInvitationStore:
             bindparam("p_limit", type_=Integer)
         )
         rows = await self._tx.rows(query, {"p_limit": limit})
-        return [_invitation(row._mapping) for row in rows]
+        return [from_row(Invitation, row._mapping) for row in rows]
 
     async def decide(
         self, invitation_id: UUID, status: InvitationStatus, *, by: str, at: datetime
@@ -246,39 +220,3 @@ class SqlInvitationStore:
             _DECIDE, {"p_id": invitation_id, "p_status": status.value, "p_by": by, "p_at": at}
         )
         return row is not None
-
-
-def _organization(row: Any) -> Organization:
-    return Organization(
-        id=row["id"],
-        name=row["name"],
-        created_by=row["created_by"],
-        created_at=row["created_at"],
-        personal_of=row["personal_of"],
-    )
-
-
-def _membership(row: Any) -> Membership:
-    return Membership(
-        organization_id=row["organization_id"],
-        subject=row["subject"],
-        role=MemberRole(row["role"]),
-        added_by=row["added_by"],
-        added_at=row["added_at"],
-        email=row["email"],
-    )
-
-
-def _invitation(row: Any) -> Invitation:
-    return Invitation(
-        id=row["id"],
-        organization_id=row["organization_id"],
-        email=row["email"],
-        role=MemberRole(row["role"]),
-        invited_by=row["invited_by"],
-        created_at=row["created_at"],
-        expires_at=row["expires_at"],
-        status=InvitationStatus(row["status"]),
-        decided_by=row["decided_by"],
-        decided_at=row["decided_at"],
-    )

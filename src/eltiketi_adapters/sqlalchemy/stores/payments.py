@@ -12,19 +12,17 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Update, bindparam, exists, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
 
 from eltiketi_adapters.sqlalchemy._tx import Tx
+from eltiketi_adapters.sqlalchemy.dialects import insert_ignoring_conflict
 from eltiketi_adapters.sqlalchemy.models import PaymentRow, RefundRow
-from eltiketi_core.domain.money import Money
+from eltiketi_adapters.sqlalchemy.rows import bind_values, from_row, row_values
 from eltiketi_core.domain.payment import (
     Payment,
     PaymentStatus,
     Refund,
     RefundReason,
-    RefundStatus,
 )
 
 _payments = PaymentRow.__table__
@@ -43,26 +41,10 @@ def _update_by_id(model: Any) -> Update:
     )
 
 
-def _prefixed(values: dict[str, Any]) -> dict[str, Any]:
-    return {f"p_{name}": value for name, value in values.items()}
-
-
-# INSERT … ON CONFLICT DO NOTHING RETURNING id, one per dialect; executed with the row's
-# values (keys = column names). One open payment per booking (partial unique index).
+# One open payment per booking (a partial unique index).
 _OPEN_PAYMENT_INDEX_WHERE = text("status = 'open'")
-_ADD_PAYMENT_PG = (
-    pg_insert(PaymentRow)
-    .on_conflict_do_nothing(
-        index_elements=[PaymentRow.booking_id], index_where=_OPEN_PAYMENT_INDEX_WHERE
-    )
-    .returning(PaymentRow.id)
-)
-_ADD_PAYMENT_SQLITE = (
-    sqlite_insert(PaymentRow)
-    .on_conflict_do_nothing(
-        index_elements=[PaymentRow.booking_id], index_where=_OPEN_PAYMENT_INDEX_WHERE
-    )
-    .returning(PaymentRow.id)
+_ADD_PAYMENT = insert_ignoring_conflict(
+    PaymentRow, [PaymentRow.booking_id], conflict_where=_OPEN_PAYMENT_INDEX_WHERE
 )
 _PAYMENT_BY_ID = select(_payments).where(PaymentRow.id == bindparam("p_id"))
 _OPEN_PAYMENT_FOR_BOOKING = select(_payments).where(
@@ -109,16 +91,7 @@ _LOCK_PAYMENTS_OF_BOOKING = (
 )
 
 # A payment is refunded at most once, whatever the reason.
-_ADD_REFUND_PG = (
-    pg_insert(RefundRow)
-    .on_conflict_do_nothing(index_elements=[RefundRow.payment_id])
-    .returning(RefundRow.id)
-)
-_ADD_REFUND_SQLITE = (
-    sqlite_insert(RefundRow)
-    .on_conflict_do_nothing(index_elements=[RefundRow.payment_id])
-    .returning(RefundRow.id)
-)
+_ADD_REFUND = insert_ignoring_conflict(RefundRow, [RefundRow.payment_id])
 _REFUND_BY_ID = select(_refunds).where(RefundRow.id == bindparam("p_id"))
 _REFUNDS_FOR_PAYMENT = (
     select(_refunds)
@@ -139,33 +112,32 @@ class SqlPaymentStore:
         self._tx = tx
 
     async def add(self, payment: Payment) -> bool:
-        statement = _ADD_PAYMENT_PG if self._tx.is_postgres else _ADD_PAYMENT_SQLITE
-        result = await self._tx.execute(statement, _payment_values(payment))
+        result = await self._tx.execute(_ADD_PAYMENT.on(self._tx), row_values(payment))
         return result.first() is not None
 
     async def get(self, payment_id: UUID) -> Payment | None:
         row = (await self._tx.execute(_PAYMENT_BY_ID, {"p_id": payment_id})).first()
-        return _payment(row._mapping) if row else None
+        return from_row(Payment, row._mapping) if row else None
 
     async def open_for_booking(self, booking_id: UUID) -> Payment | None:
         result = await self._tx.execute(_OPEN_PAYMENT_FOR_BOOKING, {"p_booking_id": booking_id})
         row = result.first()
-        return _payment(row._mapping) if row else None
+        return from_row(Payment, row._mapping) if row else None
 
     async def for_booking(self, booking_id: UUID) -> list[Payment]:
         result = await self._tx.execute(_PAYMENTS_FOR_BOOKING, {"p_booking_id": booking_id})
         rows = result.all()
-        return [_payment(row._mapping) for row in rows]
+        return [from_row(Payment, row._mapping) for row in rows]
 
     async def by_reference(self, provider: str, reference: str) -> Payment | None:
         result = await self._tx.execute(
             _PAYMENT_BY_REFERENCE, {"p_provider": provider, "p_reference": reference}
         )
         row = result.first()
-        return _payment(row._mapping) if row else None
+        return from_row(Payment, row._mapping) if row else None
 
     async def update(self, payment: Payment) -> None:
-        await self._tx.execute(_UPDATE_PAYMENT, _prefixed(_payment_values(payment)))
+        await self._tx.execute(_UPDATE_PAYMENT, bind_values(payment))
 
     async def transition(
         self, payment_id: UUID, expected: frozenset[PaymentStatus], new: PaymentStatus
@@ -193,89 +165,24 @@ class SqlRefundStore:
         self._tx = tx
 
     async def add(self, refund: Refund) -> bool:
-        statement = _ADD_REFUND_PG if self._tx.is_postgres else _ADD_REFUND_SQLITE
-        result = await self._tx.execute(statement, _refund_values(refund))
+        result = await self._tx.execute(_ADD_REFUND.on(self._tx), row_values(refund))
         return result.first() is not None
 
     async def get(self, refund_id: UUID) -> Refund | None:
         row = (await self._tx.execute(_REFUND_BY_ID, {"p_id": refund_id})).first()
-        return _refund(row._mapping) if row else None
+        return from_row(Refund, row._mapping) if row else None
 
     async def for_payment(self, payment_id: UUID) -> list[Refund]:
         result = await self._tx.execute(_REFUNDS_FOR_PAYMENT, {"p_payment_id": payment_id})
         rows = result.all()
-        return [_refund(row._mapping) for row in rows]
+        return [from_row(Refund, row._mapping) for row in rows]
 
     async def find(self, payment_id: UUID, reason: RefundReason) -> Refund | None:
         result = await self._tx.execute(
             _REFUND_FOR_PAYMENT_AND_REASON, {"p_payment_id": payment_id, "p_reason": reason.value}
         )
         row = result.first()
-        return _refund(row._mapping) if row else None
+        return from_row(Refund, row._mapping) if row else None
 
     async def update(self, refund: Refund) -> None:
-        await self._tx.execute(_UPDATE_REFUND, _prefixed(_refund_values(refund)))
-
-
-def _payment_values(payment: Payment) -> dict[str, Any]:
-    return {
-        "id": payment.id,
-        "booking_id": payment.booking_id,
-        "buyer": payment.buyer,
-        "provider": payment.provider,
-        "provider_reference": payment.provider_reference,
-        "amount": payment.amount.amount,
-        "currency": payment.amount.currency,
-        "status": payment.status.value,
-        "created_at": payment.created_at,
-        "checkout_url": payment.checkout_url,
-        "client_secret": payment.client_secret,
-    }
-
-
-def _payment(row: Any) -> Payment:
-    return Payment(
-        id=row["id"],
-        booking_id=row["booking_id"],
-        buyer=row["buyer"],
-        provider=row["provider"],
-        amount=Money(row["amount"], row["currency"]),
-        status=PaymentStatus(row["status"]),
-        created_at=row["created_at"],
-        provider_reference=row["provider_reference"],
-        checkout_url=row["checkout_url"],
-        client_secret=row["client_secret"],
-    )
-
-
-def _refund_values(refund: Refund) -> dict[str, Any]:
-    return {
-        "id": refund.id,
-        "payment_id": refund.payment_id,
-        "booking_id": refund.booking_id,
-        "order_id": refund.order_id,
-        "buyer": refund.buyer,
-        "amount": refund.amount.amount,
-        "currency": refund.amount.currency,
-        "reason": refund.reason.value,
-        "status": refund.status.value,
-        "created_at": refund.created_at,
-        "provider_reference": refund.provider_reference,
-        "error": refund.error,
-    }
-
-
-def _refund(row: Any) -> Refund:
-    return Refund(
-        id=row["id"],
-        payment_id=row["payment_id"],
-        booking_id=row["booking_id"],
-        order_id=row["order_id"],
-        buyer=row["buyer"],
-        amount=Money(row["amount"], row["currency"]),
-        reason=RefundReason(row["reason"]),
-        status=RefundStatus(row["status"]),
-        created_at=row["created_at"],
-        provider_reference=row["provider_reference"],
-        error=row["error"],
-    )
+        await self._tx.execute(_UPDATE_REFUND, bind_values(refund))

@@ -8,13 +8,8 @@ from uuid import UUID
 
 import pytest
 
-from eltiketi_adapters.memory import (
-    FixedClock,
-    RandomIds,
-    SequentialIds,
-    SystemClock,
-    TimeOrderedIds,
-)
+from eltiketi_adapters.memory import FixedClock, RandomIds, SequentialIds, TimeOrderedIds
+from eltiketi_adapters.system import SystemClock
 from eltiketi_core.ports.clock import Clock, IdGenerator
 
 

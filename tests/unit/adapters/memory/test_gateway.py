@@ -8,7 +8,6 @@ import hmac
 import json
 import threading
 from datetime import UTC, datetime
-from pathlib import Path
 from uuid import uuid4
 
 import msgspec
@@ -276,23 +275,6 @@ async def test_records_handed_out_are_copies() -> None:
     gateway.payment(reference).status = GatewayPaymentStatus.SUCCEEDED
     gateway.payments[reference].status = GatewayPaymentStatus.SUCCEEDED
     assert (await gateway.verify(reference)).status is GatewayPaymentStatus.PENDING
-
-
-async def test_state_file_survives_a_restart(tmp_path: Path) -> None:
-    state = tmp_path / "data" / "fake-payments.json"
-    gateway = FakePaymentGateway(state_file=state)
-    reference, held = await started(gateway)
-    gateway.approve(reference)
-    await gateway.refund(reference, Money(1000, "EUR"), idempotency_key="refund:1")
-    restarted = FakePaymentGateway(state_file=state)
-    verified = await restarted.verify(reference)
-    assert verified.status is GatewayPaymentStatus.SUCCEEDED
-    assert verified.booking_id == held.id
-    assert restarted.refunded_amount(reference) == 1000
-    assert await restarted.refund(
-        reference, Money(1000, "EUR"), idempotency_key="refund:1"
-    ) == await gateway.refund(reference, Money(1000, "EUR"), idempotency_key="refund:1")
-    assert not list(state.parent.glob("*.tmp"))
 
 
 async def test_a_declined_payment_can_be_paid_later_until_it_is_cancelled() -> None:

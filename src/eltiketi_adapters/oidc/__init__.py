@@ -10,13 +10,13 @@ Public API::
     # the web pages' sign-in (authorization code + PKCE, refresh, RP-initiated logout)
     party = OidcRelyingParty(WebClientConfig(issuer=..., client_id="eltiketi-shop"))
 
-The JWT checks live in :mod:`eltiketi_adapters.keycloak.jwt_validation` and are shared with the
+The JWT checks live in :mod:`eltiketi_adapters.oidc.jwt_validation` and are shared with the
 embedded dev issuer (``eltiketi_adapters.devauth``) through :class:`JwtValidator`,
-:class:`JwtPolicy` and :class:`StaticKeys`. Needs the ``[keycloak]`` extra (joserfc, httpx).
+:class:`JwtPolicy` and :class:`StaticKeys`. Needs the ``[oidc]`` extra (or its alias ``[keycloak]``: joserfc, httpx, authlib).
 """
 
-from eltiketi_adapters.keycloak.config import IntrospectionMode, OidcConfig, RoleMapping
-from eltiketi_adapters.keycloak.errors import (
+from eltiketi_adapters.oidc.config import IntrospectionMode, OidcConfig, RoleMapping
+from eltiketi_adapters.oidc.errors import (
     BAD_SIGNATURE,
     INVALID_TOKEN,
     ISSUER_UNAVAILABLE,
@@ -30,25 +30,24 @@ from eltiketi_adapters.keycloak.errors import (
     WRONG_ISSUER,
     WRONG_TOKEN_TYPE,
 )
-from eltiketi_adapters.keycloak.jwks import JwksCache
-from eltiketi_adapters.keycloak.jwt_validation import (
+from eltiketi_adapters.oidc.jwks import JwksCache
+from eltiketi_adapters.oidc.jwt_validation import (
     DEFAULT_ALGORITHMS,
     DEFAULT_TOKEN_TYPES,
     JwtPolicy,
     JwtValidator,
     KeyResolver,
     StaticKeys,
-    SystemClock,
 )
-from eltiketi_adapters.keycloak.login import (
+from eltiketi_adapters.oidc.login import (
     LOGIN_REFUSED,
     LoginTokens,
     OidcRelyingParty,
     PendingLogin,
     WebClientConfig,
 )
-from eltiketi_adapters.keycloak.principal import principal_from_claims
-from eltiketi_adapters.keycloak.verifier import OidcTokenVerifier
+from eltiketi_adapters.oidc.principal import principal_from_claims
+from eltiketi_adapters.oidc.verifier import OidcTokenVerifier
 
 __all__ = [
     "BAD_SIGNATURE",
@@ -78,7 +77,6 @@ __all__ = [
     "PendingLogin",
     "RoleMapping",
     "StaticKeys",
-    "SystemClock",
     "WebClientConfig",
     "principal_from_claims",
 ]

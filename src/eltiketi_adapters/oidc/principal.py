@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from eltiketi_adapters.keycloak.config import RoleMapping
+from eltiketi_adapters.oidc.config import RoleMapping
 from eltiketi_core.domain.identity import Principal
 
 

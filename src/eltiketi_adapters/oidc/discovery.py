@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 import httpx
 
-from eltiketi_adapters.keycloak.errors import issuer_unavailable
-from eltiketi_adapters.keycloak.http import get_json
+from eltiketi_adapters.oidc.errors import issuer_unavailable
+from eltiketi_adapters.oidc.http import get_json
 from eltiketi_core.errors import GatewayUnavailable
 
 FAILURE_RETRY_SECONDS = 5.0

@@ -17,7 +17,7 @@ from eltiketi_adapters.devauth import (
     DevTokenIssuer,
     DevTokenVerifier,
 )
-from eltiketi_adapters.keycloak import (
+from eltiketi_adapters.oidc import (
     BAD_SIGNATURE,
     TOKEN_EXPIRED,
     UNKNOWN_KEY,
@@ -27,7 +27,7 @@ from eltiketi_adapters.keycloak import (
 from eltiketi_core.domain.identity import Role
 from eltiketi_core.errors import Unauthenticated
 from tests.infra.oidc import decode_unverified
-from tests.unit.adapters.keycloak.forge import (
+from tests.unit.adapters.oidc.forge import (
     MovableClock,
     b64_json,
     claims_for,

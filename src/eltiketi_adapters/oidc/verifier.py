@@ -11,19 +11,19 @@ from typing import Any, Self
 
 import httpx
 
-from eltiketi_adapters.keycloak.config import IntrospectionMode, OidcConfig
-from eltiketi_adapters.keycloak.discovery import Discovery
-from eltiketi_adapters.keycloak.errors import MALFORMED_TOKEN, issuer_unavailable, refused
-from eltiketi_adapters.keycloak.http import get_json
-from eltiketi_adapters.keycloak.introspection import Introspector
-from eltiketi_adapters.keycloak.jwks import JwksCache
-from eltiketi_adapters.keycloak.jwt_validation import (
+from eltiketi_adapters.oidc.config import IntrospectionMode, OidcConfig
+from eltiketi_adapters.oidc.discovery import Discovery
+from eltiketi_adapters.oidc.errors import MALFORMED_TOKEN, issuer_unavailable, refused
+from eltiketi_adapters.oidc.http import get_json
+from eltiketi_adapters.oidc.introspection import Introspector
+from eltiketi_adapters.oidc.jwks import JwksCache
+from eltiketi_adapters.oidc.jwt_validation import (
     MAX_TOKEN_LENGTH,
     JwtValidator,
-    SystemClock,
     looks_like_jwt,
 )
-from eltiketi_adapters.keycloak.principal import principal_from_claims
+from eltiketi_adapters.oidc.principal import principal_from_claims
+from eltiketi_adapters.system import SystemClock
 from eltiketi_core.domain.identity import Principal
 from eltiketi_core.errors import Unauthenticated
 from eltiketi_core.ports.clock import Clock
@@ -38,7 +38,7 @@ class OidcTokenVerifier:
     """Bearer token -> :class:`~eltiketi_core.domain.identity.Principal`, for a Keycloak realm.
 
     JWT access tokens are validated locally against the issuer's JWKS (see
-    :mod:`eltiketi_adapters.keycloak.jwt_validation` for the checks); opaque tokens, and every
+    :mod:`eltiketi_adapters.oidc.jwt_validation` for the checks); opaque tokens, and every
     token in ``always`` mode, are asked about at the RFC 7662 introspection endpoint.
 
     Create one per application and keep it for the app's lifetime (dishka ``APP`` scope): it
@@ -50,7 +50,7 @@ class OidcTokenVerifier:
         GatewayUnavailable: the issuer could not be asked (HTTP 503, retry later).
 
     Args:
-        config: What to accept (:class:`~eltiketi_adapters.keycloak.config.OidcConfig`).
+        config: What to accept (:class:`~eltiketi_adapters.oidc.config.OidcConfig`).
         clock: Wall clock for ``exp``/``nbf``/``iat`` and the introspection cache.
         transport: httpx transport for the issuer (tests wrap the real one to count requests).
         monotonic: Time source for the JWKS rate limit and discovery retry.

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from eltiketi_adapters.devauth import DevTokenIssuer
-from eltiketi_adapters.keycloak import (
+from eltiketi_adapters.oidc import (
     ISSUER_UNAVAILABLE,
     MALFORMED_TOKEN,
     TOKEN_EXPIRED,
@@ -26,8 +26,8 @@ from eltiketi_adapters.keycloak import (
     OidcTokenVerifier,
 )
 from eltiketi_core.errors import GatewayUnavailable, Unauthenticated
-from tests.unit.adapters.keycloak.forge import MovableClock, Ticker, claims_for, rsa_key, sign
-from tests.unit.adapters.keycloak.local_issuer import (
+from tests.unit.adapters.oidc.forge import MovableClock, Ticker, claims_for, rsa_key, sign
+from tests.unit.adapters.oidc.local_issuer import (
     CLIENT_ID,
     CLIENT_SECRET,
     ISSUER,

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from eltiketi_adapters.keycloak.errors import issuer_unavailable
+from eltiketi_adapters.oidc.errors import issuer_unavailable
 
 logger = logging.getLogger("eltiketi.keycloak")
 

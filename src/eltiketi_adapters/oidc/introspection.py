@@ -18,9 +18,9 @@ from urllib.parse import quote
 
 import httpx
 
-from eltiketi_adapters.keycloak.errors import TOKEN_INACTIVE, refused
-from eltiketi_adapters.keycloak.http import post_form
-from eltiketi_adapters.keycloak.jwt_validation import JwtPolicy, check_claims
+from eltiketi_adapters.oidc.errors import TOKEN_INACTIVE, refused
+from eltiketi_adapters.oidc.http import post_form
+from eltiketi_adapters.oidc.jwt_validation import JwtPolicy, check_claims
 from eltiketi_core.ports.clock import Clock
 
 logger = logging.getLogger("eltiketi.keycloak")

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from eltiketi_adapters.keycloak import (
+from eltiketi_adapters.oidc import (
     BAD_SIGNATURE,
     INVALID_TOKEN,
     MALFORMED_TOKEN,
@@ -21,9 +21,9 @@ from eltiketi_adapters.keycloak import (
     JwtValidator,
     StaticKeys,
 )
-from eltiketi_adapters.keycloak.jwt_validation import MAX_TOKEN_LENGTH
+from eltiketi_adapters.oidc.jwt_validation import MAX_TOKEN_LENGTH
 from eltiketi_core.errors import Unauthenticated
-from tests.unit.adapters.keycloak.forge import (
+from tests.unit.adapters.oidc.forge import (
     MovableClock,
     b64_json,
     claims_for,
@@ -300,7 +300,7 @@ class SwappableKeys:
 async def test_a_token_is_verified_once_then_remembered(
     clock: MovableClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from eltiketi_adapters.keycloak import jwt_validation
+    from eltiketi_adapters.oidc import jwt_validation
 
     calls = 0
     real = jwt_validation.verify_signature

@@ -1,7 +1,7 @@
 """JWT access-token validation shared by the OIDC verifier and the embedded dev issuer.
 
 One code path decides whether a signed token is acceptable, whatever holds the keys: the OIDC
-verifier resolves keys from the issuer's JWKS (:class:`~eltiketi_adapters.keycloak.jwks.JwksCache`),
+verifier resolves keys from the issuer's JWKS (:class:`~eltiketi_adapters.oidc.jwks.JwksCache`),
 the dev issuer from its own static key set (:class:`StaticKeys`).
 
 The checks run cheapest and least trusting first, so a forged or foreign token is refused
@@ -31,7 +31,7 @@ import warnings
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final, Protocol
 
 import msgspec
@@ -40,7 +40,7 @@ from joserfc.errors import BadSignatureError, JoseError, SecurityWarning
 from joserfc.jwk import JWKRegistry, Key
 from joserfc.jws import JWSRegistry
 
-from eltiketi_adapters.keycloak.errors import (
+from eltiketi_adapters.oidc.errors import (
     BAD_SIGNATURE,
     INVALID_TOKEN,
     MALFORMED_TOKEN,
@@ -53,6 +53,7 @@ from eltiketi_adapters.keycloak.errors import (
     WRONG_TOKEN_TYPE,
     refused,
 )
+from eltiketi_adapters.system import SystemClock
 from eltiketi_core.ports.clock import Clock
 
 MAX_TOKEN_LENGTH: Final = 64 * 1024
@@ -143,13 +144,6 @@ class KeyResolver(Protocol):
         May raise ``GatewayUnavailable`` when the key list cannot be fetched.
         """
         ...
-
-
-class SystemClock:
-    """UTC wall clock (the default when no :class:`~eltiketi_core.ports.clock.Clock` is given)."""
-
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
 
 def import_signing_keys(jwks: Mapping[str, Any]) -> dict[str, Key]:

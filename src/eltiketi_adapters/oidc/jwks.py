@@ -24,8 +24,8 @@ from typing import Any
 
 from joserfc.jwk import Key
 
-from eltiketi_adapters.keycloak.errors import UNKNOWN_KEY, issuer_unavailable, refused
-from eltiketi_adapters.keycloak.jwt_validation import import_signing_keys
+from eltiketi_adapters.oidc.errors import UNKNOWN_KEY, issuer_unavailable, refused
+from eltiketi_adapters.oidc.jwt_validation import import_signing_keys
 from eltiketi_core.errors import GatewayUnavailable
 
 logger = logging.getLogger("eltiketi.keycloak")
@@ -36,7 +36,7 @@ JwksFetcher = Callable[[], Awaitable[Mapping[str, Any]]]
 
 
 class JwksCache:
-    """A :class:`~eltiketi_adapters.keycloak.jwt_validation.KeyResolver` backed by a JWKS URL.
+    """A :class:`~eltiketi_adapters.oidc.jwt_validation.KeyResolver` backed by a JWKS URL.
 
     Args:
         fetch: Returns the issuer's current JWK set (raises ``GatewayUnavailable`` on failure).

@@ -1,4 +1,4 @@
-"""FakePaymentGateway's state file: an append-only journal, shared by processes.
+"""SharedFakePaymentGateway's state file: an append-only journal, shared by processes.
 
 A change appends one line (earlier bytes stay as they were); a restart replays and
 compacts; gateways in other processes on the same file see each other's payments.
@@ -14,7 +14,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from eltiketi_adapters.memory import FakePaymentGateway
+from eltiketi_adapters.fakepay import SharedFakePaymentGateway
 from eltiketi_core.domain.money import Money
 from eltiketi_core.ports.payments import GatewayPaymentStatus
 from tests.unit.adapters.memory.test_gateway import NOW, booking, payment_for, started
@@ -35,13 +35,25 @@ def _lines(state: Path) -> list[dict[str, object]]:
     return [msgspec.json.decode(line) for line in _raw(state).splitlines()]
 
 
-def _write_former_layout(state: Path, document: object) -> None:
-    state.parent.mkdir(parents=True)
-    state.write_bytes(msgspec.json.encode(document))
+async def test_state_file_survives_a_restart(tmp_path: Path) -> None:
+    state = tmp_path / "data" / "fake-payments.json"
+    gateway = SharedFakePaymentGateway(state_file=state)
+    reference, held = await started(gateway)
+    gateway.approve(reference)
+    await gateway.refund(reference, Money(1000, "EUR"), idempotency_key="refund:1")
+    restarted = SharedFakePaymentGateway(state_file=state)
+    verified = await restarted.verify(reference)
+    assert verified.status is GatewayPaymentStatus.SUCCEEDED
+    assert verified.booking_id == held.id
+    assert restarted.refunded_amount(reference) == 1000
+    assert await restarted.refund(
+        reference, Money(1000, "EUR"), idempotency_key="refund:1"
+    ) == await gateway.refund(reference, Money(1000, "EUR"), idempotency_key="refund:1")
+    assert not list(state.parent.glob("*.tmp"))
 
 
 async def test_a_change_appends_one_line_and_leaves_earlier_bytes_alone(state: Path) -> None:
-    gateway = FakePaymentGateway(state_file=state)
+    gateway = SharedFakePaymentGateway(state_file=state)
     first, _ = await started(gateway)
     before = _raw(state)
 
@@ -58,7 +70,7 @@ async def test_a_change_appends_one_line_and_leaves_earlier_bytes_alone(state: P
 
 
 async def test_a_restart_replays_the_last_line_of_each_payment_and_compacts(state: Path) -> None:
-    gateway = FakePaymentGateway(state_file=state)
+    gateway = SharedFakePaymentGateway(state_file=state)
     paid, _ = await started(gateway)
     declined, _ = await started(gateway)
     gateway.approve(paid)
@@ -66,7 +78,7 @@ async def test_a_restart_replays_the_last_line_of_each_payment_and_compacts(stat
     await gateway.refund(paid, Money(500, "EUR"), idempotency_key="r1")
     assert len(_lines(state)) == 5
 
-    restarted = FakePaymentGateway(state_file=state)
+    restarted = SharedFakePaymentGateway(state_file=state)
 
     assert restarted.started == [paid, declined]
     assert (await restarted.verify(paid)).status is GatewayPaymentStatus.SUCCEEDED
@@ -79,15 +91,15 @@ async def test_a_restart_replays_the_last_line_of_each_payment_and_compacts(stat
 async def test_a_retried_start_after_a_restart_answers_the_same_reference(state: Path) -> None:
     held = booking()
     payment = payment_for(held)
-    first = await FakePaymentGateway(state_file=state).start(payment, held, expires_at=NOW)
+    first = await SharedFakePaymentGateway(state_file=state).start(payment, held, expires_at=NOW)
 
-    again = await FakePaymentGateway(state_file=state).start(payment, held, expires_at=NOW)
+    again = await SharedFakePaymentGateway(state_file=state).start(payment, held, expires_at=NOW)
 
     assert again.provider_reference == first.provider_reference
 
 
 async def test_close_compacts_and_is_idempotent(state: Path) -> None:
-    with FakePaymentGateway(state_file=state) as gateway:
+    with SharedFakePaymentGateway(state_file=state) as gateway:
         reference, _ = await started(gateway)
         gateway.approve(reference)
         assert len(_lines(state)) == 2
@@ -97,49 +109,22 @@ async def test_close_compacts_and_is_idempotent(state: Path) -> None:
     assert (line["reference"], line["status"]) == (reference, "succeeded")
 
 
-async def test_a_state_file_in_the_former_one_document_layout_is_read(state: Path) -> None:
-    held = booking()
-    reference = "fake_pay_000000000000000000000001"
-    _write_former_layout(
-        state,
-        {
-            "payments": {
-                reference: {
-                    "reference": reference,
-                    "payment_id": None,
-                    "booking_id": str(held.id),
-                    "amount": {"amount": 9000, "currency": "EUR"},
-                    "status": "succeeded",
-                    "failure_reason": None,
-                    "refunds": {},
-                }
-            }
-        },
-    )
-
-    gateway = FakePaymentGateway(state_file=state)
-
-    assert (await gateway.verify(reference)).booking_id == held.id
-    assert [line["reference"] for line in _lines(state)] == [reference]
-    assert gateway.references_for(held.id) == [reference]
-
-
 async def test_a_torn_last_line_is_dropped_and_later_appends_stay_readable(state: Path) -> None:
-    gateway = FakePaymentGateway(state_file=state)
+    gateway = SharedFakePaymentGateway(state_file=state)
     kept, _ = await started(gateway)
-    other = FakePaymentGateway(state_file=state)  # another process, running meanwhile
+    other = SharedFakePaymentGateway(state_file=state)  # another process, running meanwhile
     with state.open("ab") as journal:
         journal.write(b'{"reference":"fake_pay_torn","booking_id":"')  # a writer died here
 
     added, _ = await started(gateway)
 
     assert set(other.payments) == {kept, added}
-    assert set(FakePaymentGateway(state_file=state).payments) == {kept, added}
+    assert set(SharedFakePaymentGateway(state_file=state).payments) == {kept, added}
 
 
 async def test_gateways_on_one_file_see_each_others_payments_and_decisions(state: Path) -> None:
-    api = FakePaymentGateway(state_file=state)
-    worker = FakePaymentGateway(state_file=state)
+    api = SharedFakePaymentGateway(state_file=state)
+    worker = SharedFakePaymentGateway(state_file=state)
     reference, held = await started(api)
 
     worker.approve(reference)  # e.g. the pay page served by another API worker
@@ -151,14 +136,14 @@ async def test_gateways_on_one_file_see_each_others_payments_and_decisions(state
 
 
 async def test_a_compaction_elsewhere_loses_nothing(state: Path) -> None:
-    running = FakePaymentGateway(state_file=state)
+    running = SharedFakePaymentGateway(state_file=state)
     before, _ = await started(running)
-    FakePaymentGateway(state_file=state).close()  # a restart elsewhere replaces the file
+    SharedFakePaymentGateway(state_file=state).close()  # a restart elsewhere replaces the file
 
     after, _ = await started(running)
     running.approve(before)
 
-    fresh = FakePaymentGateway(state_file=state)
+    fresh = SharedFakePaymentGateway(state_file=state)
     assert fresh.started == [before, after]
     assert (await fresh.verify(before)).status is GatewayPaymentStatus.SUCCEEDED
 
@@ -167,11 +152,11 @@ _CHILD = textwrap.dedent(
     """
     import asyncio, sys
     from pathlib import Path
-    from eltiketi_adapters.memory import FakePaymentGateway
+    from eltiketi_adapters.fakepay import SharedFakePaymentGateway
     from tests.unit.adapters.memory.test_gateway import NOW, booking, payment_for
 
     async def main() -> None:
-        gateway = FakePaymentGateway(state_file=Path(sys.argv[1]))
+        gateway = SharedFakePaymentGateway(state_file=Path(sys.argv[1]))
         for _ in range(int(sys.argv[2])):
             held = booking()
             session = await gateway.start(payment_for(held), held, expires_at=NOW)
@@ -201,18 +186,18 @@ async def test_processes_appending_while_others_restart_lose_no_payment(state: P
         for _ in range(2)
     ]
     waiting = [asyncio.ensure_future(child.communicate()) for child in children]
-    here = FakePaymentGateway(state_file=state)
+    here = SharedFakePaymentGateway(state_file=state)
     mine: list[str] = []
     while not all(w.done() for w in waiting) or len(mine) < 20:
         mine.append((await started(here))[0])
         if len(mine) % 5 == 0:
-            FakePaymentGateway(state_file=state).close()
+            SharedFakePaymentGateway(state_file=state).close()
         await asyncio.sleep(0)
     for child, done in zip(children, waiting, strict=True):
         _, err = await done
         assert child.returncode == 0, err.decode()
 
-    everyone = FakePaymentGateway(state_file=state).payments
+    everyone = SharedFakePaymentGateway(state_file=state).payments
 
     assert len(everyone) == 2 * count + len(mine)
     assert len(here.payments) == len(everyone)

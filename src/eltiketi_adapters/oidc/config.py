@@ -11,7 +11,7 @@ from enum import StrEnum
 
 import msgspec
 
-from eltiketi_adapters.keycloak.jwt_validation import (
+from eltiketi_adapters.oidc.jwt_validation import (
     DEFAULT_ALGORITHMS,
     DEFAULT_TOKEN_TYPES,
     JwtPolicy,
@@ -60,7 +60,7 @@ class RoleMapping(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class OidcConfig(msgspec.Struct, frozen=True, kw_only=True):
-    """Everything :class:`~eltiketi_adapters.keycloak.OidcTokenVerifier` needs to know.
+    """Everything :class:`~eltiketi_adapters.oidc.OidcTokenVerifier` needs to know.
 
     Attributes:
         issuer: The realm URL exactly as it appears in tokens' ``iss``, e.g.

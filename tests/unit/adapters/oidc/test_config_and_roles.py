@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from eltiketi_adapters.keycloak import IntrospectionMode, OidcConfig, RoleMapping
-from eltiketi_adapters.keycloak import principal_from_claims as principal
+from eltiketi_adapters.oidc import IntrospectionMode, OidcConfig, RoleMapping
+from eltiketi_adapters.oidc import principal_from_claims as principal
 
 ISSUER = "https://sso.example.test/realms/eltiketi"
 

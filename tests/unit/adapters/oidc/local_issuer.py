@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, unquote
 import httpx
 from joserfc.jwk import Key
 
-from tests.unit.adapters.keycloak.forge import public_jwks
+from tests.unit.adapters.oidc.forge import public_jwks
 
 ISSUER = "https://sso.example.test/realms/eltiketi"
 CLIENT_ID = "eltiketi-api"

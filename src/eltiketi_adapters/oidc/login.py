@@ -28,20 +28,33 @@ One instance per application (it owns an HTTP connection pool); close it with
 from __future__ import annotations
 
 import secrets
+import warnings
 from collections.abc import Mapping
 from typing import Any, Final
 from urllib.parse import urlencode
 
 import httpx
 import msgspec
+from authlib.deprecate import AuthlibDeprecationWarning
 from authlib.integrations.base_client import OAuthError
-from authlib.integrations.httpx_client import AsyncOAuth2Client
 
-from eltiketi_adapters.keycloak.discovery import Discovery, ProviderMetadata
-from eltiketi_adapters.keycloak.errors import issuer_unavailable, refused
-from eltiketi_adapters.keycloak.jwt_validation import SystemClock, parse_unverified
+from eltiketi_adapters.oidc.discovery import Discovery, ProviderMetadata
+from eltiketi_adapters.oidc.errors import issuer_unavailable, refused
+from eltiketi_adapters.oidc.jwt_validation import parse_unverified
+from eltiketi_adapters.system import SystemClock
 from eltiketi_core.errors import Unauthenticated
 from eltiketi_core.ports.clock import Clock
+
+with warnings.catch_warnings():
+    # Authlib >= 1.9 prefers the httpx2 fork and warns, on this import, that it falls back
+    # to httpx. Falling back is what we want: the OIDC verifier and Stripe use httpx, and
+    # Authlib's httpx client works. The filter has to sit here, around the one import:
+    # importing authlib.deprecate (above) puts an "always" filter for its warnings first,
+    # so one set earlier (at the command's start, say) would never apply.
+    warnings.filterwarnings(
+        "ignore", "The httpx module is deprecated", category=AuthlibDeprecationWarning
+    )
+    from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 LOGIN_REFUSED: Final = "login_refused"
 """The issuer refused a code or refresh token, or its ID token did not check out."""
