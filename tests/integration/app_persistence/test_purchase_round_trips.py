@@ -9,7 +9,7 @@ adds a read or a transaction to one of them fails this test and must say why.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -46,7 +46,7 @@ def round_trips() -> Iterator[Counter[str]]:
     def rollback(_connection: Any) -> None:
         seen["ROLLBACK"] += 1
 
-    hooks = {
+    hooks: dict[str, Callable[..., None]] = {
         "before_cursor_execute": statement,
         "begin": begin,
         "commit": commit,
