@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 from eltiketi_core.ports.contact import InvalidContactValue
+
+CACHE_SIZE = 4096
+"""Checked values remembered per normaliser (least recently used out)."""
 
 
 class StrictContactNormaliser:
@@ -35,8 +40,20 @@ class StrictContactNormaliser:
                 raise ValueError(f"{default_region!r} is not a region phonenumbers knows")
         self._allow_test_domains = allow_test_domains
         self._region = default_region
+        # A buyer's address comes with every hold (from the token or the form) and costs
+        # ~30 µs to check; the answer depends on the value alone. Refusals are not kept.
+        self._checked_email = lru_cache(maxsize=CACHE_SIZE)(self._email)
+        self._checked_phone = lru_cache(maxsize=CACHE_SIZE)(self._phone)
 
     def email(self, value: str) -> str:
+        """The normalised address, or :class:`InvalidContactValue` saying what is wrong."""
+        return self._checked_email(value)
+
+    def phone(self, value: str) -> str:
+        """The number in E.164, or :class:`InvalidContactValue` saying what is wrong."""
+        return self._checked_phone(value)
+
+    def _email(self, value: str) -> str:
         try:
             checked = validate_email(
                 value,
@@ -48,7 +65,7 @@ class StrictContactNormaliser:
             raise InvalidContactValue(str(bad)) from None
         return str(checked.normalized)
 
-    def phone(self, value: str) -> str:
+    def _phone(self, value: str) -> str:
         try:
             number = phonenumbers.parse(value, self._region)
         except phonenumbers.NumberParseException as bad:

@@ -26,6 +26,7 @@ from eltiketi_adapters.oidc import (
     StaticKeys,
     principal_from_claims,
 )
+from eltiketi_adapters.oidc.token_cache import VerifiedTokenCache
 from eltiketi_adapters.system import SystemClock
 from eltiketi_core.domain.identity import Principal, Role
 from eltiketi_core.ports.clock import Clock
@@ -169,10 +170,16 @@ class DevTokenVerifier:
             algorithms=(DEV_ALGORITHM,),
             leeway_seconds=leeway_seconds,
         )
-        self._validator = JwtValidator(policy, StaticKeys(jwks), clock)
+        keys = StaticKeys(jwks)
+        self._validator = JwtValidator(policy, keys, clock)
+        self._known = VerifiedTokenCache(keys, clock or SystemClock())
         self._roles = RoleMapping()
 
     async def verify(self, token: str) -> Principal:
         """Return the caller, or raise ``Unauthenticated`` (code names the failed check)."""
-        claims = await self._validator.validate(token)
-        return principal_from_claims(claims, self._roles)
+        principal = await self._known.principal(token)
+        if principal is None:
+            verified = await self._validator.validate_signed(token)
+            principal = principal_from_claims(verified.claims, self._roles)
+            self._known.remember(token, principal, verified)
+        return principal

@@ -28,7 +28,6 @@ import base64
 import binascii
 import json
 import warnings
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -346,8 +345,12 @@ def check_claims(
 
 
 @dataclass(frozen=True, slots=True)
-class _Verified:
-    """A token whose signature was checked, with the key that checked it."""
+class VerifiedJwt:
+    """A token whose signature and claims were checked, with the key that checked it.
+
+    The key lets a cache of verified tokens notice a rotation (see
+    :mod:`eltiketi_adapters.oidc.token_cache`).
+    """
 
     claims: dict[str, Any]
     kid: str
@@ -357,50 +360,26 @@ class _Verified:
 class JwtValidator:
     """Validate compact JWS access tokens against a :class:`JwtPolicy` and a key source.
 
-    A client sends the same token with every request for minutes, and checking its
-    signature is most of the cost of a request's authentication (0.2–1 ms). So the
-    tokens whose signature verified are remembered (``cache_size`` of them, least
-    recently used out; 0: none). A remembered token is accepted again only while
-    its key is still the one ``keys`` gives for its ``kid`` (a rotated-out key
-    drops its tokens) and its time claims still pass at the current time
-    (``exp``, ``nbf``, ``iat``); every other check depends on the token's bytes alone.
-    Safe to share between concurrent requests.
+    Stateless apart from the key source: the verifiers remember verified tokens themselves
+    (:class:`~eltiketi_adapters.oidc.token_cache.VerifiedTokenCache`). Safe to share
+    between concurrent requests.
     """
 
-    def __init__(
-        self,
-        policy: JwtPolicy,
-        keys: KeyResolver,
-        clock: Clock | None = None,
-        *,
-        cache_size: int = 4096,
-    ) -> None:
+    def __init__(self, policy: JwtPolicy, keys: KeyResolver, clock: Clock | None = None) -> None:
         self._policy = policy
         self._keys = keys
         self._clock = clock or SystemClock()
-        self._cache_size = cache_size
-        self._verified: OrderedDict[str, _Verified] = OrderedDict()
 
     @property
     def policy(self) -> JwtPolicy:
         return self._policy
 
     async def validate(self, token: str) -> dict[str, Any]:
-        """Return the verified claims, or raise ``Unauthenticated`` with the failed check's code.
+        """Return the verified claims, or raise ``Unauthenticated`` with the failed check's code."""
+        return (await self.validate_signed(token)).claims
 
-        The claims are shared with later calls for the same token: do not change them.
-        """
-        remembered = self._verified.get(token)
-        if remembered is not None:
-            if await self._keys.key_for(remembered.kid) is remembered.key:
-                try:
-                    check_claims(remembered.claims, self._policy, self._clock.now())
-                except Exception:
-                    self._verified.pop(token, None)
-                    raise
-                self._verified.move_to_end(token)
-                return remembered.claims
-            self._verified.pop(token, None)
+    async def validate_signed(self, token: str) -> VerifiedJwt:
+        """:meth:`validate`, also naming the key that checked the signature."""
         unverified = parse_unverified(token)
         alg = check_algorithm(unverified.header, self._policy)
         check_token_type(unverified.header, self._policy)
@@ -412,8 +391,4 @@ class JwtValidator:
         check_key_fits(key, alg)
         claims = verify_signature(token, key, alg)
         check_claims(claims, self._policy, self._clock.now())
-        if self._cache_size > 0:
-            self._verified[token] = _Verified(claims=claims, kid=kid, key=key)
-            if len(self._verified) > self._cache_size:
-                self._verified.popitem(last=False)
-        return claims
+        return VerifiedJwt(claims=claims, kid=kid, key=key)

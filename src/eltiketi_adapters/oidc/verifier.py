@@ -23,6 +23,7 @@ from eltiketi_adapters.oidc.jwt_validation import (
     looks_like_jwt,
 )
 from eltiketi_adapters.oidc.principal import principal_from_claims
+from eltiketi_adapters.oidc.token_cache import VerifiedTokenCache
 from eltiketi_adapters.system import SystemClock
 from eltiketi_core.domain.identity import Principal
 from eltiketi_core.errors import Unauthenticated
@@ -82,6 +83,7 @@ class OidcTokenVerifier:
             monotonic=monotonic,
         )
         self._validator = JwtValidator(config.policy, self._jwks, self._clock)
+        self._known = VerifiedTokenCache(self._jwks, self._clock)
         self._roles = config.role_mapping
         self._introspector: Introspector | None = None
         if (
@@ -117,18 +119,32 @@ class OidcTokenVerifier:
     async def verify(self, token: str) -> Principal:
         """Return the caller of a bearer token (without the ``Bearer`` prefix)."""
         try:
-            claims = await self._verified_claims(token)
+            return await self._verified_principal(token)
         except Unauthenticated as exc:
             logger.info("bearer token refused", extra={"code": exc.code, "reason": exc.detail})
             raise
-        return principal_from_claims(claims, self._roles)
 
-    async def _verified_claims(self, token: str) -> Mapping[str, Any]:
-        if looks_like_jwt(token):
-            claims = await self._validator.validate(token)
-            if self._introspector and self._config.introspection is IntrospectionMode.ALWAYS:
-                await self._introspector.active_claims(token)
-            return claims
+    async def _verified_principal(self, token: str) -> Principal:
+        if not looks_like_jwt(token):
+            return principal_from_claims(await self._opaque_claims(token), self._roles)
+        always = self._config.introspection is IntrospectionMode.ALWAYS
+        principal = await self._known.principal(token)
+        if principal is not None:
+            if always and self._introspector:  # revocation: asked on every request, as before
+                try:
+                    await self._introspector.active_claims(token)
+                except Unauthenticated:
+                    self._known.forget(token)
+                    raise
+            return principal
+        verified = await self._validator.validate_signed(token)
+        if always and self._introspector:
+            await self._introspector.active_claims(token)
+        principal = principal_from_claims(verified.claims, self._roles)
+        self._known.remember(token, principal, verified)
+        return principal
+
+    async def _opaque_claims(self, token: str) -> Mapping[str, Any]:
         if self._introspector is None:
             raise refused(MALFORMED_TOKEN, "not a JWT, and introspection is off")
         if len(token) > MAX_TOKEN_LENGTH or not _OPAQUE_TOKEN.fullmatch(token):

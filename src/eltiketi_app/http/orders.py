@@ -68,11 +68,14 @@ async def confirm_order(
     principal: FromDishka[Principal],
 ) -> Response[OrderOut]:
     confirmation = await ticketing.settlement.confirm(principal, data.booking_id, data.payment_id)
-    view = await ticketing.orders.get(principal, confirmation.order.id)
+    order, tickets = confirmation.order, confirmation.tickets
+    if tickets is None:  # not at hand: read them with the order
+        view = await ticketing.orders.get(principal, confirmation.order.id)
+        order, tickets = view.order, view.tickets
     return Response(
-        order_out(view.order, view.tickets),
+        order_out(order, tickets),
         status_code=201 if confirmation.created else 200,
-        headers={"Location": f"/v1/orders/{view.order.id}"},
+        headers={"Location": f"/v1/orders/{order.id}"},
     )
 
 

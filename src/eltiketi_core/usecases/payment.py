@@ -20,7 +20,7 @@ from eltiketi_core.domain.payment import Payment, PaymentStatus
 from eltiketi_core.errors import Conflict, DomainError, GatewayUnavailable, NotFound
 from eltiketi_core.ports.clock import Clock, IdGenerator
 from eltiketi_core.ports.payments import GatewayPaymentStatus, PaymentGateway
-from eltiketi_core.ports.uow import UnitOfWorkFactory
+from eltiketi_core.ports.uow import UnitOfWork, UnitOfWorkFactory
 from eltiketi_core.usecases.access import owned
 from eltiketi_core.usecases.policy import Policy
 from eltiketi_core.usecases.settlement import Settlement
@@ -56,17 +56,27 @@ class Payments:
         winner among concurrent calls), the gateway is called outside any
         transaction, and its reference is stored afterwards.
         """
-        booking, earlier = await self._unfinished(principal, booking_id)
-        for unfinished in earlier:
-            outcome = await self._settlement.retire(unfinished, booking)
-            if outcome is GatewayPaymentStatus.SUCCEEDED:
-                return await self._reread(unfinished.id)
-            if outcome is GatewayPaymentStatus.PENDING:
-                raise Conflict(
-                    "payment_in_progress",
-                    "an earlier payment of this booking is still being processed; retry shortly",
-                )
-        payment, booking = await self._open_payment(principal, booking_id)
+        now = self._clock.now()
+        async with self._uow() as uow:
+            booking, payments = await self._payable(uow, principal, booking_id, now)
+            earlier = _retirable(payments)
+            opened = None if earlier else await self._open(uow, booking, payments, now)
+        if opened is None:
+            for unfinished in earlier:
+                outcome = await self._settlement.retire(unfinished, booking)
+                if outcome is GatewayPaymentStatus.SUCCEEDED:
+                    return await self._reread(unfinished.id)
+                if outcome is GatewayPaymentStatus.PENDING:
+                    raise Conflict(
+                        "payment_in_progress",
+                        "an earlier payment of this booking is still being processed; "
+                        "retry shortly",
+                    )
+            now = self._clock.now()
+            async with self._uow() as uow:
+                booking, payments = await self._payable(uow, principal, booking_id, now)
+                opened = await self._open(uow, booking, payments, now)
+        payment = opened
         if payment.provider_reference is not None:
             return payment
         try:
@@ -104,22 +114,15 @@ class Payments:
             raise Conflict("booking_not_held", "the booking ended while the payment was started")
         return started
 
-    async def _unfinished(
-        self, principal: Principal, booking_id: UUID
+    @staticmethod
+    async def _payable(
+        uow: UnitOfWork, principal: Principal, booking_id: UUID, now: datetime
     ) -> tuple[Booking, list[Payment]]:
-        """The booking (checked to be a live, paying hold) and its failed payments that the
-        gateway could still take money for."""
-        async with self._uow() as uow:
-            found = await uow.bookings.get(booking_id)
-            booking = owned(found, found.buyer if found else None, principal, "booking")
-            _check_payable(booking, self._clock.now())
-            payments = await uow.payments.for_booking(booking.id)
-        earlier = [
-            p
-            for p in payments
-            if p.status is PaymentStatus.FAILED and p.provider_reference is not None
-        ]
-        return booking, earlier
+        """The booking (checked to be the caller's live, paying hold) and its payments."""
+        found = await uow.bookings.get(booking_id)
+        booking = owned(found, found.buyer if found else None, principal, "booking")
+        _check_payable(booking, now)
+        return booking, await uow.payments.for_booking(booking.id)
 
     async def _reread(self, payment_id: UUID) -> Payment:
         async with self._uow() as uow:
@@ -128,37 +131,37 @@ class Payments:
             raise NotFound("payment_not_found", "no such payment")
         return payment
 
-    async def _open_payment(
-        self, principal: Principal, booking_id: UUID
-    ) -> tuple[Payment, Booking]:
-        now = self._clock.now()
-        async with self._uow() as uow:
-            found = await uow.bookings.get(booking_id)
-            booking = owned(found, found.buyer if found else None, principal, "booking")
-            _check_payable(booking, now)
-            existing = await uow.payments.open_for_booking(booking.id)
-            if existing is not None:
-                if existing.provider_reference is not None:
-                    return existing, booking
-                if now - existing.created_at < self._policy.payment_start_stale_after:
-                    raise Conflict("payment_starting", "a payment is being started; retry shortly")
-                # A start that died between its two transactions: retire it.
-                await uow.payments.transition(
-                    existing.id, frozenset({PaymentStatus.OPEN}), PaymentStatus.FAILED
-                )
-            payment = Payment(
-                id=self._ids.new_id(),
-                booking_id=booking.id,
-                buyer=booking.buyer,
-                provider=self._gateway.provider,
-                amount=booking.total,
-                status=PaymentStatus.OPEN,
-                created_at=now,
-            )
-            if not await uow.payments.add(payment):
+    async def _open(
+        self, uow: UnitOfWork, booking: Booking, payments: list[Payment], now: datetime
+    ) -> Payment:
+        """The booking's open payment if it has its reference, else a new one (committed).
+
+        ``payments`` are the booking's, read in ``uow``; the unique open-payment rule still
+        decides between concurrent starts (``payment_starting`` for the loser).
+        """
+        existing = next((p for p in payments if p.status is PaymentStatus.OPEN), None)
+        if existing is not None:
+            if existing.provider_reference is not None:
+                return existing
+            if now - existing.created_at < self._policy.payment_start_stale_after:
                 raise Conflict("payment_starting", "a payment is being started; retry shortly")
-            await uow.commit()
-        return payment, booking
+            # A start that died between its two transactions: retire it.
+            await uow.payments.transition(
+                existing.id, frozenset({PaymentStatus.OPEN}), PaymentStatus.FAILED
+            )
+        payment = Payment(
+            id=self._ids.new_id(),
+            booking_id=booking.id,
+            buyer=booking.buyer,
+            provider=self._gateway.provider,
+            amount=booking.total,
+            status=PaymentStatus.OPEN,
+            created_at=now,
+        )
+        if not await uow.payments.add(payment):
+            raise Conflict("payment_starting", "a payment is being started; retry shortly")
+        await uow.commit()
+        return payment
 
     async def _give_up(self, payment: Payment) -> None:
         async with self._uow() as uow:
@@ -166,6 +169,13 @@ class Payments:
                 payment.id, frozenset({PaymentStatus.OPEN}), PaymentStatus.FAILED
             )
             await uow.commit()
+
+
+def _retirable(payments: list[Payment]) -> list[Payment]:
+    """Failed payments the gateway could still take money for: cancelled there first."""
+    return [
+        p for p in payments if p.status is PaymentStatus.FAILED and p.provider_reference is not None
+    ]
 
 
 def _check_payable(booking: Booking, now: datetime) -> None:

@@ -81,6 +81,9 @@ DECIDED = frozenset({PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDED})
 class Confirmation(msgspec.Struct, frozen=True, kw_only=True):
     order: Order
     created: bool
+    tickets: tuple[Ticket, ...] | None = None
+    """The order's tickets when the confirmation had them at hand (it made them, or read
+    them in its transaction); ``None``: read them with the order."""
 
 
 class _Retry(Exception):
@@ -122,6 +125,9 @@ class Settlement:
             found = await uow.bookings.get(booking_id)
             booking = owned(found, found.buyer if found else None, principal, "booking")
             payment = await uow.payments.get(payment_id)
+            kept = await self._kept_order(uow, booking, payment)
+        if kept is not None:
+            return kept
         if payment is None or payment.buyer != booking.buyer:
             raise NotFound("payment_not_found", "no such payment")
         if payment.booking_id != booking.id:
@@ -140,6 +146,26 @@ class Settlement:
         if verified.status is not GatewayPaymentStatus.SUCCEEDED:
             raise PaymentIncomplete("payment_incomplete", f"the payment is {verified.status.value}")
         return await self.settle(payment, booking)
+
+    @staticmethod
+    async def _kept_order(
+        uow: UnitOfWork, booking: Booking, payment: Payment | None
+    ) -> Confirmation | None:
+        """The order a succeeded payment of this booking paid, with its tickets, read in
+        the caller's transaction: the usual confirmation after the webhook settled it. A
+        settled payment's order is final, so :meth:`settle` would answer the same."""
+        if (
+            payment is None
+            or payment.status is not PaymentStatus.SUCCEEDED
+            or payment.booking_id != booking.id
+            or payment.buyer != booking.buyer
+        ):
+            return None
+        order = await uow.orders.for_booking(booking.id)
+        if order is None or order.payment_id != payment.id:
+            return None
+        tickets = tuple(await uow.tickets.for_order(order.id))
+        return Confirmation(order=order, created=False, tickets=tickets)
 
     async def confirm_free(self, principal: Principal, booking_id: UUID) -> Confirmation:
         """A booking whose total is zero becomes an order with no payment step and no
@@ -349,7 +375,7 @@ class Settlement:
         await uow.tickets.add_many(tickets)
         self._record_order(uow, order, tickets, now)
         await uow.commit()
-        return Confirmation(order=order, created=True)
+        return Confirmation(order=order, created=True, tickets=tuple(tickets))
 
     async def _confirm_free_once(self, principal: Principal, booking_id: UUID) -> Confirmation:
         now = self._clock.now()
@@ -384,7 +410,7 @@ class Settlement:
             await uow.tickets.add_many(tickets)
             self._record_order(uow, order, tickets, now)
             await uow.commit()
-        return Confirmation(order=order, created=True)
+        return Confirmation(order=order, created=True, tickets=tuple(tickets))
 
     async def _fate(
         self, uow: UnitOfWork, payment_id: UUID, booking_id: UUID

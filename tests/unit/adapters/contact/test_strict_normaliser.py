@@ -85,6 +85,32 @@ def test_the_test_domain_needs_the_flag() -> None:
         StrictContactNormaliser(allow_test_domains=True).email("alice@bench.invalid")
 
 
+def test_remembered_answers_stay_per_normaliser_and_refusals_are_not_remembered(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from eltiketi_adapters.contact import normaliser
+
+    checked: list[str] = []
+    real = normaliser.validate_email  # type: ignore[attr-defined]
+
+    def counting(value: str, **options: object) -> object:
+        checked.append(value)
+        return real(value, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(normaliser, "validate_email", counting)
+    lenient = StrictContactNormaliser(allow_test_domains=True)
+    strict = StrictContactNormaliser()
+    for _ in range(3):
+        assert lenient.email("Alice@Example.TEST") == "Alice@example.test"
+        with pytest.raises(InvalidContactValue):
+            strict.email("Alice@Example.TEST")
+    assert checked == ["Alice@Example.TEST"] * 4  # once for lenient, every time for strict
+    german = StrictContactNormaliser(default_region="de")
+    assert german.phone("030 1234567") == german.phone("030 1234567") == "+49301234567"
+    with pytest.raises(InvalidContactValue):
+        StrictContactNormaliser().phone("030 1234567")
+
+
 def test_a_default_region_reads_national_numbers() -> None:
     german = StrictContactNormaliser(default_region="de")
     assert german.phone("030 1234567") == "+49301234567"

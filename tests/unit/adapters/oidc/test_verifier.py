@@ -14,6 +14,7 @@ import pytest
 
 from eltiketi_adapters.devauth import DevTokenIssuer
 from eltiketi_adapters.oidc import (
+    BAD_SIGNATURE,
     ISSUER_UNAVAILABLE,
     MALFORMED_TOKEN,
     TOKEN_EXPIRED,
@@ -369,3 +370,98 @@ async def test_async_with_closes_the_http_client(issuer: LocalIssuer) -> None:
     ) as verifier:
         await verifier.prefetch()
     assert verifier._client.is_closed
+
+
+# -- remembered tokens (token_cache) -----------------------------------------------------------
+
+
+@pytest.fixture
+def signature_checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every signature the validator checks, by token (the cost the cache saves)."""
+    from eltiketi_adapters.oidc import jwt_validation
+
+    checked: list[str] = []
+    real = jwt_validation.verify_signature
+
+    def counting(bearer: str, *args: Any) -> Any:
+        checked.append(bearer)
+        return real(bearer, *args)
+
+    monkeypatch.setattr(jwt_validation, "verify_signature", counting)
+    return checked
+
+
+async def test_a_verified_token_is_answered_from_memory(
+    make_verifier: VerifierFactory, clock: MovableClock, signature_checks: list[str]
+) -> None:
+    verifier = make_verifier()
+    bearer, other = token(clock), token(clock)
+    first = await verifier.verify(bearer)
+    assert await verifier.verify(bearer) is first
+    assert await verifier.verify(bearer) is first
+    assert signature_checks == [bearer]
+    await verifier.verify(other)
+    assert signature_checks == [bearer, other]
+
+
+async def test_a_remembered_token_is_checked_again_at_its_exp_and_then_refused(
+    make_verifier: VerifierFactory, clock: MovableClock, signature_checks: list[str]
+) -> None:
+    verifier = make_verifier()
+    bearer = token(clock)  # exp: now + 300 s
+    await verifier.verify(bearer)
+    clock.advance(299)
+    await verifier.verify(bearer)
+    assert len(signature_checks) == 1
+    clock.advance(1)  # at exp: no longer remembered; the full check grants the 30 s leeway
+    await verifier.verify(bearer)
+    assert len(signature_checks) == 2
+    clock.advance(31)
+    assert await refused(verifier, bearer) == TOKEN_EXPIRED
+
+
+async def test_tokens_sharing_all_but_the_signature_are_not_confused(
+    make_verifier: VerifierFactory, clock: MovableClock
+) -> None:
+    verifier = make_verifier()
+    claims = claims_for(ISSUER, AUDIENCE, clock.now())
+    genuine = sign(KEY, claims)
+    impostor = sign(rsa_key(str(KEY.kid)), claims)  # same header and claims, another key
+    assert genuine.rsplit(".", 1)[0] == impostor.rsplit(".", 1)[0]
+    assert await verifier.verify(genuine)
+    assert await refused(verifier, impostor) == BAD_SIGNATURE
+    assert await refused(verifier, genuine[:-4] + "AAAA") == BAD_SIGNATURE
+    assert await verifier.verify(genuine)
+
+
+async def test_a_remembered_token_goes_with_a_key_replaced_under_its_kid(
+    make_verifier: VerifierFactory, issuer: LocalIssuer, clock: MovableClock, ticker: Ticker
+) -> None:
+    verifier = make_verifier(jwks_max_age_seconds=300)
+    bearer = token(clock)
+    await verifier.verify(bearer)
+    issuer.keys = [rsa_key(str(KEY.kid))]  # the issuer replaced the key, same kid
+    ticker.advance(300)
+    assert await refused(verifier, bearer) == BAD_SIGNATURE
+
+
+async def test_always_mode_still_asks_the_issuer_about_a_remembered_token(
+    make_verifier: VerifierFactory,
+    issuer: LocalIssuer,
+    clock: MovableClock,
+    signature_checks: list[str],
+) -> None:
+    verifier = make_verifier(
+        **introspecting(IntrospectionMode.ALWAYS, introspection_cache_ttl_seconds=30)
+    )
+    bearer = token(clock)
+    issuer.active[bearer] = claims_for(ISSUER, AUDIENCE, clock.now())
+    await verifier.verify(bearer)
+    del issuer.active[bearer]  # revoked in Keycloak (logout, session killed)
+    clock.advance(29)
+    assert await verifier.verify(bearer)  # the introspection answer is 29 s old: still used
+    clock.advance(1)
+    assert await refused(verifier, bearer) == TOKEN_INACTIVE
+    assert await refused(verifier, bearer) == TOKEN_INACTIVE
+    assert signature_checks == [bearer, bearer]  # remembered until revoked, then checked again
+    assert verifier.introspection_calls == 3

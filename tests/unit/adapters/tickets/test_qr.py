@@ -76,3 +76,27 @@ def test_svg_is_a_scalable_document_with_an_opaque_background(token: str) -> Non
     assert width == height > 61  # a version-11 symbol plus the quiet zone
     fills = {el.attrib.get("fill") for el in root.iter() if "fill" in el.attrib}
     assert "#fff" in fills
+
+
+def test_each_code_is_made_once_and_reused_by_every_picture_of_it(
+    token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import segno
+
+    made: list[str] = []
+    real = segno.make_qr
+
+    def counting(content: str, **options: object) -> object:
+        made.append(content)
+        return real(content, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(segno, "make_qr", counting)
+    png = render_qr_png(token)
+    svg = render_qr_svg(token)
+    assert render_qr_png(token) is png  # the e-mail again, the API's qr.png
+    assert render_qr_svg(token) is svg  # the order page again, the API's qr.svg
+    assert render_qr_png(token, scale=2) != png
+    assert made == [token]
+    other = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    assert decode_qr_png(render_qr_png(other)) == [other]
+    assert made == [token, other]
