@@ -313,7 +313,9 @@ async def test_racing_reopens_leave_one_open_payment_and_say_so(
                 first.id, frozenset({PaymentStatus.FAILED}), PaymentStatus.OPEN
             )
             await second_started.wait()
-            await asyncio.sleep(0.3)  # the other reopen reaches the database meanwhile
+            await asyncio.sleep(
+                1.0
+            )  # the other reopen reaches the database meanwhile (loaded CI: 0.3 s was seen too short)
             await uow.commit()
         return done
 
