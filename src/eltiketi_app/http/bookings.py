@@ -25,8 +25,9 @@ from eltiketi_app.http.schemas import (
 from eltiketi_app.web.i18n import preferred_language
 from eltiketi_core.domain.identity import Principal
 from eltiketi_core.errors import ValidationFailed
-from eltiketi_core.usecases import ItemRequest, ReserveRequest, Ticketing
-from eltiketi_core.usecases.booking import checked_locale
+from eltiketi_core.usecases import ItemRequest, ReserveRequest
+from eltiketi_core.usecases.booking import Bookings, checked_locale
+from eltiketi_core.usecases.payment import Payments
 
 MAX_IDEMPOTENCY_KEY = 255
 
@@ -80,7 +81,7 @@ IdempotencyKey = Annotated[
 async def create_booking(
     request: Request[Any, Any, Any],
     data: JSONBody[NewBookingIn],
-    ticketing: FromDishka[Ticketing],
+    bookings: FromDishka[Bookings],
     principal: FromDishka[Principal],
     idempotency_key: IdempotencyKey = None,
 ) -> Response[BookingOut]:
@@ -96,9 +97,7 @@ async def create_booking(
         contact=contact_in(data.contact),
         locale=data.locale or _accepted_locale(request.headers.get("accept-language")),
     )
-    reservation = await ticketing.bookings.reserve(
-        principal, wanted, idempotency_key=idempotency_key
-    )
+    reservation = await bookings.reserve(principal, wanted, idempotency_key=idempotency_key)
     headers: dict[str, Any] = {"Location": f"/v1/bookings/{reservation.booking.id}"}
     if reservation.replayed:
         headers["Idempotent-Replayed"] = "true"
@@ -109,9 +108,9 @@ async def create_booking(
 @get("/{booking_id:uuid}", summary="Read a hold (owner)")
 @inject
 async def get_booking(
-    booking_id: FromPath[UUID], ticketing: FromDishka[Ticketing], principal: FromDishka[Principal]
+    booking_id: FromPath[UUID], bookings: FromDishka[Bookings], principal: FromDishka[Principal]
 ) -> BookingOut:
-    return booking_out(await ticketing.bookings.get(principal, booking_id))
+    return booking_out(await bookings.get(principal, booking_id))
 
 
 @can_answer(
@@ -127,9 +126,9 @@ async def get_booking(
 )
 @inject
 async def release_booking(
-    booking_id: FromPath[UUID], ticketing: FromDishka[Ticketing], principal: FromDishka[Principal]
+    booking_id: FromPath[UUID], bookings: FromDishka[Bookings], principal: FromDishka[Principal]
 ) -> BookingOut:
-    return booking_out(await ticketing.bookings.release(principal, booking_id))
+    return booking_out(await bookings.release(principal, booking_id))
 
 
 @can_answer(
@@ -158,9 +157,9 @@ async def release_booking(
 )
 @inject
 async def start_payment(
-    booking_id: FromPath[UUID], ticketing: FromDishka[Ticketing], principal: FromDishka[Principal]
+    booking_id: FromPath[UUID], payments: FromDishka[Payments], principal: FromDishka[Principal]
 ) -> PaymentOut:
-    return payment_out(await ticketing.payments.start(principal, booking_id))
+    return payment_out(await payments.start(principal, booking_id))
 
 
 def _accepted_locale(header: str | None) -> str | None:

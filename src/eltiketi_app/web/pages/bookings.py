@@ -14,11 +14,11 @@ from dishka.integrations.litestar import FromDishka, inject
 from litestar import Request, Response, get, post
 from litestar.response import Redirect, Template
 
-from eltiketi_app.http.availability_cache import EventViewCache
+from eltiketi_app.http.availability_cache import PublicEvents
 from eltiketi_app.settings import Settings
 from eltiketi_app.web.auth import Visitor, require
 from eltiketi_app.web.i18n import Lang
-from eltiketi_app.web.pages.common import event_or_none, here, page
+from eltiketi_app.web.pages.common import here, page
 from eltiketi_app.web.payments import CardPayments
 from eltiketi_app.web.security import card_page_policy
 from eltiketi_core.domain.booking import Booking, BookingStatus, Contact
@@ -31,7 +31,11 @@ from eltiketi_core.errors import (
     PaymentIncomplete,
     ValidationFailed,
 )
-from eltiketi_core.usecases import HoldProgress, Ticketing
+from eltiketi_core.ports.clock import Clock
+from eltiketi_core.usecases import HoldProgress
+from eltiketi_core.usecases.booking import Bookings
+from eltiketi_core.usecases.payment import Payments
+from eltiketi_core.usecases.settlement import Settlement
 
 #: Seconds between looks while a payment is still being processed.
 PROCESSING_REFRESH_SECONDS = 2
@@ -44,13 +48,15 @@ async def booking_page(
     *,
     booking_id: UUID,
     request: Request[Any, Any, Any],
-    ticketing: FromDishka[Ticketing],
-    views: FromDishka[EventViewCache],
+    bookings: FromDishka[Bookings],
+    settlement: FromDishka[Settlement],
+    clock: FromDishka[Clock],
+    events: FromDishka[PublicEvents],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
 ) -> Response[Any] | Template:
     principal = require(visitor, here(request))
-    progress = await ticketing.bookings.progress(principal, booking_id)
+    progress = await bookings.progress(principal, booking_id)
     if progress.order_id is not None:
         return Redirect(f"/orders/{progress.order_id}", status_code=303)
     outcome = request.query_params.get("payment")
@@ -58,11 +64,11 @@ async def booking_page(
     state = None
     if outcome == "success" and progress.payment is not None:
         try:
-            order_id = await _confirm(ticketing, principal, progress)
+            order_id = await _confirm(settlement, principal, progress)
         except HoldLostRefunded:
             state = "refunded"
         except PaymentIncomplete:
-            progress = await ticketing.bookings.progress(principal, booking_id)
+            progress = await bookings.progress(principal, booking_id)
             declined = progress.payment and progress.payment.status is PaymentStatus.FAILED
             notice = "payment_declined" if declined else None
             state = None if declined else "processing"
@@ -72,7 +78,7 @@ async def booking_page(
         failed = progress.payment.status is PaymentStatus.FAILED
         notice = "payment_declined" if failed else "payment_cancelled"
     return await _render(
-        request, progress.booking, ticketing, views, lang, visitor, state=state, notice=notice
+        request, progress.booking, clock, events, lang, visitor, state=state, notice=notice
     )
 
 
@@ -82,15 +88,18 @@ async def change_contact(
     *,
     booking_id: UUID,
     request: Request[Any, Any, Any],
-    ticketing: FromDishka[Ticketing],
-    views: FromDishka[EventViewCache],
+    bookings: FromDishka[Bookings],
+    clock: FromDishka[Clock],
+    events: FromDishka[PublicEvents],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
 ) -> Response[Any] | Template:
     """Save whom the tickets are for and where they go, without paying yet."""
     principal = require(visitor, f"/bookings/{booking_id}")
-    booking = await ticketing.bookings.get(principal, booking_id)
-    refused = await _save_details(request, booking, principal, ticketing, views, lang, visitor)
+    booking = await bookings.get(principal, booking_id)
+    refused = await _save_details(
+        request, booking, principal, bookings, clock, events, lang, visitor
+    )
     if refused is not None:
         return refused
     return Redirect(f"/bookings/{booking_id}?saved=details", status_code=303)
@@ -102,30 +111,35 @@ async def pay(
     *,
     booking_id: UUID,
     request: Request[Any, Any, Any],
-    ticketing: FromDishka[Ticketing],
-    views: FromDishka[EventViewCache],
+    bookings: FromDishka[Bookings],
+    settlement: FromDishka[Settlement],
+    payments: FromDishka[Payments],
+    clock: FromDishka[Clock],
+    events: FromDishka[PublicEvents],
     cards: FromDishka[CardPayments],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
 ) -> Response[Any] | Template:
     principal = require(visitor, f"/bookings/{booking_id}")
-    booking = await ticketing.bookings.get(principal, booking_id)
-    refused = await _save_details(request, booking, principal, ticketing, views, lang, visitor)
+    booking = await bookings.get(principal, booking_id)
+    refused = await _save_details(
+        request, booking, principal, bookings, clock, events, lang, visitor
+    )
     if refused is not None:
         return refused
     if booking.total.amount == 0:  # free tickets: no payment step (POST /v1/orders alone)
         try:
-            confirmation = await ticketing.settlement.confirm(principal, booking.id, None)
+            confirmation = await settlement.confirm(principal, booking.id, None)
         except DomainError as problem:
             return await _render(
-                request, booking, ticketing, views, lang, visitor, notice=problem.code, status=409
+                request, booking, clock, events, lang, visitor, notice=problem.code, status=409
             )
         return Redirect(f"/orders/{confirmation.order.id}", status_code=303)
     try:
-        payment = await ticketing.payments.start(principal, booking_id)
+        payment = await payments.start(principal, booking_id)
     except DomainError as problem:
         return await _render(
-            request, booking, ticketing, views, lang, visitor, notice=problem.code, status=409
+            request, booking, clock, events, lang, visitor, notice=problem.code, status=409
         )
     if payment.checkout_url is not None:
         target = payment.checkout_url
@@ -135,7 +149,7 @@ async def pay(
     if payment.client_secret is not None and cards.enabled:
         return Redirect(f"/bookings/{booking_id}/pay", status_code=303)
     return await _render(
-        request, booking, ticketing, views, lang, visitor, notice="payment_method_unavailable"
+        request, booking, clock, events, lang, visitor, notice="payment_method_unavailable"
     )
 
 
@@ -145,8 +159,9 @@ async def card_page(
     *,
     booking_id: UUID,
     request: Request[Any, Any, Any],
-    ticketing: FromDishka[Ticketing],
-    views: FromDishka[EventViewCache],
+    bookings: FromDishka[Bookings],
+    clock: FromDishka[Clock],
+    events: FromDishka[PublicEvents],
     cards: FromDishka[CardPayments],
     settings: FromDishka[Settings],
     lang: FromDishka[Lang],
@@ -155,7 +170,7 @@ async def card_page(
     """The card form (Stripe's Payment Element) for the hold's open payment; the hold page
     when there is none to pay (paid, declined, expired…), which says what happened."""
     principal = require(visitor, here(request))
-    progress = await ticketing.bookings.progress(principal, booking_id)
+    progress = await bookings.progress(principal, booking_id)
     if progress.order_id is not None:
         return Redirect(f"/orders/{progress.order_id}", status_code=303)
     payment = progress.payment
@@ -166,7 +181,7 @@ async def card_page(
         or payment.status is not PaymentStatus.OPEN
         or payment.client_secret is None
         or booking.status is not BookingStatus.HELD
-        or booking.is_expired_at(ticketing.clock.now())
+        or booking.is_expired_at(clock.now())
     ):
         return Redirect(f"/bookings/{booking_id}", status_code=303)
     card = {
@@ -178,8 +193,8 @@ async def card_page(
     return await _render(
         request,
         booking,
-        ticketing,
-        views,
+        clock,
+        events,
         lang,
         visitor,
         state="card",
@@ -192,12 +207,12 @@ async def card_page(
 @inject
 async def release(
     booking_id: UUID,
-    ticketing: FromDishka[Ticketing],
+    bookings: FromDishka[Bookings],
     visitor: FromDishka[Visitor],
 ) -> Response[Any]:
     principal = require(visitor, f"/bookings/{booking_id}")
     with contextlib.suppress(Conflict):  # expired or confirmed meanwhile: the page says which
-        await ticketing.bookings.release(principal, booking_id)
+        await bookings.release(principal, booking_id)
     return Redirect(f"/bookings/{booking_id}", status_code=303)
 
 
@@ -209,8 +224,9 @@ async def _save_details(  # noqa: PLR0917 - the page's parts
     request: Request[Any, Any, Any],
     booking: Booking,
     principal: Principal,
-    ticketing: Ticketing,
-    views: EventViewCache,
+    bookings: Bookings,
+    clock: Clock,
+    events: PublicEvents,
     lang: Lang,
     visitor: Visitor,
 ) -> Template | None:
@@ -232,7 +248,7 @@ async def _save_details(  # noqa: PLR0917 - the page's parts
     if not changes:
         return None
     try:
-        await ticketing.bookings.change(principal, booking.id, **changes)
+        await bookings.change(principal, booking.id, **changes)
     except ValidationFailed as problem:
         if "index" in problem.extra:
             field = f"holder-{int(problem.extra['index']) + 1}"
@@ -246,8 +262,8 @@ async def _save_details(  # noqa: PLR0917 - the page's parts
         return await _render(
             request,
             booking,
-            ticketing,
-            views,
+            clock,
+            events,
             lang,
             visitor,
             errors=[{"field": field, "text": sentence}],
@@ -257,17 +273,15 @@ async def _save_details(  # noqa: PLR0917 - the page's parts
         )
     except Conflict as problem:
         return await _render(
-            request, booking, ticketing, views, lang, visitor, notice=problem.code, status=409
+            request, booking, clock, events, lang, visitor, notice=problem.code, status=409
         )
     return None
 
 
-async def _confirm(ticketing: Ticketing, principal: Principal, progress: HoldProgress) -> UUID:
+async def _confirm(settlement: Settlement, principal: Principal, progress: HoldProgress) -> UUID:
     """Seed step 11, as ``POST /v1/orders`` does: the gateway is asked server-side first."""
     assert progress.payment is not None
-    confirmation = await ticketing.settlement.confirm(
-        principal, progress.booking.id, progress.payment.id
-    )
+    confirmation = await settlement.confirm(principal, progress.booking.id, progress.payment.id)
     return confirmation.order.id
 
 
@@ -280,8 +294,8 @@ def _problem(code: str, lang: Lang) -> tuple[str, str]:
 async def _render(  # noqa: PLR0917 - the page's parts, then its options
     request: Request[Any, Any, Any],
     booking: Booking,
-    ticketing: Ticketing,
-    views: EventViewCache,
+    clock: Clock,
+    events: PublicEvents,
     lang: Lang,
     visitor: Visitor,
     *,
@@ -294,7 +308,7 @@ async def _render(  # noqa: PLR0917 - the page's parts, then its options
     headers: dict[str, str] | None = None,
     status: int = 200,
 ) -> Template:
-    now = ticketing.clock.now()
+    now = clock.now()
     if state is None:
         if booking.status is BookingStatus.HELD and not booking.is_expired_at(now):
             state = "held"
@@ -304,7 +318,7 @@ async def _render(  # noqa: PLR0917 - the page's parts, then its options
             state = "processing"
         else:
             state = "expired"
-    view = await event_or_none(booking.event_id, ticketing, views)
+    view = await events.find(booking.event_id)
     names_by_type = {t.id: t.name for t in view.ticket_types} if view else {}
     lines = [
         {

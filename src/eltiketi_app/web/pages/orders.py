@@ -12,16 +12,18 @@ from litestar.params import Parameter
 from litestar.response import Redirect, Template
 
 from eltiketi_adapters.tickets import render_qr_svg
-from eltiketi_app.http.availability_cache import EventViewCache
+from eltiketi_app.http.availability_cache import PublicEvents
 from eltiketi_app.web.auth import Visitor, require
 from eltiketi_app.web.i18n import Lang
 from eltiketi_app.web.ics import calendar
 from eltiketi_app.web.links import TicketLinks
-from eltiketi_app.web.pages.common import NO_STORE, event_or_none, here, page
-from eltiketi_core.domain.catalog import Event
+from eltiketi_app.web.pages.common import NO_STORE, here, page
 from eltiketi_core.domain.order import Order, OrderStatus, TicketStatus
 from eltiketi_core.errors import DomainError
-from eltiketi_core.usecases import EventView, OrderView, Ticketing
+from eltiketi_core.ports.clock import Clock
+from eltiketi_core.usecases import EventView, OrderView
+from eltiketi_core.usecases.notifications import Notifications
+from eltiketi_core.usecases.orders import Orders
 
 PAGE_SIZE = 20
 
@@ -59,23 +61,21 @@ def ticket_cards(view: OrderView, event_view: EventView | None, lang: Lang) -> l
 async def orders_page(
     *,
     request: Request[Any, Any, Any],
-    ticketing: FromDishka[Ticketing],
-    views: FromDishka[EventViewCache],
+    orders: FromDishka[Orders],
+    events: FromDishka[PublicEvents],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
     page_number: Annotated[int, Parameter(query="page", ge=1, le=10_000)] = 1,
 ) -> Template:
     principal = require(visitor, here(request))
-    found = await ticketing.orders.list(
-        principal, limit=PAGE_SIZE + 1, offset=(page_number - 1) * PAGE_SIZE
-    )
-    events: dict[UUID, EventView | None] = {}
+    found = await orders.list(principal, limit=PAGE_SIZE + 1, offset=(page_number - 1) * PAGE_SIZE)
+    seen: dict[UUID, EventView | None] = {}
     rows = []
     for view in found[:PAGE_SIZE]:
         event_id = view.order.event_id
-        if event_id not in events:
-            events[event_id] = await event_or_none(event_id, ticketing, views)
-        event_view = events[event_id]
+        if event_id not in seen:
+            seen[event_id] = await events.find(event_id)
+        event_view = seen[event_id]
         rows.append(
             {
                 "order": view.order,
@@ -104,18 +104,18 @@ async def order_page(
     *,
     order_id: UUID,
     request: Request[Any, Any, Any],
-    ticketing: FromDishka[Ticketing],
-    views: FromDishka[EventViewCache],
+    orders: FromDishka[Orders],
+    events: FromDishka[PublicEvents],
     links: FromDishka[TicketLinks],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
 ) -> Template:
     principal = require(visitor, here(request))
-    view = await ticketing.orders.get(principal, order_id)
+    view = await orders.get(principal, order_id)
     notice = {"sent": "tickets_sent", "cancelled": "order_cancelled"}.get(
         request.query_params.get("done") or ""
     )
-    return await _render_order(request, view, ticketing, views, links, lang, visitor, notice=notice)
+    return await _render_order(request, view, orders, events, links, lang, visitor, notice=notice)
 
 
 @post("/orders/{order_id:uuid}/resend", name="web:resend", summary="Send the tickets again")
@@ -124,23 +124,24 @@ async def resend(
     *,
     order_id: UUID,
     request: Request[Any, Any, Any],
-    ticketing: FromDishka[Ticketing],
-    views: FromDishka[EventViewCache],
+    notifications: FromDishka[Notifications],
+    orders: FromDishka[Orders],
+    events: FromDishka[PublicEvents],
     links: FromDishka[TicketLinks],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
 ) -> Response[Any] | Template:
     principal = require(visitor, f"/orders/{order_id}")
     try:
-        await ticketing.notifications.resend_tickets(principal, order_id)
+        await notifications.resend_tickets(principal, order_id)
     except DomainError as problem:
-        view = await ticketing.orders.get(principal, order_id)
+        view = await orders.get(principal, order_id)
         status = 429 if problem.kind == "rate_limited" else 409
         return await _render_order(
             request,
             view,
-            ticketing,
-            views,
+            orders,
+            events,
             links,
             lang,
             visitor,
@@ -156,15 +157,15 @@ async def cancel_terms(
     *,
     order_id: UUID,
     request: Request[Any, Any, Any],
-    ticketing: FromDishka[Ticketing],
-    views: FromDishka[EventViewCache],
+    orders: FromDishka[Orders],
+    events: FromDishka[PublicEvents],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
 ) -> Template:
     principal = require(visitor, here(request))
-    view = await ticketing.orders.get(principal, order_id)
-    terms = await ticketing.orders.cancellation_terms(principal, order_id)
-    event_view = await event_or_none(view.order.event_id, ticketing, views)
+    view = await orders.get(principal, order_id)
+    terms = await orders.cancellation_terms(principal, order_id)
+    event_view = await events.find(view.order.event_id)
     event = event_view.event if event_view else None
     return page(
         "cancel.html",
@@ -187,19 +188,19 @@ async def cancel(
     *,
     order_id: UUID,
     request: Request[Any, Any, Any],
-    ticketing: FromDishka[Ticketing],
-    views: FromDishka[EventViewCache],
+    orders: FromDishka[Orders],
+    events: FromDishka[PublicEvents],
     links: FromDishka[TicketLinks],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
 ) -> Response[Any] | Template:
     principal = require(visitor, f"/orders/{order_id}")
     try:
-        await ticketing.orders.cancel(principal, order_id)
+        await orders.cancel(principal, order_id)
     except DomainError as problem:
-        view = await ticketing.orders.get(principal, order_id)
+        view = await orders.get(principal, order_id)
         return await _render_order(
-            request, view, ticketing, views, links, lang, visitor, notice=problem.code, status=409
+            request, view, orders, events, links, lang, visitor, notice=problem.code, status=409
         )
     return Redirect(f"/orders/{order_id}?done=cancelled", status_code=303)
 
@@ -211,20 +212,22 @@ async def cancel(
 )
 @inject
 async def calendar_file(
+    *,
     order_id: UUID,
     request: Request[Any, Any, Any],
-    ticketing: FromDishka[Ticketing],
-    views: FromDishka[EventViewCache],
+    orders: FromDishka[Orders],
+    events: FromDishka[PublicEvents],
+    clock: FromDishka[Clock],
     visitor: FromDishka[Visitor],
 ) -> Response[bytes]:
     principal = require(visitor, here(request))
-    view = await ticketing.orders.get(principal, order_id)
-    event = await _event(view.order.event_id, ticketing, views, principal)
+    view = await orders.get(principal, order_id)
+    event = (await events.get(view.order.event_id, principal)).event
     body = calendar(
         event,
         uid=f"{view.order.id}@eltiketi",
         url=str(request.base_url).rstrip("/") + f"/orders/{order_id}",
-        now=ticketing.clock.now(),
+        now=clock.now(),
     )
     return Response(
         body,
@@ -236,20 +239,11 @@ async def calendar_file(
     )
 
 
-async def _event(
-    event_id: UUID, ticketing: Ticketing, views: EventViewCache, principal: Any
-) -> Event:
-    found = await event_or_none(event_id, ticketing, views)
-    if found is not None:
-        return found.event
-    return (await ticketing.catalog.get(event_id, principal)).event
-
-
 async def _render_order(  # noqa: PLR0917 - the page's parts, then its options
     request: Request[Any, Any, Any],
     view: OrderView,
-    ticketing: Ticketing,
-    views: EventViewCache,
+    orders: Orders,
+    events: PublicEvents,
     links: TicketLinks,
     lang: Lang,
     visitor: Visitor,
@@ -257,13 +251,13 @@ async def _render_order(  # noqa: PLR0917 - the page's parts, then its options
     notice: str | None = None,
     status: int = 200,
 ) -> Template:
-    event_view = await event_or_none(view.order.event_id, ticketing, views)
+    event_view = await events.find(view.order.event_id)
     event = event_view.event if event_view else None
     names = {t.id: t.name for t in event_view.ticket_types} if event_view else {}
     refunded = view.order.status is OrderStatus.REFUNDED
     terms = None
     if not refunded and visitor.principal is not None:
-        terms = await ticketing.orders.cancellation_terms(visitor.principal, view.order.id)
+        terms = await orders.cancellation_terms(visitor.principal, view.order.id)
     return page(
         "order.html",
         request,
