@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
+import msgspec
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Request, Response, Router, delete, get, post
 from litestar.params import FromPath, HeaderParameter, JSONBody
@@ -19,13 +20,13 @@ from eltiketi_app.http.schemas import (
     NewBookingIn,
     PaymentOut,
     booking_out,
-    contact_in,
+    core_input,
     payment_out,
 )
 from eltiketi_app.web.i18n import preferred_language
 from eltiketi_core.domain.identity import Principal
 from eltiketi_core.errors import ValidationFailed
-from eltiketi_core.usecases import ItemRequest, ReserveRequest
+from eltiketi_core.usecases import ReserveRequest
 from eltiketi_core.usecases.booking import Bookings, checked_locale
 from eltiketi_core.usecases.payment import Payments
 
@@ -89,14 +90,11 @@ async def create_booking(
         raise ValidationFailed(
             "invalid_idempotency_key", f"Idempotency-Key must be 1–{MAX_IDEMPOTENCY_KEY} characters"
         )
-    wanted = ReserveRequest(
-        event_id=data.event_id,
-        items=tuple(
-            ItemRequest(ticket_type_id=i.ticket_type_id, quantity=i.quantity) for i in data.items
-        ),
-        contact=contact_in(data.contact),
-        locale=data.locale or _accepted_locale(request.headers.get("accept-language")),
-    )
+    wanted = core_input(data, ReserveRequest)
+    if not wanted.locale:  # absent or empty: the browser's language
+        wanted = msgspec.structs.replace(
+            wanted, locale=_accepted_locale(request.headers.get("accept-language"))
+        )
     reservation = await bookings.reserve(principal, wanted, idempotency_key=idempotency_key)
     headers: dict[str, Any] = {"Location": f"/v1/bookings/{reservation.booking.id}"}
     if reservation.replayed:

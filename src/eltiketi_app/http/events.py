@@ -28,11 +28,11 @@ from eltiketi_app.http.schemas import (
     NewEventIn,
     NewTicketTypeIn,
     TicketTypeOut,
+    core_input,
     event_out,
     event_view_out,
     job_out,
     job_path,
-    money_in,
     new_ticket_type_out,
 )
 from eltiketi_core.domain.identity import Principal
@@ -110,19 +110,7 @@ async def get_event(
 async def create_event(
     data: JSONBody[NewEventIn], catalog: FromDishka[Catalog], principal: FromDishka[Principal]
 ) -> EventOut:
-    event = await catalog.create_event(
-        principal,
-        NewEvent(
-            name=data.name,
-            venue=data.venue,
-            starts_at=data.starts_at,
-            timezone=data.timezone,
-            locale=data.locale,
-            currency=data.currency,
-            description=data.description,
-            organization_id=data.organization_id,
-        ),
-    )
+    event = await catalog.create_event(principal, core_input(data, NewEvent))
     return event_out(event, [])
 
 
@@ -159,15 +147,7 @@ async def add_ticket_type(
     ticket_type = await catalog.add_ticket_type(
         principal,
         event_id,
-        NewTicketType(
-            name=data.name,
-            price=money_in(data.price),
-            capacity=data.capacity,
-            max_per_booking=data.max_per_booking,
-            shards=data.shards,
-            sales_start=data.sales_start,
-            sales_end=data.sales_end,
-        ),
+        core_input(data, NewTicketType),
     )
     views.invalidate(event_id)  # a new ticket type records no domain event: no commit hook
     return new_ticket_type_out(ticket_type)
