@@ -15,7 +15,7 @@ from typing import Literal
 import msgspec
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Response, Router, get, post
-from litestar.params import FromPath, URLEncodedBody
+from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect
 
 from eltiketi_adapters.memory import FakePayment, FakePaymentGateway
@@ -52,7 +52,7 @@ PAY_PAGE_POLICY = PAGE_POLICY.extend(style_src=["'unsafe-inline'"])
 )
 @inject
 async def pay_page(
-    reference: FromPath[str], gateway: FromDishka[FakePaymentGateway], back: str = ""
+    reference: FromPath[str], gateway: FromDishka[FakePaymentGateway], back: FromQuery[str] = ""
 ) -> Response[str]:
     payment = gateway.payment(reference)
     return Response(

@@ -12,7 +12,7 @@ from uuid import UUID
 
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Router, get, post
-from litestar.params import FromPath, Parameter
+from litestar.params import FromPath, FromQuery, Parameter
 
 from eltiketi_app.http.auth import BEARER, authenticated
 from eltiketi_app.http.openapi import can_answer
@@ -53,7 +53,7 @@ async def search_orders(
     principal: FromDishka[Principal],
     *,
     q: SearchText = None,
-    status: OrderStatus | None = None,
+    status: FromQuery[OrderStatus | None] = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> OrganizerOrderListOut:

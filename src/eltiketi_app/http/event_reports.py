@@ -8,7 +8,7 @@ from uuid import UUID
 
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Router, get
-from litestar.params import FromPath, Parameter
+from litestar.params import FromPath, FromQuery, Parameter
 from litestar.response import Stream
 
 from eltiketi_app.http.auth import BEARER, authenticated
@@ -69,7 +69,7 @@ async def list_attendees(
     attendees: FromDishka[Attendees],
     principal: FromDishka[Principal],
     *,
-    after: UUID | None = None,
+    after: FromQuery[UUID | None] = None,
     limit: PageSize = 100,
     include_void: IncludeVoid = False,
 ) -> AttendeePageOut:

@@ -12,6 +12,7 @@ from uuid import UUID
 
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Request, Response, get, post
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from eltiketi_app.http.availability_cache import PublicEvents
@@ -46,7 +47,7 @@ FAKE_PROVIDER = "fake"
 @inject
 async def booking_page(
     *,
-    booking_id: UUID,
+    booking_id: FromPath[UUID],
     request: Request[Any, Any, Any],
     bookings: FromDishka[Bookings],
     settlement: FromDishka[Settlement],
@@ -86,7 +87,7 @@ async def booking_page(
 @inject
 async def change_contact(
     *,
-    booking_id: UUID,
+    booking_id: FromPath[UUID],
     request: Request[Any, Any, Any],
     bookings: FromDishka[Bookings],
     clock: FromDishka[Clock],
@@ -109,7 +110,7 @@ async def change_contact(
 @inject
 async def pay(
     *,
-    booking_id: UUID,
+    booking_id: FromPath[UUID],
     request: Request[Any, Any, Any],
     bookings: FromDishka[Bookings],
     settlement: FromDishka[Settlement],
@@ -157,7 +158,7 @@ async def pay(
 @inject
 async def card_page(
     *,
-    booking_id: UUID,
+    booking_id: FromPath[UUID],
     request: Request[Any, Any, Any],
     bookings: FromDishka[Bookings],
     clock: FromDishka[Clock],
@@ -206,7 +207,7 @@ async def card_page(
 @post("/bookings/{booking_id:uuid}/release", name="web:release", summary="Give the tickets back")
 @inject
 async def release(
-    booking_id: UUID,
+    booking_id: FromPath[UUID],
     bookings: FromDishka[Bookings],
     visitor: FromDishka[Visitor],
 ) -> Response[Any]:

@@ -8,11 +8,11 @@ from uuid import UUID
 
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Request, Response, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
-from eltiketi_adapters.tickets import render_qr_svg
 from eltiketi_app.http.availability_cache import PublicEvents
+from eltiketi_app.ioc.types import QrRenderer
 from eltiketi_app.web.auth import Visitor, require
 from eltiketi_app.web.i18n import Lang
 from eltiketi_app.web.ics import calendar
@@ -34,13 +34,15 @@ def order_reference(order: Order) -> str:
     return str(reference) if reference else order.id.hex[:8].upper()
 
 
-def qr_svg(token: str) -> str:
-    """The QR code as an inline ``<svg>`` element (segno's document without its XML prolog)."""
-    document = render_qr_svg(token).decode()
+def qr_svg(token: str, qr: QrRenderer) -> str:
+    """The QR code as an inline ``<svg>`` element (the SVG document without its XML prolog)."""
+    document = qr.svg(token).decode()
     return document[document.index("<svg") :]
 
 
-def ticket_cards(view: OrderView, event_view: EventView | None, lang: Lang) -> list[dict[str, Any]]:
+def ticket_cards(
+    view: OrderView, event_view: EventView | None, lang: Lang, qr: QrRenderer
+) -> list[dict[str, Any]]:
     names = {t.id: t.name for t in event_view.ticket_types} if event_view else {}
     valid = [t for t in view.tickets if t.status is TicketStatus.VALID]
     return [
@@ -50,7 +52,7 @@ def ticket_cards(view: OrderView, event_view: EventView | None, lang: Lang) -> l
             "id": ticket.id,
             "type_name": names.get(ticket.ticket_type_id, lang.gettext("Ticket")),
             "holder_name": ticket.holder_name,
-            "qr": qr_svg(ticket.token),
+            "qr": qr_svg(ticket.token, qr),
         }
         for number, ticket in enumerate(valid, start=1)
     ]
@@ -65,7 +67,7 @@ async def orders_page(
     events: FromDishka[PublicEvents],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
-    page_number: Annotated[int, Parameter(query="page", ge=1, le=10_000)] = 1,
+    page_number: Annotated[int, QueryParameter(name="page", ge=1, le=10_000)] = 1,
 ) -> Template:
     principal = require(visitor, here(request))
     found = await orders.list(principal, limit=PAGE_SIZE + 1, offset=(page_number - 1) * PAGE_SIZE)
@@ -102,11 +104,12 @@ async def orders_page(
 @inject
 async def order_page(
     *,
-    order_id: UUID,
+    order_id: FromPath[UUID],
     request: Request[Any, Any, Any],
     orders: FromDishka[Orders],
     events: FromDishka[PublicEvents],
     links: FromDishka[TicketLinks],
+    qr: FromDishka[QrRenderer],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
 ) -> Template:
@@ -115,19 +118,22 @@ async def order_page(
     notice = {"sent": "tickets_sent", "cancelled": "order_cancelled"}.get(
         request.query_params.get("done") or ""
     )
-    return await _render_order(request, view, orders, events, links, lang, visitor, notice=notice)
+    return await _render_order(
+        request, view, orders, events, links, qr, lang, visitor, notice=notice
+    )
 
 
 @post("/orders/{order_id:uuid}/resend", name="web:resend", summary="Send the tickets again")
 @inject
 async def resend(
     *,
-    order_id: UUID,
+    order_id: FromPath[UUID],
     request: Request[Any, Any, Any],
     notifications: FromDishka[Notifications],
     orders: FromDishka[Orders],
     events: FromDishka[PublicEvents],
     links: FromDishka[TicketLinks],
+    qr: FromDishka[QrRenderer],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
 ) -> Response[Any] | Template:
@@ -143,6 +149,7 @@ async def resend(
             orders,
             events,
             links,
+            qr,
             lang,
             visitor,
             notice=problem.code,
@@ -155,7 +162,7 @@ async def resend(
 @inject
 async def cancel_terms(
     *,
-    order_id: UUID,
+    order_id: FromPath[UUID],
     request: Request[Any, Any, Any],
     orders: FromDishka[Orders],
     events: FromDishka[PublicEvents],
@@ -186,11 +193,12 @@ async def cancel_terms(
 @inject
 async def cancel(
     *,
-    order_id: UUID,
+    order_id: FromPath[UUID],
     request: Request[Any, Any, Any],
     orders: FromDishka[Orders],
     events: FromDishka[PublicEvents],
     links: FromDishka[TicketLinks],
+    qr: FromDishka[QrRenderer],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
 ) -> Response[Any] | Template:
@@ -200,7 +208,7 @@ async def cancel(
     except DomainError as problem:
         view = await orders.get(principal, order_id)
         return await _render_order(
-            request, view, orders, events, links, lang, visitor, notice=problem.code, status=409
+            request, view, orders, events, links, qr, lang, visitor, notice=problem.code, status=409
         )
     return Redirect(f"/orders/{order_id}?done=cancelled", status_code=303)
 
@@ -213,7 +221,7 @@ async def cancel(
 @inject
 async def calendar_file(
     *,
-    order_id: UUID,
+    order_id: FromPath[UUID],
     request: Request[Any, Any, Any],
     orders: FromDishka[Orders],
     events: FromDishka[PublicEvents],
@@ -245,6 +253,7 @@ async def _render_order(  # noqa: PLR0917 - the page's parts, then its options
     orders: Orders,
     events: PublicEvents,
     links: TicketLinks,
+    qr: QrRenderer,
     lang: Lang,
     visitor: Visitor,
     *,
@@ -278,7 +287,7 @@ async def _render_order(  # noqa: PLR0917 - the page's parts, then its options
             for item in view.order.items
         ],
         total=lang.money(view.order.total),
-        tickets=[] if refunded else ticket_cards(view, event_view, lang),
+        tickets=[] if refunded else ticket_cards(view, event_view, lang, qr),
         terms=terms,
         share_link=links.url(view.order.id, event.starts_at) if event and not refunded else None,
         notice=notice,

@@ -11,7 +11,7 @@ from uuid import UUID, uuid4
 
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Request, Response, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
 from eltiketi_app.http.availability_cache import PublicEvents
@@ -55,7 +55,7 @@ async def home(
     catalog: FromDishka[Catalog],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
-    page_number: Annotated[int, Parameter(query="page", ge=1, le=10_000)] = 1,
+    page_number: Annotated[int, QueryParameter(name="page", ge=1, le=10_000)] = 1,
 ) -> Template:
     offset = (page_number - 1) * PAGE_SIZE
     views = await catalog.list_published(limit=PAGE_SIZE + 1, offset=offset, upcoming=True)
@@ -84,7 +84,7 @@ async def home(
 @inject
 async def event_page(
     *,
-    event_id: UUID,
+    event_id: FromPath[UUID],
     request: Request[Any, Any, Any],
     events: FromDishka[PublicEvents],
     bookings: FromDishka[Bookings],
@@ -106,7 +106,7 @@ async def event_page(
 )
 @inject
 async def availability(
-    event_id: UUID,
+    event_id: FromPath[UUID],
     events: FromDishka[PublicEvents],
     lang: FromDishka[Lang],
 ) -> Template:
@@ -123,7 +123,7 @@ async def availability(
 @inject
 async def reserve(
     *,
-    event_id: UUID,
+    event_id: FromPath[UUID],
     request: Request[Any, Any, Any],
     events: FromDishka[PublicEvents],
     bookings: FromDishka[Bookings],

@@ -11,10 +11,12 @@ from typing import Any
 
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Request, get
+from litestar.params import FromPath
 from litestar.response import Template
 
 from eltiketi_app.http.availability_cache import PublicEvents
 from eltiketi_app.http.problems import STATUS_BY_KIND
+from eltiketi_app.ioc.types import QrRenderer
 from eltiketi_app.web.auth import Visitor
 from eltiketi_app.web.i18n import Lang
 from eltiketi_app.web.links import TicketLinks, shared_order
@@ -32,12 +34,13 @@ LINK_HEADERS = {"Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex, nofo
 @inject
 async def ticket_link(
     *,
-    token: str,
+    token: FromPath[str],
     request: Request[Any, Any, Any],
     orders: FromDishka[Orders],
     clock: FromDishka[Clock],
     events: FromDishka[PublicEvents],
     links: FromDishka[TicketLinks],
+    qr: FromDishka[QrRenderer],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
 ) -> Template:
@@ -64,5 +67,5 @@ async def ticket_link(
         headers=LINK_HEADERS,
         event=event_view.event if event_view else None,
         reference=order_reference(view.order),
-        tickets=ticket_cards(view, event_view, lang),
+        tickets=ticket_cards(view, event_view, lang, qr),
     )

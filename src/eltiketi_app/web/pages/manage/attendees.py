@@ -9,7 +9,7 @@ from uuid import UUID
 
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Request, get
-from litestar.params import Parameter
+from litestar.params import FromPath, QueryParameter
 from litestar.response import Stream, Template
 
 from eltiketi_app.web.auth import Visitor, require
@@ -28,15 +28,15 @@ PAGE_SIZE = 50
 @inject
 async def attendees_page(
     *,
-    event_id: UUID,
+    event_id: FromPath[UUID],
     request: Request[Any, Any, Any],
     catalog: FromDishka[Catalog],
     organizations: FromDishka[Organizations],
     attendees: FromDishka[Attendees],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
-    after: Annotated[UUID | None, Parameter(query="after")] = None,
-    void: Annotated[bool, Parameter(query="void")] = False,
+    after: Annotated[UUID | None, QueryParameter(name="after")] = None,
+    void: Annotated[bool, QueryParameter(name="void")] = False,
 ) -> Template:
     principal = require(visitor, here(request))
     place = await event_place(principal, event_id, catalog, organizations)
@@ -72,11 +72,11 @@ async def attendees_page(
 @inject
 async def attendees_csv(
     *,
-    event_id: UUID,
+    event_id: FromPath[UUID],
     request: Request[Any, Any, Any],
     attendees: FromDishka[Attendees],
     visitor: FromDishka[Visitor],
-    void: Annotated[bool, Parameter(query="void")] = False,
+    void: Annotated[bool, QueryParameter(name="void")] = False,
 ) -> Stream:
     """The CSV file, streamed: access is checked before the first byte, then one page of
     tickets is read (in its own short transaction) and sent at a time."""

@@ -15,6 +15,7 @@ from uuid import UUID
 import msgspec
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Request, get
+from litestar.params import FromPath
 from litestar.response import Template
 
 from eltiketi_app.web.auth import Visitor, require
@@ -109,7 +110,7 @@ def dashboard_context(dashboard: EventDashboard, lang: Lang) -> dict[str, Any]:
 @inject
 async def dashboard_page(
     *,
-    event_id: UUID,
+    event_id: FromPath[UUID],
     request: Request[Any, Any, Any],
     catalog: FromDishka[Catalog],
     organizations: FromDishka[Organizations],
@@ -136,7 +137,7 @@ async def dashboard_page(
 @inject
 async def dashboard_live(
     *,
-    event_id: UUID,
+    event_id: FromPath[UUID],
     dashboards: FromDishka[Dashboards],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],

@@ -13,9 +13,10 @@ from typing import Annotated, Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+import msgspec
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Request, Response, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
 from eltiketi_app.http.availability_cache import EventViewCache
@@ -24,7 +25,7 @@ from eltiketi_app.http.organizer_schemas import (
     TicketTypeChangesIn,
     ticket_type_changes,
 )
-from eltiketi_app.http.schemas import NewEventIn, NewTicketTypeIn, money_in
+from eltiketi_app.http.schemas import NewEventIn, NewTicketTypeIn, core_input
 from eltiketi_app.web.auth import Visitor, require
 from eltiketi_app.web.i18n import Lang
 from eltiketi_app.web.pages.common import here
@@ -80,7 +81,7 @@ JOB_POLL_SECONDS = 1
 @inject
 async def organization_events(
     *,
-    organization_id: UUID,
+    organization_id: FromPath[UUID],
     request: Request[Any, Any, Any],
     organizations: FromDishka[Organizations],
     event_admin: FromDishka[EventAdmin],
@@ -88,7 +89,7 @@ async def organization_events(
     clock: FromDishka[Clock],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
-    page_number: Annotated[int, Parameter(query="page", ge=1, le=10_000)] = 1,
+    page_number: Annotated[int, QueryParameter(name="page", ge=1, le=10_000)] = 1,
 ) -> Template:
     """Owners and managers see sales so far; door members see which events there are."""
     principal = require(visitor, here(request))
@@ -149,7 +150,7 @@ def _phase(phase: EventPhase, lang: Lang) -> dict[str, str]:
 @inject
 async def new_event_form(
     *,
-    organization_id: UUID,
+    organization_id: FromPath[UUID],
     request: Request[Any, Any, Any],
     organizations: FromDishka[Organizations],
     lang: FromDishka[Lang],
@@ -166,7 +167,7 @@ async def new_event_form(
 @inject
 async def create_event(
     *,
-    organization_id: UUID,
+    organization_id: FromPath[UUID],
     request: Request[Any, Any, Any],
     organizations: FromDishka[Organizations],
     catalog: FromDishka[Catalog],
@@ -181,15 +182,8 @@ async def create_event(
         try:
             event = await catalog.create_event(
                 principal,
-                NewEvent(
-                    name=checked.name,
-                    venue=checked.venue,
-                    starts_at=checked.starts_at,
-                    timezone=checked.timezone,
-                    locale=checked.locale,
-                    currency=checked.currency,
-                    description=checked.description,
-                    organization_id=organization_id,
+                msgspec.structs.replace(
+                    core_input(checked, NewEvent), organization_id=organization_id
                 ),
             )
         except ValidationFailed as problem:
@@ -213,7 +207,7 @@ async def create_event(
 @inject
 async def edit_event_form(
     *,
-    event_id: UUID,
+    event_id: FromPath[UUID],
     request: Request[Any, Any, Any],
     catalog: FromDishka[Catalog],
     organizations: FromDishka[Organizations],
@@ -240,7 +234,7 @@ async def edit_event_form(
 @inject
 async def save_event(
     *,
-    event_id: UUID,
+    event_id: FromPath[UUID],
     request: Request[Any, Any, Any],
     catalog: FromDishka[Catalog],
     organizations: FromDishka[Organizations],
@@ -333,7 +327,7 @@ def _event_form(
 @inject
 async def event_overview(
     *,
-    event_id: UUID,
+    event_id: FromPath[UUID],
     request: Request[Any, Any, Any],
     catalog: FromDishka[Catalog],
     organizations: FromDishka[Organizations],
@@ -359,7 +353,7 @@ async def event_overview(
 @inject
 async def publish(
     *,
-    event_id: UUID,
+    event_id: FromPath[UUID],
     request: Request[Any, Any, Any],
     catalog: FromDishka[Catalog],
     organizations: FromDishka[Organizations],
@@ -394,7 +388,7 @@ async def publish(
 @inject
 async def unpublish(
     *,
-    event_id: UUID,
+    event_id: FromPath[UUID],
     request: Request[Any, Any, Any],
     catalog: FromDishka[Catalog],
     organizations: FromDishka[Organizations],
@@ -505,7 +499,7 @@ def _type_row(stock: TicketTypeStock, timezone: str, lang: Lang) -> dict[str, An
 @inject
 async def new_type_form(
     *,
-    event_id: UUID,
+    event_id: FromPath[UUID],
     request: Request[Any, Any, Any],
     catalog: FromDishka[Catalog],
     organizations: FromDishka[Organizations],
@@ -522,7 +516,7 @@ async def new_type_form(
 @inject
 async def create_type(
     *,
-    event_id: UUID,
+    event_id: FromPath[UUID],
     request: Request[Any, Any, Any],
     catalog: FromDishka[Catalog],
     organizations: FromDishka[Organizations],
@@ -541,15 +535,7 @@ async def create_type(
             await catalog.add_ticket_type(
                 principal,
                 event_id,
-                NewTicketType(
-                    name=checked.name,
-                    price=money_in(checked.price),
-                    capacity=checked.capacity,
-                    max_per_booking=checked.max_per_booking,
-                    shards=checked.shards,
-                    sales_start=checked.sales_start,
-                    sales_end=checked.sales_end,
-                ),
+                core_input(checked, NewTicketType),
             )
         except DomainError as problem:
             if not form.refuse_problem(problem, TICKET_TYPE_FIELDS):
@@ -567,8 +553,8 @@ async def create_type(
 @inject
 async def edit_type_form(
     *,
-    event_id: UUID,
-    ticket_type_id: UUID,
+    event_id: FromPath[UUID],
+    ticket_type_id: FromPath[UUID],
     request: Request[Any, Any, Any],
     catalog: FromDishka[Catalog],
     organizations: FromDishka[Organizations],
@@ -599,8 +585,8 @@ async def edit_type_form(
 @inject
 async def save_type(
     *,
-    event_id: UUID,
-    ticket_type_id: UUID,
+    event_id: FromPath[UUID],
+    ticket_type_id: FromPath[UUID],
     request: Request[Any, Any, Any],
     catalog: FromDishka[Catalog],
     organizations: FromDishka[Organizations],
@@ -694,7 +680,7 @@ def _type_form(  # noqa: PLR0917 - the page's parts
 @inject
 async def cancel_confirm(
     *,
-    event_id: UUID,
+    event_id: FromPath[UUID],
     request: Request[Any, Any, Any],
     catalog: FromDishka[Catalog],
     organizations: FromDishka[Organizations],
@@ -724,7 +710,7 @@ async def cancel_confirm(
 @inject
 async def cancel_event(
     *,
-    event_id: UUID,
+    event_id: FromPath[UUID],
     cancellation: FromDishka[EventCancellation],
     views: FromDishka[EventViewCache],
     visitor: FromDishka[Visitor],
@@ -739,7 +725,7 @@ async def cancel_event(
 @inject
 async def job_page(
     *,
-    job_id: UUID,
+    job_id: FromPath[UUID],
     request: Request[Any, Any, Any],
     jobs: FromDishka[Jobs],
     catalog: FromDishka[Catalog],
@@ -766,7 +752,7 @@ async def job_page(
 @inject
 async def job_progress(
     *,
-    job_id: UUID,
+    job_id: FromPath[UUID],
     jobs: FromDishka[Jobs],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],

@@ -16,7 +16,7 @@ from uuid import UUID
 
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Request, Response, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
 from eltiketi_app.web.auth import Visitor, require
@@ -72,16 +72,16 @@ REASON_NAMES = {
 @inject
 async def orders_page(
     *,
-    event_id: UUID,
+    event_id: FromPath[UUID],
     request: Request[Any, Any, Any],
     catalog: FromDishka[Catalog],
     organizations: FromDishka[Organizations],
     organizer_orders: FromDishka[OrganizerOrders],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
-    q: Annotated[str, Parameter(query="q", max_length=1000)] = "",
-    status: Annotated[str, Parameter(query="status", max_length=20)] = "",
-    page_number: Annotated[int, Parameter(query="page", ge=1, le=10_000)] = 1,
+    q: Annotated[str, QueryParameter(name="q", max_length=1000)] = "",
+    status: Annotated[str, QueryParameter(name="status", max_length=20)] = "",
+    page_number: Annotated[int, QueryParameter(name="page", ge=1, le=10_000)] = 1,
 ) -> Template:
     principal = require(visitor, here(request))
     place = await event_place(principal, event_id, catalog, organizations)
@@ -145,8 +145,8 @@ def _type_names(place: EventPlace) -> dict[UUID, str]:
 @inject
 async def order_page(
     *,
-    event_id: UUID,
-    order_id: UUID,
+    event_id: FromPath[UUID],
+    order_id: FromPath[UUID],
     request: Request[Any, Any, Any],
     catalog: FromDishka[Catalog],
     organizations: FromDishka[Organizations],
@@ -167,8 +167,8 @@ async def order_page(
 @inject
 async def refund_confirm(
     *,
-    event_id: UUID,
-    order_id: UUID,
+    event_id: FromPath[UUID],
+    order_id: FromPath[UUID],
     request: Request[Any, Any, Any],
     catalog: FromDishka[Catalog],
     organizations: FromDishka[Organizations],
@@ -200,8 +200,8 @@ async def refund_confirm(
 @inject
 async def refund(
     *,
-    event_id: UUID,
-    order_id: UUID,
+    event_id: FromPath[UUID],
+    order_id: FromPath[UUID],
     request: Request[Any, Any, Any],
     catalog: FromDishka[Catalog],
     organizations: FromDishka[Organizations],
@@ -235,8 +235,8 @@ async def refund(
 @inject
 async def resend(
     *,
-    event_id: UUID,
-    order_id: UUID,
+    event_id: FromPath[UUID],
+    order_id: FromPath[UUID],
     request: Request[Any, Any, Any],
     catalog: FromDishka[Catalog],
     organizations: FromDishka[Organizations],

@@ -15,6 +15,7 @@ from uuid import UUID
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Request, Response, get, post
 from litestar.exceptions import ValidationException
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from eltiketi_app.web.auth import Visitor, require
@@ -139,7 +140,7 @@ def _organization_form(
 @inject
 async def team_page(
     *,
-    organization_id: UUID,
+    organization_id: FromPath[UUID],
     request: Request[Any, Any, Any],
     organizations: FromDishka[Organizations],
     clock: FromDishka[Clock],
@@ -163,7 +164,7 @@ async def team_page(
 @inject
 async def change_role(
     *,
-    organization_id: UUID,
+    organization_id: FromPath[UUID],
     request: Request[Any, Any, Any],
     organizations: FromDishka[Organizations],
     clock: FromDishka[Clock],
@@ -192,7 +193,7 @@ async def change_role(
 @inject
 async def remove_member(
     *,
-    organization_id: UUID,
+    organization_id: FromPath[UUID],
     request: Request[Any, Any, Any],
     organizations: FromDishka[Organizations],
     clock: FromDishka[Clock],
@@ -220,7 +221,7 @@ async def remove_member(
 @inject
 async def invite(
     *,
-    organization_id: UUID,
+    organization_id: FromPath[UUID],
     request: Request[Any, Any, Any],
     organizations: FromDishka[Organizations],
     clock: FromDishka[Clock],
@@ -266,8 +267,8 @@ async def invite(
 @inject
 async def revoke(
     *,
-    organization_id: UUID,
-    invitation_id: UUID,
+    organization_id: FromPath[UUID],
+    invitation_id: FromPath[UUID],
     request: Request[Any, Any, Any],
     organizations: FromDishka[Organizations],
     clock: FromDishka[Clock],
