@@ -9,7 +9,7 @@ Every action is a use case the REST API calls too (``POST /v1/events``, ``PATCH
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -349,9 +349,17 @@ async def event_overview(
     )
 
 
-@post("/manage/events/{event_id:uuid}/publish", name="manage:publish")
+#: Putting an event on sale and taking it off (the path's last part), and the notice each
+#: leaves. Publishing needs the catalog, unpublishing the event admin.
+_SALE_SWITCHES: Final = {"publish": "published", "unpublish": "unpublished"}
+
+
+@post(
+    [f"/manage/events/{{event_id:uuid}}/{name}" for name in _SALE_SWITCHES],
+    name="manage:sale-switch",
+)
 @inject
-async def publish(
+async def switch_sale(
     *,
     event_id: FromPath[UUID],
     request: Request[Any, Any, Any],
@@ -363,9 +371,14 @@ async def publish(
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
 ) -> Response[Any] | Template:
+    """Publish or unpublish the event; refused, its overview says why."""
+    switch = request.scope["path_template"].rsplit("/", 1)[-1]
     principal = require(visitor, f"/manage/events/{event_id}")
     try:
-        await catalog.publish(principal, event_id)
+        if switch == "publish":
+            await catalog.publish(principal, event_id)
+        else:
+            await event_admin.unpublish(principal, event_id)
     except DomainError as problem:
         if not inline(problem):
             raise
@@ -381,42 +394,8 @@ async def publish(
             status=status_of(problem),
         )
     views.invalidate(event_id)
-    return Redirect(f"/manage/events/{event_id}?done=published", status_code=303)
-
-
-@post("/manage/events/{event_id:uuid}/unpublish", name="manage:unpublish")
-@inject
-async def unpublish(
-    *,
-    event_id: FromPath[UUID],
-    request: Request[Any, Any, Any],
-    catalog: FromDishka[Catalog],
-    organizations: FromDishka[Organizations],
-    event_admin: FromDishka[EventAdmin],
-    views: FromDishka[EventViewCache],
-    clock: FromDishka[Clock],
-    lang: FromDishka[Lang],
-    visitor: FromDishka[Visitor],
-) -> Response[Any] | Template:
-    principal = require(visitor, f"/manage/events/{event_id}")
-    try:
-        await event_admin.unpublish(principal, event_id)
-    except DomainError as problem:
-        if not inline(problem):
-            raise
-        place = await event_place(principal, event_id, catalog, organizations)
-        return await _overview(
-            request,
-            place,
-            event_admin,
-            clock,
-            lang,
-            visitor,
-            notice=problem.code,
-            status=status_of(problem),
-        )
-    views.invalidate(event_id)
-    return Redirect(f"/manage/events/{event_id}?done=unpublished", status_code=303)
+    done = _SALE_SWITCHES[switch]
+    return Redirect(f"/manage/events/{event_id}?done={done}", status_code=303)
 
 
 async def _overview(  # noqa: PLR0917 - the page's parts, then its options
@@ -790,8 +769,7 @@ ROUTES = [
     edit_event_form,
     save_event,
     event_overview,
-    publish,
-    unpublish,
+    switch_sale,
     new_type_form,
     create_type,
     edit_type_form,

@@ -10,7 +10,8 @@ refused (403 page); another organization's order is the 404 page.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, Final
 from urllib.parse import urlencode
 from uuid import UUID
 
@@ -31,6 +32,7 @@ from eltiketi_app.web.pages.manage.common import (
     status_of,
 )
 from eltiketi_app.web.pages.manage.forms import Form
+from eltiketi_core.domain.identity import Principal
 from eltiketi_core.domain.order import OrderStatus, TicketStatus
 from eltiketi_core.domain.payment import PaymentStatus, RefundReason, RefundStatus
 from eltiketi_core.errors import DomainError, ValidationFailed
@@ -196,9 +198,24 @@ async def refund_confirm(
     )
 
 
-@post("/manage/events/{event_id:uuid}/orders/{order_id:uuid}/refund", name="manage:refund")
+#: What the order page's buttons do (the path's last part), and the notice each leaves.
+_ORDER_ACTIONS: Final[
+    dict[str, tuple[Callable[[OrganizerOrders, Principal, UUID, UUID], Awaitable[object]], str]]
+] = {
+    "refund": (OrganizerOrders.refund, "refund_done"),
+    "resend": (OrganizerOrders.resend, "tickets_resent"),
+}
+
+
+@post(
+    [
+        f"/manage/events/{{event_id:uuid}}/orders/{{order_id:uuid}}/{name}"
+        for name in _ORDER_ACTIONS
+    ],
+    name="manage:order-action",
+)
 @inject
-async def refund(
+async def order_action(
     *,
     event_id: FromPath[UUID],
     order_id: FromPath[UUID],
@@ -209,15 +226,15 @@ async def refund(
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
 ) -> Response[Any] | Template:
+    """Refund the order, or send its tickets again."""
+    action, done = _ORDER_ACTIONS[request.scope["path_template"].rsplit("/", 1)[-1]]
     principal = require(visitor, f"/manage/events/{event_id}/orders/{order_id}")
     try:
-        await organizer_orders.refund(principal, event_id, order_id)
+        await action(organizer_orders, principal, event_id, order_id)
     except DomainError as problem:
-        if not inline(problem):
-            raise
         return await _refused(
-            request,
             problem,
+            request,
             event_id,
             order_id,
             catalog,
@@ -226,49 +243,12 @@ async def refund(
             lang,
             visitor,
         )
-    return Redirect(
-        f"/manage/events/{event_id}/orders/{order_id}?done=refund_done", status_code=303
-    )
+    return Redirect(f"/manage/events/{event_id}/orders/{order_id}?done={done}", status_code=303)
 
 
-@post("/manage/events/{event_id:uuid}/orders/{order_id:uuid}/resend", name="manage:resend")
-@inject
-async def resend(
-    *,
-    event_id: FromPath[UUID],
-    order_id: FromPath[UUID],
-    request: Request[Any, Any, Any],
-    catalog: FromDishka[Catalog],
-    organizations: FromDishka[Organizations],
-    organizer_orders: FromDishka[OrganizerOrders],
-    lang: FromDishka[Lang],
-    visitor: FromDishka[Visitor],
-) -> Response[Any] | Template:
-    principal = require(visitor, f"/manage/events/{event_id}/orders/{order_id}")
-    try:
-        await organizer_orders.resend(principal, event_id, order_id)
-    except DomainError as problem:
-        if not inline(problem):
-            raise
-        return await _refused(
-            request,
-            problem,
-            event_id,
-            order_id,
-            catalog,
-            organizations,
-            organizer_orders,
-            lang,
-            visitor,
-        )
-    return Redirect(
-        f"/manage/events/{event_id}/orders/{order_id}?done=tickets_resent", status_code=303
-    )
-
-
-async def _refused(  # noqa: PLR0917 - the page's parts
-    request: Request[Any, Any, Any],
+async def _refused(  # noqa: PLR0917 - the refusal, then the page's parts
     problem: DomainError,
+    request: Request[Any, Any, Any],
     event_id: UUID,
     order_id: UUID,
     catalog: Catalog,
@@ -277,7 +257,10 @@ async def _refused(  # noqa: PLR0917 - the page's parts
     lang: Lang,
     visitor: Visitor,
 ) -> Template:
-    """The order page again, saying in a sentence why the action was refused."""
+    """The order page again, saying in a sentence why the action was refused
+    (``problem`` goes on up when the page cannot say it)."""
+    if not inline(problem):
+        raise problem
     assert visitor.principal is not None
     place = await event_place(visitor.principal, event_id, catalog, organizations)
     detail = await organizer_orders.detail(visitor.principal, event_id, order_id)
@@ -361,4 +344,4 @@ def _order(
     )
 
 
-ROUTES = [orders_page, order_page, refund_confirm, refund, resend]
+ROUTES = [orders_page, order_page, refund_confirm, order_action]
