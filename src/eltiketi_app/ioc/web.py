@@ -8,14 +8,21 @@ from collections.abc import AsyncIterator
 from dishka import Provider, Scope, provide
 from litestar import Request
 
+from eltiketi_app.http.availability_cache import PublicEvents
+from eltiketi_app.ioc.types import QrRenderer
 from eltiketi_app.settings import Settings
 from eltiketi_app.web.auth import VISITOR_STATE, NoLogin, Visitor, WebLogin, visitor_of
 from eltiketi_app.web.i18n import Lang, Languages, language_of
 from eltiketi_app.web.keys import invitation_links, ticket_links
 from eltiketi_app.web.links import InvitationLinks, TicketLinks
 from eltiketi_app.web.oidc_login import OidcLogin
+from eltiketi_app.web.pages.bookings import HoldPage
+from eltiketi_app.web.pages.orders import OrderPage
 from eltiketi_app.web.payments import CardPayments, card_payments
+from eltiketi_core.ports.clock import Clock
 from eltiketi_core.ports.identity import TokenVerifier
+from eltiketi_core.usecases.booking import Bookings
+from eltiketi_core.usecases.orders import Orders
 
 
 class WebProvider(Provider):
@@ -58,6 +65,31 @@ class WebProvider(Provider):
     @provide(scope=Scope.REQUEST)
     def lang(self, request: Request, languages: Languages) -> Lang:  # type: ignore[type-arg]
         return language_of(request, languages)
+
+    @provide(scope=Scope.REQUEST)
+    def order_page(  # noqa: PLR0917 - the page's parts
+        self,
+        request: Request,  # type: ignore[type-arg]
+        orders: Orders,
+        events: PublicEvents,
+        links: TicketLinks,
+        qr: QrRenderer,
+        lang: Lang,
+        visitor: Visitor,
+    ) -> OrderPage:
+        return OrderPage(request, orders, events, links, qr, lang, visitor)
+
+    @provide(scope=Scope.REQUEST)
+    def hold_page(  # noqa: PLR0917 - the page's parts
+        self,
+        request: Request,  # type: ignore[type-arg]
+        bookings: Bookings,
+        clock: Clock,
+        events: PublicEvents,
+        lang: Lang,
+        visitor: Visitor,
+    ) -> HoldPage:
+        return HoldPage(request, bookings, clock, events, lang, visitor)
 
 
 class DevLoginProvider(Provider):

@@ -6,6 +6,7 @@ step 11)."""
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
@@ -43,6 +44,142 @@ PROCESSING_REFRESH_SECONDS = 2
 FAKE_PROVIDER = "fake"
 
 
+@dataclass(frozen=True, slots=True)
+class HoldPage:
+    """The hold's page (``/bookings/{id}``) of one request, with what it is drawn from.
+
+    The container hands it to the routes that show it: the page itself, and the actions
+    (save the details, pay) that show it again, saying why, when they are refused.
+    """
+
+    request: Request[Any, Any, Any]
+    bookings: Bookings
+    clock: Clock
+    events: PublicEvents
+    lang: Lang
+    visitor: Visitor
+
+    async def save_details(self, booking: Booking, principal: Principal) -> Template | None:
+        """Store the form's names and contact when they changed (together, or neither); the
+        page again with the problem when refused, else None."""
+        form = await self.request.form()
+        names = tuple(str(name) for name in form.getall("holder", []))
+        contact = None
+        if "email" in form or "phone" in form:
+            contact = Contact(
+                email=str(form.get("email") or "").strip() or None,
+                phone=str(form.get("phone") or "").strip() or None,
+            )
+        changes: dict[str, Any] = {}
+        if names and names != booking.holders:
+            changes["holders"] = names
+        if contact is not None and contact != booking.contact:
+            changes["contact"] = contact
+        if not changes:
+            return None
+        try:
+            await self.bookings.change(principal, booking.id, **changes)
+        except ValidationFailed as problem:
+            if "index" in problem.extra:
+                field = f"holder-{int(problem.extra['index']) + 1}"
+            elif problem.code == "holders_mismatch":
+                field = "holder-1"
+            elif problem.extra.get("field") == "phone":
+                field = "contact-phone"
+            else:
+                field = _DETAIL_FIELDS.get(problem.code, "contact-email")
+            _, sentence = _problem(problem.code, self.lang)
+            return await self.render(
+                booking,
+                errors=[{"field": field, "text": sentence}],
+                contact=contact,
+                holders=names or None,
+                status=422,
+            )
+        except Conflict as problem:
+            return await self.render(booking, notice=problem.code, status=409)
+        return None
+
+    async def render(
+        self,
+        booking: Booking,
+        *,
+        state: str | None = None,
+        notice: str | None = None,
+        errors: list[dict[str, str]] | None = None,
+        contact: Contact | None = None,
+        holders: tuple[str, ...] | None = None,
+        card: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+        status: int = 200,
+    ) -> Template:
+        request, lang, visitor = self.request, self.lang, self.visitor
+        now = self.clock.now()
+        if state is None:
+            if booking.status is BookingStatus.HELD and not booking.is_expired_at(now):
+                state = "held"
+            elif booking.status is BookingStatus.CANCELLED:
+                state = "released"
+            elif booking.status is BookingStatus.CONFIRMED:
+                state = "processing"
+            else:
+                state = "expired"
+        view = await self.events.find(booking.event_id)
+        names_by_type = {t.id: t.name for t in view.ticket_types} if view else {}
+        lines = [
+            {
+                "name": names_by_type.get(item.ticket_type_id, lang.gettext("Ticket")),
+                "quantity": item.quantity,
+                "unit_price": lang.money(item.unit_price),
+                "subtotal": lang.money(item.subtotal),
+            }
+            for item in booking.items
+        ]
+        again = urlencode({f"qty-{item.ticket_type_id}": item.quantity for item in booking.items})
+        headers = dict(headers or {})
+        if state == "processing":
+            headers["Refresh"] = str(PROCESSING_REFRESH_SECONDS)
+        names = holders if holders is not None else booking.holders
+        buyer_name = visitor.name or ""
+        holder_rows: list[dict[str, Any]] = []
+        for item in booking.items:
+            for _ in range(item.quantity):
+                number = len(holder_rows) + 1
+                given = names[number - 1] if number <= len(names) else None
+                holder_rows.append(
+                    {
+                        "number": number,
+                        "type_name": names_by_type.get(item.ticket_type_id, lang.gettext("Ticket")),
+                        # the buyer's own name, until they say otherwise (one blank is kept blank)
+                        "value": given if given is not None else buyer_name,
+                    }
+                )
+        return page(
+            "booking.html",
+            request,
+            lang,
+            visitor,
+            status=status,
+            title=lang.gettext("Your reservation"),
+            headers=headers,
+            booking=booking,
+            event=view.event if view else None,
+            lines=lines,
+            total=lang.money(booking.total),
+            free=booking.total.amount == 0,
+            state=state,
+            notice=notice,
+            errors=errors or [],
+            contact=contact or booking.contact,
+            expires_ms=int(booking.expires_at.timestamp() * 1000),
+            server_ms=int(now.timestamp() * 1000),
+            minutes_left=max(int((booking.expires_at - now).total_seconds() // 60), 0),
+            try_again=f"/events/{booking.event_id}?{again}",
+            holder_rows=holder_rows,
+            card=card,
+        )
+
+
 @get("/bookings/{booking_id:uuid}", name="web:booking", summary="A hold, or the return from paying")
 @inject
 async def booking_page(
@@ -51,9 +188,7 @@ async def booking_page(
     request: Request[Any, Any, Any],
     bookings: FromDishka[Bookings],
     settlement: FromDishka[Settlement],
-    clock: FromDishka[Clock],
-    events: FromDishka[PublicEvents],
-    lang: FromDishka[Lang],
+    screen: FromDishka[HoldPage],
     visitor: FromDishka[Visitor],
 ) -> Response[Any] | Template:
     principal = require(visitor, here(request))
@@ -78,9 +213,7 @@ async def booking_page(
     elif outcome == "cancelled" and progress.payment is not None:
         failed = progress.payment.status is PaymentStatus.FAILED
         notice = "payment_declined" if failed else "payment_cancelled"
-    return await _render(
-        request, progress.booking, clock, events, lang, visitor, state=state, notice=notice
-    )
+    return await screen.render(progress.booking, state=state, notice=notice)
 
 
 @post("/bookings/{booking_id:uuid}/contact", name="web:contact", summary="Save the details")
@@ -88,19 +221,14 @@ async def booking_page(
 async def change_contact(
     *,
     booking_id: FromPath[UUID],
-    request: Request[Any, Any, Any],
     bookings: FromDishka[Bookings],
-    clock: FromDishka[Clock],
-    events: FromDishka[PublicEvents],
-    lang: FromDishka[Lang],
+    screen: FromDishka[HoldPage],
     visitor: FromDishka[Visitor],
 ) -> Response[Any] | Template:
     """Save whom the tickets are for and where they go, without paying yet."""
     principal = require(visitor, f"/bookings/{booking_id}")
     booking = await bookings.get(principal, booking_id)
-    refused = await _save_details(
-        request, booking, principal, bookings, clock, events, lang, visitor
-    )
+    refused = await screen.save_details(booking, principal)
     if refused is not None:
         return refused
     return Redirect(f"/bookings/{booking_id}?saved=details", status_code=303)
@@ -111,37 +239,28 @@ async def change_contact(
 async def pay(
     *,
     booking_id: FromPath[UUID],
-    request: Request[Any, Any, Any],
     bookings: FromDishka[Bookings],
     settlement: FromDishka[Settlement],
     payments: FromDishka[Payments],
-    clock: FromDishka[Clock],
-    events: FromDishka[PublicEvents],
     cards: FromDishka[CardPayments],
-    lang: FromDishka[Lang],
+    screen: FromDishka[HoldPage],
     visitor: FromDishka[Visitor],
 ) -> Response[Any] | Template:
     principal = require(visitor, f"/bookings/{booking_id}")
     booking = await bookings.get(principal, booking_id)
-    refused = await _save_details(
-        request, booking, principal, bookings, clock, events, lang, visitor
-    )
+    refused = await screen.save_details(booking, principal)
     if refused is not None:
         return refused
     if booking.total.amount == 0:  # free tickets: no payment step (POST /v1/orders alone)
         try:
             confirmation = await settlement.confirm(principal, booking.id, None)
         except DomainError as problem:
-            return await _render(
-                request, booking, clock, events, lang, visitor, notice=problem.code, status=409
-            )
+            return await screen.render(booking, notice=problem.code, status=409)
         return Redirect(f"/orders/{confirmation.order.id}", status_code=303)
     try:
         payment = await payments.start(principal, booking_id)
     except DomainError as problem:
-        return await _render(
-            request, booking, clock, events, lang, visitor, notice=problem.code, status=409
-        )
+        return await screen.render(booking, notice=problem.code, status=409)
     if payment.checkout_url is not None:
         target = payment.checkout_url
         if payment.provider == FAKE_PROVIDER:
@@ -149,9 +268,7 @@ async def pay(
         return Redirect(target, status_code=303)
     if payment.client_secret is not None and cards.enabled:
         return Redirect(f"/bookings/{booking_id}/pay", status_code=303)
-    return await _render(
-        request, booking, clock, events, lang, visitor, notice="payment_method_unavailable"
-    )
+    return await screen.render(booking, notice="payment_method_unavailable")
 
 
 @get("/bookings/{booking_id:uuid}/pay", name="web:card", summary="Pay by card on this site")
@@ -161,11 +278,9 @@ async def card_page(
     booking_id: FromPath[UUID],
     request: Request[Any, Any, Any],
     bookings: FromDishka[Bookings],
-    clock: FromDishka[Clock],
-    events: FromDishka[PublicEvents],
     cards: FromDishka[CardPayments],
     settings: FromDishka[Settings],
-    lang: FromDishka[Lang],
+    screen: FromDishka[HoldPage],
     visitor: FromDishka[Visitor],
 ) -> Response[Any] | Template:
     """The card form (Stripe's Payment Element) for the hold's open payment; the hold page
@@ -182,7 +297,7 @@ async def card_page(
         or payment.status is not PaymentStatus.OPEN
         or payment.client_secret is None
         or booking.status is not BookingStatus.HELD
-        or booking.is_expired_at(clock.now())
+        or booking.is_expired_at(screen.clock.now())
     ):
         return Redirect(f"/bookings/{booking_id}", status_code=303)
     card = {
@@ -191,13 +306,8 @@ async def card_page(
         "return_url": f"/bookings/{booking_id}?payment=success",
         "js_url": cards.js_url,
     }
-    return await _render(
-        request,
+    return await screen.render(
         booking,
-        clock,
-        events,
-        lang,
-        visitor,
         state="card",
         card=card,
         headers=card_page_policy(settings, cards),
@@ -221,64 +331,6 @@ async def release(
 _DETAIL_FIELDS = {"contact_required": "contact-email", "invalid_contact": "contact-email"}
 
 
-async def _save_details(  # noqa: PLR0917 - the page's parts
-    request: Request[Any, Any, Any],
-    booking: Booking,
-    principal: Principal,
-    bookings: Bookings,
-    clock: Clock,
-    events: PublicEvents,
-    lang: Lang,
-    visitor: Visitor,
-) -> Template | None:
-    """Store the form's names and contact when they changed (together, or neither); the
-    page again with the problem when refused, else None."""
-    form = await request.form()
-    names = tuple(str(name) for name in form.getall("holder", []))
-    contact = None
-    if "email" in form or "phone" in form:
-        contact = Contact(
-            email=str(form.get("email") or "").strip() or None,
-            phone=str(form.get("phone") or "").strip() or None,
-        )
-    changes: dict[str, Any] = {}
-    if names and names != booking.holders:
-        changes["holders"] = names
-    if contact is not None and contact != booking.contact:
-        changes["contact"] = contact
-    if not changes:
-        return None
-    try:
-        await bookings.change(principal, booking.id, **changes)
-    except ValidationFailed as problem:
-        if "index" in problem.extra:
-            field = f"holder-{int(problem.extra['index']) + 1}"
-        elif problem.code == "holders_mismatch":
-            field = "holder-1"
-        elif problem.extra.get("field") == "phone":
-            field = "contact-phone"
-        else:
-            field = _DETAIL_FIELDS.get(problem.code, "contact-email")
-        _, sentence = _problem(problem.code, lang)
-        return await _render(
-            request,
-            booking,
-            clock,
-            events,
-            lang,
-            visitor,
-            errors=[{"field": field, "text": sentence}],
-            contact=contact,
-            holders=names or None,
-            status=422,
-        )
-    except Conflict as problem:
-        return await _render(
-            request, booking, clock, events, lang, visitor, notice=problem.code, status=409
-        )
-    return None
-
-
 async def _confirm(settlement: Settlement, principal: Principal, progress: HoldProgress) -> UUID:
     """Seed step 11, as ``POST /v1/orders`` does: the gateway is asked server-side first."""
     assert progress.payment is not None
@@ -290,86 +342,3 @@ def _problem(code: str, lang: Lang) -> tuple[str, str]:
     from eltiketi_app.web.messages import problem_text
 
     return problem_text(code, lang)
-
-
-async def _render(  # noqa: PLR0917 - the page's parts, then its options
-    request: Request[Any, Any, Any],
-    booking: Booking,
-    clock: Clock,
-    events: PublicEvents,
-    lang: Lang,
-    visitor: Visitor,
-    *,
-    state: str | None = None,
-    notice: str | None = None,
-    errors: list[dict[str, str]] | None = None,
-    contact: Contact | None = None,
-    holders: tuple[str, ...] | None = None,
-    card: dict[str, str] | None = None,
-    headers: dict[str, str] | None = None,
-    status: int = 200,
-) -> Template:
-    now = clock.now()
-    if state is None:
-        if booking.status is BookingStatus.HELD and not booking.is_expired_at(now):
-            state = "held"
-        elif booking.status is BookingStatus.CANCELLED:
-            state = "released"
-        elif booking.status is BookingStatus.CONFIRMED:
-            state = "processing"
-        else:
-            state = "expired"
-    view = await events.find(booking.event_id)
-    names_by_type = {t.id: t.name for t in view.ticket_types} if view else {}
-    lines = [
-        {
-            "name": names_by_type.get(item.ticket_type_id, lang.gettext("Ticket")),
-            "quantity": item.quantity,
-            "unit_price": lang.money(item.unit_price),
-            "subtotal": lang.money(item.subtotal),
-        }
-        for item in booking.items
-    ]
-    again = urlencode({f"qty-{item.ticket_type_id}": item.quantity for item in booking.items})
-    headers = dict(headers or {})
-    if state == "processing":
-        headers["Refresh"] = str(PROCESSING_REFRESH_SECONDS)
-    names = holders if holders is not None else booking.holders
-    buyer_name = visitor.name or ""
-    holder_rows: list[dict[str, Any]] = []
-    for item in booking.items:
-        for _ in range(item.quantity):
-            number = len(holder_rows) + 1
-            given = names[number - 1] if number <= len(names) else None
-            holder_rows.append(
-                {
-                    "number": number,
-                    "type_name": names_by_type.get(item.ticket_type_id, lang.gettext("Ticket")),
-                    # the buyer's own name, until they say otherwise (one blank is kept blank)
-                    "value": given if given is not None else buyer_name,
-                }
-            )
-    return page(
-        "booking.html",
-        request,
-        lang,
-        visitor,
-        status=status,
-        title=lang.gettext("Your reservation"),
-        headers=headers,
-        booking=booking,
-        event=view.event if view else None,
-        lines=lines,
-        total=lang.money(booking.total),
-        free=booking.total.amount == 0,
-        state=state,
-        notice=notice,
-        errors=errors or [],
-        contact=contact or booking.contact,
-        expires_ms=int(booking.expires_at.timestamp() * 1000),
-        server_ms=int(now.timestamp() * 1000),
-        minutes_left=max(int((booking.expires_at - now).total_seconds() // 60), 0),
-        try_again=f"/events/{booking.event_id}?{again}",
-        holder_rows=holder_rows,
-        card=card,
-    )

@@ -3,6 +3,7 @@ Send again and Cancel (with the refund stated before confirming)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -58,6 +59,63 @@ def ticket_cards(
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class OrderPage:
+    """The order page (``/orders/{id}``) of one request, with what it is drawn from.
+
+    The container hands it to the routes that show it: the page itself, and the actions
+    (send again, cancel) that show it again, saying why, when they are refused.
+    """
+
+    request: Request[Any, Any, Any]
+    orders: Orders
+    events: PublicEvents
+    links: TicketLinks
+    qr: QrRenderer
+    lang: Lang
+    visitor: Visitor
+
+    async def render(
+        self, view: OrderView, *, notice: str | None = None, status: int = 200
+    ) -> Template:
+        lang, visitor = self.lang, self.visitor
+        event_view = await self.events.find(view.order.event_id)
+        event = event_view.event if event_view else None
+        names = {t.id: t.name for t in event_view.ticket_types} if event_view else {}
+        refunded = view.order.status is OrderStatus.REFUNDED
+        terms = None
+        if not refunded and visitor.principal is not None:
+            terms = await self.orders.cancellation_terms(visitor.principal, view.order.id)
+        share_link = None
+        if event and not refunded:
+            share_link = self.links.url(view.order.id, event.starts_at)
+        return page(
+            "order.html",
+            self.request,
+            lang,
+            visitor,
+            status=status,
+            title=lang.gettext("Your tickets"),
+            order=view.order,
+            reference=order_reference(view.order),
+            event=event,
+            refunded=refunded,
+            lines=[
+                {
+                    "name": names.get(item.ticket_type_id, lang.gettext("Ticket")),
+                    "quantity": item.quantity,
+                    "subtotal": lang.money(item.subtotal),
+                }
+                for item in view.order.items
+            ],
+            total=lang.money(view.order.total),
+            tickets=[] if refunded else ticket_cards(view, event_view, lang, self.qr),
+            terms=terms,
+            share_link=share_link,
+            notice=notice,
+        )
+
+
 @get("/orders", name="web:orders", summary="My orders")
 @inject
 async def orders_page(
@@ -107,10 +165,7 @@ async def order_page(
     order_id: FromPath[UUID],
     request: Request[Any, Any, Any],
     orders: FromDishka[Orders],
-    events: FromDishka[PublicEvents],
-    links: FromDishka[TicketLinks],
-    qr: FromDishka[QrRenderer],
-    lang: FromDishka[Lang],
+    screen: FromDishka[OrderPage],
     visitor: FromDishka[Visitor],
 ) -> Template:
     principal = require(visitor, here(request))
@@ -118,9 +173,7 @@ async def order_page(
     notice = {"sent": "tickets_sent", "cancelled": "order_cancelled"}.get(
         request.query_params.get("done") or ""
     )
-    return await _render_order(
-        request, view, orders, events, links, qr, lang, visitor, notice=notice
-    )
+    return await screen.render(view, notice=notice)
 
 
 @post("/orders/{order_id:uuid}/resend", name="web:resend", summary="Send the tickets again")
@@ -128,13 +181,9 @@ async def order_page(
 async def resend(
     *,
     order_id: FromPath[UUID],
-    request: Request[Any, Any, Any],
     notifications: FromDishka[Notifications],
     orders: FromDishka[Orders],
-    events: FromDishka[PublicEvents],
-    links: FromDishka[TicketLinks],
-    qr: FromDishka[QrRenderer],
-    lang: FromDishka[Lang],
+    screen: FromDishka[OrderPage],
     visitor: FromDishka[Visitor],
 ) -> Response[Any] | Template:
     principal = require(visitor, f"/orders/{order_id}")
@@ -143,18 +192,7 @@ async def resend(
     except DomainError as problem:
         view = await orders.get(principal, order_id)
         status = 429 if problem.kind == "rate_limited" else 409
-        return await _render_order(
-            request,
-            view,
-            orders,
-            events,
-            links,
-            qr,
-            lang,
-            visitor,
-            notice=problem.code,
-            status=status,
-        )
+        return await screen.render(view, notice=problem.code, status=status)
     return Redirect(f"/orders/{order_id}?done=sent", status_code=303)
 
 
@@ -194,12 +232,8 @@ async def cancel_terms(
 async def cancel(
     *,
     order_id: FromPath[UUID],
-    request: Request[Any, Any, Any],
     orders: FromDishka[Orders],
-    events: FromDishka[PublicEvents],
-    links: FromDishka[TicketLinks],
-    qr: FromDishka[QrRenderer],
-    lang: FromDishka[Lang],
+    screen: FromDishka[OrderPage],
     visitor: FromDishka[Visitor],
 ) -> Response[Any] | Template:
     principal = require(visitor, f"/orders/{order_id}")
@@ -207,9 +241,7 @@ async def cancel(
         await orders.cancel(principal, order_id)
     except DomainError as problem:
         view = await orders.get(principal, order_id)
-        return await _render_order(
-            request, view, orders, events, links, qr, lang, visitor, notice=problem.code, status=409
-        )
+        return await screen.render(view, notice=problem.code, status=409)
     return Redirect(f"/orders/{order_id}?done=cancelled", status_code=303)
 
 
@@ -244,51 +276,4 @@ async def calendar_file(
             **NO_STORE,
             "Content-Disposition": 'attachment; filename="event.ics"',
         },
-    )
-
-
-async def _render_order(  # noqa: PLR0917 - the page's parts, then its options
-    request: Request[Any, Any, Any],
-    view: OrderView,
-    orders: Orders,
-    events: PublicEvents,
-    links: TicketLinks,
-    qr: QrRenderer,
-    lang: Lang,
-    visitor: Visitor,
-    *,
-    notice: str | None = None,
-    status: int = 200,
-) -> Template:
-    event_view = await events.find(view.order.event_id)
-    event = event_view.event if event_view else None
-    names = {t.id: t.name for t in event_view.ticket_types} if event_view else {}
-    refunded = view.order.status is OrderStatus.REFUNDED
-    terms = None
-    if not refunded and visitor.principal is not None:
-        terms = await orders.cancellation_terms(visitor.principal, view.order.id)
-    return page(
-        "order.html",
-        request,
-        lang,
-        visitor,
-        status=status,
-        title=lang.gettext("Your tickets"),
-        order=view.order,
-        reference=order_reference(view.order),
-        event=event,
-        refunded=refunded,
-        lines=[
-            {
-                "name": names.get(item.ticket_type_id, lang.gettext("Ticket")),
-                "quantity": item.quantity,
-                "subtotal": lang.money(item.subtotal),
-            }
-            for item in view.order.items
-        ],
-        total=lang.money(view.order.total),
-        tickets=[] if refunded else ticket_cards(view, event_view, lang, qr),
-        terms=terms,
-        share_link=links.url(view.order.id, event.starts_at) if event and not refunded else None,
-        notice=notice,
     )
