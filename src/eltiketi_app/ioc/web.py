@@ -17,12 +17,15 @@ from eltiketi_app.web.keys import invitation_links, ticket_links
 from eltiketi_app.web.links import InvitationLinks, TicketLinks
 from eltiketi_app.web.oidc_login import OidcLogin
 from eltiketi_app.web.pages.bookings import HoldPage
+from eltiketi_app.web.pages.manage.common import EventPlaces
 from eltiketi_app.web.pages.orders import OrderPage
 from eltiketi_app.web.payments import CardPayments, card_payments
 from eltiketi_core.ports.clock import Clock
 from eltiketi_core.ports.identity import TokenVerifier
 from eltiketi_core.usecases.booking import Bookings
+from eltiketi_core.usecases.catalog import Catalog
 from eltiketi_core.usecases.orders import Orders
+from eltiketi_core.usecases.organizations import Organizations
 
 
 class WebProvider(Provider):
@@ -44,6 +47,10 @@ class WebProvider(Provider):
     def login(self) -> WebLogin:
         """No sign-in unless a login provider below replaces this (embedded: the dev login)."""
         return NoLogin()
+
+    @provide
+    def places(self, catalog: Catalog, organizations: Organizations) -> EventPlaces:
+        return EventPlaces(catalog, organizations)
 
     @provide
     def cards(self, settings: Settings) -> CardPayments:

@@ -15,11 +15,9 @@ from litestar.response import Stream, Template
 from eltiketi_app.web.auth import Visitor, require
 from eltiketi_app.web.i18n import Lang
 from eltiketi_app.web.pages.common import NO_STORE, here
-from eltiketi_app.web.pages.manage.common import event_place, manage_page
+from eltiketi_app.web.pages.manage.common import EventPlaces, manage_page
 from eltiketi_core.domain.order import TicketStatus
 from eltiketi_core.usecases.attendees import Attendees
-from eltiketi_core.usecases.catalog import Catalog
-from eltiketi_core.usecases.organizations import Organizations
 
 PAGE_SIZE = 50
 
@@ -30,8 +28,7 @@ async def attendees_page(
     *,
     event_id: FromPath[UUID],
     request: Request[Any, Any, Any],
-    catalog: FromDishka[Catalog],
-    organizations: FromDishka[Organizations],
+    places: FromDishka[EventPlaces],
     attendees: FromDishka[Attendees],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
@@ -39,7 +36,7 @@ async def attendees_page(
     void: Annotated[bool, QueryParameter(name="void")] = False,
 ) -> Template:
     principal = require(visitor, here(request))
-    place = await event_place(principal, event_id, catalog, organizations)
+    place = await places.of(principal, event_id)
     found = await attendees.page(
         principal, event_id, after=after, limit=PAGE_SIZE, include_void=void
     )

@@ -33,7 +33,7 @@ from eltiketi_app.web.pages.manage.common import (
     PHASE_BADGES,
     PHASE_NAMES,
     EventPlace,
-    event_place,
+    EventPlaces,
     inline,
     manage_page,
     notice_of,
@@ -176,21 +176,19 @@ async def create_event(
 ) -> Response[Any] | Template:
     principal = require(visitor, f"/manage/organizations/{organization_id}/events/new")
     form = Form(await request.form(), lang)
-    fields = _event_fields(form)
-    checked = form.checked(fields, NewEventIn) if not form.errors else None
-    if checked is not None:
-        try:
-            event = await catalog.create_event(
-                principal,
-                msgspec.structs.replace(
-                    core_input(checked, NewEvent), organization_id=organization_id
-                ),
-            )
-        except ValidationFailed as problem:
-            if not form.refuse_problem(problem, EVENT_FIELDS):
-                raise
-        else:
-            return Redirect(f"/manage/events/{event.id}?done=event_created", status_code=303)
+
+    async def create(checked: NewEventIn) -> str:
+        wanted = core_input(checked, NewEvent)
+        event = await catalog.create_event(
+            principal, msgspec.structs.replace(wanted, organization_id=organization_id)
+        )
+        return f"/manage/events/{event.id}?done=event_created"
+
+    done = await form.submit(
+        _event_fields(form), NewEventIn, create, EVENT_FIELDS, refusals=ValidationFailed
+    )
+    if done is not None:
+        return Redirect(done, status_code=303)
     organization = await organizations.get(principal, organization_id)
     return _event_form(
         request,
@@ -209,13 +207,12 @@ async def edit_event_form(
     *,
     event_id: FromPath[UUID],
     request: Request[Any, Any, Any],
-    catalog: FromDishka[Catalog],
-    organizations: FromDishka[Organizations],
+    places: FromDishka[EventPlaces],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
 ) -> Template:
     principal = require(visitor, here(request))
-    place = await event_place(principal, event_id, catalog, organizations)
+    place = await places.of(principal, event_id)
     require_member_role(place.organization.role, MemberRole.MANAGER)
     event = place.view.event
     values = {
@@ -236,8 +233,7 @@ async def save_event(
     *,
     event_id: FromPath[UUID],
     request: Request[Any, Any, Any],
-    catalog: FromDishka[Catalog],
-    organizations: FromDishka[Organizations],
+    places: FromDishka[EventPlaces],
     event_admin: FromDishka[EventAdmin],
     views: FromDishka[EventViewCache],
     lang: FromDishka[Lang],
@@ -246,19 +242,17 @@ async def save_event(
     principal = require(visitor, f"/manage/events/{event_id}/edit")
     form = Form(await request.form(), lang)
     fields = _event_fields(form)
-    checked = form.checked(fields, EventChangesIn) if not form.errors else None
-    if checked is not None:
-        try:
-            await event_admin.edit_event(
-                principal, event_id, EventChanges(**{k: getattr(checked, k) for k in fields})
-            )
-        except DomainError as problem:
-            if not form.refuse_problem(problem, EVENT_FIELDS):
-                raise
-        else:
-            views.invalidate(event_id)
-            return Redirect(f"/manage/events/{event_id}?done=event_saved", status_code=303)
-    place = await event_place(principal, event_id, catalog, organizations)
+
+    async def save(checked: EventChangesIn) -> str:
+        changes = EventChanges(**{k: getattr(checked, k) for k in fields})
+        await event_admin.edit_event(principal, event_id, changes)
+        views.invalidate(event_id)
+        return f"/manage/events/{event_id}?done=event_saved"
+
+    done = await form.submit(fields, EventChangesIn, save, EVENT_FIELDS)
+    if done is not None:
+        return Redirect(done, status_code=303)
+    place = await places.of(principal, event_id)
     return _event_form(
         request, lang, visitor, place=place, values=form.values, errors=form.errors, status=422
     )
@@ -329,15 +323,14 @@ async def event_overview(
     *,
     event_id: FromPath[UUID],
     request: Request[Any, Any, Any],
-    catalog: FromDishka[Catalog],
-    organizations: FromDishka[Organizations],
+    places: FromDishka[EventPlaces],
     event_admin: FromDishka[EventAdmin],
     clock: FromDishka[Clock],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
 ) -> Template:
     principal = require(visitor, here(request))
-    place = await event_place(principal, event_id, catalog, organizations)
+    place = await places.of(principal, event_id)
     return await _overview(
         request,
         place,
@@ -364,7 +357,7 @@ async def switch_sale(
     event_id: FromPath[UUID],
     request: Request[Any, Any, Any],
     catalog: FromDishka[Catalog],
-    organizations: FromDishka[Organizations],
+    places: FromDishka[EventPlaces],
     event_admin: FromDishka[EventAdmin],
     views: FromDishka[EventViewCache],
     clock: FromDishka[Clock],
@@ -382,7 +375,7 @@ async def switch_sale(
     except DomainError as problem:
         if not inline(problem):
             raise
-        place = await event_place(principal, event_id, catalog, organizations)
+        place = await places.of(principal, event_id)
         return await _overview(
             request,
             place,
@@ -480,13 +473,12 @@ async def new_type_form(
     *,
     event_id: FromPath[UUID],
     request: Request[Any, Any, Any],
-    catalog: FromDishka[Catalog],
-    organizations: FromDishka[Organizations],
+    places: FromDishka[EventPlaces],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
 ) -> Template:
     principal = require(visitor, here(request))
-    place = await event_place(principal, event_id, catalog, organizations)
+    place = await places.of(principal, event_id)
     require_member_role(place.organization.role, MemberRole.MANAGER)
     return _type_form(request, lang, visitor, place, {"max_per_booking": "10", "shards": "1"})
 
@@ -498,30 +490,25 @@ async def create_type(
     event_id: FromPath[UUID],
     request: Request[Any, Any, Any],
     catalog: FromDishka[Catalog],
-    organizations: FromDishka[Organizations],
+    places: FromDishka[EventPlaces],
     views: FromDishka[EventViewCache],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
 ) -> Response[Any] | Template:
     principal = require(visitor, f"/manage/events/{event_id}/ticket-types/new")
-    place = await event_place(principal, event_id, catalog, organizations)
+    place = await places.of(principal, event_id)
     form = Form(await request.form(), lang)
     fields = _type_fields(form, place)
     fields["shards"] = form.whole("shards", default=1)
-    checked = form.checked(fields, NewTicketTypeIn) if not form.errors else None
-    if checked is not None:
-        try:
-            await catalog.add_ticket_type(
-                principal,
-                event_id,
-                core_input(checked, NewTicketType),
-            )
-        except DomainError as problem:
-            if not form.refuse_problem(problem, TICKET_TYPE_FIELDS):
-                raise
-        else:
-            views.invalidate(event_id)
-            return Redirect(f"/manage/events/{event_id}?done=type_added", status_code=303)
+
+    async def add(checked: NewTicketTypeIn) -> str:
+        await catalog.add_ticket_type(principal, event_id, core_input(checked, NewTicketType))
+        views.invalidate(event_id)
+        return f"/manage/events/{event_id}?done=type_added"
+
+    done = await form.submit(fields, NewTicketTypeIn, add, TICKET_TYPE_FIELDS)
+    if done is not None:
+        return Redirect(done, status_code=303)
     return _type_form(request, lang, visitor, place, form.values, form.errors, status=422)
 
 
@@ -535,14 +522,13 @@ async def edit_type_form(
     event_id: FromPath[UUID],
     ticket_type_id: FromPath[UUID],
     request: Request[Any, Any, Any],
-    catalog: FromDishka[Catalog],
-    organizations: FromDishka[Organizations],
+    places: FromDishka[EventPlaces],
     event_admin: FromDishka[EventAdmin],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
 ) -> Template:
     principal = require(visitor, here(request))
-    place = await event_place(principal, event_id, catalog, organizations)
+    place = await places.of(principal, event_id)
     stock = _one_type(await event_admin.stock(principal, event_id), ticket_type_id)
     ticket_type, zone = stock.ticket_type, place.view.event.timezone
     values = {
@@ -567,29 +553,27 @@ async def save_type(
     event_id: FromPath[UUID],
     ticket_type_id: FromPath[UUID],
     request: Request[Any, Any, Any],
-    catalog: FromDishka[Catalog],
-    organizations: FromDishka[Organizations],
+    places: FromDishka[EventPlaces],
     event_admin: FromDishka[EventAdmin],
     views: FromDishka[EventViewCache],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
 ) -> Response[Any] | Template:
     principal = require(visitor, f"/manage/events/{event_id}")
-    place = await event_place(principal, event_id, catalog, organizations)
+    place = await places.of(principal, event_id)
     form = Form(await request.form(), lang)
-    fields = _type_fields(form, place)
-    checked = form.checked(fields, TicketTypeChangesIn) if not form.errors else None
-    if checked is not None:
-        try:
-            await event_admin.edit_ticket_type(
-                principal, event_id, ticket_type_id, ticket_type_changes(checked)
-            )
-        except DomainError as problem:
-            if not form.refuse_problem(problem, TICKET_TYPE_FIELDS):
-                raise
-        else:
-            views.invalidate(event_id)
-            return Redirect(f"/manage/events/{event_id}?done=type_saved", status_code=303)
+
+    async def save(checked: TicketTypeChangesIn) -> str:
+        changes = ticket_type_changes(checked)
+        await event_admin.edit_ticket_type(principal, event_id, ticket_type_id, changes)
+        views.invalidate(event_id)
+        return f"/manage/events/{event_id}?done=type_saved"
+
+    done = await form.submit(
+        _type_fields(form, place), TicketTypeChangesIn, save, TICKET_TYPE_FIELDS
+    )
+    if done is not None:
+        return Redirect(done, status_code=303)
     stock = _one_type(await event_admin.stock(principal, event_id), ticket_type_id)
     return _type_form(
         request, lang, visitor, place, form.values, form.errors, stock=stock, status=422
@@ -661,15 +645,14 @@ async def cancel_confirm(
     *,
     event_id: FromPath[UUID],
     request: Request[Any, Any, Any],
-    catalog: FromDishka[Catalog],
-    organizations: FromDishka[Organizations],
+    places: FromDishka[EventPlaces],
     dashboards: FromDishka[Dashboards],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
 ) -> Template:
     """What cancelling would do, before it is done: every order refunded, buyers told."""
     principal = require(visitor, here(request))
-    place = await event_place(principal, event_id, catalog, organizations)
+    place = await places.of(principal, event_id)
     dashboard = await dashboards.for_event(principal, event_id, hours=1)
     return manage_page(
         "manage/cancel_event.html",
@@ -707,14 +690,13 @@ async def job_page(
     job_id: FromPath[UUID],
     request: Request[Any, Any, Any],
     jobs: FromDishka[Jobs],
-    catalog: FromDishka[Catalog],
-    organizations: FromDishka[Organizations],
+    places: FromDishka[EventPlaces],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
 ) -> Template:
     principal = require(visitor, here(request))
     job = await jobs.get(principal, job_id)
-    place = await event_place(principal, job.event_id, catalog, organizations)
+    place = await places.of(principal, job.event_id)
     return manage_page(
         "manage/job.html",
         request,

@@ -25,7 +25,7 @@ from eltiketi_app.web.i18n import N_, Lang
 from eltiketi_app.web.pages.common import here
 from eltiketi_app.web.pages.manage.common import (
     EventPlace,
-    event_place,
+    EventPlaces,
     inline,
     manage_page,
     notice_of,
@@ -36,8 +36,6 @@ from eltiketi_core.domain.identity import Principal
 from eltiketi_core.domain.order import OrderStatus, TicketStatus
 from eltiketi_core.domain.payment import PaymentStatus, RefundReason, RefundStatus
 from eltiketi_core.errors import DomainError, ValidationFailed
-from eltiketi_core.usecases.catalog import Catalog
-from eltiketi_core.usecases.organizations import Organizations
 from eltiketi_core.usecases.organizer_orders import OrderDetail, OrganizerOrders
 
 PAGE_SIZE = 25
@@ -76,8 +74,7 @@ async def orders_page(
     *,
     event_id: FromPath[UUID],
     request: Request[Any, Any, Any],
-    catalog: FromDishka[Catalog],
-    organizations: FromDishka[Organizations],
+    places: FromDishka[EventPlaces],
     organizer_orders: FromDishka[OrganizerOrders],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
@@ -86,7 +83,7 @@ async def orders_page(
     page_number: Annotated[int, QueryParameter(name="page", ge=1, le=10_000)] = 1,
 ) -> Template:
     principal = require(visitor, here(request))
-    place = await event_place(principal, event_id, catalog, organizations)
+    place = await places.of(principal, event_id)
     chosen = OrderStatus(status) if status in {s.value for s in OrderStatus} else None
     form = Form({"q": q}, lang)
     found = []
@@ -150,14 +147,13 @@ async def order_page(
     event_id: FromPath[UUID],
     order_id: FromPath[UUID],
     request: Request[Any, Any, Any],
-    catalog: FromDishka[Catalog],
-    organizations: FromDishka[Organizations],
+    places: FromDishka[EventPlaces],
     organizer_orders: FromDishka[OrganizerOrders],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
 ) -> Template:
     principal = require(visitor, here(request))
-    place = await event_place(principal, event_id, catalog, organizations)
+    place = await places.of(principal, event_id)
     detail = await organizer_orders.detail(principal, event_id, order_id)
     return _order(request, place, detail, lang, visitor, notice=notice_of(request, ORDER_NOTICES))
 
@@ -172,15 +168,14 @@ async def refund_confirm(
     event_id: FromPath[UUID],
     order_id: FromPath[UUID],
     request: Request[Any, Any, Any],
-    catalog: FromDishka[Catalog],
-    organizations: FromDishka[Organizations],
+    places: FromDishka[EventPlaces],
     organizer_orders: FromDishka[OrganizerOrders],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
 ) -> Response[Any] | Template:
     """What refunding does, before it is done."""
     principal = require(visitor, here(request))
-    place = await event_place(principal, event_id, catalog, organizations)
+    place = await places.of(principal, event_id)
     detail = await organizer_orders.detail(principal, event_id, order_id)
     if detail.order.status is not OrderStatus.CONFIRMED:
         return Redirect(f"/manage/events/{event_id}/orders/{order_id}", status_code=303)
@@ -220,8 +215,7 @@ async def order_action(
     event_id: FromPath[UUID],
     order_id: FromPath[UUID],
     request: Request[Any, Any, Any],
-    catalog: FromDishka[Catalog],
-    organizations: FromDishka[Organizations],
+    places: FromDishka[EventPlaces],
     organizer_orders: FromDishka[OrganizerOrders],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
@@ -237,8 +231,7 @@ async def order_action(
             request,
             event_id,
             order_id,
-            catalog,
-            organizations,
+            places,
             organizer_orders,
             lang,
             visitor,
@@ -251,8 +244,7 @@ async def _refused(  # noqa: PLR0917 - the refusal, then the page's parts
     request: Request[Any, Any, Any],
     event_id: UUID,
     order_id: UUID,
-    catalog: Catalog,
-    organizations: Organizations,
+    places: EventPlaces,
     organizer_orders: OrganizerOrders,
     lang: Lang,
     visitor: Visitor,
@@ -262,7 +254,7 @@ async def _refused(  # noqa: PLR0917 - the refusal, then the page's parts
     if not inline(problem):
         raise problem
     assert visitor.principal is not None
-    place = await event_place(visitor.principal, event_id, catalog, organizations)
+    place = await places.of(visitor.principal, event_id)
     detail = await organizer_orders.detail(visitor.principal, event_id, order_id)
     notice = ORGANIZER_WORDING.get(problem.code, problem.code)
     page = _order(request, place, detail, lang, visitor, notice=notice)
