@@ -1,5 +1,6 @@
-"""The web pages' parts: languages, ticket links, the login in use, and per request the
-visitor and their language."""
+"""The web pages' parts: languages, ticket links, the login in use, where an event sits
+for the back office, and per request the visitor, their language and the order and hold
+pages."""
 
 from __future__ import annotations
 
@@ -8,8 +9,6 @@ from collections.abc import AsyncIterator
 from dishka import Provider, Scope, provide
 from litestar import Request
 
-from eltiketi_app.http.availability_cache import PublicEvents
-from eltiketi_app.ioc.types import QrRenderer
 from eltiketi_app.settings import Settings
 from eltiketi_app.web.auth import VISITOR_STATE, NoLogin, Visitor, WebLogin, visitor_of
 from eltiketi_app.web.i18n import Lang, Languages, language_of
@@ -20,11 +19,8 @@ from eltiketi_app.web.pages.bookings import HoldPage
 from eltiketi_app.web.pages.manage.common import EventPlaces
 from eltiketi_app.web.pages.orders import OrderPage
 from eltiketi_app.web.payments import CardPayments, card_payments
-from eltiketi_core.ports.clock import Clock
 from eltiketi_core.ports.identity import TokenVerifier
-from eltiketi_core.usecases.booking import Bookings
 from eltiketi_core.usecases.catalog import Catalog
-from eltiketi_core.usecases.orders import Orders
 from eltiketi_core.usecases.organizations import Organizations
 
 
@@ -73,30 +69,9 @@ class WebProvider(Provider):
     def lang(self, request: Request, languages: Languages) -> Lang:  # type: ignore[type-arg]
         return language_of(request, languages)
 
-    @provide(scope=Scope.REQUEST)
-    def order_page(  # noqa: PLR0917 - the page's parts
-        self,
-        request: Request,  # type: ignore[type-arg]
-        orders: Orders,
-        events: PublicEvents,
-        links: TicketLinks,
-        qr: QrRenderer,
-        lang: Lang,
-        visitor: Visitor,
-    ) -> OrderPage:
-        return OrderPage(request, orders, events, links, qr, lang, visitor)
-
-    @provide(scope=Scope.REQUEST)
-    def hold_page(  # noqa: PLR0917 - the page's parts
-        self,
-        request: Request,  # type: ignore[type-arg]
-        bookings: Bookings,
-        clock: Clock,
-        events: PublicEvents,
-        lang: Lang,
-        visitor: Visitor,
-    ) -> HoldPage:
-        return HoldPage(request, bookings, clock, events, lang, visitor)
+    #: The order and hold pages, built from their fields, per request.
+    order_page = provide(OrderPage, scope=Scope.REQUEST)
+    hold_page = provide(HoldPage, scope=Scope.REQUEST)
 
 
 class DevLoginProvider(Provider):

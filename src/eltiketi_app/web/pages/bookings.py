@@ -52,7 +52,7 @@ class HoldPage:
     (save the details, pay) that show it again, saying why, when they are refused.
     """
 
-    request: Request[Any, Any, Any]
+    request: Request  # type: ignore[type-arg]  # dishka keys it without parameters
     bookings: Bookings
     clock: Clock
     events: PublicEvents

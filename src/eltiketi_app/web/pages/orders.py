@@ -67,7 +67,7 @@ class OrderPage:
     (send again, cancel) that show it again, saying why, when they are refused.
     """
 
-    request: Request[Any, Any, Any]
+    request: Request  # type: ignore[type-arg]  # dishka keys it without parameters
     orders: Orders
     events: PublicEvents
     links: TicketLinks
