@@ -1,6 +1,6 @@
 """The web pages' parts: languages, ticket links, the login in use, where an event sits
-for the back office, and per request the visitor, their language and the order and hold
-pages."""
+for the back office, and per request the visitor, their language and the order, hold and
+team pages."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from eltiketi_app.web.links import InvitationLinks, TicketLinks
 from eltiketi_app.web.oidc_login import OidcLogin
 from eltiketi_app.web.pages.bookings import HoldPage
 from eltiketi_app.web.pages.manage.common import EventPlaces
+from eltiketi_app.web.pages.manage.team import TeamPage
 from eltiketi_app.web.pages.orders import OrderPage
 from eltiketi_app.web.payments import CardPayments, card_payments
 from eltiketi_core.ports.identity import TokenVerifier
@@ -69,9 +70,10 @@ class WebProvider(Provider):
     def lang(self, request: Request, languages: Languages) -> Lang:  # type: ignore[type-arg]
         return language_of(request, languages)
 
-    #: The order and hold pages, built from their fields, per request.
+    #: The order, hold and team pages, built from their fields, per request.
     order_page = provide(OrderPage, scope=Scope.REQUEST)
     hold_page = provide(HoldPage, scope=Scope.REQUEST)
+    team_page = provide(TeamPage, scope=Scope.REQUEST)
 
 
 class DevLoginProvider(Provider):
