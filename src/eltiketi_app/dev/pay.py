@@ -15,7 +15,7 @@ from typing import Literal
 import msgspec
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Response, Router, get, post
-from litestar.params import FromPath, URLEncodedBody
+from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect
 
 from eltiketi_adapters.memory import FakePayment, FakePaymentGateway
@@ -24,7 +24,7 @@ from eltiketi_app.http.problem_catalog import WRITES
 from eltiketi_app.http.security import PAGE_POLICY, page_policy
 from eltiketi_core.errors import Conflict
 from eltiketi_core.ports.payments import GatewayPaymentStatus, WebhookKind
-from eltiketi_core.usecases import Ticketing
+from eltiketi_core.usecases.settlement import Settlement
 
 SHOP = "shop"
 _DECIDES = {
@@ -52,7 +52,7 @@ PAY_PAGE_POLICY = PAGE_POLICY.extend(style_src=["'unsafe-inline'"])
 )
 @inject
 async def pay_page(
-    reference: FromPath[str], gateway: FromDishka[FakePaymentGateway], back: str = ""
+    reference: FromPath[str], gateway: FromDishka[FakePaymentGateway], back: FromQuery[str] = ""
 ) -> Response[str]:
     payment = gateway.payment(reference)
     return Response(
@@ -72,7 +72,7 @@ async def pay(
     reference: FromPath[str],
     data: URLEncodedBody[PayForm],
     gateway: FromDishka[FakePaymentGateway],
-    ticketing: FromDishka[Ticketing],
+    settlement: FromDishka[Settlement],
 ) -> Redirect:
     wanted, kind = _DECIDES[data.outcome]
     payment = gateway.payment(reference)
@@ -82,7 +82,7 @@ async def pay(
         else:
             gateway.decline(reference)
         body, headers = gateway.signed_webhook(kind, reference)
-        await ticketing.settlement.handle_webhook(gateway.provider, body, headers)
+        await settlement.handle_webhook(gateway.provider, body, headers)
     elif payment.status is not wanted:
         raise Conflict("payment_decided", f"this payment is already {payment.status.value}")
     if data.back == SHOP:

@@ -18,7 +18,7 @@ from eltiketi_adapters.devauth import DevTokenIssuer
 from eltiketi_app.http.openapi import can_answer
 from eltiketi_app.http.schemas import DevTokenIn, DevTokenOut
 from eltiketi_core.errors import ValidationFailed
-from eltiketi_core.usecases import Ticketing
+from eltiketi_core.usecases.organizations import Organizations
 
 
 @can_answer("invalid_subject", "invalid_token_request", "organization_not_found", "invalid_email")
@@ -36,7 +36,7 @@ from eltiketi_core.usecases import Ticketing
 async def dev_token(
     data: JSONBody[DevTokenIn],
     issuer: FromDishka[DevTokenIssuer],
-    ticketing: FromDishka[Ticketing],
+    organizations: FromDishka[Organizations],
 ) -> DevTokenOut:
     subject = data.sub.strip()
     if not subject:
@@ -53,7 +53,7 @@ async def dev_token(
         # The issuer's own message (an unknown role, a bad e-mail): written for people.
         raise ValidationFailed("invalid_token_request", str(exc)) from None
     for member in data.members:
-        await ticketing.organizations.grant(
+        await organizations.grant(
             member.organization_id, subject, member.role, email=data.email, by="dev-token"
         )
     return DevTokenOut(access_token=token)

@@ -10,10 +10,12 @@ Public routes that show more to the owner ask for :class:`Caller`, whose
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
 
 import msgspec
-from dishka import AsyncContainer
+from dishka import FromDishka
+from dishka.integrations.base import wrap_injection
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
@@ -71,24 +73,41 @@ def require_principal(caller: Caller) -> Principal:
     return caller.principal
 
 
+def injected_guard(guard: Callable[..., Awaitable[None]]) -> Guard:
+    """dishka's injection for a guard, as ``@inject`` is for a handler: after Litestar's
+    ``(connection, handler)`` the guard names what it needs with ``FromDishka[...]``,
+    resolved in the request's scope."""
+    return cast(
+        "Guard",
+        wrap_injection(
+            func=guard,
+            is_async=True,
+            container_getter=lambda args, _: args[0].state.dishka_container,
+        ),
+    )
+
+
 @answers_with(*TOKEN_REQUIRED)
+@injected_guard
 async def authenticated(
-    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+    connection: ASGIConnection[Any, Any, Any, Any],
+    handler: BaseRouteHandler,
+    principal: FromDishka[Principal],
 ) -> None:
-    """Guard: 401 before anything else (body parsing included) when there is no valid token."""
-    await _principal_of(connection)
+    """Guard: 401 before anything else (body parsing included) when there is no valid token
+    (resolving the :class:`Principal` is the check)."""
 
 
 def requires(role: Role) -> Guard:
     """Guard: 401 without a valid token, 403 without ``role`` (admins hold every role)."""
 
-    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        require_role(await _principal_of(connection), role)
+    @injected_guard
+    async def guard(
+        connection: ASGIConnection[Any, Any, Any, Any],
+        handler: BaseRouteHandler,
+        principal: FromDishka[Principal],
+    ) -> None:
+        require_role(principal, role)
 
     guard.__name__ = f"requires_{role.value}"
     return answers_with(*TOKEN_REQUIRED, "missing_role")(guard)
-
-
-async def _principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
-    container: AsyncContainer = connection.state.dishka_container
-    return require_principal(await container.get(Caller))

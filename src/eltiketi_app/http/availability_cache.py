@@ -39,7 +39,9 @@ from uuid import UUID
 
 from eltiketi_app.ioc.types import Persistence
 from eltiketi_app.settings import Settings, default_of
-from eltiketi_core.usecases.catalog import EventView
+from eltiketi_core.domain.identity import Principal
+from eltiketi_core.errors import NotFound
+from eltiketi_core.usecases.catalog import Catalog, EventView
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -184,6 +186,37 @@ def _retrieve_exception(task: asyncio.Future[Any]) -> None:
 
 class EventViewCache(ReadCache[UUID, EventView]):
     """The public view of each event, keyed by event id (one per app, from the container)."""
+
+
+class PublicEvents:
+    """Events as the public reads them: from the cache, loaded by the catalog on a miss.
+
+    ``GET /v1/events/{id}`` and the shop's pages read events this way. The cache only
+    ever loads the anonymous view, which is the same for every caller once an event is
+    published (or cancelled), so one caller's view is never served to another and a
+    draft never reaches the cache.
+    """
+
+    def __init__(self, catalog: Catalog, cache: EventViewCache) -> None:
+        self._catalog = catalog
+        self._cache = cache
+
+    async def get(self, event_id: UUID, principal: Principal | None = None) -> EventView:
+        """The public view; else, uncached, the view ``principal`` may see (a draft, for its
+        owner or an admin). Raises ``NotFound`` when neither exists."""
+        try:
+            return await self._cache.get(event_id, lambda: self._catalog.get(event_id))
+        except NotFound:
+            if principal is None:
+                raise
+            return await self._catalog.get(event_id, principal)
+
+    async def find(self, event_id: UUID) -> EventView | None:
+        """The public view, or None for an event the public cannot see."""
+        try:
+            return await self.get(event_id)
+        except NotFound:
+            return None
 
 
 def build_event_view_cache(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
+import msgspec
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Request, Response, Router, delete, get, post
 from litestar.params import FromPath, HeaderParameter, JSONBody
@@ -19,14 +20,15 @@ from eltiketi_app.http.schemas import (
     NewBookingIn,
     PaymentOut,
     booking_out,
-    contact_in,
+    core_input,
     payment_out,
 )
 from eltiketi_app.web.i18n import preferred_language
 from eltiketi_core.domain.identity import Principal
 from eltiketi_core.errors import ValidationFailed
-from eltiketi_core.usecases import ItemRequest, ReserveRequest, Ticketing
-from eltiketi_core.usecases.booking import checked_locale
+from eltiketi_core.usecases import ReserveRequest
+from eltiketi_core.usecases.booking import Bookings, checked_locale
+from eltiketi_core.usecases.payment import Payments
 
 MAX_IDEMPOTENCY_KEY = 255
 
@@ -80,7 +82,7 @@ IdempotencyKey = Annotated[
 async def create_booking(
     request: Request[Any, Any, Any],
     data: JSONBody[NewBookingIn],
-    ticketing: FromDishka[Ticketing],
+    bookings: FromDishka[Bookings],
     principal: FromDishka[Principal],
     idempotency_key: IdempotencyKey = None,
 ) -> Response[BookingOut]:
@@ -88,17 +90,12 @@ async def create_booking(
         raise ValidationFailed(
             "invalid_idempotency_key", f"Idempotency-Key must be 1–{MAX_IDEMPOTENCY_KEY} characters"
         )
-    wanted = ReserveRequest(
-        event_id=data.event_id,
-        items=tuple(
-            ItemRequest(ticket_type_id=i.ticket_type_id, quantity=i.quantity) for i in data.items
-        ),
-        contact=contact_in(data.contact),
-        locale=data.locale or _accepted_locale(request.headers.get("accept-language")),
-    )
-    reservation = await ticketing.bookings.reserve(
-        principal, wanted, idempotency_key=idempotency_key
-    )
+    wanted = core_input(data, ReserveRequest)
+    if not wanted.locale:  # absent or empty: the browser's language
+        wanted = msgspec.structs.replace(
+            wanted, locale=_accepted_locale(request.headers.get("accept-language"))
+        )
+    reservation = await bookings.reserve(principal, wanted, idempotency_key=idempotency_key)
     headers: dict[str, Any] = {"Location": f"/v1/bookings/{reservation.booking.id}"}
     if reservation.replayed:
         headers["Idempotent-Replayed"] = "true"
@@ -109,9 +106,9 @@ async def create_booking(
 @get("/{booking_id:uuid}", summary="Read a hold (owner)")
 @inject
 async def get_booking(
-    booking_id: FromPath[UUID], ticketing: FromDishka[Ticketing], principal: FromDishka[Principal]
+    booking_id: FromPath[UUID], bookings: FromDishka[Bookings], principal: FromDishka[Principal]
 ) -> BookingOut:
-    return booking_out(await ticketing.bookings.get(principal, booking_id))
+    return booking_out(await bookings.get(principal, booking_id))
 
 
 @can_answer(
@@ -127,9 +124,9 @@ async def get_booking(
 )
 @inject
 async def release_booking(
-    booking_id: FromPath[UUID], ticketing: FromDishka[Ticketing], principal: FromDishka[Principal]
+    booking_id: FromPath[UUID], bookings: FromDishka[Bookings], principal: FromDishka[Principal]
 ) -> BookingOut:
-    return booking_out(await ticketing.bookings.release(principal, booking_id))
+    return booking_out(await bookings.release(principal, booking_id))
 
 
 @can_answer(
@@ -158,9 +155,9 @@ async def release_booking(
 )
 @inject
 async def start_payment(
-    booking_id: FromPath[UUID], ticketing: FromDishka[Ticketing], principal: FromDishka[Principal]
+    booking_id: FromPath[UUID], payments: FromDishka[Payments], principal: FromDishka[Principal]
 ) -> PaymentOut:
-    return payment_out(await ticketing.payments.start(principal, booking_id))
+    return payment_out(await payments.start(principal, booking_id))
 
 
 def _accepted_locale(header: str | None) -> str | None:

@@ -24,7 +24,8 @@ from eltiketi_app.http.schemas import BookingOut, ContactIn, Strict, booking_out
 from eltiketi_core.domain.booking import Contact
 from eltiketi_core.domain.identity import Principal
 from eltiketi_core.domain.money import Money
-from eltiketi_core.usecases import Ticketing
+from eltiketi_core.usecases.booking import Bookings
+from eltiketi_core.usecases.orders import Orders
 
 
 class BookingChangeIn(Strict):
@@ -85,16 +86,14 @@ class CancellationTermsOut(msgspec.Struct, kw_only=True):
 async def change_contact(
     booking_id: FromPath[UUID],
     data: JSONBody[BookingChangeIn],
-    ticketing: FromDishka[Ticketing],
+    bookings: FromDishka[Bookings],
     principal: FromDishka[Principal],
 ) -> BookingOut:
     contact = None
     if data.contact is not None:
         contact = Contact(email=data.contact.email, phone=data.contact.phone)
     holders = tuple(data.holders) if data.holders is not None else None
-    booking = await ticketing.bookings.change(
-        principal, booking_id, contact=contact, holders=holders
-    )
+    booking = await bookings.change(principal, booking_id, contact=contact, holders=holders)
     return booking_out(booking)
 
 
@@ -107,9 +106,9 @@ async def change_contact(
 )
 @inject
 async def hold_progress(
-    booking_id: FromPath[UUID], ticketing: FromDishka[Ticketing], principal: FromDishka[Principal]
+    booking_id: FromPath[UUID], bookings: FromDishka[Bookings], principal: FromDishka[Principal]
 ) -> ProgressOut:
-    progress = await ticketing.bookings.progress(principal, booking_id)
+    progress = await bookings.progress(principal, booking_id)
     payment = progress.payment
     return ProgressOut(
         booking=booking_out(progress.booking),
@@ -134,9 +133,9 @@ async def hold_progress(
 )
 @inject
 async def allowance(
-    event_id: FromPath[UUID], ticketing: FromDishka[Ticketing], principal: FromDishka[Principal]
+    event_id: FromPath[UUID], bookings: FromDishka[Bookings], principal: FromDishka[Principal]
 ) -> AllowanceOut:
-    found = await ticketing.bookings.allowance(principal, event_id)
+    found = await bookings.allowance(principal, event_id)
     return AllowanceOut(
         event_id=event_id, limit=found.limit, used=found.used, remaining=found.remaining
     )
@@ -152,9 +151,9 @@ async def allowance(
 )
 @inject
 async def cancellation_terms(
-    order_id: FromPath[UUID], ticketing: FromDishka[Ticketing], principal: FromDishka[Principal]
+    order_id: FromPath[UUID], orders: FromDishka[Orders], principal: FromDishka[Principal]
 ) -> CancellationTermsOut:
-    terms = await ticketing.orders.cancellation_terms(principal, order_id)
+    terms = await orders.cancellation_terms(principal, order_id)
     return CancellationTermsOut(
         order_id=order_id,
         allowed=terms.allowed,

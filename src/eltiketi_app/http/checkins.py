@@ -11,7 +11,7 @@ from eltiketi_app.http.openapi import can_answer
 from eltiketi_app.http.problem_catalog import WRITES
 from eltiketi_app.http.schemas import AdmissionOut, CheckInIn, admission_out
 from eltiketi_core.domain.identity import Principal
-from eltiketi_core.usecases import Ticketing
+from eltiketi_core.usecases.checkin import CheckIns
 
 
 @can_answer(
@@ -35,9 +35,9 @@ from eltiketi_core.usecases import Ticketing
 )
 @inject
 async def check_in(
-    data: JSONBody[CheckInIn], ticketing: FromDishka[Ticketing], principal: FromDishka[Principal]
+    data: JSONBody[CheckInIn], checkins: FromDishka[CheckIns], principal: FromDishka[Principal]
 ) -> AdmissionOut:
-    admission = await ticketing.checkins.check_in(principal, data.token, data.event_id)
+    admission = await checkins.check_in(principal, data.token, data.event_id)
     return admission_out(admission)
 
 

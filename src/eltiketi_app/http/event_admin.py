@@ -32,7 +32,8 @@ from eltiketi_app.http.paging import Limit, Offset
 from eltiketi_app.http.problem_catalog import STORAGE, WRITES
 from eltiketi_app.http.schemas import EventOut, event_view_out
 from eltiketi_core.domain.identity import Principal
-from eltiketi_core.usecases import Ticketing
+from eltiketi_core.usecases.catalog import Catalog
+from eltiketi_core.usecases.event_admin import EventAdmin
 
 
 @can_answer("malformed_request", "organization_not_found", "missing_role", *STORAGE)
@@ -47,13 +48,13 @@ from eltiketi_core.usecases import Ticketing
 )
 @inject
 async def managed_events(
-    ticketing: FromDishka[Ticketing],
+    event_admin: FromDishka[EventAdmin],
     principal: FromDishka[Principal],
     limit: Limit = 50,
     offset: Offset = 0,
     organization_id: FromQuery[UUID | None] = None,
 ) -> EventSummaryListOut:
-    summaries = await ticketing.event_admin.summaries(
+    summaries = await event_admin.summaries(
         principal, limit=limit, offset=offset, organization_id=organization_id
     )
     return EventSummaryListOut(
@@ -85,15 +86,17 @@ async def managed_events(
 )
 @inject
 async def edit_event(
+    *,
     event_id: FromPath[UUID],
     data: JSONBody[EventChangesIn],
-    ticketing: FromDishka[Ticketing],
+    event_admin: FromDishka[EventAdmin],
+    catalog: FromDishka[Catalog],
     principal: FromDishka[Principal],
     views: FromDishka[EventViewCache],
 ) -> EventOut:
-    await ticketing.event_admin.edit_event(principal, event_id, event_changes(data))
+    await event_admin.edit_event(principal, event_id, event_changes(data))
     views.invalidate(event_id)
-    return event_view_out(await ticketing.catalog.get(event_id, principal))
+    return event_view_out(await catalog.get(event_id, principal))
 
 
 @can_answer("missing_role", "event_not_found", "event_cancelled", "event_has_bookings", *WRITES)
@@ -109,13 +112,14 @@ async def edit_event(
 @inject
 async def unpublish_event(
     event_id: FromPath[UUID],
-    ticketing: FromDishka[Ticketing],
+    event_admin: FromDishka[EventAdmin],
+    catalog: FromDishka[Catalog],
     principal: FromDishka[Principal],
     views: FromDishka[EventViewCache],
 ) -> EventOut:
-    await ticketing.event_admin.unpublish(principal, event_id)
+    await event_admin.unpublish(principal, event_id)
     views.invalidate(event_id)
-    return event_view_out(await ticketing.catalog.get(event_id, principal))
+    return event_view_out(await catalog.get(event_id, principal))
 
 
 @can_answer("missing_role", "event_not_found", *STORAGE)
@@ -127,9 +131,9 @@ async def unpublish_event(
 )
 @inject
 async def list_ticket_types(
-    event_id: FromPath[UUID], ticketing: FromDishka[Ticketing], principal: FromDishka[Principal]
+    event_id: FromPath[UUID], event_admin: FromDishka[EventAdmin], principal: FromDishka[Principal]
 ) -> TicketTypeStockListOut:
-    stock = await ticketing.event_admin.stock(principal, event_id)
+    stock = await event_admin.stock(principal, event_id)
     return TicketTypeStockListOut(
         event_id=event_id, items=[ticket_type_stock_out(s) for s in stock]
     )
@@ -167,11 +171,11 @@ async def edit_ticket_type(
     ticket_type_id: FromPath[UUID],
     *,
     data: JSONBody[TicketTypeChangesIn],
-    ticketing: FromDishka[Ticketing],
+    event_admin: FromDishka[EventAdmin],
     principal: FromDishka[Principal],
     views: FromDishka[EventViewCache],
 ) -> TicketTypeStockOut:
-    stock = await ticketing.event_admin.edit_ticket_type(
+    stock = await event_admin.edit_ticket_type(
         principal, event_id, ticket_type_id, ticket_type_changes(data)
     )
     views.invalidate(event_id)

@@ -12,7 +12,7 @@ from uuid import UUID
 
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Router, get, post
-from litestar.params import FromPath, Parameter
+from litestar.params import FromPath, FromQuery, Parameter
 
 from eltiketi_app.http.auth import BEARER, authenticated
 from eltiketi_app.http.openapi import can_answer
@@ -27,7 +27,7 @@ from eltiketi_app.http.problem_catalog import STORAGE, WRITES
 from eltiketi_app.http.schemas import ResendOut
 from eltiketi_core.domain.identity import Principal
 from eltiketi_core.domain.order import OrderStatus
-from eltiketi_core.usecases import Ticketing
+from eltiketi_core.usecases.organizer_orders import OrganizerOrders
 
 SearchText = Annotated[
     str | None,
@@ -49,15 +49,15 @@ SearchText = Annotated[
 @inject
 async def search_orders(
     event_id: FromPath[UUID],
-    ticketing: FromDishka[Ticketing],
+    organizer_orders: FromDishka[OrganizerOrders],
     principal: FromDishka[Principal],
     *,
     q: SearchText = None,
-    status: OrderStatus | None = None,
+    status: FromQuery[OrderStatus | None] = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> OrganizerOrderListOut:
-    orders = await ticketing.organizer_orders.search(
+    orders = await organizer_orders.search(
         principal, event_id, q, status=status, limit=limit, offset=offset
     )
     return OrganizerOrderListOut(
@@ -74,10 +74,10 @@ async def search_orders(
 async def order_detail(
     event_id: FromPath[UUID],
     order_id: FromPath[UUID],
-    ticketing: FromDishka[Ticketing],
+    organizer_orders: FromDishka[OrganizerOrders],
     principal: FromDishka[Principal],
 ) -> OrderDetailOut:
-    return order_detail_out(await ticketing.organizer_orders.detail(principal, event_id, order_id))
+    return order_detail_out(await organizer_orders.detail(principal, event_id, order_id))
 
 
 @can_answer(
@@ -97,10 +97,10 @@ async def order_detail(
 async def refund_order(
     event_id: FromPath[UUID],
     order_id: FromPath[UUID],
-    ticketing: FromDishka[Ticketing],
+    organizer_orders: FromDishka[OrganizerOrders],
     principal: FromDishka[Principal],
 ) -> OrderDetailOut:
-    return order_detail_out(await ticketing.organizer_orders.refund(principal, event_id, order_id))
+    return order_detail_out(await organizer_orders.refund(principal, event_id, order_id))
 
 
 @can_answer(
@@ -123,10 +123,10 @@ async def refund_order(
 async def resend_order(
     event_id: FromPath[UUID],
     order_id: FromPath[UUID],
-    ticketing: FromDishka[Ticketing],
+    organizer_orders: FromDishka[OrganizerOrders],
     principal: FromDishka[Principal],
 ) -> ResendOut:
-    sent = await ticketing.organizer_orders.resend(principal, event_id, order_id)
+    sent = await organizer_orders.resend(principal, event_id, order_id)
     return ResendOut(order_id=order_id, channels_sent=sent)
 
 

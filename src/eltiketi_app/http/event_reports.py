@@ -8,7 +8,7 @@ from uuid import UUID
 
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Router, get
-from litestar.params import FromPath, Parameter
+from litestar.params import FromPath, FromQuery, Parameter
 from litestar.response import Stream
 
 from eltiketi_app.http.auth import BEARER, authenticated
@@ -21,9 +21,8 @@ from eltiketi_app.http.organizer_schemas import (
 )
 from eltiketi_app.http.problem_catalog import STORAGE
 from eltiketi_core.domain.identity import Principal
-from eltiketi_core.usecases import Ticketing
-from eltiketi_core.usecases.attendees import MAX_PAGE
-from eltiketi_core.usecases.dashboard import MAX_HOURS, MIN_HOURS
+from eltiketi_core.usecases.attendees import MAX_PAGE, Attendees
+from eltiketi_core.usecases.dashboard import MAX_HOURS, MIN_HOURS, Dashboards
 
 #: Litestar adds ``; charset=utf-8`` to text types.
 CSV_MEDIA_TYPE = "text/csv"
@@ -50,11 +49,11 @@ IncludeVoid = Annotated[
 @inject
 async def event_dashboard(
     event_id: FromPath[UUID],
-    ticketing: FromDishka[Ticketing],
+    dashboards: FromDishka[Dashboards],
     principal: FromDishka[Principal],
     hours: Hours = 24,
 ) -> DashboardOut:
-    return dashboard_out(await ticketing.dashboards.for_event(principal, event_id, hours=hours))
+    return dashboard_out(await dashboards.for_event(principal, event_id, hours=hours))
 
 
 @can_answer("missing_role", "event_not_found", "malformed_request", *STORAGE)
@@ -67,14 +66,14 @@ async def event_dashboard(
 @inject
 async def list_attendees(
     event_id: FromPath[UUID],
-    ticketing: FromDishka[Ticketing],
+    attendees: FromDishka[Attendees],
     principal: FromDishka[Principal],
     *,
-    after: UUID | None = None,
+    after: FromQuery[UUID | None] = None,
     limit: PageSize = 100,
     include_void: IncludeVoid = False,
 ) -> AttendeePageOut:
-    page = await ticketing.attendees.page(
+    page = await attendees.page(
         principal, event_id, after=after, limit=limit, include_void=include_void
     )
     return attendee_page_out(page)
@@ -93,11 +92,11 @@ async def list_attendees(
 @inject
 async def export_attendees(
     event_id: FromPath[UUID],
-    ticketing: FromDishka[Ticketing],
+    attendees: FromDishka[Attendees],
     principal: FromDishka[Principal],
     include_void: IncludeVoid = False,
 ) -> Stream:
-    export = await ticketing.attendees.export(principal, event_id, include_void=include_void)
+    export = await attendees.export(principal, event_id, include_void=include_void)
     return Stream(
         export.chunks(),
         media_type=CSV_MEDIA_TYPE,

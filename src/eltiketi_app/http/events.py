@@ -16,7 +16,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from eltiketi_app.background.runner import Runner
 from eltiketi_app.http.auth import BEARER, Caller, authenticated, require_principal
-from eltiketi_app.http.availability_cache import EventViewCache
+from eltiketi_app.http.availability_cache import EventViewCache, PublicEvents
 from eltiketi_app.http.event_admin import edit_event, list_ticket_types
 from eltiketi_app.http.openapi import can_answer
 from eltiketi_app.http.paging import Limit, Offset
@@ -28,17 +28,17 @@ from eltiketi_app.http.schemas import (
     NewEventIn,
     NewTicketTypeIn,
     TicketTypeOut,
+    core_input,
     event_out,
     event_view_out,
     job_out,
     job_path,
-    money_in,
     new_ticket_type_out,
 )
 from eltiketi_core.domain.identity import Principal
-from eltiketi_core.errors import NotFound
-from eltiketi_core.usecases import NewEvent, NewTicketType, Ticketing
-from eltiketi_core.usecases.catalog import EventView
+from eltiketi_core.usecases import NewEvent, NewTicketType
+from eltiketi_core.usecases.cancellation import EventCancellation
+from eltiketi_core.usecases.catalog import Catalog
 
 #: Public routes that read the token when one is sent (``Caller``): a bad one is refused.
 OPTIONAL_TOKEN = TOKEN_REFUSED
@@ -55,7 +55,7 @@ OPTIONAL_TOKEN = TOKEN_REFUSED
 )
 @inject
 async def list_events(  # noqa: PLR0917 - query parameters, injected by name
-    ticketing: FromDishka[Ticketing],
+    catalog: FromDishka[Catalog],
     caller: FromDishka[Caller],
     limit: Limit = 50,
     offset: Offset = 0,
@@ -63,13 +63,9 @@ async def list_events(  # noqa: PLR0917 - query parameters, injected by name
     upcoming: FromQuery[bool] = False,
 ) -> EventListOut:
     if mine:
-        views = await ticketing.catalog.list_managed(
-            require_principal(caller), limit=limit, offset=offset
-        )
+        views = await catalog.list_managed(require_principal(caller), limit=limit, offset=offset)
     else:
-        views = await ticketing.catalog.list_published(
-            limit=limit, offset=offset, upcoming=upcoming
-        )
+        views = await catalog.list_published(limit=limit, offset=offset, upcoming=upcoming)
     return EventListOut(items=[event_view_out(v) for v in views], limit=limit, offset=offset)
 
 
@@ -84,28 +80,11 @@ async def list_events(  # noqa: PLR0917 - query parameters, injected by name
 @inject
 async def get_event(
     event_id: FromPath[UUID],
-    ticketing: FromDishka[Ticketing],
+    events: FromDishka[PublicEvents],
     caller: FromDishka[Caller],
-    views: FromDishka[EventViewCache],
 ) -> EventOut:
-    return event_view_out(await _event_view(event_id, ticketing, caller, views))
-
-
-async def _event_view(
-    event_id: UUID, ticketing: Ticketing, caller: Caller, views: EventViewCache
-) -> EventView:
-    """The public view from the cache; a draft, uncached, for its owner or an admin.
-
-    The cache only ever loads the anonymous view, which is the same for every
-    caller once an event is published (or cancelled), so one caller's view is
-    never served to another and a draft never reaches the cache.
-    """
-    try:
-        return await views.get(event_id, lambda: ticketing.catalog.get(event_id))
-    except NotFound:
-        if caller.principal is None:
-            raise
-        return await ticketing.catalog.get(event_id, caller.principal)
+    """The public view from the cache; a draft, uncached, for its owner or an admin."""
+    return event_view_out(await events.get(event_id, caller.principal))
 
 
 @can_answer(
@@ -129,21 +108,9 @@ async def _event_view(
 )
 @inject
 async def create_event(
-    data: JSONBody[NewEventIn], ticketing: FromDishka[Ticketing], principal: FromDishka[Principal]
+    data: JSONBody[NewEventIn], catalog: FromDishka[Catalog], principal: FromDishka[Principal]
 ) -> EventOut:
-    event = await ticketing.catalog.create_event(
-        principal,
-        NewEvent(
-            name=data.name,
-            venue=data.venue,
-            starts_at=data.starts_at,
-            timezone=data.timezone,
-            locale=data.locale,
-            currency=data.currency,
-            description=data.description,
-            organization_id=data.organization_id,
-        ),
-    )
+    event = await catalog.create_event(principal, core_input(data, NewEvent))
     return event_out(event, [])
 
 
@@ -173,22 +140,14 @@ async def create_event(
 async def add_ticket_type(
     event_id: FromPath[UUID],
     data: JSONBody[NewTicketTypeIn],
-    ticketing: FromDishka[Ticketing],
+    catalog: FromDishka[Catalog],
     principal: FromDishka[Principal],
     views: FromDishka[EventViewCache],
 ) -> TicketTypeOut:
-    ticket_type = await ticketing.catalog.add_ticket_type(
+    ticket_type = await catalog.add_ticket_type(
         principal,
         event_id,
-        NewTicketType(
-            name=data.name,
-            price=money_in(data.price),
-            capacity=data.capacity,
-            max_per_booking=data.max_per_booking,
-            shards=data.shards,
-            sales_start=data.sales_start,
-            sales_end=data.sales_end,
-        ),
+        core_input(data, NewTicketType),
     )
     views.invalidate(event_id)  # a new ticket type records no domain event: no commit hook
     return new_ticket_type_out(ticket_type)
@@ -205,13 +164,13 @@ async def add_ticket_type(
 @inject
 async def publish_event(
     event_id: FromPath[UUID],
-    ticketing: FromDishka[Ticketing],
+    catalog: FromDishka[Catalog],
     principal: FromDishka[Principal],
     views: FromDishka[EventViewCache],
 ) -> EventOut:
-    await ticketing.catalog.publish(principal, event_id)
+    await catalog.publish(principal, event_id)
     views.invalidate(event_id)
-    return event_view_out(await ticketing.catalog.get(event_id, principal))
+    return event_view_out(await catalog.get(event_id, principal))
 
 
 @can_answer("event_not_found", "missing_role", *WRITES)
@@ -237,12 +196,12 @@ async def publish_event(
 @inject
 async def cancel_event(
     event_id: FromPath[UUID],
-    ticketing: FromDishka[Ticketing],
+    cancellation: FromDishka[EventCancellation],
     principal: FromDishka[Principal],
     views: FromDishka[EventViewCache],
     runtime: FromDishka[Runner],
 ) -> Response[JobOut]:
-    job = await ticketing.cancellation.cancel(principal, event_id)
+    job = await cancellation.cancel(principal, event_id)
     views.invalidate(event_id)  # the commit hook has cleared it already, when there is one
     runtime.wake_jobs()
     return Response(job_out(job), status_code=202, headers={"Location": job_path(job.id)})

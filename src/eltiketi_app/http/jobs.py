@@ -18,7 +18,7 @@ from eltiketi_app.http.openapi import can_answer
 from eltiketi_app.http.problem_catalog import STORAGE
 from eltiketi_app.http.schemas import JobOut, job_out
 from eltiketi_core.domain.identity import Principal
-from eltiketi_core.usecases import Ticketing
+from eltiketi_core.usecases.jobs import Jobs
 
 
 @can_answer("job_not_found", "missing_role", *STORAGE)
@@ -34,9 +34,9 @@ from eltiketi_core.usecases import Ticketing
 )
 @inject
 async def get_job(
-    job_id: FromPath[UUID], ticketing: FromDishka[Ticketing], principal: FromDishka[Principal]
+    job_id: FromPath[UUID], jobs: FromDishka[Jobs], principal: FromDishka[Principal]
 ) -> JobOut:
-    return job_out(await ticketing.jobs.get(principal, job_id))
+    return job_out(await jobs.get(principal, job_id))
 
 
 router = Router(path="/v1/jobs", tags=["jobs"], route_handlers=[get_job])

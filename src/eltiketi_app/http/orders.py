@@ -23,7 +23,9 @@ from eltiketi_app.http.schemas import (
     order_view_out,
 )
 from eltiketi_core.domain.identity import Principal
-from eltiketi_core.usecases import Ticketing
+from eltiketi_core.usecases.notifications import Notifications
+from eltiketi_core.usecases.orders import Orders
+from eltiketi_core.usecases.settlement import Settlement
 
 
 @can_answer(
@@ -64,13 +66,14 @@ from eltiketi_core.usecases import Ticketing
 @inject
 async def confirm_order(
     data: JSONBody[ConfirmOrderIn],
-    ticketing: FromDishka[Ticketing],
+    settlement: FromDishka[Settlement],
+    orders: FromDishka[Orders],
     principal: FromDishka[Principal],
 ) -> Response[OrderOut]:
-    confirmation = await ticketing.settlement.confirm(principal, data.booking_id, data.payment_id)
+    confirmation = await settlement.confirm(principal, data.booking_id, data.payment_id)
     order, tickets = confirmation.order, confirmation.tickets
     if tickets is None:  # not at hand: read them with the order
-        view = await ticketing.orders.get(principal, confirmation.order.id)
+        view = await orders.get(principal, confirmation.order.id)
         order, tickets = view.order, view.tickets
     return Response(
         order_out(order, tickets),
@@ -83,12 +86,12 @@ async def confirm_order(
 @get("/", summary="The caller's orders, newest first")
 @inject
 async def list_orders(
-    ticketing: FromDishka[Ticketing],
+    orders: FromDishka[Orders],
     principal: FromDishka[Principal],
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> OrderListOut:
-    views = await ticketing.orders.list(principal, limit=limit, offset=offset)
+    views = await orders.list(principal, limit=limit, offset=offset)
     return OrderListOut(items=[order_view_out(v) for v in views], limit=limit, offset=offset)
 
 
@@ -96,9 +99,9 @@ async def list_orders(
 @get("/{order_id:uuid}", summary="One order with its tickets (owner)")
 @inject
 async def get_order(
-    order_id: FromPath[UUID], ticketing: FromDishka[Ticketing], principal: FromDishka[Principal]
+    order_id: FromPath[UUID], orders: FromDishka[Orders], principal: FromDishka[Principal]
 ) -> OrderOut:
-    return order_view_out(await ticketing.orders.get(principal, order_id))
+    return order_view_out(await orders.get(principal, order_id))
 
 
 @can_answer(
@@ -119,9 +122,9 @@ async def get_order(
 )
 @inject
 async def cancel_order(
-    order_id: FromPath[UUID], ticketing: FromDishka[Ticketing], principal: FromDishka[Principal]
+    order_id: FromPath[UUID], orders: FromDishka[Orders], principal: FromDishka[Principal]
 ) -> OrderOut:
-    return order_view_out(await ticketing.orders.cancel(principal, order_id))
+    return order_view_out(await orders.cancel(principal, order_id))
 
 
 @can_answer("order_not_found", "order_not_confirmed", "no_contact", "resend_rate_limited", *WRITES)
@@ -138,9 +141,11 @@ async def cancel_order(
 )
 @inject
 async def resend_tickets(
-    order_id: FromPath[UUID], ticketing: FromDishka[Ticketing], principal: FromDishka[Principal]
+    order_id: FromPath[UUID],
+    notifications: FromDishka[Notifications],
+    principal: FromDishka[Principal],
 ) -> ResendOut:
-    sent = await ticketing.notifications.resend_tickets(principal, order_id)
+    sent = await notifications.resend_tickets(principal, order_id)
     return ResendOut(order_id=order_id, channels_sent=sent)
 
 

@@ -40,7 +40,6 @@ from eltiketi_app.http.schemas import (
 from eltiketi_app.web.links import InvitationLinks, invitation_id_of
 from eltiketi_core.domain.identity import Principal
 from eltiketi_core.ports.clock import Clock
-from eltiketi_core.usecases import Ticketing
 from eltiketi_core.usecases.catalog import Catalog
 from eltiketi_core.usecases.organizations import Organizations
 
@@ -56,19 +55,19 @@ GUARDS = [authenticated]
 @inject
 async def create_organization(
     data: JSONBody[NewOrganizationIn],
-    ticketing: FromDishka[Ticketing],
+    organizations: FromDishka[Organizations],
     principal: FromDishka[Principal],
 ) -> OrganizationOut:
-    return organization_out(await ticketing.organizations.create(principal, data.name))
+    return organization_out(await organizations.create(principal, data.name))
 
 
 @can_answer(*STORAGE)
 @get("/", summary="The organizations you belong to, with your role in each")
 @inject
 async def my_organizations(
-    ticketing: FromDishka[Ticketing], principal: FromDishka[Principal]
+    organizations: FromDishka[Organizations], principal: FromDishka[Principal]
 ) -> OrganizationListOut:
-    views = await ticketing.organizations.mine(principal)
+    views = await organizations.mine(principal)
     return OrganizationListOut(items=[organization_out(v) for v in views])
 
 
@@ -77,10 +76,10 @@ async def my_organizations(
 @inject
 async def get_organization(
     organization_id: FromPath[UUID],
-    ticketing: FromDishka[Ticketing],
+    organizations: FromDishka[Organizations],
     principal: FromDishka[Principal],
 ) -> OrganizationOut:
-    return organization_out(await ticketing.organizations.get(principal, organization_id))
+    return organization_out(await organizations.get(principal, organization_id))
 
 
 @can_answer("organization_not_found", "malformed_request", *STORAGE)
@@ -108,10 +107,10 @@ async def organization_events(
 @inject
 async def list_members(
     organization_id: FromPath[UUID],
-    ticketing: FromDishka[Ticketing],
+    organizations: FromDishka[Organizations],
     principal: FromDishka[Principal],
 ) -> MemberListOut:
-    members = await ticketing.organizations.members(principal, organization_id)
+    members = await organizations.members(principal, organization_id)
     return MemberListOut(items=[member_out(m) for m in members])
 
 
@@ -133,10 +132,10 @@ async def list_members(
 async def add_member(
     organization_id: FromPath[UUID],
     data: JSONBody[NewMemberIn],
-    ticketing: FromDishka[Ticketing],
+    organizations: FromDishka[Organizations],
     principal: FromDishka[Principal],
 ) -> MemberOut:
-    membership = await ticketing.organizations.add_member(
+    membership = await organizations.add_member(
         principal, organization_id, data.subject, data.role, email=data.email
     )
     return member_out(membership)
@@ -153,12 +152,10 @@ async def change_role(
     organization_id: FromPath[UUID],
     subject: FromPath[str],
     data: JSONBody[MemberRoleIn],
-    ticketing: FromDishka[Ticketing],
+    organizations: FromDishka[Organizations],
     principal: FromDishka[Principal],
 ) -> MemberOut:
-    membership = await ticketing.organizations.change_role(
-        principal, organization_id, subject, data.role
-    )
+    membership = await organizations.change_role(principal, organization_id, subject, data.role)
     return member_out(membership)
 
 
@@ -173,10 +170,10 @@ async def change_role(
 async def remove_member(
     organization_id: FromPath[UUID],
     subject: FromPath[str],
-    ticketing: FromDishka[Ticketing],
+    organizations: FromDishka[Organizations],
     principal: FromDishka[Principal],
 ) -> None:
-    await ticketing.organizations.remove_member(principal, organization_id, subject)
+    await organizations.remove_member(principal, organization_id, subject)
 
 
 @can_answer("organization_not_found", "missing_role", "invalid_email", *WRITES)
@@ -191,13 +188,11 @@ async def remove_member(
 async def invite(
     organization_id: FromPath[UUID],
     data: JSONBody[NewInvitationIn],
-    ticketing: FromDishka[Ticketing],
+    organizations: FromDishka[Organizations],
     principal: FromDishka[Principal],
     clock: FromDishka[Clock],
 ) -> InvitationOut:
-    invitation = await ticketing.organizations.invite(
-        principal, organization_id, data.email, data.role
-    )
+    invitation = await organizations.invite(principal, organization_id, data.email, data.role)
     return invitation_out(invitation, clock.now())
 
 
@@ -206,11 +201,11 @@ async def invite(
 @inject
 async def list_invitations(
     organization_id: FromPath[UUID],
-    ticketing: FromDishka[Ticketing],
+    organizations: FromDishka[Organizations],
     principal: FromDishka[Principal],
     clock: FromDishka[Clock],
 ) -> InvitationListOut:
-    found = await ticketing.organizations.invitations(principal, organization_id)
+    found = await organizations.invitations(principal, organization_id)
     now = clock.now()
     return InvitationListOut(items=[invitation_out(i, now) for i in found])
 
@@ -232,10 +227,10 @@ async def list_invitations(
 async def revoke_invitation(
     organization_id: FromPath[UUID],
     invitation_id: FromPath[UUID],
-    ticketing: FromDishka[Ticketing],
+    organizations: FromDishka[Organizations],
     principal: FromDishka[Principal],
 ) -> None:
-    await ticketing.organizations.revoke(principal, organization_id, invitation_id)
+    await organizations.revoke(principal, organization_id, invitation_id)
 
 
 @can_answer("invitation_not_found", "invitation_expired", *STORAGE)
@@ -281,16 +276,14 @@ async def read_invitation(
 @inject
 async def accept_invitation(
     token: FromPath[str],
-    ticketing: FromDishka[Ticketing],
+    organizations: FromDishka[Organizations],
     principal: FromDishka[Principal],
     links: FromDishka[InvitationLinks],
     clock: FromDishka[Clock],
 ) -> OrganizationOut:
     invitation_id = invitation_id_of(token, links, clock.now())
-    membership = await ticketing.organizations.accept(principal, invitation_id)
-    return organization_out(
-        await ticketing.organizations.get(principal, membership.organization_id)
-    )
+    membership = await organizations.accept(principal, invitation_id)
+    return organization_out(await organizations.get(principal, membership.organization_id))
 
 
 router = Router(

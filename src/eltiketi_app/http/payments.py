@@ -11,7 +11,7 @@ from litestar.params import FromPath
 from eltiketi_app.http.openapi import can_answer
 from eltiketi_app.http.problem_catalog import PAYMENT_PROVIDER, WRITES
 from eltiketi_app.http.schemas import WebhookOut
-from eltiketi_core.usecases import Ticketing
+from eltiketi_core.usecases.settlement import Settlement
 
 MAX_WEBHOOK_BYTES = 1_000_000
 
@@ -36,11 +36,11 @@ MAX_WEBHOOK_BYTES = 1_000_000
 )
 @inject
 async def payment_webhook(
-    provider: FromPath[str], request: Request[Any, Any, Any], ticketing: FromDishka[Ticketing]
+    provider: FromPath[str], request: Request[Any, Any, Any], settlement: FromDishka[Settlement]
 ) -> WebhookOut:
     body = await request.body()
     headers = {k.lower(): v for k, v in request.headers.items()}
-    kind = await ticketing.settlement.handle_webhook(provider, body, headers)
+    kind = await settlement.handle_webhook(provider, body, headers)
     return WebhookOut(received=True, kind=kind.value)
 
 

@@ -35,6 +35,21 @@ def _rows(*rows: tuple[int, tuple[str, ...], str]) -> dict[str, ProblemCode]:
     return catalog
 
 
+#: The checks a bearer token can fail, each answered with its own code (401).
+TOKEN_CHECKS: tuple[str, ...] = (
+    "invalid_token",
+    "malformed_token",
+    "bad_signature",
+    "unknown_key",
+    "unsupported_algorithm",
+    "wrong_issuer",
+    "wrong_audience",
+    "wrong_token_type",
+    "token_expired",
+    "token_not_yet_valid",
+    "token_inactive",
+)
+
 CATALOG: Mapping[str, ProblemCode] = _rows(
     (
         400,
@@ -52,19 +67,7 @@ CATALOG: Mapping[str, ProblemCode] = _rows(
     ),
     (
         401,
-        (
-            "invalid_token",
-            "malformed_token",
-            "bad_signature",
-            "unknown_key",
-            "unsupported_algorithm",
-            "wrong_issuer",
-            "wrong_audience",
-            "wrong_token_type",
-            "token_expired",
-            "token_not_yet_valid",
-            "token_inactive",
-        ),
+        TOKEN_CHECKS,
         "the token was refused; the code says which check failed (a dev token in production "
         "is `wrong_issuer`)",
     ),
@@ -389,20 +392,7 @@ def by_status(codes: Iterable[str]) -> dict[int, list[ProblemCode]]:
 # --- groups routes declare together ---------------------------------------------------------
 
 #: A bearer token was sent and refused, or the identity provider could not be asked.
-TOKEN_REFUSED: tuple[str, ...] = (
-    "invalid_token",
-    "malformed_token",
-    "bad_signature",
-    "unknown_key",
-    "unsupported_algorithm",
-    "wrong_issuer",
-    "wrong_audience",
-    "wrong_token_type",
-    "token_expired",
-    "token_not_yet_valid",
-    "token_inactive",
-    "identity_provider_unavailable",
-)
+TOKEN_REFUSED: tuple[str, ...] = (*TOKEN_CHECKS, "identity_provider_unavailable")
 #: A route that needs a token: the refusals above, and no token at all.
 TOKEN_REQUIRED: tuple[str, ...] = ("missing_token", *TOKEN_REFUSED)
 #: The database could not answer (PostgreSQL down, a lock or statement timeout).

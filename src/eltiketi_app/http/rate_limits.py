@@ -26,7 +26,7 @@ from enum import StrEnum
 from typing import Any
 
 import structlog
-from dishka import AsyncContainer
+from dishka import FromDishka
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
@@ -35,11 +35,12 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 from litestar.types import Guard
 
-from eltiketi_app.http.auth import Caller, require_principal
+from eltiketi_app.http.auth import injected_guard
 from eltiketi_app.http.client_address import TrustedProxies
 from eltiketi_app.http.openapi import answers_with
 from eltiketi_app.metrics import Metrics
 from eltiketi_app.settings import RATE_LIMIT_OFF, Settings
+from eltiketi_core.domain.identity import Principal
 from eltiketi_core.errors import RateLimited
 
 log = structlog.get_logger("eltiketi.ratelimit")
@@ -151,10 +152,13 @@ def rate_limited(action: Action) -> Guard:
     the account comes from the verified token.
     """
 
-    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        container: AsyncContainer = connection.state.dishka_container
-        limiter = await container.get(RateLimiter)
-        principal = require_principal(await container.get(Caller))
+    @injected_guard
+    async def guard(
+        connection: ASGIConnection[Any, Any, Any, Any],
+        handler: BaseRouteHandler,
+        limiter: FromDishka[RateLimiter],
+        principal: FromDishka[Principal],
+    ) -> None:
         peer = connection.client.host if connection.client else None
         forwarded = ",".join(connection.headers.getall("x-forwarded-for", ())) or None
         address = limiter.proxies.client_address(peer, forwarded)

@@ -16,13 +16,13 @@ e-mail subject).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 import msgspec
 from msgspec import Meta
 
-from eltiketi_core.domain.booking import Booking, BookingItem, Contact
+from eltiketi_core.domain.booking import Booking, BookingItem
 from eltiketi_core.domain.catalog import Event, TicketType
 from eltiketi_core.domain.job import Job, JobStatus
 from eltiketi_core.domain.money import Money
@@ -37,6 +37,9 @@ from eltiketi_core.usecases.organizations import InvitationPreview, Organization
 
 class Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Request bodies: unknown fields are an error, so typos never pass silently."""
+
+
+C = TypeVar("C")
 
 
 # --- bounds ---------------------------------------------------------------------------
@@ -462,12 +465,16 @@ def invitation_preview_out(preview: InvitationPreview) -> InvitationPreviewOut:
     )
 
 
-def money_in(value: MoneyIn) -> Money:
-    return Money(value.amount, value.currency)
+def core_input(body: Strict, shape: type[C]) -> C:
+    """A request body as its use case's input (``NewEventIn`` → ``NewEvent``, ``NewBookingIn``
+    → ``ReserveRequest``…).
 
-
-def contact_in(value: ContactIn | None) -> Contact | None:
-    return None if value is None else Contact(email=value.email, phone=value.phone)
+    The two share their fields; the edge's copy adds what only the wire needs (bounds,
+    examples, unknown fields refused, its name in the OpenAPI document). msgspec copies one
+    into the other field by field, nested structs included, so no mapping is written by
+    hand; the core's checks (``Money`` refusing a bad currency…) run as it does.
+    """
+    return msgspec.convert(body, shape, from_attributes=True)
 
 
 def ticket_type_out(view: TicketTypeView) -> TicketTypeOut:

@@ -18,8 +18,9 @@ from eltiketi_app.ioc.types import QrRenderer
 from eltiketi_app.web.links import TicketLinks, shared_order
 from eltiketi_core.domain.identity import Principal
 from eltiketi_core.domain.order import TicketStatus
+from eltiketi_core.ports.clock import Clock
 from eltiketi_core.ports.tickets import TicketSigner
-from eltiketi_core.usecases import Ticketing
+from eltiketi_core.usecases.orders import Orders
 
 _PRIVATE = {"Cache-Control": "private, no-store"}
 
@@ -54,11 +55,11 @@ async def ticket_keys(signer: FromDishka[TicketSigner]) -> Response[JwkSetOut]:
 @inject
 async def ticket_qr_svg(
     ticket_id: FromPath[UUID],
-    ticketing: FromDishka[Ticketing],
+    orders: FromDishka[Orders],
     principal: FromDishka[Principal],
     qr: FromDishka[QrRenderer],
 ) -> Response[bytes]:
-    ticket = await ticketing.orders.ticket(principal, ticket_id)
+    ticket = await orders.ticket(principal, ticket_id)
     return Response(qr.svg(ticket.token), media_type="image/svg+xml", headers=_PRIVATE)
 
 
@@ -75,11 +76,11 @@ async def ticket_qr_svg(
 @inject
 async def ticket_qr_png(
     ticket_id: FromPath[UUID],
-    ticketing: FromDishka[Ticketing],
+    orders: FromDishka[Orders],
     principal: FromDishka[Principal],
     qr: FromDishka[QrRenderer],
 ) -> Response[bytes]:
-    ticket = await ticketing.orders.ticket(principal, ticket_id)
+    ticket = await orders.ticket(principal, ticket_id)
     return Response(qr.png(ticket.token), media_type="image/png", headers=_PRIVATE)
 
 
@@ -112,9 +113,12 @@ class SharedTicketsOut(msgspec.Struct, kw_only=True):
 )
 @inject
 async def shared_tickets(
-    link: FromPath[str], ticketing: FromDishka[Ticketing], links: FromDishka[TicketLinks]
+    link: FromPath[str],
+    orders: FromDishka[Orders],
+    clock: FromDishka[Clock],
+    links: FromDishka[TicketLinks],
 ) -> Response[SharedTicketsOut]:
-    view = await shared_order(link, links, ticketing)
+    view = await shared_order(link, links, clock, orders)
     body = SharedTicketsOut(
         order_id=view.order.id,
         event_id=view.order.event_id,

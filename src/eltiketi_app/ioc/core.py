@@ -9,7 +9,11 @@ import socket
 
 from dishka import Provider, Scope, provide
 
-from eltiketi_app.http.availability_cache import EventViewCache, build_event_view_cache
+from eltiketi_app.http.availability_cache import (
+    EventViewCache,
+    PublicEvents,
+    build_event_view_cache,
+)
 from eltiketi_app.ioc.types import Notifiers, Persistence
 from eltiketi_app.settings import Settings
 from eltiketi_core.ports.clock import Clock, IdGenerator
@@ -17,6 +21,7 @@ from eltiketi_core.ports.contact import ContactNormaliser
 from eltiketi_core.ports.payments import PaymentGateway
 from eltiketi_core.ports.tickets import TicketSigner
 from eltiketi_core.usecases import Policy, Ticketing
+from eltiketi_core.usecases.catalog import Catalog
 
 
 class CoreProvider(Provider):
@@ -65,6 +70,10 @@ class CoreProvider(Provider):
     def event_views(self, settings: Settings, persistence: Persistence) -> EventViewCache:
         """One cache of public event views per app, cleared by this process's commits."""
         return build_event_view_cache(settings, persistence)
+
+    @provide
+    def public_events(self, catalog: Catalog, cache: EventViewCache) -> PublicEvents:
+        return PublicEvents(catalog, cache)
 
 
 def runner_name() -> str:

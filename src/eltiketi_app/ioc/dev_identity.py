@@ -6,6 +6,7 @@ from dishka import Provider, Scope, provide
 
 from eltiketi_adapters.devauth import DevTokenIssuer
 from eltiketi_app.settings import Settings
+from eltiketi_app.web.auth import DevTokens
 
 
 class DevIssuerProvider(Provider):
@@ -16,3 +17,8 @@ class DevIssuerProvider(Provider):
     @provide
     def issuer(self, settings: Settings) -> DevTokenIssuer:
         return DevTokenIssuer(settings.data_dir)
+
+    @provide
+    def dev_tokens(self, issuer: DevTokenIssuer) -> DevTokens:
+        """The sign-in form's view of the issuer (the web layer names no adapter)."""
+        return issuer

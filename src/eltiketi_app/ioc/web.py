@@ -1,5 +1,6 @@
-"""The web pages' parts: languages, ticket links, the login in use, and per request the
-visitor and their language."""
+"""The web pages' parts: languages, ticket links, the login in use, where an event sits
+for the back office, and per request the visitor, their language and the order, hold and
+team pages."""
 
 from __future__ import annotations
 
@@ -14,8 +15,14 @@ from eltiketi_app.web.i18n import Lang, Languages, language_of
 from eltiketi_app.web.keys import invitation_links, ticket_links
 from eltiketi_app.web.links import InvitationLinks, TicketLinks
 from eltiketi_app.web.oidc_login import OidcLogin
+from eltiketi_app.web.pages.bookings import HoldPage
+from eltiketi_app.web.pages.manage.common import EventPlaces
+from eltiketi_app.web.pages.manage.team import TeamPage
+from eltiketi_app.web.pages.orders import OrderPage
 from eltiketi_app.web.payments import CardPayments, card_payments
 from eltiketi_core.ports.identity import TokenVerifier
+from eltiketi_core.usecases.catalog import Catalog
+from eltiketi_core.usecases.organizations import Organizations
 
 
 class WebProvider(Provider):
@@ -39,6 +46,10 @@ class WebProvider(Provider):
         return NoLogin()
 
     @provide
+    def places(self, catalog: Catalog, organizations: Organizations) -> EventPlaces:
+        return EventPlaces(catalog, organizations)
+
+    @provide
     def cards(self, settings: Settings) -> CardPayments:
         return card_payments(settings)
 
@@ -58,6 +69,11 @@ class WebProvider(Provider):
     @provide(scope=Scope.REQUEST)
     def lang(self, request: Request, languages: Languages) -> Lang:  # type: ignore[type-arg]
         return language_of(request, languages)
+
+    #: The order, hold and team pages, built from their fields, per request.
+    order_page = provide(OrderPage, scope=Scope.REQUEST)
+    hold_page = provide(HoldPage, scope=Scope.REQUEST)
+    team_page = provide(TeamPage, scope=Scope.REQUEST)
 
 
 class DevLoginProvider(Provider):

@@ -13,6 +13,7 @@ issuer, refresh, RP-initiated logout) behind the same three methods.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Protocol
 from urllib.parse import quote, urlsplit
 
@@ -56,6 +57,20 @@ class WebLogin(Protocol):
 
     async def logout_url(self, session: dict[str, Any]) -> str:
         """Where the browser goes once the local session ended (the IdP's end-session URL)."""
+        ...
+
+
+class DevTokens(Protocol):
+    """Mints dev access tokens: embedded mode's sign-in form (the dev issuer adapter)."""
+
+    def mint(
+        self,
+        sub: str,
+        roles: Iterable[str] = (),
+        email: str | None = None,
+        phone: str | None = None,
+    ) -> str:
+        """A signed access token for ``sub`` with realm ``roles`` and the contact given."""
         ...
 
 

@@ -32,7 +32,9 @@ from uuid import UUID
 
 from eltiketi_core.domain.order import OrderStatus
 from eltiketi_core.errors import DomainError, InvitationGone, NotFound
-from eltiketi_core.usecases import OrderView, Ticketing
+from eltiketi_core.ports.clock import Clock
+from eltiketi_core.usecases import OrderView
+from eltiketi_core.usecases.orders import Orders
 
 #: How long after the event's start a link keeps working.
 VALID_AFTER_START = timedelta(hours=24)
@@ -130,7 +132,7 @@ class LinkGone(DomainError):
     kind = "gone"
 
 
-async def shared_order(token: str, links: TicketLinks, ticketing: Ticketing) -> OrderView:
+async def shared_order(token: str, links: TicketLinks, clock: Clock, orders: Orders) -> OrderView:
     """The order a ticket link opens, for the page and ``GET /v1/shared-tickets/{link}``.
 
     Raises ``NotFound("link_invalid")`` for a link we did not sign (or an order that is
@@ -138,8 +140,8 @@ async def shared_order(token: str, links: TicketLinks, ticketing: Ticketing) -> 
     order is cancelled or refunded.
     """
     try:
-        order_id = links.order_of(token, ticketing.clock.now())
-        view = await ticketing.orders.shared(order_id)
+        order_id = links.order_of(token, clock.now())
+        view = await orders.shared(order_id)
     except (LinkInvalid, NotFound):
         raise NotFound("link_invalid", "no tickets behind this link") from None
     except LinkExpired:

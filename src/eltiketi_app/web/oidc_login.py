@@ -25,7 +25,7 @@ from typing import Any, Final
 
 import msgspec
 
-from eltiketi_adapters.oidc import LoginTokens, OidcRelyingParty, PendingLogin
+from eltiketi_app.ioc.login import LoginTokens, OidcRelyingParty, PendingLogin
 from eltiketi_app.web.auth import AUTH_KEY, SessionLogin
 from eltiketi_core.errors import GatewayUnavailable, Unauthenticated
 

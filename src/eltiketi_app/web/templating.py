@@ -13,7 +13,7 @@ from typing import Any
 
 import jinja2
 from jinja2.runtime import Context
-from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.plugins.jinja import JinjaTemplateEngine
 from markupsafe import Markup
 
 from eltiketi_app.web.i18n import LANGUAGE_NAMES, LANGUAGES

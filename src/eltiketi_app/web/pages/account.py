@@ -17,8 +17,7 @@ from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.response import Redirect, Template
 
-from eltiketi_adapters.devauth import DevTokenIssuer
-from eltiketi_app.web.auth import AUTH_KEY, Visitor, WebLogin, safe_return_path
+from eltiketi_app.web.auth import AUTH_KEY, DevTokens, Visitor, WebLogin, safe_return_path
 from eltiketi_app.web.i18n import LANGUAGE_COOKIE, LANGUAGES, N_, Lang
 from eltiketi_app.web.oidc_login import LoginExpired, OidcLogin
 from eltiketi_app.web.pages.common import page
@@ -53,7 +52,7 @@ async def login_form(
 @inject
 async def login_submit(
     request: Request[Any, Any, Any],
-    issuer: FromDishka[DevTokenIssuer],
+    issuer: FromDishka[DevTokens],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
 ) -> Response[Any] | Template:

@@ -4,17 +4,13 @@ views the pages read (through the API's event-view cache)."""
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
 
 from litestar import Request
 from litestar.response import Template
 
-from eltiketi_app.http.availability_cache import EventViewCache
 from eltiketi_app.web.auth import Visitor
 from eltiketi_app.web.i18n import Lang
 from eltiketi_app.web.messages import problem_text
-from eltiketi_core.errors import NotFound
-from eltiketi_core.usecases import EventView, Ticketing
 
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -54,17 +50,3 @@ def page(
         headers=all_headers,
         media_type="text/html",
     )
-
-
-async def public_event(event_id: UUID, ticketing: Ticketing, views: EventViewCache) -> EventView:
-    """The public view of an event (cached, as ``GET /v1/events/{id}`` reads it)."""
-    return await views.get(event_id, lambda: ticketing.catalog.get(event_id))
-
-
-async def event_or_none(
-    event_id: UUID, ticketing: Ticketing, views: EventViewCache
-) -> EventView | None:
-    try:
-        return await public_event(event_id, ticketing, views)
-    except NotFound:
-        return None

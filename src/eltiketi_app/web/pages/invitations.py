@@ -15,6 +15,7 @@ from typing import Any
 
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Request, Response, get, post
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from eltiketi_app.web.auth import Visitor, WebLogin, require
@@ -38,7 +39,7 @@ HEADERS = {"Referrer-Policy": "no-referrer"}  # the token is in the path
 @inject
 async def invitation_page(
     *,
-    token: str,
+    token: FromPath[str],
     request: Request[Any, Any, Any],
     organizations: FromDishka[Organizations],
     links: FromDishka[InvitationLinks],
@@ -55,7 +56,7 @@ async def invitation_page(
 @inject
 async def accept_invitation(
     *,
-    token: str,
+    token: FromPath[str],
     request: Request[Any, Any, Any],
     organizations: FromDishka[Organizations],
     links: FromDishka[InvitationLinks],

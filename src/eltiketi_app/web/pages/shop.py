@@ -11,17 +11,20 @@ from uuid import UUID, uuid4
 
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Request, Response, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
-from eltiketi_app.http.availability_cache import EventViewCache
+from eltiketi_app.http.availability_cache import PublicEvents
 from eltiketi_app.web.auth import Visitor, WebLogin
 from eltiketi_app.web.i18n import N_, Lang
-from eltiketi_app.web.pages.common import NO_STORE, page, public_event
+from eltiketi_app.web.pages.common import NO_STORE, page
 from eltiketi_app.web.views import few_left, price_from, sale_state
 from eltiketi_core.domain.identity import Principal
 from eltiketi_core.errors import Conflict, DomainError, ValidationFailed
-from eltiketi_core.usecases import EventView, ItemRequest, ReserveRequest, Ticketing
+from eltiketi_core.ports.clock import Clock
+from eltiketi_core.usecases import EventView, ItemRequest, ReserveRequest
+from eltiketi_core.usecases.booking import Bookings
+from eltiketi_core.usecases.catalog import Catalog
 
 PAGE_SIZE = 12
 MAX_IDEMPOTENCY_KEY = 255
@@ -46,17 +49,17 @@ class TypeRow:
 @get("/", name="web:home", summary="The shop: events on sale")
 @inject
 async def home(
+    *,
     request: Request[Any, Any, Any],
-    ticketing: FromDishka[Ticketing],
+    clock: FromDishka[Clock],
+    catalog: FromDishka[Catalog],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
-    page_number: Annotated[int, Parameter(query="page", ge=1, le=10_000)] = 1,
+    page_number: Annotated[int, QueryParameter(name="page", ge=1, le=10_000)] = 1,
 ) -> Template:
     offset = (page_number - 1) * PAGE_SIZE
-    views = await ticketing.catalog.list_published(
-        limit=PAGE_SIZE + 1, offset=offset, upcoming=True
-    )
-    now = ticketing.clock.now()
+    views = await catalog.list_published(limit=PAGE_SIZE + 1, offset=offset, upcoming=True)
+    now = clock.now()
     cards = [
         {
             "view": view,
@@ -81,16 +84,17 @@ async def home(
 @inject
 async def event_page(
     *,
-    event_id: UUID,
+    event_id: FromPath[UUID],
     request: Request[Any, Any, Any],
-    ticketing: FromDishka[Ticketing],
-    views: FromDishka[EventViewCache],
+    events: FromDishka[PublicEvents],
+    bookings: FromDishka[Bookings],
+    clock: FromDishka[Clock],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
 ) -> Template:
-    view = await public_event(event_id, ticketing, views)
+    view = await events.get(event_id)
     selected = _quantities(request.query_params, view)
-    return await _render_event(request, view, ticketing, lang, visitor, selected=selected)
+    return await _render_event(request, view, clock, bookings, lang, visitor, selected=selected)
 
 
 @get(
@@ -102,12 +106,11 @@ async def event_page(
 )
 @inject
 async def availability(
-    event_id: UUID,
-    ticketing: FromDishka[Ticketing],
-    views: FromDishka[EventViewCache],
+    event_id: FromPath[UUID],
+    events: FromDishka[PublicEvents],
     lang: FromDishka[Lang],
 ) -> Template:
-    view = await public_event(event_id, ticketing, views)
+    view = await events.get(event_id)
     return Template(
         template_name="_availability.html",
         context={"lang": lang, "types": _rows(view, None, {}, lang)},
@@ -120,20 +123,29 @@ async def availability(
 @inject
 async def reserve(
     *,
-    event_id: UUID,
+    event_id: FromPath[UUID],
     request: Request[Any, Any, Any],
-    ticketing: FromDishka[Ticketing],
-    views: FromDishka[EventViewCache],
+    events: FromDishka[PublicEvents],
+    bookings: FromDishka[Bookings],
+    clock: FromDishka[Clock],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
     login: FromDishka[WebLogin],
 ) -> Response[Any] | Template:
-    view = await public_event(event_id, ticketing, views)
+    view = await events.get(event_id)
     form = await request.form()
     selected, errors = _chosen(form, view, lang)
     if errors:
         return await _render_event(
-            request, view, ticketing, lang, visitor, selected=selected, errors=errors, status=422
+            request,
+            view,
+            clock,
+            bookings,
+            lang,
+            visitor,
+            selected=selected,
+            errors=errors,
+            status=422,
         )
     if visitor.principal is None:
         query = urlencode({f"qty-{type_id}": n for type_id, n in selected.items()})
@@ -148,13 +160,14 @@ async def reserve(
         locale=lang.tag,  # the e-tickets are written in the language of the shop
     )
     try:
-        reservation = await _reserve(ticketing, visitor.principal, request_, key)
+        reservation = await _reserve(bookings, visitor.principal, request_, key)
     except (Conflict, ValidationFailed) as problem:
-        fresh = await public_event(event_id, ticketing, views)
+        fresh = await events.get(event_id)
         return await _render_event(
             request,
             fresh,
-            ticketing,
+            clock,
+            bookings,
             lang,
             visitor,
             selected=selected,
@@ -165,13 +178,13 @@ async def reserve(
 
 
 async def _reserve(
-    ticketing: Ticketing, principal: Principal, request: ReserveRequest, key: str | None
+    bookings: Bookings, principal: Principal, request: ReserveRequest, key: str | None
 ) -> Any:
     """Reserve; a second click with the same key waits for the first click's answer."""
     deadline = asyncio.get_running_loop().time() + IN_FLIGHT_WAIT_SECONDS
     while True:
         try:
-            return await ticketing.bookings.reserve(principal, request, idempotency_key=key)
+            return await bookings.reserve(principal, request, idempotency_key=key)
         except Conflict as problem:
             if problem.code != "idempotency_in_flight":
                 raise
@@ -239,10 +252,11 @@ def _rows(
     return rows
 
 
-async def _render_event(
+async def _render_event(  # noqa: PLR0917 - the page's parts, then its options
     request: Request[Any, Any, Any],
     view: EventView,
-    ticketing: Ticketing,
+    clock: Clock,
+    bookings: Bookings,
     lang: Lang,
     visitor: Visitor,
     *,
@@ -254,11 +268,11 @@ async def _render_event(
     remaining = None
     if visitor.principal is not None:
         try:
-            allowance = await ticketing.bookings.allowance(visitor.principal, view.event.id)
+            allowance = await bookings.allowance(visitor.principal, view.event.id)
             remaining = allowance.remaining
         except DomainError:
             remaining = None
-    state = sale_state(view, ticketing.clock.now())
+    state = sale_state(view, clock.now())
     return page(
         "event.html",
         request,

@@ -11,17 +11,20 @@ from typing import Any
 
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Request, get
+from litestar.params import FromPath
 from litestar.response import Template
 
-from eltiketi_app.http.availability_cache import EventViewCache
+from eltiketi_app.http.availability_cache import PublicEvents
 from eltiketi_app.http.problems import STATUS_BY_KIND
+from eltiketi_app.ioc.types import QrRenderer
 from eltiketi_app.web.auth import Visitor
 from eltiketi_app.web.i18n import Lang
 from eltiketi_app.web.links import TicketLinks, shared_order
-from eltiketi_app.web.pages.common import event_or_none, page
+from eltiketi_app.web.pages.common import page
 from eltiketi_app.web.pages.orders import order_reference, ticket_cards
 from eltiketi_core.errors import DomainError
-from eltiketi_core.usecases import Ticketing
+from eltiketi_core.ports.clock import Clock
+from eltiketi_core.usecases.orders import Orders
 
 #: The link is a secret: never sent on as a Referer, never indexed.
 LINK_HEADERS = {"Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex, nofollow"}
@@ -31,16 +34,18 @@ LINK_HEADERS = {"Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex, nofo
 @inject
 async def ticket_link(
     *,
-    token: str,
+    token: FromPath[str],
     request: Request[Any, Any, Any],
-    ticketing: FromDishka[Ticketing],
-    views: FromDishka[EventViewCache],
+    orders: FromDishka[Orders],
+    clock: FromDishka[Clock],
+    events: FromDishka[PublicEvents],
     links: FromDishka[TicketLinks],
+    qr: FromDishka[QrRenderer],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
 ) -> Template:
     try:
-        view = await shared_order(token, links, ticketing)
+        view = await shared_order(token, links, clock, orders)
     except DomainError as problem:
         return page(
             "error.html",
@@ -52,7 +57,7 @@ async def ticket_link(
             code=problem.code,
             headers=LINK_HEADERS,
         )
-    event_view = await event_or_none(view.order.event_id, ticketing, views)
+    event_view = await events.find(view.order.event_id)
     return page(
         "ticket_link.html",
         request,
@@ -62,5 +67,5 @@ async def ticket_link(
         headers=LINK_HEADERS,
         event=event_view.event if event_view else None,
         reference=order_reference(view.order),
-        tickets=ticket_cards(view, event_view, lang),
+        tickets=ticket_cards(view, event_view, lang, qr),
     )

@@ -9,17 +9,15 @@ from uuid import UUID
 
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Request, get
-from litestar.params import Parameter
+from litestar.params import FromPath, QueryParameter
 from litestar.response import Stream, Template
 
 from eltiketi_app.web.auth import Visitor, require
 from eltiketi_app.web.i18n import Lang
 from eltiketi_app.web.pages.common import NO_STORE, here
-from eltiketi_app.web.pages.manage.common import event_place, manage_page
+from eltiketi_app.web.pages.manage.common import EventPlaces, manage_page
 from eltiketi_core.domain.order import TicketStatus
 from eltiketi_core.usecases.attendees import Attendees
-from eltiketi_core.usecases.catalog import Catalog
-from eltiketi_core.usecases.organizations import Organizations
 
 PAGE_SIZE = 50
 
@@ -28,18 +26,17 @@ PAGE_SIZE = 50
 @inject
 async def attendees_page(
     *,
-    event_id: UUID,
+    event_id: FromPath[UUID],
     request: Request[Any, Any, Any],
-    catalog: FromDishka[Catalog],
-    organizations: FromDishka[Organizations],
+    places: FromDishka[EventPlaces],
     attendees: FromDishka[Attendees],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
-    after: Annotated[UUID | None, Parameter(query="after")] = None,
-    void: Annotated[bool, Parameter(query="void")] = False,
+    after: Annotated[UUID | None, QueryParameter(name="after")] = None,
+    void: Annotated[bool, QueryParameter(name="void")] = False,
 ) -> Template:
     principal = require(visitor, here(request))
-    place = await event_place(principal, event_id, catalog, organizations)
+    place = await places.of(principal, event_id)
     found = await attendees.page(
         principal, event_id, after=after, limit=PAGE_SIZE, include_void=void
     )
@@ -72,11 +69,11 @@ async def attendees_page(
 @inject
 async def attendees_csv(
     *,
-    event_id: UUID,
+    event_id: FromPath[UUID],
     request: Request[Any, Any, Any],
     attendees: FromDishka[Attendees],
     visitor: FromDishka[Visitor],
-    void: Annotated[bool, Parameter(query="void")] = False,
+    void: Annotated[bool, QueryParameter(name="void")] = False,
 ) -> Stream:
     """The CSV file, streamed: access is checked before the first byte, then one page of
     tickets is read (in its own short transaction) and sent at a time."""

@@ -67,17 +67,26 @@ class EventPlace(msgspec.Struct, frozen=True, kw_only=True):
         return self.organization.role.includes(MemberRole.MANAGER)
 
 
-async def event_place(
-    principal: Principal, event_id: UUID, catalog: Catalog, organizations: Organizations
-) -> EventPlace:
-    """The event and the visitor's role in its organization; ``404 event_not_found`` for
-    anyone who is not a member there (a published event is public, its back office not)."""
-    view = await catalog.get(event_id, principal)
-    try:
-        organization = await organizations.get(principal, view.event.organization_id)
-    except NotFound:
-        raise NotFound("event_not_found", "no such event") from None
-    return EventPlace(view=view, organization=organization)
+class EventPlaces:
+    """Where an event sits for the visitor: the event and their role in its organization.
+
+    The back office's event pages ask the container for this rather than for the two use
+    cases it reads.
+    """
+
+    def __init__(self, catalog: Catalog, organizations: Organizations) -> None:
+        self._catalog = catalog
+        self._organizations = organizations
+
+    async def of(self, principal: Principal, event_id: UUID) -> EventPlace:
+        """``404 event_not_found`` for anyone who is not a member there (a published event
+        is public, its back office not)."""
+        view = await self._catalog.get(event_id, principal)
+        try:
+            organization = await self._organizations.get(principal, view.event.organization_id)
+        except NotFound:
+            raise NotFound("event_not_found", "no such event") from None
+        return EventPlace(view=view, organization=organization)
 
 
 def phase_of(view: EventView, clock: Clock) -> EventPhase:

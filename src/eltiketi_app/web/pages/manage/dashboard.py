@@ -15,16 +15,15 @@ from uuid import UUID
 import msgspec
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Request, get
+from litestar.params import FromPath
 from litestar.response import Template
 
 from eltiketi_app.web.auth import Visitor, require
 from eltiketi_app.web.i18n import Lang
 from eltiketi_app.web.pages.common import here
-from eltiketi_app.web.pages.manage.common import PHASE_BADGES, PHASE_NAMES, event_place, manage_page
+from eltiketi_app.web.pages.manage.common import PHASE_BADGES, PHASE_NAMES, EventPlaces, manage_page
 from eltiketi_core.domain.catalog import EventPhase
-from eltiketi_core.usecases.catalog import Catalog
 from eltiketi_core.usecases.dashboard import Dashboards, EventDashboard, HourCount
-from eltiketi_core.usecases.organizations import Organizations
 
 #: Hours the chart covers (the API's default window).
 CHART_HOURS = 24
@@ -109,16 +108,15 @@ def dashboard_context(dashboard: EventDashboard, lang: Lang) -> dict[str, Any]:
 @inject
 async def dashboard_page(
     *,
-    event_id: UUID,
+    event_id: FromPath[UUID],
     request: Request[Any, Any, Any],
-    catalog: FromDishka[Catalog],
-    organizations: FromDishka[Organizations],
+    places: FromDishka[EventPlaces],
     dashboards: FromDishka[Dashboards],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
 ) -> Template:
     principal = require(visitor, here(request))
-    place = await event_place(principal, event_id, catalog, organizations)
+    place = await places.of(principal, event_id)
     dashboard = await dashboards.for_event(principal, event_id, hours=CHART_HOURS)
     return manage_page(
         "manage/dashboard.html",
@@ -136,7 +134,7 @@ async def dashboard_page(
 @inject
 async def dashboard_live(
     *,
-    event_id: UUID,
+    event_id: FromPath[UUID],
     dashboards: FromDishka[Dashboards],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],

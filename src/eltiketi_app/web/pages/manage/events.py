@@ -9,13 +9,14 @@ Every action is a use case the REST API calls too (``POST /v1/events``, ``PATCH
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+import msgspec
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Request, Response, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
 from eltiketi_app.http.availability_cache import EventViewCache
@@ -24,7 +25,7 @@ from eltiketi_app.http.organizer_schemas import (
     TicketTypeChangesIn,
     ticket_type_changes,
 )
-from eltiketi_app.http.schemas import NewEventIn, NewTicketTypeIn, money_in
+from eltiketi_app.http.schemas import NewEventIn, NewTicketTypeIn, core_input
 from eltiketi_app.web.auth import Visitor, require
 from eltiketi_app.web.i18n import Lang
 from eltiketi_app.web.pages.common import here
@@ -32,7 +33,7 @@ from eltiketi_app.web.pages.manage.common import (
     PHASE_BADGES,
     PHASE_NAMES,
     EventPlace,
-    event_place,
+    EventPlaces,
     inline,
     manage_page,
     notice_of,
@@ -80,7 +81,7 @@ JOB_POLL_SECONDS = 1
 @inject
 async def organization_events(
     *,
-    organization_id: UUID,
+    organization_id: FromPath[UUID],
     request: Request[Any, Any, Any],
     organizations: FromDishka[Organizations],
     event_admin: FromDishka[EventAdmin],
@@ -88,7 +89,7 @@ async def organization_events(
     clock: FromDishka[Clock],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
-    page_number: Annotated[int, Parameter(query="page", ge=1, le=10_000)] = 1,
+    page_number: Annotated[int, QueryParameter(name="page", ge=1, le=10_000)] = 1,
 ) -> Template:
     """Owners and managers see sales so far; door members see which events there are."""
     principal = require(visitor, here(request))
@@ -149,7 +150,7 @@ def _phase(phase: EventPhase, lang: Lang) -> dict[str, str]:
 @inject
 async def new_event_form(
     *,
-    organization_id: UUID,
+    organization_id: FromPath[UUID],
     request: Request[Any, Any, Any],
     organizations: FromDishka[Organizations],
     lang: FromDishka[Lang],
@@ -166,7 +167,7 @@ async def new_event_form(
 @inject
 async def create_event(
     *,
-    organization_id: UUID,
+    organization_id: FromPath[UUID],
     request: Request[Any, Any, Any],
     organizations: FromDishka[Organizations],
     catalog: FromDishka[Catalog],
@@ -175,28 +176,19 @@ async def create_event(
 ) -> Response[Any] | Template:
     principal = require(visitor, f"/manage/organizations/{organization_id}/events/new")
     form = Form(await request.form(), lang)
-    fields = _event_fields(form)
-    checked = form.checked(fields, NewEventIn) if not form.errors else None
-    if checked is not None:
-        try:
-            event = await catalog.create_event(
-                principal,
-                NewEvent(
-                    name=checked.name,
-                    venue=checked.venue,
-                    starts_at=checked.starts_at,
-                    timezone=checked.timezone,
-                    locale=checked.locale,
-                    currency=checked.currency,
-                    description=checked.description,
-                    organization_id=organization_id,
-                ),
-            )
-        except ValidationFailed as problem:
-            if not form.refuse_problem(problem, EVENT_FIELDS):
-                raise
-        else:
-            return Redirect(f"/manage/events/{event.id}?done=event_created", status_code=303)
+
+    async def create(checked: NewEventIn) -> str:
+        wanted = core_input(checked, NewEvent)
+        event = await catalog.create_event(
+            principal, msgspec.structs.replace(wanted, organization_id=organization_id)
+        )
+        return f"/manage/events/{event.id}?done=event_created"
+
+    done = await form.submit(
+        _event_fields(form), NewEventIn, create, EVENT_FIELDS, refusals=ValidationFailed
+    )
+    if done is not None:
+        return Redirect(done, status_code=303)
     organization = await organizations.get(principal, organization_id)
     return _event_form(
         request,
@@ -213,15 +205,14 @@ async def create_event(
 @inject
 async def edit_event_form(
     *,
-    event_id: UUID,
+    event_id: FromPath[UUID],
     request: Request[Any, Any, Any],
-    catalog: FromDishka[Catalog],
-    organizations: FromDishka[Organizations],
+    places: FromDishka[EventPlaces],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
 ) -> Template:
     principal = require(visitor, here(request))
-    place = await event_place(principal, event_id, catalog, organizations)
+    place = await places.of(principal, event_id)
     require_member_role(place.organization.role, MemberRole.MANAGER)
     event = place.view.event
     values = {
@@ -240,10 +231,9 @@ async def edit_event_form(
 @inject
 async def save_event(
     *,
-    event_id: UUID,
+    event_id: FromPath[UUID],
     request: Request[Any, Any, Any],
-    catalog: FromDishka[Catalog],
-    organizations: FromDishka[Organizations],
+    places: FromDishka[EventPlaces],
     event_admin: FromDishka[EventAdmin],
     views: FromDishka[EventViewCache],
     lang: FromDishka[Lang],
@@ -252,19 +242,17 @@ async def save_event(
     principal = require(visitor, f"/manage/events/{event_id}/edit")
     form = Form(await request.form(), lang)
     fields = _event_fields(form)
-    checked = form.checked(fields, EventChangesIn) if not form.errors else None
-    if checked is not None:
-        try:
-            await event_admin.edit_event(
-                principal, event_id, EventChanges(**{k: getattr(checked, k) for k in fields})
-            )
-        except DomainError as problem:
-            if not form.refuse_problem(problem, EVENT_FIELDS):
-                raise
-        else:
-            views.invalidate(event_id)
-            return Redirect(f"/manage/events/{event_id}?done=event_saved", status_code=303)
-    place = await event_place(principal, event_id, catalog, organizations)
+
+    async def save(checked: EventChangesIn) -> str:
+        changes = EventChanges(**{k: getattr(checked, k) for k in fields})
+        await event_admin.edit_event(principal, event_id, changes)
+        views.invalidate(event_id)
+        return f"/manage/events/{event_id}?done=event_saved"
+
+    done = await form.submit(fields, EventChangesIn, save, EVENT_FIELDS)
+    if done is not None:
+        return Redirect(done, status_code=303)
+    place = await places.of(principal, event_id)
     return _event_form(
         request, lang, visitor, place=place, values=form.values, errors=form.errors, status=422
     )
@@ -333,17 +321,16 @@ def _event_form(
 @inject
 async def event_overview(
     *,
-    event_id: UUID,
+    event_id: FromPath[UUID],
     request: Request[Any, Any, Any],
-    catalog: FromDishka[Catalog],
-    organizations: FromDishka[Organizations],
+    places: FromDishka[EventPlaces],
     event_admin: FromDishka[EventAdmin],
     clock: FromDishka[Clock],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
 ) -> Template:
     principal = require(visitor, here(request))
-    place = await event_place(principal, event_id, catalog, organizations)
+    place = await places.of(principal, event_id)
     return await _overview(
         request,
         place,
@@ -355,27 +342,40 @@ async def event_overview(
     )
 
 
-@post("/manage/events/{event_id:uuid}/publish", name="manage:publish")
+#: Putting an event on sale and taking it off (the path's last part), and the notice each
+#: leaves. Publishing needs the catalog, unpublishing the event admin.
+_SALE_SWITCHES: Final = {"publish": "published", "unpublish": "unpublished"}
+
+
+@post(
+    [f"/manage/events/{{event_id:uuid}}/{name}" for name in _SALE_SWITCHES],
+    name="manage:sale-switch",
+)
 @inject
-async def publish(
+async def switch_sale(
     *,
-    event_id: UUID,
+    event_id: FromPath[UUID],
     request: Request[Any, Any, Any],
     catalog: FromDishka[Catalog],
-    organizations: FromDishka[Organizations],
+    places: FromDishka[EventPlaces],
     event_admin: FromDishka[EventAdmin],
     views: FromDishka[EventViewCache],
     clock: FromDishka[Clock],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
 ) -> Response[Any] | Template:
+    """Publish or unpublish the event; refused, its overview says why."""
+    switch = request.scope["path_template"].rsplit("/", 1)[-1]
     principal = require(visitor, f"/manage/events/{event_id}")
     try:
-        await catalog.publish(principal, event_id)
+        if switch == "publish":
+            await catalog.publish(principal, event_id)
+        else:
+            await event_admin.unpublish(principal, event_id)
     except DomainError as problem:
         if not inline(problem):
             raise
-        place = await event_place(principal, event_id, catalog, organizations)
+        place = await places.of(principal, event_id)
         return await _overview(
             request,
             place,
@@ -387,42 +387,8 @@ async def publish(
             status=status_of(problem),
         )
     views.invalidate(event_id)
-    return Redirect(f"/manage/events/{event_id}?done=published", status_code=303)
-
-
-@post("/manage/events/{event_id:uuid}/unpublish", name="manage:unpublish")
-@inject
-async def unpublish(
-    *,
-    event_id: UUID,
-    request: Request[Any, Any, Any],
-    catalog: FromDishka[Catalog],
-    organizations: FromDishka[Organizations],
-    event_admin: FromDishka[EventAdmin],
-    views: FromDishka[EventViewCache],
-    clock: FromDishka[Clock],
-    lang: FromDishka[Lang],
-    visitor: FromDishka[Visitor],
-) -> Response[Any] | Template:
-    principal = require(visitor, f"/manage/events/{event_id}")
-    try:
-        await event_admin.unpublish(principal, event_id)
-    except DomainError as problem:
-        if not inline(problem):
-            raise
-        place = await event_place(principal, event_id, catalog, organizations)
-        return await _overview(
-            request,
-            place,
-            event_admin,
-            clock,
-            lang,
-            visitor,
-            notice=problem.code,
-            status=status_of(problem),
-        )
-    views.invalidate(event_id)
-    return Redirect(f"/manage/events/{event_id}?done=unpublished", status_code=303)
+    done = _SALE_SWITCHES[switch]
+    return Redirect(f"/manage/events/{event_id}?done={done}", status_code=303)
 
 
 async def _overview(  # noqa: PLR0917 - the page's parts, then its options
@@ -505,15 +471,14 @@ def _type_row(stock: TicketTypeStock, timezone: str, lang: Lang) -> dict[str, An
 @inject
 async def new_type_form(
     *,
-    event_id: UUID,
+    event_id: FromPath[UUID],
     request: Request[Any, Any, Any],
-    catalog: FromDishka[Catalog],
-    organizations: FromDishka[Organizations],
+    places: FromDishka[EventPlaces],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
 ) -> Template:
     principal = require(visitor, here(request))
-    place = await event_place(principal, event_id, catalog, organizations)
+    place = await places.of(principal, event_id)
     require_member_role(place.organization.role, MemberRole.MANAGER)
     return _type_form(request, lang, visitor, place, {"max_per_booking": "10", "shards": "1"})
 
@@ -522,41 +487,28 @@ async def new_type_form(
 @inject
 async def create_type(
     *,
-    event_id: UUID,
+    event_id: FromPath[UUID],
     request: Request[Any, Any, Any],
     catalog: FromDishka[Catalog],
-    organizations: FromDishka[Organizations],
+    places: FromDishka[EventPlaces],
     views: FromDishka[EventViewCache],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
 ) -> Response[Any] | Template:
     principal = require(visitor, f"/manage/events/{event_id}/ticket-types/new")
-    place = await event_place(principal, event_id, catalog, organizations)
+    place = await places.of(principal, event_id)
     form = Form(await request.form(), lang)
     fields = _type_fields(form, place)
     fields["shards"] = form.whole("shards", default=1)
-    checked = form.checked(fields, NewTicketTypeIn) if not form.errors else None
-    if checked is not None:
-        try:
-            await catalog.add_ticket_type(
-                principal,
-                event_id,
-                NewTicketType(
-                    name=checked.name,
-                    price=money_in(checked.price),
-                    capacity=checked.capacity,
-                    max_per_booking=checked.max_per_booking,
-                    shards=checked.shards,
-                    sales_start=checked.sales_start,
-                    sales_end=checked.sales_end,
-                ),
-            )
-        except DomainError as problem:
-            if not form.refuse_problem(problem, TICKET_TYPE_FIELDS):
-                raise
-        else:
-            views.invalidate(event_id)
-            return Redirect(f"/manage/events/{event_id}?done=type_added", status_code=303)
+
+    async def add(checked: NewTicketTypeIn) -> str:
+        await catalog.add_ticket_type(principal, event_id, core_input(checked, NewTicketType))
+        views.invalidate(event_id)
+        return f"/manage/events/{event_id}?done=type_added"
+
+    done = await form.submit(fields, NewTicketTypeIn, add, TICKET_TYPE_FIELDS)
+    if done is not None:
+        return Redirect(done, status_code=303)
     return _type_form(request, lang, visitor, place, form.values, form.errors, status=422)
 
 
@@ -567,17 +519,16 @@ async def create_type(
 @inject
 async def edit_type_form(
     *,
-    event_id: UUID,
-    ticket_type_id: UUID,
+    event_id: FromPath[UUID],
+    ticket_type_id: FromPath[UUID],
     request: Request[Any, Any, Any],
-    catalog: FromDishka[Catalog],
-    organizations: FromDishka[Organizations],
+    places: FromDishka[EventPlaces],
     event_admin: FromDishka[EventAdmin],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
 ) -> Template:
     principal = require(visitor, here(request))
-    place = await event_place(principal, event_id, catalog, organizations)
+    place = await places.of(principal, event_id)
     stock = _one_type(await event_admin.stock(principal, event_id), ticket_type_id)
     ticket_type, zone = stock.ticket_type, place.view.event.timezone
     values = {
@@ -599,32 +550,30 @@ async def edit_type_form(
 @inject
 async def save_type(
     *,
-    event_id: UUID,
-    ticket_type_id: UUID,
+    event_id: FromPath[UUID],
+    ticket_type_id: FromPath[UUID],
     request: Request[Any, Any, Any],
-    catalog: FromDishka[Catalog],
-    organizations: FromDishka[Organizations],
+    places: FromDishka[EventPlaces],
     event_admin: FromDishka[EventAdmin],
     views: FromDishka[EventViewCache],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
 ) -> Response[Any] | Template:
     principal = require(visitor, f"/manage/events/{event_id}")
-    place = await event_place(principal, event_id, catalog, organizations)
+    place = await places.of(principal, event_id)
     form = Form(await request.form(), lang)
-    fields = _type_fields(form, place)
-    checked = form.checked(fields, TicketTypeChangesIn) if not form.errors else None
-    if checked is not None:
-        try:
-            await event_admin.edit_ticket_type(
-                principal, event_id, ticket_type_id, ticket_type_changes(checked)
-            )
-        except DomainError as problem:
-            if not form.refuse_problem(problem, TICKET_TYPE_FIELDS):
-                raise
-        else:
-            views.invalidate(event_id)
-            return Redirect(f"/manage/events/{event_id}?done=type_saved", status_code=303)
+
+    async def save(checked: TicketTypeChangesIn) -> str:
+        changes = ticket_type_changes(checked)
+        await event_admin.edit_ticket_type(principal, event_id, ticket_type_id, changes)
+        views.invalidate(event_id)
+        return f"/manage/events/{event_id}?done=type_saved"
+
+    done = await form.submit(
+        _type_fields(form, place), TicketTypeChangesIn, save, TICKET_TYPE_FIELDS
+    )
+    if done is not None:
+        return Redirect(done, status_code=303)
     stock = _one_type(await event_admin.stock(principal, event_id), ticket_type_id)
     return _type_form(
         request, lang, visitor, place, form.values, form.errors, stock=stock, status=422
@@ -694,17 +643,16 @@ def _type_form(  # noqa: PLR0917 - the page's parts
 @inject
 async def cancel_confirm(
     *,
-    event_id: UUID,
+    event_id: FromPath[UUID],
     request: Request[Any, Any, Any],
-    catalog: FromDishka[Catalog],
-    organizations: FromDishka[Organizations],
+    places: FromDishka[EventPlaces],
     dashboards: FromDishka[Dashboards],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
 ) -> Template:
     """What cancelling would do, before it is done: every order refunded, buyers told."""
     principal = require(visitor, here(request))
-    place = await event_place(principal, event_id, catalog, organizations)
+    place = await places.of(principal, event_id)
     dashboard = await dashboards.for_event(principal, event_id, hours=1)
     return manage_page(
         "manage/cancel_event.html",
@@ -724,7 +672,7 @@ async def cancel_confirm(
 @inject
 async def cancel_event(
     *,
-    event_id: UUID,
+    event_id: FromPath[UUID],
     cancellation: FromDishka[EventCancellation],
     views: FromDishka[EventViewCache],
     visitor: FromDishka[Visitor],
@@ -739,17 +687,16 @@ async def cancel_event(
 @inject
 async def job_page(
     *,
-    job_id: UUID,
+    job_id: FromPath[UUID],
     request: Request[Any, Any, Any],
     jobs: FromDishka[Jobs],
-    catalog: FromDishka[Catalog],
-    organizations: FromDishka[Organizations],
+    places: FromDishka[EventPlaces],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
 ) -> Template:
     principal = require(visitor, here(request))
     job = await jobs.get(principal, job_id)
-    place = await event_place(principal, job.event_id, catalog, organizations)
+    place = await places.of(principal, job.event_id)
     return manage_page(
         "manage/job.html",
         request,
@@ -766,7 +713,7 @@ async def job_page(
 @inject
 async def job_progress(
     *,
-    job_id: UUID,
+    job_id: FromPath[UUID],
     jobs: FromDishka[Jobs],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
@@ -804,8 +751,7 @@ ROUTES = [
     edit_event_form,
     save_event,
     event_overview,
-    publish,
-    unpublish,
+    switch_sale,
     new_type_form,
     create_type,
     edit_type_form,

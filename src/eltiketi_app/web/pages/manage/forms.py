@@ -11,7 +11,7 @@ its error ``code`` comes back here only to be shown at the field it is about.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from functools import cache
@@ -198,6 +198,28 @@ class Form:
         try:
             return ZoneInfo(self[field]) if self[field] else None
         except (ZoneInfoNotFoundError, ValueError):
+            return None
+
+    async def submit(
+        self,
+        data: dict[str, Any],
+        kind: type[S],
+        act: Callable[[S], Awaitable[str]],
+        refusable: Mapping[str, str],
+        *,
+        refusals: type[DomainError] = DomainError,
+    ) -> str | None:
+        """``data`` checked as ``kind`` and handed to ``act``, which answers where to go next;
+        None when the form must be shown again: a field is off, or the core refused with a
+        code that ``refusable`` places at a field. Any other refusal goes on up."""
+        checked = self.checked(data, kind) if not self.errors else None
+        if checked is None:
+            return None
+        try:
+            return await act(checked)
+        except refusals as problem:
+            if not self.refuse_problem(problem, refusable):
+                raise
             return None
 
     def checked(self, data: dict[str, Any], kind: type[S]) -> S | None:

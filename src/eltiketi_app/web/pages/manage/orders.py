@@ -10,13 +10,14 @@ refused (403 page); another organization's order is the 404 page.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, Final
 from urllib.parse import urlencode
 from uuid import UUID
 
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Request, Response, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
 from eltiketi_app.web.auth import Visitor, require
@@ -24,18 +25,17 @@ from eltiketi_app.web.i18n import N_, Lang
 from eltiketi_app.web.pages.common import here
 from eltiketi_app.web.pages.manage.common import (
     EventPlace,
-    event_place,
+    EventPlaces,
     inline,
     manage_page,
     notice_of,
     status_of,
 )
 from eltiketi_app.web.pages.manage.forms import Form
+from eltiketi_core.domain.identity import Principal
 from eltiketi_core.domain.order import OrderStatus, TicketStatus
 from eltiketi_core.domain.payment import PaymentStatus, RefundReason, RefundStatus
 from eltiketi_core.errors import DomainError, ValidationFailed
-from eltiketi_core.usecases.catalog import Catalog
-from eltiketi_core.usecases.organizations import Organizations
 from eltiketi_core.usecases.organizer_orders import OrderDetail, OrganizerOrders
 
 PAGE_SIZE = 25
@@ -72,19 +72,18 @@ REASON_NAMES = {
 @inject
 async def orders_page(
     *,
-    event_id: UUID,
+    event_id: FromPath[UUID],
     request: Request[Any, Any, Any],
-    catalog: FromDishka[Catalog],
-    organizations: FromDishka[Organizations],
+    places: FromDishka[EventPlaces],
     organizer_orders: FromDishka[OrganizerOrders],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
-    q: Annotated[str, Parameter(query="q", max_length=1000)] = "",
-    status: Annotated[str, Parameter(query="status", max_length=20)] = "",
-    page_number: Annotated[int, Parameter(query="page", ge=1, le=10_000)] = 1,
+    q: Annotated[str, QueryParameter(name="q", max_length=1000)] = "",
+    status: Annotated[str, QueryParameter(name="status", max_length=20)] = "",
+    page_number: Annotated[int, QueryParameter(name="page", ge=1, le=10_000)] = 1,
 ) -> Template:
     principal = require(visitor, here(request))
-    place = await event_place(principal, event_id, catalog, organizations)
+    place = await places.of(principal, event_id)
     chosen = OrderStatus(status) if status in {s.value for s in OrderStatus} else None
     form = Form({"q": q}, lang)
     found = []
@@ -145,17 +144,16 @@ def _type_names(place: EventPlace) -> dict[UUID, str]:
 @inject
 async def order_page(
     *,
-    event_id: UUID,
-    order_id: UUID,
+    event_id: FromPath[UUID],
+    order_id: FromPath[UUID],
     request: Request[Any, Any, Any],
-    catalog: FromDishka[Catalog],
-    organizations: FromDishka[Organizations],
+    places: FromDishka[EventPlaces],
     organizer_orders: FromDishka[OrganizerOrders],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
 ) -> Template:
     principal = require(visitor, here(request))
-    place = await event_place(principal, event_id, catalog, organizations)
+    place = await places.of(principal, event_id)
     detail = await organizer_orders.detail(principal, event_id, order_id)
     return _order(request, place, detail, lang, visitor, notice=notice_of(request, ORDER_NOTICES))
 
@@ -167,18 +165,17 @@ async def order_page(
 @inject
 async def refund_confirm(
     *,
-    event_id: UUID,
-    order_id: UUID,
+    event_id: FromPath[UUID],
+    order_id: FromPath[UUID],
     request: Request[Any, Any, Any],
-    catalog: FromDishka[Catalog],
-    organizations: FromDishka[Organizations],
+    places: FromDishka[EventPlaces],
     organizer_orders: FromDishka[OrganizerOrders],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
 ) -> Response[Any] | Template:
     """What refunding does, before it is done."""
     principal = require(visitor, here(request))
-    place = await event_place(principal, event_id, catalog, organizations)
+    place = await places.of(principal, event_id)
     detail = await organizer_orders.detail(principal, event_id, order_id)
     if detail.order.status is not OrderStatus.CONFIRMED:
         return Redirect(f"/manage/events/{event_id}/orders/{order_id}", status_code=303)
@@ -196,90 +193,68 @@ async def refund_confirm(
     )
 
 
-@post("/manage/events/{event_id:uuid}/orders/{order_id:uuid}/refund", name="manage:refund")
+#: What the order page's buttons do (the path's last part), and the notice each leaves.
+_ORDER_ACTIONS: Final[
+    dict[str, tuple[Callable[[OrganizerOrders, Principal, UUID, UUID], Awaitable[object]], str]]
+] = {
+    "refund": (OrganizerOrders.refund, "refund_done"),
+    "resend": (OrganizerOrders.resend, "tickets_resent"),
+}
+
+
+@post(
+    [
+        f"/manage/events/{{event_id:uuid}}/orders/{{order_id:uuid}}/{name}"
+        for name in _ORDER_ACTIONS
+    ],
+    name="manage:order-action",
+)
 @inject
-async def refund(
+async def order_action(
     *,
-    event_id: UUID,
-    order_id: UUID,
+    event_id: FromPath[UUID],
+    order_id: FromPath[UUID],
     request: Request[Any, Any, Any],
-    catalog: FromDishka[Catalog],
-    organizations: FromDishka[Organizations],
+    places: FromDishka[EventPlaces],
     organizer_orders: FromDishka[OrganizerOrders],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
 ) -> Response[Any] | Template:
+    """Refund the order, or send its tickets again."""
+    action, done = _ORDER_ACTIONS[request.scope["path_template"].rsplit("/", 1)[-1]]
     principal = require(visitor, f"/manage/events/{event_id}/orders/{order_id}")
     try:
-        await organizer_orders.refund(principal, event_id, order_id)
+        await action(organizer_orders, principal, event_id, order_id)
     except DomainError as problem:
-        if not inline(problem):
-            raise
         return await _refused(
-            request,
             problem,
+            request,
             event_id,
             order_id,
-            catalog,
-            organizations,
+            places,
             organizer_orders,
             lang,
             visitor,
         )
-    return Redirect(
-        f"/manage/events/{event_id}/orders/{order_id}?done=refund_done", status_code=303
-    )
+    return Redirect(f"/manage/events/{event_id}/orders/{order_id}?done={done}", status_code=303)
 
 
-@post("/manage/events/{event_id:uuid}/orders/{order_id:uuid}/resend", name="manage:resend")
-@inject
-async def resend(
-    *,
-    event_id: UUID,
-    order_id: UUID,
-    request: Request[Any, Any, Any],
-    catalog: FromDishka[Catalog],
-    organizations: FromDishka[Organizations],
-    organizer_orders: FromDishka[OrganizerOrders],
-    lang: FromDishka[Lang],
-    visitor: FromDishka[Visitor],
-) -> Response[Any] | Template:
-    principal = require(visitor, f"/manage/events/{event_id}/orders/{order_id}")
-    try:
-        await organizer_orders.resend(principal, event_id, order_id)
-    except DomainError as problem:
-        if not inline(problem):
-            raise
-        return await _refused(
-            request,
-            problem,
-            event_id,
-            order_id,
-            catalog,
-            organizations,
-            organizer_orders,
-            lang,
-            visitor,
-        )
-    return Redirect(
-        f"/manage/events/{event_id}/orders/{order_id}?done=tickets_resent", status_code=303
-    )
-
-
-async def _refused(  # noqa: PLR0917 - the page's parts
-    request: Request[Any, Any, Any],
+async def _refused(  # noqa: PLR0917 - the refusal, then the page's parts
     problem: DomainError,
+    request: Request[Any, Any, Any],
     event_id: UUID,
     order_id: UUID,
-    catalog: Catalog,
-    organizations: Organizations,
+    places: EventPlaces,
     organizer_orders: OrganizerOrders,
     lang: Lang,
     visitor: Visitor,
 ) -> Template:
-    """The order page again, saying in a sentence why the action was refused."""
+    """The order page again, saying in a sentence why the action was refused
+    (``problem`` goes on up when the page cannot say it)."""
+    if not inline(problem):
+        raise problem
     assert visitor.principal is not None
-    place = await event_place(visitor.principal, event_id, catalog, organizations)
+    place = await places.of(visitor.principal, event_id)
     detail = await organizer_orders.detail(visitor.principal, event_id, order_id)
     notice = ORGANIZER_WORDING.get(problem.code, problem.code)
     page = _order(request, place, detail, lang, visitor, notice=notice)
@@ -361,4 +336,4 @@ def _order(
     )
 
 
-ROUTES = [orders_page, order_page, refund_confirm, refund, resend]
+ROUTES = [orders_page, order_page, refund_confirm, order_action]

@@ -9,12 +9,14 @@ next request, since every page reads memberships anew.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Request, Response, get, post
 from litestar.exceptions import ValidationException
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from eltiketi_app.web.auth import Visitor, require
@@ -135,54 +137,121 @@ def _organization_form(
 # -- the team -----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class TeamPage:
+    """An organization's team page of one request, with what it is drawn from (the
+    container builds it for the page and for the changes that show it again)."""
+
+    request: Request  # type: ignore[type-arg]  # dishka keys it without parameters
+    organizations: Organizations
+    clock: Clock
+    lang: Lang
+    visitor: Visitor
+
+    async def show_refusal(self, problem: DomainError, organization_id: UUID) -> Template:
+        """The team page again, saying why the change was refused (``problem`` goes on up
+        when the page cannot say it)."""
+        if not inline(problem):
+            raise problem
+        assert self.visitor.principal is not None
+        organization = await self.organizations.get(self.visitor.principal, organization_id)
+        return await self.render(organization, notice=problem.code, status=status_of(problem))
+
+    async def render(
+        self,
+        organization: OrganizationView,
+        *,
+        notice: str | None = None,
+        invite_form: dict[str, str] | None = None,
+        errors: list[FieldError] | None = None,
+        status: int = 200,
+    ) -> Template:
+        """Members (owners and managers may see them; a door member gets the 403 page) and,
+        for owners, the invitations and the forms that change the team."""
+        request, lang, visitor = self.request, self.lang, self.visitor
+        principal = visitor.principal
+        assert principal is not None
+        organization_id = organization.organization.id
+        members = await self.organizations.members(principal, organization_id)
+        owner = organization.role is MemberRole.OWNER
+        invitations = (
+            await self.organizations.invitations(principal, organization_id) if owner else []
+        )
+        now = self.clock.now()
+        zone = "UTC"  # an organization has no time zone of its own; dates only
+        roles = [(r.value, lang.gettext(ROLE_NAMES[r])) for r in MemberRole]
+        return manage_page(
+            "manage/team.html",
+            request,
+            lang,
+            visitor,
+            status=status,
+            title=lang.gettext("Team"),
+            organization=organization,
+            tab="team",
+            members=[
+                {
+                    "member": m,
+                    "me": m.subject == principal.subject,
+                    "role_name": lang.gettext(ROLE_NAMES[m.role]),
+                    "since": lang.short_date(m.added_at, zone),
+                }
+                for m in members
+            ],
+            invitations=[
+                {
+                    "invitation": i,
+                    "pending": i.status is InvitationStatus.PENDING and not i.expired(now),
+                    "status_name": _invitation_status(i.status, i.expired(now), lang),
+                    "role_name": lang.gettext(ROLE_NAMES[i.role]),
+                    "until": lang.short_date(i.expires_at, zone),
+                }
+                for i in invitations
+            ],
+            roles=roles,
+            meanings=[
+                (lang.gettext(ROLE_NAMES[r]), lang.gettext(ROLE_MEANINGS[r])) for r in MemberRole
+            ],
+            invite_form=invite_form or {"role": MemberRole.DOOR.value},
+            errors=errors or [],
+            notice=notice,
+        )
+
+
 @get("/manage/organizations/{organization_id:uuid}/team", name="manage:team")
 @inject
 async def team_page(
     *,
-    organization_id: UUID,
+    organization_id: FromPath[UUID],
     request: Request[Any, Any, Any],
     organizations: FromDishka[Organizations],
-    clock: FromDishka[Clock],
-    lang: FromDishka[Lang],
+    screen: FromDishka[TeamPage],
     visitor: FromDishka[Visitor],
 ) -> Template:
     principal = require(visitor, here(request))
     organization = await organizations.get(principal, organization_id)
-    return await _team(
-        request,
-        organization,
-        organizations,
-        clock,
-        lang,
-        visitor,
-        notice=notice_of(request, TEAM_NOTICES),
-    )
+    return await screen.render(organization, notice=notice_of(request, TEAM_NOTICES))
 
 
 @post("/manage/organizations/{organization_id:uuid}/members/role", name="manage:member-role")
 @inject
 async def change_role(
     *,
-    organization_id: UUID,
+    organization_id: FromPath[UUID],
     request: Request[Any, Any, Any],
     organizations: FromDishka[Organizations],
-    clock: FromDishka[Clock],
-    lang: FromDishka[Lang],
+    screen: FromDishka[TeamPage],
     visitor: FromDishka[Visitor],
 ) -> Response[Any] | Template:
     principal = require(visitor, f"/manage/organizations/{organization_id}/team")
-    form = Form(await request.form(), lang)
+    form = Form(await request.form(), screen.lang)
     role = _role(form["role"])
     if role is None:  # the form offers the three roles only: this was made up
         raise ValidationException("not a role")
     try:
         await organizations.change_role(principal, organization_id, form["subject"], role)
     except DomainError as problem:
-        if not inline(problem):
-            raise
-        return await _team_refused(
-            request, problem, organization_id, organizations, clock, lang, visitor
-        )
+        return await screen.show_refusal(problem, organization_id)
     return Redirect(
         f"/manage/organizations/{organization_id}/team?done=role_changed", status_code=303
     )
@@ -192,23 +261,18 @@ async def change_role(
 @inject
 async def remove_member(
     *,
-    organization_id: UUID,
+    organization_id: FromPath[UUID],
     request: Request[Any, Any, Any],
     organizations: FromDishka[Organizations],
-    clock: FromDishka[Clock],
-    lang: FromDishka[Lang],
+    screen: FromDishka[TeamPage],
     visitor: FromDishka[Visitor],
 ) -> Response[Any] | Template:
     principal = require(visitor, f"/manage/organizations/{organization_id}/team")
-    form = Form(await request.form(), lang)
+    form = Form(await request.form(), screen.lang)
     try:
         await organizations.remove_member(principal, organization_id, form["subject"])
     except DomainError as problem:
-        if not inline(problem):
-            raise
-        return await _team_refused(
-            request, problem, organization_id, organizations, clock, lang, visitor
-        )
+        return await screen.show_refusal(problem, organization_id)
     if form["subject"] == principal.subject:  # left the organization
         return Redirect("/manage", status_code=303)
     return Redirect(
@@ -220,15 +284,14 @@ async def remove_member(
 @inject
 async def invite(
     *,
-    organization_id: UUID,
+    organization_id: FromPath[UUID],
     request: Request[Any, Any, Any],
     organizations: FromDishka[Organizations],
-    clock: FromDishka[Clock],
-    lang: FromDishka[Lang],
+    screen: FromDishka[TeamPage],
     visitor: FromDishka[Visitor],
 ) -> Response[Any] | Template:
     principal = require(visitor, f"/manage/organizations/{organization_id}/team")
-    form = Form(await request.form(), lang)
+    form = Form(await request.form(), screen.lang)
     role = _role(form["role"])
     if role is None:
         form.refuse("role")
@@ -246,13 +309,8 @@ async def invite(
                 f"/manage/organizations/{organization_id}/team?done=invited", status_code=303
             )
     organization = await organizations.get(principal, organization_id)
-    return await _team(
-        request,
+    return await screen.render(
         organization,
-        organizations,
-        clock,
-        lang,
-        visitor,
         invite_form=form.values,
         errors=form.errors,
         status=422,
@@ -266,23 +324,17 @@ async def invite(
 @inject
 async def revoke(
     *,
-    organization_id: UUID,
-    invitation_id: UUID,
-    request: Request[Any, Any, Any],
+    organization_id: FromPath[UUID],
+    invitation_id: FromPath[UUID],
     organizations: FromDishka[Organizations],
-    clock: FromDishka[Clock],
-    lang: FromDishka[Lang],
+    screen: FromDishka[TeamPage],
     visitor: FromDishka[Visitor],
 ) -> Response[Any] | Template:
     principal = require(visitor, f"/manage/organizations/{organization_id}/team")
     try:
         await organizations.revoke(principal, organization_id, invitation_id)
     except DomainError as problem:
-        if not inline(problem):
-            raise
-        return await _team_refused(
-            request, problem, organization_id, organizations, clock, lang, visitor
-        )
+        return await screen.show_refusal(problem, organization_id)
     return Redirect(
         f"/manage/organizations/{organization_id}/team?done=invitation_revoked_done",
         status_code=303,
@@ -291,91 +343,6 @@ async def revoke(
 
 def _role(raw: str) -> MemberRole | None:
     return MemberRole(raw) if raw in {r.value for r in MemberRole} else None
-
-
-async def _team_refused(  # noqa: PLR0917 - the page's parts
-    request: Request[Any, Any, Any],
-    problem: DomainError,
-    organization_id: UUID,
-    organizations: Organizations,
-    clock: Clock,
-    lang: Lang,
-    visitor: Visitor,
-) -> Template:
-    assert visitor.principal is not None
-    organization = await organizations.get(visitor.principal, organization_id)
-    return await _team(
-        request,
-        organization,
-        organizations,
-        clock,
-        lang,
-        visitor,
-        notice=problem.code,
-        status=status_of(problem),
-    )
-
-
-async def _team(  # noqa: PLR0917 - the page's parts, then its options
-    request: Request[Any, Any, Any],
-    organization: OrganizationView,
-    organizations: Organizations,
-    clock: Clock,
-    lang: Lang,
-    visitor: Visitor,
-    *,
-    notice: str | None = None,
-    invite_form: dict[str, str] | None = None,
-    errors: list[FieldError] | None = None,
-    status: int = 200,
-) -> Template:
-    """Members (owners and managers may see them; a door member gets the 403 page) and,
-    for owners, the invitations and the forms that change the team."""
-    principal = visitor.principal
-    assert principal is not None
-    organization_id = organization.organization.id
-    members = await organizations.members(principal, organization_id)
-    owner = organization.role is MemberRole.OWNER
-    invitations = await organizations.invitations(principal, organization_id) if owner else []
-    now = clock.now()
-    zone = "UTC"  # an organization has no time zone of its own; dates only
-    roles = [(r.value, lang.gettext(ROLE_NAMES[r])) for r in MemberRole]
-    return manage_page(
-        "manage/team.html",
-        request,
-        lang,
-        visitor,
-        status=status,
-        title=lang.gettext("Team"),
-        organization=organization,
-        tab="team",
-        members=[
-            {
-                "member": m,
-                "me": m.subject == principal.subject,
-                "role_name": lang.gettext(ROLE_NAMES[m.role]),
-                "since": lang.short_date(m.added_at, zone),
-            }
-            for m in members
-        ],
-        invitations=[
-            {
-                "invitation": i,
-                "pending": i.status is InvitationStatus.PENDING and not i.expired(now),
-                "status_name": _invitation_status(i.status, i.expired(now), lang),
-                "role_name": lang.gettext(ROLE_NAMES[i.role]),
-                "until": lang.short_date(i.expires_at, zone),
-            }
-            for i in invitations
-        ],
-        roles=roles,
-        meanings=[
-            (lang.gettext(ROLE_NAMES[r]), lang.gettext(ROLE_MEANINGS[r])) for r in MemberRole
-        ],
-        invite_form=invite_form or {"role": MemberRole.DOOR.value},
-        errors=errors or [],
-        notice=notice,
-    )
 
 
 def _invitation_status(status: InvitationStatus, expired: bool, lang: Lang) -> str:
