@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Callable
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,6 +24,7 @@ from litestar.testing import AsyncTestClient
 from eltiketi_app.app import create_app
 from eltiketi_app.settings import Settings
 from tests.infra.oidc import API_AUDIENCE, OidcServer, login_with_pkce
+from tests.infra.rest_calls import create_event, published_sale
 
 Headers = dict[str, str]
 AppFactory = Callable[..., contextlib.AbstractAsyncContextManager["OidcApi"]]
@@ -78,39 +78,20 @@ class OidcApi:
         self.settings = settings
 
     async def create_event(self, organizer: Headers) -> httpx.Response:
-        starts_at = datetime.now().astimezone() + timedelta(days=30)
-        return await self.client.post(
-            "/v1/events",
-            json={
-                "name": "Keycloak Night",
-                "venue": "Hall 1",
-                "starts_at": starts_at.isoformat(),
-                "timezone": "Europe/Berlin",
-                "currency": "EUR",
-            },
-            headers=organizer,
-        )
+        return await create_event(self.client, organizer, name="Keycloak Night", venue="Hall 1")
 
     async def sale(
         self, organizer: Headers, *, capacity: int = 20, amount: int = 2500
     ) -> tuple[str, str]:
         """A published event with one ticket type: (event id, ticket type id)."""
-        created = await self.create_event(organizer)
-        assert created.status_code == 201, created.text
-        event_id = created.json()["id"]
-        added = await self.client.post(
-            f"/v1/events/{event_id}/ticket-types",
-            json={
-                "name": "Standing",
-                "price": {"amount": amount, "currency": "EUR"},
-                "capacity": capacity,
-            },
-            headers=organizer,
+        return await published_sale(
+            self.client,
+            organizer,
+            name="Keycloak Night",
+            venue="Hall 1",
+            capacity=capacity,
+            amount=amount,
         )
-        assert added.status_code == 201, added.text
-        published = await self.client.post(f"/v1/events/{event_id}/publish", headers=organizer)
-        assert published.status_code == 200, published.text
-        return event_id, added.json()["id"]
 
     async def hold(
         self, who: Headers, event_id: str, ticket_type_id: str, quantity: int = 1

@@ -26,7 +26,6 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, TypeVar
@@ -43,6 +42,7 @@ from eltiketi_adapters.devauth import DevTokenIssuer
 from eltiketi_app.app import create_app
 from eltiketi_app.settings import Settings
 from tests.infra.ports import LOOPBACK, free_port
+from tests.infra.rest_calls import published_sale
 from tests.infra.stripe import StripeServer, register_webhook, stripe_client
 
 Headers = dict[str, str]
@@ -209,33 +209,14 @@ class LiveApp:
         self, organizer: Headers, *, capacity: int = 10, amount: int = 4500
     ) -> tuple[str, str]:
         """A published event (EUR) with one ticket type: (event id, ticket type id)."""
-        starts_at = datetime.now().astimezone() + timedelta(days=30)
-        created = await self.client.post(
-            "/v1/events",
-            json={
-                "name": "Stripe Live",
-                "venue": "Arena",
-                "starts_at": starts_at.isoformat(),
-                "timezone": "Europe/Berlin",
-                "currency": "EUR",
-            },
-            headers=organizer,
+        return await published_sale(
+            self.client,
+            organizer,
+            name="Stripe Live",
+            venue="Arena",
+            capacity=capacity,
+            amount=amount,
         )
-        assert created.status_code == 201, created.text
-        event_id = created.json()["id"]
-        added = await self.client.post(
-            f"/v1/events/{event_id}/ticket-types",
-            json={
-                "name": "Standing",
-                "price": {"amount": amount, "currency": "EUR"},
-                "capacity": capacity,
-            },
-            headers=organizer,
-        )
-        assert added.status_code == 201, added.text
-        published = await self.client.post(f"/v1/events/{event_id}/publish", headers=organizer)
-        assert published.status_code == 200, published.text
-        return event_id, added.json()["id"]
 
     async def hold(
         self, who: Headers, event_id: str, ticket_type_id: str, quantity: int = 1
