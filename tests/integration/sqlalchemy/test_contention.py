@@ -17,10 +17,11 @@ from sqlalchemy import text
 from eltiketi_adapters.sqlalchemy import SqlAlchemyPersistence
 from eltiketi_core.domain.booking import BookingStatus
 from eltiketi_core.errors import Conflict, SoldOut
-from eltiketi_core.usecases.booking import Bookings, ItemRequest, ReserveRequest
+from eltiketi_core.usecases.booking import Bookings
 from eltiketi_core.usecases.expiry import HoldSweeper
 from eltiketi_core.usecases.holds import end_hold
 from eltiketi_core.usecases.policy import Policy
+from eltiketi_core.usecases.reservation import ItemRequest, ReserveRequest
 from tests.integration.sqlalchemy.support import (
     RandomIds,
     SteppingClock,
