@@ -45,7 +45,9 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Integer, bindparam, delete, func, insert, select, update
+from sqlalchemy import Integer, bindparam, delete, func, insert, select, true, update
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 
 from eltiketi_adapters.sqlalchemy._tx import Tx
 from eltiketi_adapters.sqlalchemy.models import (
@@ -96,6 +98,56 @@ _TAKE = (
 _TAKE_AND_RECORD = _allocation_of(
     _TAKE.returning(Shard.ticket_type_id, Shard.shard_no).cte("taken")
 ).returning(Allocation.shard_no)
+
+
+def _take_for_many_statement() -> Any:
+    """PostgreSQL, a group commit: ``held += p_total`` on one shard if it has that much,
+    and one allocation per booking (parallel arrays), in one statement."""
+    total = bindparam("p_total", type_=Integer)
+    taken = (
+        update(Shard)
+        .where(
+            Shard.ticket_type_id == bindparam("p_type_id"),
+            Shard.shard_no == bindparam("p_shard_no"),
+            _left >= total,
+        )
+        .values(held=Shard.held + total)
+        .returning(Shard.ticket_type_id, Shard.shard_no)
+        .cte("taken")
+    )
+    wants = (
+        func.unnest(
+            bindparam("p_booking_ids", type_=ARRAY(PG_UUID(as_uuid=True))),
+            bindparam("p_quantities", type_=ARRAY(Integer)),
+        )
+        .table_valued("booking_id", "quantity")
+        .render_derived(name="want")
+    )
+    return (
+        insert(Allocation)
+        .from_select(
+            _ALLOCATION_COLUMNS,
+            select(
+                wants.c.booking_id,
+                taken.c.ticket_type_id,
+                taken.c.shard_no,
+                wants.c.quantity,
+                bindparam("p_held", AllocationState.HELD.value, type_=Allocation.state.type),
+            ).select_from(taken.join(wants, true())),
+        )
+        .returning(Allocation.shard_no)
+    )
+
+
+_TAKE_FOR_MANY = _take_for_many_statement()
+#: The stock of some types, shard by shard, for a careful group commit; with the
+#: PostgreSQL lock, in (type, shard) order, only shards with committed stock.
+_STOCK_OF = (
+    select(Shard.ticket_type_id, Shard.shard_no, _left)
+    .where(Shard.ticket_type_id.in_(bindparam("p_type_ids", expanding=True)), _left > 0)
+    .order_by(Shard.ticket_type_id, Shard.shard_no)
+)
+_STOCK_OF_LOCKED = _STOCK_OF.with_for_update(key_share=True)
 
 
 def _take_free_shard_statement() -> Any:
@@ -255,6 +307,68 @@ class SqlInventoryStore:
             lambda: self._take_from_locked(booking_id, ticket_type_id, quantity, start),
             keep=bool,
         )
+
+    async def take(self, ticket_type_id: UUID, takes: Sequence[tuple[UUID, int]]) -> bool:
+        """One shard: one conditional ``UPDATE`` for the sum, the allocations with it (one
+        statement on PostgreSQL). Several shards: each booking as :meth:`reserve` takes
+        it, in order; a refusal gives back what the ones before it took."""
+        shards = await self._shard_count(ticket_type_id)
+        if shards is None or not takes or any(quantity < 1 for _, quantity in takes):
+            return False
+        if shards > 1:
+            done: list[tuple[UUID, int]] = []
+            for booking_id, quantity in takes:
+                if not await self.reserve(booking_id, ticket_type_id, quantity):
+                    for taken_for, taken in reversed(done):
+                        await self.release(taken_for, ticket_type_id, taken)
+                    return False
+                done.append((booking_id, quantity))
+            return True
+        total = sum(quantity for _, quantity in takes)
+        self._tx.note_shard_lock(ticket_type_id, 0)
+        if self._tx.is_postgres:
+            recorded = await self._tx.rows(
+                _TAKE_FOR_MANY,
+                {
+                    "p_type_id": ticket_type_id,
+                    "p_shard_no": 0,
+                    "p_total": total,
+                    "p_booking_ids": [booking_id for booking_id, _ in takes],
+                    "p_quantities": [quantity for _, quantity in takes],
+                },
+            )
+            return bool(recorded)
+        params = {"p_type_id": ticket_type_id, "p_shard_no": 0, "p_quantity": total}
+        if (await self._tx.execute(_TAKE, params)).rowcount != 1:
+            return False
+        await self._tx.execute(
+            _RECORD,
+            [
+                {
+                    "booking_id": booking_id,
+                    "ticket_type_id": ticket_type_id,
+                    "shard_no": 0,
+                    "quantity": quantity,
+                    "state": AllocationState.HELD.value,
+                }
+                for booking_id, quantity in takes
+            ],
+        )
+        return True
+
+    async def lock_available(self, ticket_type_ids: Sequence[UUID]) -> dict[UUID, int]:
+        """The shards with stock, locked in (type, shard) order on PostgreSQL — waiting
+        for their holders, then re-read; an empty shard is not waited for."""
+        wanted = sorted(set(ticket_type_ids))
+        left = {t: 0 for t in wanted if await self._shard_count(t) is not None}
+        if not left:
+            return {}
+        statement = _STOCK_OF_LOCKED if self._tx.is_postgres else _STOCK_OF
+        rows = await self._tx.rows(statement, {"p_type_ids": list(left)})
+        for type_id, shard_no, available in rows:
+            left[type_id] += int(available)
+            self._tx.note_shard_lock(type_id, int(shard_no))
+        return left
 
     async def _take(
         self, booking_id: UUID, ticket_type_id: UUID, shard_no: int, quantity: int

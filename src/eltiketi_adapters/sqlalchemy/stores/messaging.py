@@ -26,6 +26,17 @@ _IDEMPOTENCY_KEY = select(IdempotencyKeyRow.__table__).where(
 _ADD_IDEMPOTENCY = insert_ignoring_conflict(
     IdempotencyKeyRow, [IdempotencyKeyRow.user, IdempotencyKeyRow.key]
 )
+#: Several at once (a group commit): one multi-row statement, the rows written returned.
+_ADD_IDEMPOTENCY_MANY_PG = (
+    pg_insert(IdempotencyKeyRow)
+    .on_conflict_do_nothing(index_elements=[IdempotencyKeyRow.user, IdempotencyKeyRow.key])
+    .returning(IdempotencyKeyRow.user, IdempotencyKeyRow.key)
+)
+_ADD_IDEMPOTENCY_MANY_SQLITE = (
+    sqlite_insert(IdempotencyKeyRow)
+    .on_conflict_do_nothing(index_elements=[IdempotencyKeyRow.user, IdempotencyKeyRow.key])
+    .returning(IdempotencyKeyRow.user, IdempotencyKeyRow.key)
+)
 _PRUNE_IDEMPOTENCY_KEYS = delete(IdempotencyKeyRow).where(
     IdempotencyKeyRow.created_at < bindparam("p_created_before")
 )
@@ -84,6 +95,29 @@ class SqlIdempotencyStore:
             },
         )
         return result.first() is not None
+
+    async def add_many(self, records: Sequence[IdempotencyRecord]) -> set[tuple[str, str]]:
+        if not records:
+            return set()
+        if len(records) == 1:
+            return {(records[0].user, records[0].key)} if await self.add(records[0]) else set()
+        statement = (
+            _ADD_IDEMPOTENCY_MANY_PG if self._tx.is_postgres else _ADD_IDEMPOTENCY_MANY_SQLITE
+        )
+        result = await self._tx.execute(
+            statement,
+            [
+                {
+                    "user": record.user,
+                    "key": record.key,
+                    "request_hash": record.request_hash,
+                    "response": record.response,
+                    "created_at": record.created_at,
+                }
+                for record in records
+            ],
+        )
+        return {(str(row.user), str(row.key)) for row in result.all()}
 
     async def prune(self, created_before: datetime) -> int:
         result = await self._tx.execute(
