@@ -601,17 +601,25 @@ class HoldBatcher:
         if lane.timer is not None:
             lane.timer.cancel()
             lane.timer = None
-        batch = [hold for hold in lane.queue[: self._batching.max_size] if not hold.future.done()]
+        lane.queue = [hold for hold in lane.queue if not hold.future.done()]  # callers gone
+        batch = lane.queue[: self._batching.max_size]
         del lane.queue[: self._batching.max_size]
         if not batch:
+            if lane.in_flight == 0 and self._lanes.get(key) is lane:
+                del self._lanes[key]
             return
         lane.in_flight += 1
         if self.on_batch is not None:
             with contextlib.suppress(Exception):  # metrics never fail a reservation
                 self.on_batch(len(batch))
-        task = asyncio.get_running_loop().create_task(self._batch(key, lane, batch))
+        loop = asyncio.get_running_loop()
+        task = loop.create_task(self._batch(key, lane, batch))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        if lane.queue and lane.timer is None:  # more than one batch was waiting
+            lane.timer = loop.call_later(
+                self._batching.max_wait.total_seconds(), self._on_timer, key, lane
+            )
 
     async def _batch(self, key: Hashable, lane: _Lane, batch: list[PendingHold]) -> None:
         try:
