@@ -624,11 +624,13 @@ class HoldBatcher:
     async def _batch(self, key: Hashable, lane: _Lane, batch: list[PendingHold]) -> None:
         try:
             lane.careful = await self._run(batch, lane.careful)
-        except BaseException as error:  # never leave a request without an answer
+        except Exception as error:  # never leave a request without an answer
             for hold in batch:
-                _answer(hold, error if isinstance(error, Exception) else Conflict("cancelled"))
-            if not isinstance(error, Exception):
-                raise
+                _answer(hold, error)
+        except BaseException:  # the process is stopping: so are the requests waiting
+            for hold in batch:
+                hold.future.cancel()
+            raise
         finally:
             lane.in_flight -= 1
             if lane.queue:
