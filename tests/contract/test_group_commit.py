@@ -382,3 +382,22 @@ async def test_active_quantities_reads_several_buyers_at_once(
     async with uow_factory() as uow:
         counted = await uow.bookings.active_quantities(["a", "b", "z"], seats.event_id, NOW)
     assert counted == {"a": 3, "b": 3, "z": 0}
+
+
+@pytest.mark.parametrize(("shards", "capacity"), [(2, 20), (4, 6)])
+async def test_a_batch_on_a_sharded_type_gives_each_booking_its_own_part(
+    uow_factory: UnitOfWorkFactory, world: World, shards: int, capacity: int
+) -> None:
+    """The sum from one shard when one has it, else booking by booking over the shards."""
+    seats = await world.ticket_type(capacity=capacity, shards=shards)
+    answers = await bookings_over(uow_factory).reserve_together(
+        [(who(name), wants(seats, q)) for name, q in [("a", 2), ("b", 3), ("c", 1)]]
+    )
+    assert codes(answers) == ["held", "held", "held"]
+    assert await stock(uow_factory, seats) == (6, capacity - 6)
+    async with uow_factory() as uow:
+        for answer in answers:
+            assert isinstance(answer, Booking)
+            await uow.inventory.release(answer.id, seats.id, answer.items[0].quantity)
+        await uow.commit()
+    assert await stock(uow_factory, seats) == (0, capacity)

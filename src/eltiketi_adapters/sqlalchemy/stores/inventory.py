@@ -71,17 +71,35 @@ _left = Shard.capacity - Shard.held - Shard.sold
 _ALLOCATION_COLUMNS = ["booking_id", "ticket_type_id", "shard_no", "quantity", "state"]
 
 
-def _allocation_of(taken: Any) -> Any:
-    """``INSERT INTO booking_allocations`` of the held allocation for the row ``taken`` changed."""
+def _allocation_of(taken: Any, *, many: bool = False) -> Any:
+    """``INSERT INTO booking_allocations`` of the held allocation for the row ``taken``
+    changed: for ``p_booking_id`` and ``p_quantity``, or (``many``, a group commit) one
+    per booking of the parallel arrays ``p_booking_ids`` and ``p_quantities``."""
+    held = bindparam("p_held", AllocationState.HELD.value, type_=Allocation.state.type)
+    if not many:
+        return insert(Allocation).from_select(
+            _ALLOCATION_COLUMNS,
+            select(
+                bindparam("p_booking_id", type_=Allocation.booking_id.type),
+                taken.c.ticket_type_id,
+                taken.c.shard_no,
+                bindparam("p_quantity", type_=Integer),
+                held,
+            ),
+        )
+    wants = (
+        func.unnest(
+            bindparam("p_booking_ids", type_=ARRAY(PG_UUID(as_uuid=True))),
+            bindparam("p_quantities", type_=ARRAY(Integer)),
+        )
+        .table_valued("booking_id", "quantity")
+        .render_derived(name="want")
+    )
     return insert(Allocation).from_select(
         _ALLOCATION_COLUMNS,
         select(
-            bindparam("p_booking_id", type_=Allocation.booking_id.type),
-            taken.c.ticket_type_id,
-            taken.c.shard_no,
-            bindparam("p_quantity", type_=Integer),
-            bindparam("p_held", AllocationState.HELD.value, type_=Allocation.state.type),
-        ),
+            wants.c.booking_id, taken.c.ticket_type_id, taken.c.shard_no, wants.c.quantity, held
+        ).select_from(taken.join(wants, true())),
     )
 
 
@@ -101,42 +119,10 @@ _TAKE_AND_RECORD = _allocation_of(
 
 
 def _take_for_many_statement() -> Any:
-    """PostgreSQL, a group commit: ``held += p_total`` on one shard if it has that much,
-    and one allocation per booking (parallel arrays), in one statement."""
-    total = bindparam("p_total", type_=Integer)
-    taken = (
-        update(Shard)
-        .where(
-            Shard.ticket_type_id == bindparam("p_type_id"),
-            Shard.shard_no == bindparam("p_shard_no"),
-            _left >= total,
-        )
-        .values(held=Shard.held + total)
-        .returning(Shard.ticket_type_id, Shard.shard_no)
-        .cte("taken")
-    )
-    wants = (
-        func.unnest(
-            bindparam("p_booking_ids", type_=ARRAY(PG_UUID(as_uuid=True))),
-            bindparam("p_quantities", type_=ARRAY(Integer)),
-        )
-        .table_valued("booking_id", "quantity")
-        .render_derived(name="want")
-    )
-    return (
-        insert(Allocation)
-        .from_select(
-            _ALLOCATION_COLUMNS,
-            select(
-                wants.c.booking_id,
-                taken.c.ticket_type_id,
-                taken.c.shard_no,
-                wants.c.quantity,
-                bindparam("p_held", AllocationState.HELD.value, type_=Allocation.state.type),
-            ).select_from(taken.join(wants, true())),
-        )
-        .returning(Allocation.shard_no)
-    )
+    """PostgreSQL, a group commit: ``held += p_quantity`` (the sum) on one shard if it has
+    that much, and one allocation per booking, in one statement."""
+    taken = _TAKE.returning(Shard.ticket_type_id, Shard.shard_no).cte("taken")
+    return _allocation_of(taken, many=True).returning(Allocation.shard_no)
 
 
 _TAKE_FOR_MANY = _take_for_many_statement()
@@ -150,8 +136,9 @@ _STOCK_OF = (
 _STOCK_OF_LOCKED = _STOCK_OF.with_for_update(key_share=True)
 
 
-def _take_free_shard_statement() -> Any:
-    """See :meth:`SqlInventoryStore._take_free_shard`."""
+def _take_free_shard_statement(*, many: bool = False) -> Any:
+    """See :meth:`SqlInventoryStore._take_free_shard` (``many``: the sum of a group
+    commit's bookings from one shard, an allocation for each)."""
     shards = bindparam("p_shards", type_=Integer)
     rotation = (Shard.shard_no + (shards - bindparam("p_start", type_=Integer))) % shards
     fits = (
@@ -178,16 +165,17 @@ def _take_free_shard_statement() -> Any:
         .returning(Shard.ticket_type_id, Shard.shard_no)
         .cte("taken")
     )
-    recorded = _allocation_of(taken).returning(Allocation.shard_no).cte("recorded")
+    recorded = _allocation_of(taken, many=many).returning(Allocation.shard_no).cte("recorded")
     committed = (
         select(func.coalesce(func.sum(_left), 0))
         .where(Shard.ticket_type_id == bindparam("p_type_id"), _left > 0)
         .scalar_subquery()
     )
-    return select(select(recorded.c.shard_no).scalar_subquery(), committed, busy)
+    return select(select(func.min(recorded.c.shard_no)).scalar_subquery(), committed, busy)
 
 
 _TAKE_FREE_SHARD = _take_free_shard_statement()
+_TAKE_FREE_SHARD_FOR_MANY = _take_free_shard_statement(many=True)
 _RECORD = insert(Allocation)
 _ALLOCATIONS = (
     select(Allocation.id, Allocation.shard_no, Allocation.quantity)
@@ -309,51 +297,73 @@ class SqlInventoryStore:
         )
 
     async def take(self, ticket_type_id: UUID, takes: Sequence[tuple[UUID, int]]) -> bool:
-        """One shard: one conditional ``UPDATE`` for the sum, the allocations with it (one
-        statement on PostgreSQL). Several shards: each booking as :meth:`reserve` takes
-        it, in order; a refusal gives back what the ones before it took."""
+        """The sum from one shard, with an allocation per booking: on one shard one
+        conditional ``UPDATE`` (the allocations in the same statement on PostgreSQL); on
+        several, PostgreSQL's free-shard pick for the sum (``SKIP LOCKED``, in a
+        savepoint), SQLite's random shard. If no one shard has the sum: each booking as
+        :meth:`reserve` takes it, in order (pieces over shards included); a refusal
+        gives back what the ones before it took."""
         shards = await self._shard_count(ticket_type_id)
         if shards is None or not takes or any(quantity < 1 for _, quantity in takes):
             return False
-        if shards > 1:
-            done: list[tuple[UUID, int]] = []
-            for booking_id, quantity in takes:
-                if not await self.reserve(booking_id, ticket_type_id, quantity):
-                    for taken_for, taken in reversed(done):
-                        await self.release(taken_for, ticket_type_id, taken)
-                    return False
-                done.append((booking_id, quantity))
-            return True
         total = sum(quantity for _, quantity in takes)
-        self._tx.note_shard_lock(ticket_type_id, 0)
-        if self._tx.is_postgres:
-            recorded = await self._tx.rows(
-                _TAKE_FOR_MANY,
-                {
-                    "p_type_id": ticket_type_id,
-                    "p_shard_no": 0,
-                    "p_total": total,
-                    "p_booking_ids": [booking_id for booking_id, _ in takes],
-                    "p_quantities": [quantity for _, quantity in takes],
-                },
+        if len(takes) == 1 and shards > 1:
+            return await self.reserve(takes[0][0], ticket_type_id, total)
+        if await self._take_sum(ticket_type_id, takes, total, shards):
+            return True
+        if shards == 1:
+            return False  # the conditional UPDATE waited for the row's holder: definitive
+        done: list[tuple[UUID, int]] = []
+        for booking_id, quantity in takes:
+            if not await self.reserve(booking_id, ticket_type_id, quantity):
+                for taken_for, taken in reversed(done):
+                    await self.release(taken_for, ticket_type_id, taken)
+                return False
+            done.append((booking_id, quantity))
+        return True
+
+    async def _take_sum(
+        self, ticket_type_id: UUID, takes: Sequence[tuple[UUID, int]], total: int, shards: int
+    ) -> bool:
+        start = random.randrange(shards)  # spreads batches over the shards; not a secret
+        params: dict[str, Any] = {
+            "p_type_id": ticket_type_id,
+            "p_quantity": total,
+            "p_booking_ids": [booking_id for booking_id, _ in takes],
+            "p_quantities": [quantity for _, quantity in takes],
+        }
+        if not self._tx.is_postgres:
+            self._tx.note_shard_lock(ticket_type_id, start)
+            taken = await self._tx.execute(_TAKE, {**params, "p_shard_no": start})
+            if taken.rowcount != 1:
+                return False
+            await self._tx.execute(
+                _RECORD,
+                [
+                    {
+                        "booking_id": booking_id,
+                        "ticket_type_id": ticket_type_id,
+                        "shard_no": start,
+                        "quantity": quantity,
+                        "state": AllocationState.HELD.value,
+                    }
+                    for booking_id, quantity in takes
+                ],
             )
-            return bool(recorded)
-        params = {"p_type_id": ticket_type_id, "p_shard_no": 0, "p_quantity": total}
-        if (await self._tx.execute(_TAKE, params)).rowcount != 1:
+            return True
+        if shards == 1:
+            self._tx.note_shard_lock(ticket_type_id, 0)
+            return bool(await self._tx.rows(_TAKE_FOR_MANY, {**params, "p_shard_no": 0}))
+
+        async def pick() -> Any:
+            return await self._tx.first(
+                _TAKE_FREE_SHARD_FOR_MANY, {**params, "p_start": start, "p_shards": shards}
+            )
+
+        row = await self._tx.in_savepoint(pick, keep=lambda r: r is not None and r[0] is not None)
+        if row is None or row[0] is None:
             return False
-        await self._tx.execute(
-            _RECORD,
-            [
-                {
-                    "booking_id": booking_id,
-                    "ticket_type_id": ticket_type_id,
-                    "shard_no": 0,
-                    "quantity": quantity,
-                    "state": AllocationState.HELD.value,
-                }
-                for booking_id, quantity in takes
-            ],
-        )
+        self._tx.note_shard_lock(ticket_type_id, shards - 1)
         return True
 
     async def lock_available(self, ticket_type_ids: Sequence[UUID]) -> dict[UUID, int]:
