@@ -401,3 +401,23 @@ async def test_a_batch_on_a_sharded_type_gives_each_booking_its_own_part(
             await uow.inventory.release(answer.id, seats.id, answer.items[0].quantity)
         await uow.commit()
     assert await stock(uow_factory, seats) == (0, capacity)
+
+
+async def test_the_rehold_cooldown_is_checked_per_request_in_a_batch(
+    uow_factory: UnitOfWorkFactory, world: World
+) -> None:
+    seats = await world.ticket_type(capacity=20)
+    clock = FixedClock(NOW)
+    bookings = bookings_over(uow_factory, clock, policy=Policy(rehold_limit=2))
+    for _ in range(2):  # "a" holds and releases twice: cooled down
+        (held,) = await bookings.reserve_together([(who("a"), wants(seats, 1))])
+        assert isinstance(held, Booking)
+        await bookings.release(who("a"), held.id)
+    clock.advance(timedelta(seconds=30))
+    answers = await bookings.reserve_together(
+        [(who("a"), wants(seats, 1)), (who("b"), wants(seats, 1)), (who("a"), wants(seats, 2))]
+    )
+    assert codes(answers) == ["hold_cooldown", "held", "hold_cooldown"]
+    refused = answers[0]
+    assert isinstance(refused, DomainError)
+    assert refused.extra["retry_after"] == 15 * 60 - 30

@@ -322,6 +322,15 @@ class MemoryBookingStore(_Store):
         ended.sort(reverse=True)
         return ended[:limit]
 
+    async def ended_unpaid_of(
+        self, buyers: Collection[str], event_id: UUID, *, since: datetime, limit: int
+    ) -> dict[str, list[datetime]]:
+        found = {
+            buyer: await self.ended_unpaid(buyer, event_id, since=since, limit=limit)
+            for buyer in buyers
+        }
+        return {buyer: ended for buyer, ended in found.items() if ended}
+
     async def set_holders(self, booking_id: UUID, holders: tuple[str, ...]) -> bool:
         db = self._db
         booking = db.bookings.get(booking_id)

@@ -213,6 +213,12 @@ class BookingStore(Protocol):
         that ended at or after ``since``: newest first, at most ``limit``."""
         ...
 
+    async def ended_unpaid_of(
+        self, buyers: Collection[str], event_id: UUID, *, since: datetime, limit: int
+    ) -> dict[str, list[datetime]]:
+        """:meth:`ended_unpaid` of each buyer, in one read (a buyer with none: absent)."""
+        ...
+
     async def set_holders(self, booking_id: UUID, holders: tuple[str, ...]) -> bool:
         """Name the ticket holders (one name per ticket), only while the booking is ``held``.
 

@@ -218,13 +218,13 @@ class ReholdCooldown:
         policy = self._policy
         if policy.rehold_limit <= 0 or sale.event is None:
             return
-        for buyer in sorted({hold.buyer for hold in holds}):
-            ended = await uow.bookings.ended_unpaid(
-                buyer,
-                sale.event.id,
-                since=sale.now - policy.rehold_window,
-                limit=policy.rehold_limit,
-            )
+        found = await uow.bookings.ended_unpaid_of(
+            sorted({hold.buyer for hold in holds}),
+            sale.event.id,
+            since=sale.now - policy.rehold_window,
+            limit=policy.rehold_limit,
+        )
+        for buyer, ended in found.items():
             if len(ended) >= policy.rehold_limit:
                 self._until[buyer] = (max(ended) + policy.rehold_cooldown, len(ended))
 

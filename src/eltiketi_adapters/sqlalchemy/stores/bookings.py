@@ -147,6 +147,28 @@ _ENDED_UNPAID_SINCE = (
     .order_by(BookingRow.ended_at.desc())
     .limit(bindparam("p_limit", type_=Integer))
 )
+_ENDED_UNPAID_RANKED = (
+    select(
+        BookingRow.buyer,
+        BookingRow.ended_at,
+        func.row_number()
+        .over(partition_by=BookingRow.buyer, order_by=BookingRow.ended_at.desc())
+        .label("newest"),
+    )
+    .where(
+        BookingRow.buyer.in_(bindparam("p_buyers", expanding=True)),
+        BookingRow.event_id == bindparam("p_event_id"),
+        BookingRow.status.in_(_ENDED_UNPAID),
+        BookingRow.ended_at >= bindparam("p_since"),
+    )
+    .subquery()
+)
+#: Several buyers at once (a group commit): each one's newest ``p_limit``.
+_ENDED_UNPAID_OF = (
+    select(_ENDED_UNPAID_RANKED.c.buyer, _ENDED_UNPAID_RANKED.c.ended_at)
+    .where(_ENDED_UNPAID_RANKED.c.newest <= bindparam("p_limit", type_=Integer))
+    .order_by(_ENDED_UNPAID_RANKED.c.buyer, _ENDED_UNPAID_RANKED.c.ended_at.desc())
+)
 _SET_HOLDERS = (
     update(BookingRow)
     .where(BookingRow.id == bindparam("p_id"), BookingRow.status == BookingStatus.HELD.value)
@@ -295,6 +317,25 @@ class SqlBookingStore:
             {"p_buyer": buyer, "p_event_id": event_id, "p_since": since, "p_limit": limit},
         )
         return [row[0] for row in rows]
+
+    async def ended_unpaid_of(
+        self, buyers: Collection[str], event_id: UUID, *, since: datetime, limit: int
+    ) -> dict[str, list[datetime]]:
+        if not buyers:
+            return {}
+        found: dict[str, list[datetime]] = defaultdict(list)
+        rows = await self._tx.rows(
+            _ENDED_UNPAID_OF,
+            {
+                "p_buyers": sorted(set(buyers)),
+                "p_event_id": event_id,
+                "p_since": since,
+                "p_limit": limit,
+            },
+        )
+        for buyer, ended_at in rows:
+            found[buyer].append(ended_at)
+        return dict(found)
 
     async def set_holders(self, booking_id: UUID, holders: tuple[str, ...]) -> bool:
         result = await self._tx.execute(
