@@ -430,12 +430,13 @@ class ReservationBatch:
             try:
                 for check in checks:
                     check.check(hold, sale, tally)
+                booking = self._booking(hold, sale)  # prices in two currencies: refused
             except DomainError as refusal:
                 decided.append((hold, refusal))
                 continue
             for check in checks:
                 check.count(hold, sale, tally)
-            decided.append((hold, self._booking(hold, sale)))
+            decided.append((hold, booking))
         return decided
 
     def _booking(self, hold: PendingHold, sale: Sale) -> Booking:
