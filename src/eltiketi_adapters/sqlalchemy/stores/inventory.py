@@ -134,6 +134,14 @@ _STOCK_OF = (
     .order_by(Shard.ticket_type_id, Shard.shard_no)
 )
 _STOCK_OF_LOCKED = _STOCK_OF.with_for_update(key_share=True)
+#: The shards of one type with stock, for spreading a batch over them: on PostgreSQL
+#: those no one else holds, locked (``SKIP LOCKED``: never waits).
+_FREE_STOCK_OF = (
+    select(Shard.shard_no, _left)
+    .where(Shard.ticket_type_id == bindparam("p_type_id"), _left > 0)
+    .order_by(Shard.shard_no)
+)
+_FREE_STOCK_OF_LOCKED = _FREE_STOCK_OF.with_for_update(key_share=True, skip_locked=True)
 
 
 def _take_free_shard_statement(*, many: bool = False) -> Any:
@@ -300,9 +308,11 @@ class SqlInventoryStore:
         """The sum from one shard, with an allocation per booking: on one shard one
         conditional ``UPDATE`` (the allocations in the same statement on PostgreSQL); on
         several, PostgreSQL's free-shard pick for the sum (``SKIP LOCKED``, in a
-        savepoint), SQLite's random shard. If no one shard has the sum: each booking as
-        :meth:`reserve` takes it, in order (pieces over shards included); a refusal
-        gives back what the ones before it took."""
+        savepoint), SQLite's random shard. If no one shard has the sum, the bookings are
+        spread over the free shards (:meth:`_take_spread`); if those cannot hold them all,
+        nothing is taken (False) — never waiting for a busy shard of a type this
+        transaction already holds shards of. After :meth:`lock_available` every shard
+        with stock is ours, so a take within it always fits."""
         shards = await self._shard_count(ticket_type_id)
         if shards is None or not takes or any(quantity < 1 for _, quantity in takes):
             return False
@@ -313,14 +323,87 @@ class SqlInventoryStore:
             return True
         if shards == 1:
             return False  # the conditional UPDATE waited for the row's holder: definitive
-        done: list[tuple[UUID, int]] = []
-        for booking_id, quantity in takes:
-            if not await self.reserve(booking_id, ticket_type_id, quantity):
-                for taken_for, taken in reversed(done):
-                    await self.release(taken_for, ticket_type_id, taken)
-                return False
-            done.append((booking_id, quantity))
+        placed, left_over = await self._take_spread(ticket_type_id, takes)
+        if left_over:
+            # The free shards cannot hold them all. Waiting here for a busy shard could
+            # close a cycle (this transaction already holds shards of the type), so give
+            # back and refuse: the batch runs again carefully, locking every shard with
+            # stock first, in order (lock_available), and then every take fits.
+            for taken_for, taken in reversed(placed):
+                await self.release(taken_for, ticket_type_id, taken)
+            return False
         return True
+
+    async def _take_spread(
+        self, ticket_type_id: UUID, takes: Sequence[tuple[UUID, int]]
+    ) -> tuple[list[tuple[UUID, int]], list[tuple[UUID, int]]]:
+        """No one shard has the batch's sum: spread its bookings over the shards that are
+        free now (on PostgreSQL locked with ``SKIP LOCKED``, so nobody is waited for),
+        each booking whole in the first shard that has room from a random start, else in
+        pieces — one conditional ``UPDATE`` per shard and one multi-row ``INSERT`` of
+        the allocations. Returns the bookings placed and, in order, those the free
+        shards could not hold."""
+        statement = _FREE_STOCK_OF_LOCKED if self._tx.is_postgres else _FREE_STOCK_OF
+        rows = await self._tx.rows(statement, {"p_type_id": ticket_type_id})
+        left = {int(shard_no): int(available) for shard_no, available in rows}
+        if not left:
+            return [], list(takes)
+        self._tx.note_shard_lock(ticket_type_id, max(left))
+        order = sorted(left)
+        start = random.randrange(len(order))
+        rotation = order[start:] + order[:start]
+        pieces: list[tuple[UUID, int, int]] = []
+        placed: list[tuple[UUID, int]] = []
+        left_over: list[tuple[UUID, int]] = []
+        for booking_id, quantity in takes:
+            whole = next((n for n in rotation if left[n] >= quantity), None)
+            if whole is not None:
+                plan = [(whole, quantity)]
+            elif sum(left.values()) >= quantity:
+                plan, remaining = [], quantity
+                for shard_no in order:
+                    piece = min(remaining, left[shard_no])
+                    if piece > 0:
+                        plan.append((shard_no, piece))
+                        remaining -= piece
+            else:
+                left_over.append((booking_id, quantity))
+                continue
+            for shard_no, piece in plan:
+                left[shard_no] -= piece
+                pieces.append((booking_id, shard_no, piece))
+            placed.append((booking_id, quantity))
+        per_shard: dict[int, int] = {}
+        for _, shard_no, piece in pieces:
+            per_shard[shard_no] = per_shard.get(shard_no, 0) + piece
+        for shard_no in sorted(per_shard):
+            taken = await self._tx.execute(
+                _TAKE,
+                {
+                    "p_type_id": ticket_type_id,
+                    "p_shard_no": shard_no,
+                    "p_quantity": per_shard[shard_no],
+                },
+            )
+            if taken.rowcount != 1:
+                raise InventoryInvariantBroken(
+                    f"shard {shard_no} of {ticket_type_id} refused {per_shard[shard_no]} while locked"
+                )
+        if pieces:
+            await self._tx.execute(
+                _RECORD,
+                [
+                    {
+                        "booking_id": booking_id,
+                        "ticket_type_id": ticket_type_id,
+                        "shard_no": shard_no,
+                        "quantity": piece,
+                        "state": AllocationState.HELD.value,
+                    }
+                    for booking_id, shard_no, piece in pieces
+                ],
+            )
+        return placed, left_over
 
     async def _take_sum(
         self, ticket_type_id: UUID, takes: Sequence[tuple[UUID, int]], total: int, shards: int
