@@ -17,7 +17,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from eltiketi_adapters.sqlalchemy import event_read_sql
-from eltiketi_bench import raw
+from eltiketi_bench import raw, server
 from eltiketi_bench.database import BenchDatabase
 from eltiketi_bench.driver import DriverResult, Mode, Plan
 from eltiketi_bench.loadrun import ProgressLine, run_driver
@@ -57,6 +57,8 @@ class Context:
     """PostgreSQL backend CPU and sessions opened during the last :func:`drive`."""
     also_profile: list[Child] = field(default_factory=list)
     """Processes besides the API to record with ``--profile`` (the Kafka workers)."""
+    env: dict[str, str] = field(default_factory=dict)
+    """The environment the API processes start with."""
     last_batches: dict[str, Any] = field(default_factory=dict)
     """The group commit's batches of holds during the last :func:`drive` (empty: none)."""
 
@@ -306,6 +308,27 @@ async def flash_sale(ctx: Context, scenario: Scenario, *, shards: int) -> Scenar
             f"accepted {driven.ok:,} but the database holds {stock.taken:,} "
             f"(allocations {stock.allocated:,})"
         )
+    return result
+
+
+async def flash_sale_ungrouped(ctx: Context, scenario: Scenario) -> ScenarioResult:
+    """a again, on API processes that commit every hold alone (grouping off): the same
+    run's figure for what the group commit changed. It replaces the API processes
+    (so it runs after every other in-process scenario)."""
+    assert ctx.api is not None
+    ctx.progress.update(f"  {scenario.label}: restarting the API with grouping off…")
+    await ctx.api.stop()
+    ctx.api = ApiServers(
+        len(ctx.api.bases),
+        env={**ctx.env, server.GROUPING: "off"},
+        log_dir=ctx.workdir,
+        tag="ungrouped",
+    )
+    await ctx.api.start()
+    result = await flash_sale(ctx, scenario, shards=1)
+    grouped = ctx.results.get(Scenario.FLASH_SALE)
+    if grouped is not None and grouped.accepted_per_s and result.accepted_per_s:
+        result.extra["grouped_speedup"] = round(grouped.accepted_per_s / result.accepted_per_s, 2)
     return result
 
 

@@ -572,22 +572,23 @@ class HoldBatcher:
         on_batch: BatchObserver | None = None,
     ) -> None:
         self._run = run
-        self._batching = batching
+        #: how batches form; may be replaced while running (``Batching(max_size=1)``: off)
+        self.batching = batching
         self._lanes: dict[Hashable, _Lane] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.on_batch = on_batch
 
     async def submit(self, hold: PendingHold) -> Booking:
-        key: Hashable = hold.request.event_id if self._batching.per_event else None
+        key: Hashable = hold.request.event_id if self.batching.per_event else None
         lane = self._lanes.get(key)
         if lane is None:
             lane = self._lanes[key] = _Lane()
         lane.queue.append(hold)
-        if lane.in_flight == 0 or len(lane.queue) >= self._batching.max_size:
+        if lane.in_flight == 0 or len(lane.queue) >= self.batching.max_size:
             self._launch(key, lane)
         elif lane.timer is None:
             lane.timer = asyncio.get_running_loop().call_later(
-                self._batching.max_wait.total_seconds(), self._on_timer, key, lane
+                self.batching.max_wait.total_seconds(), self._on_timer, key, lane
             )
         return await hold.future
 
@@ -597,14 +598,14 @@ class HoldBatcher:
             self._launch(key, lane)
 
     def _launch(self, key: Hashable, lane: _Lane) -> None:
-        if lane.in_flight >= self._batching.max_in_flight:
+        if lane.in_flight >= self.batching.max_in_flight:
             return  # the batch that ends next takes them
         if lane.timer is not None:
             lane.timer.cancel()
             lane.timer = None
         lane.queue = [hold for hold in lane.queue if not hold.future.done()]  # callers gone
-        batch = lane.queue[: self._batching.max_size]
-        del lane.queue[: self._batching.max_size]
+        batch = lane.queue[: self.batching.max_size]
+        del lane.queue[: self.batching.max_size]
         if not batch:
             if lane.in_flight == 0 and self._lanes.get(key) is lane:
                 del self._lanes[key]
@@ -619,7 +620,7 @@ class HoldBatcher:
         task.add_done_callback(self._tasks.discard)
         if lane.queue and lane.timer is None:  # more than one batch was waiting
             lane.timer = loop.call_later(
-                self._batching.max_wait.total_seconds(), self._on_timer, key, lane
+                self.batching.max_wait.total_seconds(), self._on_timer, key, lane
             )
 
     async def _batch(self, key: Hashable, lane: _Lane, batch: list[PendingHold]) -> None:
