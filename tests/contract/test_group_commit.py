@@ -19,15 +19,23 @@ import pytest
 
 from eltiketi_adapters.memory.clock import FixedClock
 from eltiketi_adapters.memory.ids import RandomIds
-from eltiketi_core.domain.booking import Booking
+from eltiketi_core.domain.booking import Booking, Contact
 from eltiketi_core.domain.catalog import EventStatus, TicketType
 from eltiketi_core.domain.events import BookingCreated, BookingExpired
 from eltiketi_core.domain.identity import Principal
 from eltiketi_core.errors import DomainError
+from eltiketi_core.ports.stores import IdempotencyRecord
 from eltiketi_core.ports.uow import UnitOfWork, UnitOfWorkFactory
 from eltiketi_core.usecases.booking import Bookings
 from eltiketi_core.usecases.policy import Policy
-from eltiketi_core.usecases.reservation import Batching, ItemRequest, ReserveRequest
+from eltiketi_core.usecases.reservation import (
+    Batching,
+    ItemRequest,
+    KeyTaken,
+    PendingHold,
+    ReservationBatch,
+    ReserveRequest,
+)
 from tests.contract.backends import POSTGRES
 from tests.contract.builders import T0, World, new_ticket_type
 
@@ -421,3 +429,26 @@ async def test_the_rehold_cooldown_is_checked_per_request_in_a_batch(
     refused = answers[0]
     assert isinstance(refused, DomainError)
     assert refused.extra["retry_after"] == 15 * 60 - 30
+
+
+async def test_a_key_taken_meanwhile_replays_and_the_rest_is_decided_without_it(
+    uow_factory: UnitOfWorkFactory, world: World
+) -> None:
+    """Another process committed "k" between this request's replay check and its batch:
+    it gets KeyTaken (and replays), and what it would have used goes to the others."""
+    seats = await world.ticket_type(capacity=20)
+    async with uow_factory() as uow:
+        await uow.idempotency.add(
+            IdempotencyRecord(user="a", key="k", request_hash="h", response=b"{}", created_at=NOW)
+        )
+        await uow.commit()
+    batch = ReservationBatch(
+        uow_factory, FixedClock(NOW), RandomIds(), Policy(max_tickets_per_buyer=3, rehold_limit=0)
+    )
+    contact = Contact(email="a@example.org")
+    first = PendingHold(who("a"), wants(seats, 2), contact, idempotency_key="k", request_hash="x")
+    second = PendingHold(who("a"), wants(seats, 2), contact)  # fits once the first is out
+    await batch.run([first, second])
+    assert isinstance(first.future.exception(), KeyTaken)
+    assert isinstance(second.future.result(), Booking)
+    assert await stock(uow_factory, seats) == (2, 18)

@@ -168,12 +168,30 @@ class HoldCheck(Protocol):
         """``hold`` is admitted: book what it uses, for the requests after it."""
         ...
 
+    async def record(self, uow: UnitOfWork, kept: Sequence[tuple[PendingHold, Booking]]) -> None:
+        """Write what the holds kept in this transaction used (a code's uses, with a
+        conditional ``UPDATE`` of its own), before the bookings and the stock."""
+        ...
 
-class SaleRules:
-    """The event on sale, the types its own, quantities per booking, the sale windows."""
+
+class Check:
+    """A :class:`HoldCheck` that needs nothing beyond ``check``: the other steps do nothing."""
 
     async def prepare(self, uow: UnitOfWork, sale: Sale, holds: Sequence[PendingHold]) -> None:
         return None
+
+    def check(self, hold: PendingHold, sale: Sale, tally: Tally) -> None:
+        return None
+
+    def count(self, hold: PendingHold, sale: Sale, tally: Tally) -> None:
+        return None
+
+    async def record(self, uow: UnitOfWork, kept: Sequence[tuple[PendingHold, Booking]]) -> None:
+        return None
+
+
+class SaleRules(Check):
+    """The event on sale, the types its own, quantities per booking, the sale windows."""
 
     def check(self, hold: PendingHold, sale: Sale, tally: Tally) -> None:
         event = sale.event
@@ -198,11 +216,8 @@ class SaleRules:
                 )
             ticket_type.check_on_sale(sale.now)
 
-    def count(self, hold: PendingHold, sale: Sale, tally: Tally) -> None:
-        return None
 
-
-class ReholdCooldown:
+class ReholdCooldown(Check):
     """The re-hold throttle (see :class:`Policy`), from the buyers' stored holds.
 
     Read after the sale took the buyers' locks for this event, so a buyer's own
@@ -242,11 +257,8 @@ class ReholdCooldown:
             until=until.isoformat(),
         )
 
-    def count(self, hold: PendingHold, sale: Sale, tally: Tally) -> None:
-        return None
 
-
-class BuyerLimit:
+class BuyerLimit(Check):
     """At most ``max_tickets_per_buyer`` held (unexpired) or bought (unrefunded) per
     buyer and event; two requests of one buyer in one batch count together."""
 
@@ -274,7 +286,7 @@ class BuyerLimit:
         tally["buyer_limit"][hold.buyer] += hold.wanted
 
 
-class StockCheck:
+class StockCheck(Check):
     """Careful batches only: the stock locked and read first, then each request takes
     from what the ones before it left (the first short type in id order refuses it)."""
 
@@ -303,6 +315,14 @@ class StockCheck:
 
 class _Shortage(Exception):
     """An optimistic take found too little stock: run the batch again carefully."""
+
+
+class _KeysTaken(Exception):
+    """Idempotency-Keys of these holds (by ``id``) were committed by other requests."""
+
+    def __init__(self, holds: set[int]) -> None:
+        super().__init__(f"{len(holds)} idempotency keys taken")
+        self.holds = holds
 
 
 CheckFactory = Callable[[Policy], list[HoldCheck]]
@@ -335,26 +355,37 @@ class ReservationBatch:
         """Answer every hold's future. Returns whether the stock ran short (the lane's
         next batch then starts careful)."""
         live = [hold for hold in holds if not hold.future.done()]
-        if not live:
-            return careful
+        short = False
         try:
-            try:
-                answers, short = await self._transaction(live, careful=careful)
-            except _Shortage:
-                answers, short = await self._transaction(live, careful=True)
-                short = True
+            while live:
+                try:
+                    answers, refused = await self._transaction(live, careful=careful)
+                except _Shortage:
+                    if careful:
+                        raise  # a take within locked stock failed: not a request's answer
+                    careful = short = True
+                    continue
+                except _KeysTaken as taken:
+                    # Another request committed these keys first: they replay its answer,
+                    # and the others are decided again without them (what they used of
+                    # the tally is not theirs to use).
+                    for hold in live:
+                        if id(hold) in taken.holds:
+                            _answer(hold, KeyTaken())
+                    live = [hold for hold in live if id(hold) not in taken.holds]
+                    continue
+                for hold, answer in zip(live, answers, strict=True):
+                    _answer(hold, answer)
+                return short or refused
         except Exception as error:
             if len(live) == 1:
                 _answer(live[0], error)
-                return careful
+                return short
             logger.warning(
                 "a batch of %d reservations failed; running each alone", len(live), exc_info=error
             )
             for hold in live:
-                careful = await self.run([hold], careful=careful)
-            return careful
-        for hold, answer in zip(live, answers, strict=True):
-            _answer(hold, answer)
+                short = await self.run([hold], careful=careful or short) or short
         return short
 
     async def _transaction(
@@ -362,24 +393,23 @@ class ReservationBatch:
     ) -> tuple[list[Booking | Exception], bool]:
         """One transaction for ``holds``: their answers, and whether stock refused one."""
         answers: dict[int, Booking | Exception] = {}
-        admitted: list[tuple[PendingHold, Booking]] = []
+        groups: list[tuple[Sequence[HoldCheck], list[tuple[PendingHold, Booking]]]] = []
         outcome = _Outcome()
         async with self._uow() as uow:
             by_event: dict[UUID, list[PendingHold]] = {}
             for hold in holds:
                 by_event.setdefault(hold.request.event_id, []).append(hold)
             for event_id in sorted(by_event):
-                group = by_event[event_id]
-                decided = await self._decide(uow, event_id, group, careful, outcome)
+                checks, decided = await self._decide(
+                    uow, event_id, by_event[event_id], careful, outcome
+                )
+                admitted = []
                 for hold, answer in decided:
                     answers[id(hold)] = answer
                     if isinstance(answer, Booking):
                         admitted.append((hold, answer))
-            kept = await self._write(uow, admitted)
-            for hold, _booking in admitted:
-                if id(hold) not in kept:
-                    answers[id(hold)] = KeyTaken()
-            if kept or outcome.released:
+                groups.append((checks, admitted))
+            if await self._write(uow, groups) or outcome.released:
                 await uow.commit()
         return [answers[id(hold)] for hold in holds], outcome.short
 
@@ -390,8 +420,9 @@ class ReservationBatch:
         holds: list[PendingHold],
         careful: bool,
         outcome: _Outcome,
-    ) -> list[tuple[PendingHold, Booking | Exception]]:
-        """Open the event's sale for every buyer and pass each hold through the checks."""
+    ) -> tuple[Sequence[HoldCheck], list[tuple[PendingHold, Booking | Exception]]]:
+        """Open the event's sale for every buyer and pass each hold through the checks
+        (returned with the answers: they write what the kept holds used)."""
         type_ids = sorted({i.ticket_type_id for hold in holds for i in hold.request.items})
         buyers = sorted({hold.buyer for hold in holds})
         found = await uow.catalog.open_for_sale(
@@ -403,7 +434,7 @@ class ReservationBatch:
         for check in checks:
             await check.prepare(uow, sale, holds)
         if not careful:
-            return self._pass(checks, sale, holds)
+            return checks, self._pass(checks, sale, holds)
         stock = StockCheck()
         await stock.prepare(uow, sale, holds)
         decided = self._pass([*checks, stock], sale, holds)
@@ -419,7 +450,7 @@ class ReservationBatch:
                 await stock.prepare(uow, sale, holds)
                 decided = self._pass([*checks, stock], sale, holds)
         outcome.short |= bool(stock.short)
-        return decided
+        return [*checks, stock], decided
 
     def _pass(
         self, checks: Sequence[HoldCheck], sale: Sale, holds: Sequence[PendingHold]
@@ -463,13 +494,16 @@ class ReservationBatch:
         )
 
     async def _write(
-        self, uow: UnitOfWork, admitted: list[tuple[PendingHold, Booking]]
-    ) -> set[int]:
-        """Write the admitted holds, stock last; the ids of the holds kept (an
-        Idempotency-Key another request committed first drops its hold)."""
-        keyed = [(hold, booking) for hold, booking in admitted if hold.idempotency_key is not None]
-        stored = (
-            await uow.idempotency.add_many(
+        self,
+        uow: UnitOfWork,
+        groups: Sequence[tuple[Sequence[HoldCheck], list[tuple[PendingHold, Booking]]]],
+    ) -> bool:
+        """Write the admitted holds, stock last; whether anything was written. An
+        Idempotency-Key another request committed first raises :class:`_KeysTaken`."""
+        kept = [pair for _, admitted in groups for pair in admitted]
+        keyed = [(hold, booking) for hold, booking in kept if hold.idempotency_key is not None]
+        if keyed:
+            stored = await uow.idempotency.add_many(
                 [
                     IdempotencyRecord(
                         user=hold.buyer,
@@ -482,16 +516,17 @@ class ReservationBatch:
                     if hold.idempotency_key is not None
                 ]
             )
-            if keyed
-            else set()
-        )
-        kept = [
-            (hold, booking)
-            for hold, booking in admitted
-            if hold.idempotency_key is None or (hold.buyer, hold.idempotency_key) in stored
-        ]
+            taken = {
+                id(hold) for hold, _ in keyed if (hold.buyer, hold.idempotency_key) not in stored
+            }
+            if taken:
+                raise _KeysTaken(taken)
         if not kept:
-            return set()
+            return False
+        for checks, admitted in groups:
+            if admitted:
+                for check in checks:
+                    await check.record(uow, admitted)
         await uow.bookings.add_many([booking for _, booking in kept])
         for _, booking in kept:
             uow.record(
@@ -515,7 +550,7 @@ class ReservationBatch:
         for type_id in sorted(takes):
             if not await uow.inventory.take(type_id, takes[type_id]):
                 raise _Shortage(type_id)
-        return {id(hold) for hold, _ in kept}
+        return True
 
 
 class _Outcome:
