@@ -29,10 +29,14 @@ The pieces, in the order a batch uses them:
   error, a bug), each of its requests runs again alone, so one cannot poison the
   others.
 
+* An Idempotency-Key another process committed first rolls the batch back: that
+  request replays the other's answer, the rest run again without it.
+
 A rule checked per request inside the reservation (an admission pass, a code with
 counted uses) is one more :class:`HoldCheck`: ``prepare`` reads what the batch
 needs in bulk, ``check`` refuses a request, ``count`` books what an admitted one
-uses in the tally that later requests are checked against.
+uses in the tally that later requests are checked against, ``record`` writes what
+the kept ones used.
 """
 
 from __future__ import annotations
