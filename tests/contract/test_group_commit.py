@@ -23,7 +23,7 @@ from eltiketi_core.domain.booking import Booking, Contact
 from eltiketi_core.domain.catalog import EventStatus, TicketType
 from eltiketi_core.domain.events import BookingCreated, BookingExpired
 from eltiketi_core.domain.identity import Principal
-from eltiketi_core.errors import DomainError
+from eltiketi_core.errors import DomainError, InventoryInvariantError
 from eltiketi_core.ports.stores import IdempotencyRecord
 from eltiketi_core.ports.uow import UnitOfWork, UnitOfWorkFactory
 from eltiketi_core.usecases.booking import Bookings
@@ -371,7 +371,7 @@ async def test_take_is_all_or_nothing_and_records_each_booking(
     assert await stock(uow_factory, seats) == (5, 3)
     async with uow_factory() as uow:
         await uow.inventory.release(first, seats.id, 3)
-        with pytest.raises(Exception):  # noqa: B017 - each adapter's invariant error
+        with pytest.raises(InventoryInvariantError):
             await uow.inventory.release(second, seats.id, 3)
     async with uow_factory() as uow:
         await uow.inventory.release(second, seats.id, 2)

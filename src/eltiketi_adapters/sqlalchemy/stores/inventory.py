@@ -386,7 +386,7 @@ class SqlInventoryStore:
                 },
             )
             if taken.rowcount != 1:
-                raise InventoryInvariantBroken(
+                raise InventoryInvariantError(
                     f"shard {shard_no} of {ticket_type_id} refused {per_shard[shard_no]} while locked"
                 )
         if pieces:
