@@ -27,6 +27,7 @@ class Scenario(StrEnum):
     READS = "e"
     HOLD_LATENCY = "f"
     EVENT_PAGE = "g"
+    FLASH_SALE_UNGROUPED = "h"
 
     @property
     def label(self) -> str:
@@ -41,6 +42,7 @@ _LABELS = {
     Scenario.READS: "e reads GET /v1/events/{id}",
     Scenario.HOLD_LATENCY: "f holds at half rate (open loop)",
     Scenario.EVENT_PAGE: "g event page GET /events/{id} (HTML)",
+    Scenario.FLASH_SALE_UNGROUPED: "h flash sale, one hold per transaction",
 }
 
 

@@ -135,6 +135,7 @@ async def run_bench(options: BenchOptions, progress: ProgressLine | None = None)
         buyers = max(size.flash_buyers, size.purchase_buyers)
         ctx.tokens = mint_tokens(data_dir, buyers)
         env = base_env(db, data_dir)
+        ctx.env = env
         in_process = [s for s in options.scenarios if s is not Scenario.PURCHASE_KAFKA]
         if Scenario.PURCHASE_KAFKA in options.scenarios:
             if (missing := kafka_missing()) is not None:
@@ -208,6 +209,7 @@ def _runner_for(scenario: Scenario) -> Runner:
         Scenario.READS: sc.reads,
         Scenario.HOLD_LATENCY: sc.hold_latency,
         Scenario.EVENT_PAGE: sc.event_page,
+        Scenario.FLASH_SALE_UNGROUPED: sc.flash_sale_ungrouped,
     }
     return size_shards[scenario]  # type: ignore[return-value]
 

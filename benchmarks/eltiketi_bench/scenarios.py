@@ -13,8 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
 from eltiketi_adapters.sqlalchemy import event_read_sql
-from eltiketi_bench import raw
+from eltiketi_bench import raw, server
 from eltiketi_bench.database import BenchDatabase
 from eltiketi_bench.driver import DriverResult, Mode, Plan
 from eltiketi_bench.loadrun import ProgressLine, run_driver
@@ -54,6 +57,10 @@ class Context:
     """PostgreSQL backend CPU and sessions opened during the last :func:`drive`."""
     also_profile: list[Child] = field(default_factory=list)
     """Processes besides the API to record with ``--profile`` (the Kafka workers)."""
+    env: dict[str, str] = field(default_factory=dict)
+    """The environment the API processes start with."""
+    last_batches: dict[str, Any] = field(default_factory=dict)
+    """The group commit's batches of holds during the last :func:`drive` (empty: none)."""
 
     @property
     def bases(self) -> list[str]:
@@ -109,6 +116,7 @@ async def drive(
         rate_per_s=rate_per_s,
         max_seconds=max_seconds,
     )
+    batches_before = await hold_batches(ctx.bases)
     cpu_before = ctx.api.cpu_seconds()
     pg_before = await ctx.db.activity(PRODUCT_APPLICATION_NAME)
     pg_cpu_before = {pid: cpu_seconds(pid) for pid in pg_before.pids}
@@ -134,7 +142,62 @@ async def drive(
         ),
         "sessions_opened": pg_after.sessions - pg_before.sessions,
     }
+    ctx.last_batches = batch_summary(batches_before, await hold_batches(ctx.bases))
     return result, api_cpu
+
+
+async def hold_batches(bases: list[str]) -> dict[str, float]:
+    """``eltiketi_hold_batch_size`` summed over the API processes: ``count``, ``sum`` and
+    the cumulative bucket counts (``le:<bound>``), from each one's ``/metrics``."""
+    totals: dict[str, float] = {}
+    async with httpx.AsyncClient(timeout=10) as client:
+        for base in bases:
+            answer = await client.get(f"{base}/metrics")
+            if answer.status_code != 200:
+                continue
+            for family in text_string_to_metric_families(answer.text):
+                if family.name != "eltiketi_hold_batch_size":
+                    continue
+                for sample in family.samples:
+                    if sample.name.endswith("_bucket"):
+                        key = f"le:{sample.labels['le']}"
+                    elif sample.name.endswith(("_count", "_sum")):
+                        key = sample.name.rsplit("_", 1)[1]
+                    else:
+                        continue
+                    totals[key] = totals.get(key, 0.0) + sample.value
+    return totals
+
+
+def batch_summary(before: dict[str, float], after: dict[str, float]) -> dict[str, Any]:
+    """The batches between two scrapes: how many, holds per batch on average, and how many
+    batches had at most each bucket's size (non-cumulative: ``"3-4": n``)."""
+    delta = {key: after.get(key, 0.0) - before.get(key, 0.0) for key in after}
+    batches = int(delta.get("count", 0))
+    if batches <= 0:
+        return {}
+    bounds = sorted(
+        (float(key[3:]), key) for key in delta if key.startswith("le:") and key != "le:+Inf"
+    )
+    by_size: dict[str, int] = {}
+    below, lower = 0, 0.0
+    for bound, key in [*bounds, (float("inf"), "le:+Inf")]:
+        upto = int(delta.get(key, 0))
+        if upto > below:
+            first, last = int(lower) + 1, bound
+            label = (
+                f"{first}+"
+                if last == float("inf")
+                else (str(int(last)) if first >= last else f"{first}-{int(last)}")
+            )
+            by_size[label] = upto - below
+        below, lower = upto, bound
+    return {
+        "batches": batches,
+        "holds": int(delta.get("sum", 0)),
+        "mean": round(delta.get("sum", 0.0) / batches, 2),
+        "by_size": by_size,
+    }
 
 
 def fill_from_driver(
@@ -179,6 +242,8 @@ def fill_postgres(result: ScenarioResult, ctx: Context) -> None:
     )
     result.extra["cpu_s"]["postgres_backends"] = postgres["backend_cpu_s"]
     result.extra["pg_sessions_opened"] = postgres["sessions_opened"]
+    if ctx.last_batches:
+        result.extra["hold_batches"] = ctx.last_batches
 
 
 def fill_raw(result: ScenarioResult, baseline: raw.RawResult, *, comparable: bool = True) -> None:
@@ -243,6 +308,27 @@ async def flash_sale(ctx: Context, scenario: Scenario, *, shards: int) -> Scenar
             f"accepted {driven.ok:,} but the database holds {stock.taken:,} "
             f"(allocations {stock.allocated:,})"
         )
+    return result
+
+
+async def flash_sale_ungrouped(ctx: Context, scenario: Scenario) -> ScenarioResult:
+    """a again, on API processes that commit every hold alone (grouping off): the same
+    run's figure for what the group commit changed. It replaces the API processes
+    (so it runs after every other in-process scenario)."""
+    assert ctx.api is not None
+    ctx.progress.update(f"  {scenario.label}: restarting the API with grouping off…")
+    await ctx.api.stop()
+    ctx.api = ApiServers(
+        len(ctx.api.bases),
+        env={**ctx.env, server.GROUPING: "off"},
+        log_dir=ctx.workdir,
+        tag="ungrouped",
+    )
+    await ctx.api.start()
+    result = await flash_sale(ctx, scenario, shards=1)
+    grouped = ctx.results.get(Scenario.FLASH_SALE)
+    if grouped is not None and grouped.accepted_per_s and result.accepted_per_s:
+        result.extra["grouped_speedup"] = round(grouped.accepted_per_s / result.accepted_per_s, 2)
     return result
 
 

@@ -68,6 +68,12 @@ class Metrics:
             "Requests let through unlimited because the rate-limit storage failed.",
             registry=self.registry,
         )
+        self.hold_batch_size = Histogram(
+            "eltiketi_hold_batch_size",
+            "Reservations per group-committed batch (one transaction each).",
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128),
+            registry=self.registry,
+        )
         self.dead_letters = Gauge(
             "eltiketi_dead_letters",
             "Events a handler gave up on (in-process bus), since start.",

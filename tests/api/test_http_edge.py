@@ -3,6 +3,8 @@ webhooks, and the dev token route."""
 
 from __future__ import annotations
 
+import asyncio
+import re
 from typing import Any
 
 import pytest
@@ -67,6 +69,21 @@ async def test_probes_metrics_and_schema(api: Api) -> None:
     assert schema["paths"]["/v1/bookings"]["post"]["security"] == [{"bearer": []}]
     assert "security" not in schema["paths"]["/v1/events"]["get"]
     assert "security" not in schema["paths"]["/v1/tickets/keys"]["get"]
+
+
+async def test_metrics_report_the_size_of_each_batch_of_holds(api: Api) -> None:
+    event_id, type_id = await api.sale()
+    buyers = [api.customer(f"batch-{n}") for n in range(6)]
+    answers = await asyncio.gather(*(api.hold(who, event_id, type_id) for who in buyers))
+    assert [answer.status_code for answer in answers] == [201] * 6
+
+    text = (await api.client.get("/metrics")).text
+
+    count = re.search(r"^eltiketi_hold_batch_size_count ([0-9.e+]+)$", text, re.MULTILINE)
+    total = re.search(r"^eltiketi_hold_batch_size_sum ([0-9.e+]+)$", text, re.MULTILINE)
+    assert count is not None and total is not None
+    assert float(total[1]) == 6  # every hold went through a batch, counted once
+    assert 1 <= float(count[1]) <= 6
 
 
 async def test_readiness_reports_stopped_background_work(start_app: Any) -> None:

@@ -17,7 +17,7 @@ def test_smoke_runs_every_scenario_with_some_load() -> None:
     assert numbers and all(value > 0 for value in numbers.values()), numbers
     assert SMOKE.flash_capacity >= SMOKE.flash_buyers  # every buyer can get a ticket
     assert SMOKE.flash_capacity >= SMOKE.shards
-    assert [s.value for s in parse_scenarios(None)] == ["a", "b", "c", "d", "e", "f", "g"]
+    assert [s.value for s in parse_scenarios(None)] == ["a", "b", "c", "d", "e", "f", "g", "h"]
 
 
 @pytest.mark.parametrize("size", [FULL, QUICK], ids=lambda s: s.name)

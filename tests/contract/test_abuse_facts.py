@@ -90,6 +90,10 @@ async def test_ended_unpaid_lists_the_buyers_ended_holds_for_the_event_newest_fi
         assert await uow.bookings.ended_unpaid(buyer, event_id, since=at(181), limit=10) == []
         assert await uow.bookings.ended_unpaid("bob", event_id, since=at(0), limit=10) == [at(100)]
         assert held.status is BookingStatus.HELD
+        # several buyers at once (a group commit), each with its own limit
+        assert await uow.bookings.ended_unpaid_of(
+            ["alice", "bob", "carol"], event_id, since=at(61), limit=2
+        ) == {"alice": [at(180), at(120)], "bob": [at(100)]}
 
 
 async def test_an_ended_hold_rolled_back_is_not_counted(

@@ -36,8 +36,8 @@ FIELDS = (
     "raw_per_s",
     "ratio",
 )
-LETTERS = ["a", "b", "c", "d", "e", "f", "g"]
-WITH_BASELINE = {"a", "b", "c", "d", "e", "g"}
+LETTERS = ["a", "b", "c", "d", "e", "f", "g", "h"]
+WITH_BASELINE = {"a", "b", "c", "d", "e", "g", "h"}
 
 
 def _postgres_problem() -> str | None:
@@ -99,11 +99,21 @@ def test_nothing_is_oversold_and_stock_adds_up(smoke_report: dict[str, Any]) -> 
     for letter, row in rows.items():
         if row["status"] == "ok":
             assert row["oversold"] == 0, letter
-    for letter in ("a", "b"):
+    for letter in ("a", "b", "h"):
         flash = rows[letter]
         assert flash["extra"]["sold_out"], f"{letter} did not sell out"
         assert flash["extra"]["stock_matches_accepted"], flash["extra"]["stock"]
         assert flash["raw"]["sold_out"], f"{letter}: the baseline did not sell out"
+
+
+def test_flash_sales_report_how_holds_were_grouped(smoke_report: dict[str, Any]) -> None:
+    rows = _by_letter(smoke_report)
+    grouped = rows["a"]["extra"]["hold_batches"]
+    assert grouped["holds"] == rows["a"]["attempts"]  # every hold went through a batch
+    assert grouped["batches"] <= grouped["holds"]
+    alone = rows["h"]["extra"]["hold_batches"]
+    assert alone["batches"] == alone["holds"] == rows["h"]["attempts"]  # one hold each
+    assert alone["by_size"] == {"1": alone["batches"]}
 
 
 def test_purchases_issue_tickets_and_send_them(smoke_report: dict[str, Any]) -> None:

@@ -114,7 +114,12 @@ class MemoryCatalogStore(_Store):
         )
 
     async def open_for_sale(
-        self, event_id: UUID, ticket_type_ids: Sequence[UUID], *, buyer: str | None
+        self,
+        event_id: UUID,
+        ticket_type_ids: Sequence[UUID],
+        *,
+        buyer: str | None,
+        more_buyers: Collection[str] = (),
     ) -> tuple[Event, dict[UUID, TicketType]] | None:
         # Units of work run one at a time here: nothing else can happen meanwhile.
         db = self._db
@@ -192,6 +197,20 @@ class MemoryInventoryStore(_Store):
         self._move(booking_id, ticket_type_id, held=quantity, sold=0)
         return True
 
+    async def take(self, ticket_type_id: UUID, takes: Sequence[tuple[UUID, int]]) -> bool:
+        level = self._db.stock.get(ticket_type_id)
+        total = sum(quantity for _, quantity in takes)
+        if level is None or any(q < 1 for _, q in takes) or level.available < total:
+            return False
+        for booking_id, quantity in takes:
+            self._move(booking_id, ticket_type_id, held=quantity, sold=0)
+        return True
+
+    async def lock_available(self, ticket_type_ids: Sequence[UUID]) -> dict[UUID, int]:
+        # Units of work run one at a time: what is read here stays true until the end.
+        stock = self._db.stock
+        return {i: stock[i].available for i in ticket_type_ids if i in stock}
+
     async def release(self, booking_id: UUID, ticket_type_id: UUID, quantity: int) -> None:
         self._move(booking_id, ticket_type_id, held=-quantity, sold=0)
 
@@ -252,6 +271,10 @@ class MemoryBookingStore(_Store):
         if booking.status is BookingStatus.HELD:
             db.held[booking.id] = booking.expires_at
 
+    async def add_many(self, bookings: Sequence[Booking]) -> None:
+        for booking in bookings:
+            await self.add(booking)
+
     async def get(self, booking_id: UUID) -> Booking | None:
         return self._db.bookings.get(booking_id)
 
@@ -299,6 +322,15 @@ class MemoryBookingStore(_Store):
         ended.sort(reverse=True)
         return ended[:limit]
 
+    async def ended_unpaid_of(
+        self, buyers: Collection[str], event_id: UUID, *, since: datetime, limit: int
+    ) -> dict[str, list[datetime]]:
+        found = {
+            buyer: await self.ended_unpaid(buyer, event_id, since=since, limit=limit)
+            for buyer in buyers
+        }
+        return {buyer: ended for buyer, ended in found.items() if ended}
+
     async def set_holders(self, booking_id: UUID, holders: tuple[str, ...]) -> bool:
         db = self._db
         booking = db.bookings.get(booking_id)
@@ -322,6 +354,11 @@ class MemoryBookingStore(_Store):
             ]
         expired.sort(key=lambda b: (b.expires_at, b.id))
         return expired[:limit]
+
+    async def active_quantities(
+        self, buyers: Collection[str], event_id: UUID, now: datetime
+    ) -> dict[str, int]:
+        return {buyer: await self.active_quantity(buyer, event_id, now) for buyer in buyers}
 
     async def active_quantity(self, buyer: str, event_id: UUID, now: datetime) -> int:
         db = self._db
@@ -727,6 +764,9 @@ class MemoryIdempotencyStore(_Store):
             return False
         db.idempotency[(record.user, record.key)] = record
         return True
+
+    async def add_many(self, records: Sequence[IdempotencyRecord]) -> set[tuple[str, str]]:
+        return {(r.user, r.key) for r in records if await self.add(r)}
 
     async def prune(self, created_before: datetime) -> int:
         db = self._db

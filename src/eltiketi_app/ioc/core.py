@@ -15,6 +15,7 @@ from eltiketi_app.http.availability_cache import (
     build_event_view_cache,
 )
 from eltiketi_app.ioc.types import Notifiers, Persistence
+from eltiketi_app.metrics import Metrics
 from eltiketi_app.settings import Settings
 from eltiketi_core.ports.clock import Clock, IdGenerator
 from eltiketi_core.ports.contact import ContactNormaliser
@@ -22,6 +23,7 @@ from eltiketi_core.ports.payments import PaymentGateway
 from eltiketi_core.ports.tickets import TicketSigner
 from eltiketi_core.usecases import Policy, Ticketing
 from eltiketi_core.usecases.catalog import Catalog
+from eltiketi_core.usecases.reservation import Batching
 
 
 class CoreProvider(Provider):
@@ -53,8 +55,9 @@ class CoreProvider(Provider):
         notifiers: Notifiers,
         policy: Policy,
         contacts: ContactNormaliser,
+        metrics: Metrics,
     ) -> Ticketing:
-        return Ticketing(
+        ticketing = Ticketing(
             uow=persistence.uow,
             clock=clock,
             ids=ids,
@@ -64,7 +67,10 @@ class CoreProvider(Provider):
             policy=policy,
             runner_name=runner_name(),
             contacts=contacts,
+            batching=Batching(per_event=not persistence.serialises_writes),
         )
+        ticketing.bookings.batcher.on_batch = metrics.hold_batch_size.observe
+        return ticketing
 
     @provide
     def event_views(self, settings: Settings, persistence: Persistence) -> EventViewCache:

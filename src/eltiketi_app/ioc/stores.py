@@ -59,6 +59,7 @@ async def open_persistence(settings: Settings) -> AsyncIterator[Persistence]:
             kind=db.dialect,
             ping=db.ping,
             subscribe_commits=db.add_commit_listener,
+            serialises_writes=db.dialect == "sqlite",
         )
 
 
@@ -92,4 +93,5 @@ def memory_persistence() -> Persistence:
         kind="memory",
         ping=ping,
         subscribe_commits=storage.on_commit.append,
+        serialises_writes=True,
     )

@@ -26,6 +26,9 @@ class Persistence:
     kind: str
     ping: Callable[[], Awaitable[None]]
     subscribe_commits: Callable[[Callable[[], None]], None] | None = None
+    #: one write transaction at a time (SQLite, memory): reservations are grouped per
+    #: database there, not per event
+    serialises_writes: bool = False
 
 
 @dataclass(frozen=True, slots=True)

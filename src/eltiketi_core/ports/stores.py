@@ -58,10 +58,16 @@ class CatalogStore(Protocol):
         ...
 
     async def open_for_sale(
-        self, event_id: UUID, ticket_type_ids: Sequence[UUID], *, buyer: str | None
+        self,
+        event_id: UUID,
+        ticket_type_ids: Sequence[UUID],
+        *,
+        buyer: str | None,
+        more_buyers: Collection[str] = (),
     ) -> tuple[Event, dict[UUID, TicketType]] | None:
         """Open a sale: the event (None: no such event) and those of the listed ticket
-        types that belong to it, read in order to sell from them to ``buyer``.
+        types that belong to it, read in order to sell from them to ``buyer`` (and, for a
+        batch of reservations, to ``more_buyers`` as well: every buyer is locked as below).
 
         Until this unit of work ends:
 
@@ -128,6 +134,22 @@ class InventoryStore(Protocol):
         shards served ``booking_id`` so the release can give back to them."""
         ...
 
+    async def take(self, ticket_type_id: UUID, takes: Sequence[tuple[UUID, int]]) -> bool:
+        """Hold what several bookings want of one ticket type, all or nothing: ``held +=``
+        the sum if ``capacity - held - sold >=`` the sum, in one conditional step (per
+        shard), each booking's part recorded as its own (as :meth:`reserve` records it).
+        False (and no change) otherwise: a group commit then decides booking by booking
+        after :meth:`lock_available`."""
+        ...
+
+    async def lock_available(self, ticket_type_ids: Sequence[UUID]) -> dict[UUID, int]:
+        """Tickets left per type (``capacity - held - sold`` summed over its shards), with
+        the type's stock locked until this unit of work ends, in ticket-type then shard
+        order: a :meth:`take` or :meth:`reserve` of at most that much cannot fail
+        meanwhile. Stock already sold out is reported (0) without waiting for it.
+        Unknown types are absent."""
+        ...
+
     async def release(self, booking_id: UUID, ticket_type_id: UUID, quantity: int) -> None:
         """``held -= quantity``, to the shards the booking took from."""
         ...
@@ -159,6 +181,10 @@ class InventoryStore(Protocol):
 class BookingStore(Protocol):
     async def add(self, booking: Booking) -> None: ...
 
+    async def add_many(self, bookings: Sequence[Booking]) -> None:
+        """:meth:`add` of each, in as few statements as the store can (a group commit)."""
+        ...
+
     async def get(self, booking_id: UUID) -> Booking | None: ...
 
     async def transition(
@@ -187,6 +213,12 @@ class BookingStore(Protocol):
         that ended at or after ``since``: newest first, at most ``limit``."""
         ...
 
+    async def ended_unpaid_of(
+        self, buyers: Collection[str], event_id: UUID, *, since: datetime, limit: int
+    ) -> dict[str, list[datetime]]:
+        """:meth:`ended_unpaid` of each buyer, in one read (a buyer with none: absent)."""
+        ...
+
     async def set_holders(self, booking_id: UUID, holders: tuple[str, ...]) -> bool:
         """Name the ticket holders (one name per ticket), only while the booking is ``held``.
 
@@ -212,6 +244,12 @@ class BookingStore(Protocol):
         Exact against the buyer's concurrent sales when read after
         :meth:`CatalogStore.open_for_sale` for this buyer in the same unit of work.
         """
+        ...
+
+    async def active_quantities(
+        self, buyers: Collection[str], event_id: UUID, now: datetime
+    ) -> dict[str, int]:
+        """:meth:`active_quantity` of each buyer, in one read (buyers with none: 0)."""
         ...
 
     async def held_for_event(self, event_id: UUID, *, limit: int) -> list[Booking]:
@@ -495,6 +533,10 @@ class IdempotencyStore(Protocol):
 
     async def add(self, record: IdempotencyRecord) -> bool:
         """False (nothing written) if (user, key) exists."""
+        ...
+
+    async def add_many(self, records: Sequence[IdempotencyRecord]) -> set[tuple[str, str]]:
+        """:meth:`add` of each (their (user, key) pairs are distinct); the pairs written."""
         ...
 
     async def prune(self, created_before: datetime) -> int: ...

@@ -4,17 +4,12 @@
 embed the core (and what the testing kit and the app build on).
 """
 
-from eltiketi_core.usecases.booking import (
-    Allowance,
-    HoldProgress,
-    ItemRequest,
-    Reservation,
-    ReserveRequest,
-)
+from eltiketi_core.usecases.booking import Allowance, HoldProgress, Reservation
 from eltiketi_core.usecases.catalog import EventView, NewEvent, NewTicketType, TicketTypeView
 from eltiketi_core.usecases.facade import Ticketing
 from eltiketi_core.usecases.orders import CancellationTerms, OrderView
 from eltiketi_core.usecases.policy import Policy
+from eltiketi_core.usecases.reservation import ItemRequest, ReserveRequest
 from eltiketi_core.usecases.settlement import Confirmation
 
 __all__ = [

@@ -3,47 +3,33 @@
 from __future__ import annotations
 
 import hashlib
-import math
 import re
-from datetime import datetime
+from collections.abc import Sequence
 from uuid import UUID
 
 import msgspec
 
-from eltiketi_core.domain.booking import Booking, BookingItem, BookingStatus, Contact
-from eltiketi_core.domain.catalog import Event, EventStatus, TicketType
-from eltiketi_core.domain.events import BookingCreated
+from eltiketi_core.domain.booking import Booking, BookingStatus, Contact
 from eltiketi_core.domain.identity import Principal
 from eltiketi_core.domain.payment import Payment
-from eltiketi_core.errors import (
-    Conflict,
-    ContactRequired,
-    HoldCooldown,
-    NotFound,
-    SoldOut,
-    ValidationFailed,
-)
+from eltiketi_core.errors import Conflict, ContactRequired, DomainError, ValidationFailed
 from eltiketi_core.ports.clock import Clock, IdGenerator
 from eltiketi_core.ports.contact import ContactNormaliser
-from eltiketi_core.ports.stores import IdempotencyRecord
-from eltiketi_core.ports.uow import UnitOfWork, UnitOfWorkFactory
+from eltiketi_core.ports.uow import UnitOfWorkFactory
 from eltiketi_core.usecases.access import owned
 from eltiketi_core.usecases.contact import booking_contact, requested_contact
-from eltiketi_core.usecases.holds import end_hold, reserve_all
+from eltiketi_core.usecases.holds import end_hold
 from eltiketi_core.usecases.policy import Policy
-
-
-class ItemRequest(msgspec.Struct, frozen=True, kw_only=True):
-    ticket_type_id: UUID
-    quantity: int
-
-
-class ReserveRequest(msgspec.Struct, frozen=True, kw_only=True):
-    event_id: UUID
-    items: tuple[ItemRequest, ...]
-    contact: Contact | None = None
-    #: the buyer's language in the shop (BCP 47), for the e-tickets; None: the event's
-    locale: str | None = None
+from eltiketi_core.usecases.reservation import (
+    Batching,
+    CheckFactory,
+    HoldBatcher,
+    KeyTaken,
+    PendingHold,
+    ReservationBatch,
+    ReserveRequest,
+    standard_checks,
+)
 
 
 class Reservation(msgspec.Struct, frozen=True, kw_only=True):
@@ -81,10 +67,6 @@ _LOCALE = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,3}")
 MAX_LOCALE_LENGTH = 35
 
 
-class _KeyTaken(Exception):
-    """Another request committed the same Idempotency-Key first: replay its answer."""
-
-
 _booking_decoder = msgspec.json.Decoder(Booking)
 
 
@@ -102,6 +84,9 @@ class Bookings:
         ids: IdGenerator,
         policy: Policy,
         contacts: ContactNormaliser | None = None,
+        *,
+        batching: Batching | None = None,
+        checks: CheckFactory = standard_checks,
     ) -> None:
         self._uow = uow
         self._clock = clock
@@ -109,45 +94,92 @@ class Bookings:
         self._policy = policy
         self._contacts = contacts
         self._in_flight: set[tuple[str, str]] = set()
+        self._batch = ReservationBatch(uow, clock, ids, policy, checks=checks)
+        self._batcher = HoldBatcher(
+            lambda holds, careful: self._batch.run(holds, careful=careful),
+            batching or Batching(),
+        )
+
+    @property
+    def batcher(self) -> HoldBatcher:
+        """Groups concurrent reservations (``batcher.on_batch`` hears each batch's size)."""
+        return self._batcher
 
     async def reserve(
         self, principal: Principal, request: ReserveRequest, *, idempotency_key: str | None = None
     ) -> Reservation:
         """Hold every requested ticket or none.
 
-        Each ticket type is taken with one conditional change of its counters,
-        in ticket-type-id order so two bookings never wait on each other in a
-        cycle. If one type is short, that type's expired holds are released in
-        this same transaction and the type is tried once more: stock that has
-        expired is never refused to a buyer. Stock is taken last, after the
-        booking and its event are written, so the stock row stays locked only
-        until the commit that follows (a refusal rolls everything back).
+        The request joins the reservations in flight for the same event in this
+        process (a batch of one when there are none; see
+        :mod:`eltiketi_core.usecases.reservation`) and gets the answer it would
+        have got alone. Each ticket type is taken in ticket-type-id order; a type
+        that is short has its expired holds released in the same transaction
+        first, so stock that has expired is never refused to a buyer.
         """
         _check_shape(request)
         contact = booking_contact(request.contact, principal, self._contacts)
         if idempotency_key is None:
-            return Reservation(booking=await self._reserve_once(principal, request, contact, None))
+            hold = PendingHold(principal, request, contact)
+            return Reservation(booking=await self._batcher.submit(hold))
         slot = (principal.subject, idempotency_key)
         if slot in self._in_flight:
             raise Conflict(
                 "idempotency_in_flight", "a request with this Idempotency-Key is running"
             )
         self._in_flight.add(slot)
+        request_hash = _hash(request)
         try:
             for _ in range(3):
                 try:
-                    replay = await self._replay(principal, idempotency_key, _hash(request))
+                    replay = await self._replay(principal, idempotency_key, request_hash)
                     if replay is not None:
                         return Reservation(booking=replay, replayed=True)
-                    booking = await self._reserve_once(principal, request, contact, idempotency_key)
-                    return Reservation(booking=booking)
-                except _KeyTaken:
+                    hold = PendingHold(
+                        principal,
+                        request,
+                        contact,
+                        idempotency_key=idempotency_key,
+                        request_hash=request_hash,
+                    )
+                    return Reservation(booking=await self._batcher.submit(hold))
+                except KeyTaken:
                     continue
             raise Conflict(
                 "idempotency_in_flight", "a request with this Idempotency-Key is running"
             )
         finally:
             self._in_flight.discard(slot)
+
+    async def reserve_together(
+        self, holds: Sequence[tuple[Principal, ReserveRequest]]
+    ) -> list[Booking | DomainError]:
+        """Run these reservations as one batch, in this order (tests and tools: the
+        batcher forms batches from concurrent :meth:`reserve` calls by itself).
+        Each gets its booking or its refusal, as :meth:`reserve` would alone."""
+        pending: list[PendingHold | DomainError] = []
+        for principal, request in holds:
+            try:
+                _check_shape(request)
+                contact = booking_contact(request.contact, principal, self._contacts)
+            except DomainError as refusal:
+                pending.append(refusal)
+                continue
+            pending.append(PendingHold(principal, request, contact))
+        await self._batch.run([p for p in pending if isinstance(p, PendingHold)])
+        answers: list[Booking | DomainError] = []
+        for item in pending:
+            if isinstance(item, DomainError):
+                answers.append(item)
+                continue
+            error = item.future.exception()
+            if error is None:
+                answers.append(item.future.result())
+            elif isinstance(error, DomainError):
+                answers.append(error)
+            else:
+                raise error
+        return answers
 
     async def get(self, principal: Principal, booking_id: UUID) -> Booking:
         async with self._uow() as uow:
@@ -266,130 +298,6 @@ class Bookings:
             )
         return _booking_decoder.decode(record.response)
 
-    async def _reserve_once(
-        self,
-        principal: Principal,
-        request: ReserveRequest,
-        contact: Contact,
-        idempotency_key: str | None,
-    ) -> Booking:
-        booking_id = self._ids.new_id()
-        async with self._uow() as uow:
-            event, types = await _open_for_sale(uow, request, principal.subject, self._clock)
-            now = self._clock.now()  # after the locks: never earlier than the sale rules' check
-            await self._check_cooldown(uow, principal.subject, event.id, now)
-            wanted = sum(item.quantity for item in request.items)
-            held_or_bought = await uow.bookings.active_quantity(principal.subject, event.id, now)
-            if held_or_bought + wanted > self._policy.max_tickets_per_buyer:
-                raise ValidationFailed(
-                    "buyer_limit_exceeded",
-                    f"at most {self._policy.max_tickets_per_buyer} tickets per buyer for this event"
-                    f" (you already have {held_or_bought})",
-                    limit=self._policy.max_tickets_per_buyer,
-                )
-            items = tuple(
-                BookingItem(
-                    ticket_type_id=item.ticket_type_id,
-                    quantity=item.quantity,
-                    unit_price=types[item.ticket_type_id].price,
-                )
-                for item in request.items
-            )
-            total = sum((i.subtotal for i in items[1:]), items[0].subtotal)
-            booking = Booking(
-                id=booking_id,
-                event_id=event.id,
-                buyer=principal.subject,
-                contact=contact,
-                items=items,
-                total=total,
-                status=BookingStatus.HELD,
-                created_at=now,
-                expires_at=now + self._policy.hold_ttl,
-                locale=request.locale,
-            )
-            await uow.bookings.add(booking)
-            if idempotency_key is not None:
-                stored = await uow.idempotency.add(
-                    IdempotencyRecord(
-                        user=principal.subject,
-                        key=idempotency_key,
-                        request_hash=_hash(request),
-                        response=msgspec.json.encode(booking),
-                        created_at=now,
-                    )
-                )
-                if not stored:
-                    raise _KeyTaken
-            uow.record(
-                BookingCreated(
-                    id=self._ids.new_id(),
-                    occurred_at=now,
-                    booking_id=booking.id,
-                    event_id=event.id,
-                    buyer=booking.buyer,
-                    items=items,
-                    expires_at=booking.expires_at,
-                )
-            )
-            # Stock last: in a flash sale every buyer queues on the same stock row, and
-            # the lock taken there lasts until the commit right after it.
-            await uow.flush()
-            shortage = await self._take_stock(uow, booking_id, request.items)
-            if shortage is not None:  # rolled back: no booking, no event
-                raise SoldOut("sold_out", f"not enough tickets left of {types[shortage].name!r}")
-            await uow.commit()
-        return booking
-
-    async def _check_cooldown(
-        self, uow: UnitOfWork, buyer: str, event_id: UUID, now: datetime
-    ) -> None:
-        """The re-hold throttle (see :class:`Policy`), decided from the stored holds.
-
-        Read after ``open_for_sale`` took the buyer's lock for this event, so the
-        buyer's own concurrent reservations and releases are seen in order.
-        """
-        policy = self._policy
-        if policy.rehold_limit <= 0:
-            return
-        ended = await uow.bookings.ended_unpaid(
-            buyer, event_id, since=now - policy.rehold_window, limit=policy.rehold_limit
-        )
-        if len(ended) < policy.rehold_limit:
-            return
-        until = max(ended) + policy.rehold_cooldown
-        if until <= now:
-            return
-        wait = max(1, math.ceil((until - now).total_seconds()))
-        raise HoldCooldown(
-            "hold_cooldown",
-            f"you released or let expire {len(ended)} holds for this event recently; "
-            f"you can hold tickets for it again in {wait} seconds",
-            retry_after=wait,
-            until=until.isoformat(),
-        )
-
-    async def _take_stock(
-        self, uow: UnitOfWork, booking_id: UUID, items: tuple[ItemRequest, ...]
-    ) -> UUID | None:
-        """Reserve all items, releasing a short type's expired holds first; the short type."""
-        return await reserve_all(
-            uow,
-            booking_id,
-            items,
-            on_shortage=lambda type_id: self._release_expired(uow, type_id),
-        )
-
-    async def _release_expired(self, uow: UnitOfWork, ticket_type_id: UUID) -> bool:
-        now = self._clock.now()
-        stale = await uow.bookings.claim_expired(
-            now, limit=self._policy.sweep_batch, ticket_type_id=ticket_type_id
-        )
-        released = False
-        for booking in stale:
-            released |= await end_hold(uow, booking, BookingStatus.EXPIRED, self._ids, now)
-        return released
-
 
 def checked_holders(holders: tuple[str, ...]) -> tuple[str, ...]:
     """The names trimmed (inner runs of spaces folded); ``invalid_holder`` (with the ticket's
@@ -431,43 +339,6 @@ def _check_shape(request: ReserveRequest) -> None:
         if item.ticket_type_id in seen:
             raise ValidationFailed("duplicate_ticket_type", "list each ticket type once")
         seen.add(item.ticket_type_id)
-
-
-async def _open_for_sale(
-    uow: UnitOfWork, request: ReserveRequest, buyer: str, clock: Clock
-) -> tuple[Event, dict[UUID, TicketType]]:
-    """The event, checked to be on sale, and the requested ticket types, checked to be
-    its own and within their sale windows. The event cannot be cancelled, nor a
-    type's window changed, under this reservation, and the buyer's other
-    reservations for it wait (see the port). The clock is read once the sale is
-    open, after any wait for those locks: a hold is never taken on a reading made
-    before the window opened."""
-    found = await uow.catalog.open_for_sale(
-        request.event_id, [item.ticket_type_id for item in request.items], buyer=buyer
-    )
-    now = clock.now()
-    if found is None or found[0].status is EventStatus.DRAFT:
-        raise NotFound("event_not_found", "no such event")
-    event, types = found
-    if event.status is EventStatus.CANCELLED:
-        raise Conflict("event_cancelled", "the event is cancelled")
-    if event.starts_at <= now:
-        raise Conflict("sales_closed", "the event has started")
-    for item in request.items:
-        ticket_type = types.get(item.ticket_type_id)
-        if ticket_type is None or ticket_type.event_id != event.id:
-            raise ValidationFailed(
-                "unknown_ticket_type",
-                f"ticket type {item.ticket_type_id} is not part of this event",
-            )
-        if item.quantity > ticket_type.max_per_booking:
-            raise ValidationFailed(
-                "quantity_above_limit",
-                f"at most {ticket_type.max_per_booking} of {ticket_type.name!r} per booking",
-                limit=ticket_type.max_per_booking,
-            )
-        ticket_type.check_on_sale(now)
-    return event, types
 
 
 def _hash(request: ReserveRequest) -> str:

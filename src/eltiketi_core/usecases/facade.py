@@ -33,6 +33,7 @@ from eltiketi_core.usecases.organizations import Organizations
 from eltiketi_core.usecases.organizer_orders import OrganizerOrders
 from eltiketi_core.usecases.payment import Payments
 from eltiketi_core.usecases.policy import Policy
+from eltiketi_core.usecases.reservation import Batching
 from eltiketi_core.usecases.retention import Pruning
 from eltiketi_core.usecases.settlement import Settlement
 
@@ -56,6 +57,8 @@ class Ticketing:
             (unique per process; default: a fresh id).
         contacts: checks contact e-mails and phone numbers (the app plugs in
             ``eltiketi_adapters.contact``; without one only the core's hard limits apply).
+        batching: how concurrent reservations are grouped into one transaction
+            (default: per event; see :mod:`eltiketi_core.usecases.reservation`).
     """
 
     def __init__(
@@ -70,12 +73,13 @@ class Ticketing:
         policy: Policy | None = None,
         runner_name: str | None = None,
         contacts: ContactNormaliser | None = None,
+        batching: Batching | None = None,
     ) -> None:
         policy = policy or Policy()
         self.policy = policy
         self.clock = clock
         self.catalog = Catalog(uow, clock, ids)
-        self.bookings = Bookings(uow, clock, ids, policy, contacts)
+        self.bookings = Bookings(uow, clock, ids, policy, contacts, batching=batching)
         self.settlement = Settlement(uow, clock, ids, gateway, signer)
         self.payments = Payments(uow, clock, ids, gateway, policy, settlement=self.settlement)
         self.orders = Orders(uow, clock, ids, policy)

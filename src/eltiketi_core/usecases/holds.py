@@ -7,7 +7,7 @@ the release always happen together, in the caller's transaction.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Protocol
 from uuid import UUID
@@ -54,28 +54,32 @@ class Quantity(Protocol):
     def quantity(self) -> int: ...
 
 
-async def reserve_all(
-    uow: UnitOfWork,
-    booking_id: UUID,
-    items: Iterable[Quantity],
-    *,
-    on_shortage: Callable[[UUID], Awaitable[bool]] | None = None,
-) -> UUID | None:
-    """Hold every item for ``booking_id``, all or nothing, in ticket-type-id order.
+async def reserve_all(uow: UnitOfWork, booking_id: UUID, items: Iterable[Quantity]) -> UUID | None:
+    """Hold every item for ``booking_id`` again, all or nothing, in ticket-type-id order
+    (a payment that arrived after its hold expired).
 
-    The fixed order means two bookings never wait on each other in a cycle. When a
-    type is short, ``on_shortage(type_id)`` may free stock (True: try once more).
-    Returns None when everything is held; otherwise undoes what it took and returns
-    the short ticket type's id.
+    The fixed order means two bookings never wait on each other in a cycle. Returns
+    None when everything is held; otherwise undoes what it took and returns the short
+    ticket type's id. New holds go through :mod:`eltiketi_core.usecases.reservation`.
     """
     taken: list[Quantity] = []
     for item in sorted(items, key=lambda i: i.ticket_type_id):
-        ok = await uow.inventory.reserve(booking_id, item.ticket_type_id, item.quantity)
-        if not ok and on_shortage is not None and await on_shortage(item.ticket_type_id):
-            ok = await uow.inventory.reserve(booking_id, item.ticket_type_id, item.quantity)
-        if not ok:
+        if not await uow.inventory.reserve(booking_id, item.ticket_type_id, item.quantity):
             for done in taken:
                 await uow.inventory.release(booking_id, done.ticket_type_id, done.quantity)
             return item.ticket_type_id
         taken.append(item)
     return None
+
+
+async def release_expired(
+    uow: UnitOfWork, ticket_type_id: UUID, now: datetime, ids: IdGenerator, limit: int
+) -> bool:
+    """End the expired holds of one ticket type in this transaction (a reservation
+    that would be refused first gives their stock back); whether any was released."""
+    released = False
+    for booking in await uow.bookings.claim_expired(
+        now, limit=limit, ticket_type_id=ticket_type_id
+    ):
+        released |= await end_hold(uow, booking, BookingStatus.EXPIRED, ids, now)
+    return released

@@ -43,7 +43,7 @@ from eltiketi_core.ports.payments import (
     WebhookNotice,
 )
 from eltiketi_core.usecases import Ticketing
-from eltiketi_core.usecases.booking import ItemRequest, ReserveRequest
+from eltiketi_core.usecases.reservation import ItemRequest, ReserveRequest
 from tests.infra.kafka import FAST_GROUP_SETTINGS, unique_name
 from tests.integration.sqlalchemy.support import RandomIds, SteppingClock, published_event
 

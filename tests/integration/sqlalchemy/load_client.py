@@ -13,8 +13,9 @@ from datetime import UTC, datetime
 
 from eltiketi_adapters.sqlalchemy import SqlAlchemyPersistence
 from eltiketi_core.errors import SoldOut
-from eltiketi_core.usecases.booking import Bookings, ItemRequest, ReserveRequest
+from eltiketi_core.usecases.booking import Bookings
 from eltiketi_core.usecases.policy import Policy
+from eltiketi_core.usecases.reservation import ItemRequest, ReserveRequest
 from tests.integration.sqlalchemy.support import RandomIds, buyer
 
 

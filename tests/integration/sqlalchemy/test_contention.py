@@ -17,10 +17,11 @@ from sqlalchemy import text
 from eltiketi_adapters.sqlalchemy import SqlAlchemyPersistence
 from eltiketi_core.domain.booking import BookingStatus
 from eltiketi_core.errors import Conflict, SoldOut
-from eltiketi_core.usecases.booking import Bookings, ItemRequest, ReserveRequest
+from eltiketi_core.usecases.booking import Bookings
 from eltiketi_core.usecases.expiry import HoldSweeper
 from eltiketi_core.usecases.holds import end_hold
 from eltiketi_core.usecases.policy import Policy
+from eltiketi_core.usecases.reservation import ItemRequest, ReserveRequest
 from tests.integration.sqlalchemy.support import (
     RandomIds,
     SteppingClock,
@@ -119,6 +120,53 @@ async def test_flash_sale_of_mixed_quantities_refuses_only_what_is_truly_missing
     refused = [q for q, ok in zip(wanted, results, strict=True) if not ok]
     assert all(q > left for q in refused), f"{left} left, yet refused {sorted(refused)[:5]}"
     assert await _invariant_violations(crowd) == 0
+
+
+@pytest.mark.parametrize("shards", [1, 8])
+async def test_two_processes_grouping_mixed_quantities_refuse_only_what_is_missing(
+    crowd: SqlAlchemyPersistence, shards: int
+) -> None:
+    """Group commit under contention: two API processes (two batchers on one database),
+    500 buyers of 1–4 tickets for 100 through the use case. Every answer matches the
+    database, and a refused quantity is one the stock truly lacked (stock only shrinks)."""
+    event, (ticket_type,) = await published_event(crowd, CAPACITY, shards=shards)
+    processes = [
+        Bookings(crowd.uow_factory(), SteppingClock(), RandomIds(), Policy()) for _ in range(2)
+    ]
+    sizes: list[int] = []
+    for process in processes:
+        process.batcher.on_batch = sizes.append
+    rng = random.Random(shards)
+    wanted = [rng.randint(1, 4) for _ in range(BUYERS // 2)]
+
+    def request(quantity: int) -> ReserveRequest:
+        item = ItemRequest(ticket_type_id=ticket_type.id, quantity=quantity)
+        return ReserveRequest(event_id=event.id, items=(item,))
+
+    outcomes = await asyncio.gather(
+        *(
+            processes[n % 2].reserve(buyer(f"mixed-{shards}-{n}"), request(q))
+            for n, q in enumerate(wanted)
+        ),
+        return_exceptions=True,
+    )
+    unexpected = [
+        o for o in outcomes if isinstance(o, BaseException) and not isinstance(o, SoldOut)
+    ]
+    assert unexpected == []
+    won = [
+        (q, o) for q, o in zip(wanted, outcomes, strict=True) if not isinstance(o, BaseException)
+    ]
+    taken = sum(q for q, _ in won)
+    assert await _totals(crowd, ticket_type.id) == (taken, 0, taken)
+    left = CAPACITY - taken
+    refused = [q for q, o in zip(wanted, outcomes, strict=True) if isinstance(o, SoldOut)]
+    assert all(q > left for q in refused), f"{left} left, yet refused {sorted(refused)[:5]}"
+    assert await _invariant_violations(crowd) == 0
+    async with crowd.unit_of_work() as uow:
+        held = await uow.bookings.held_for_event(event.id, limit=10 * CAPACITY)
+    assert {b.id: b.quantity for b in held} == {o.booking.id: q for q, o in won}
+    assert max(sizes) > 1  # holds were grouped
 
 
 async def test_multi_type_bookings_in_opposite_orders_neither_deadlock_nor_half_hold(

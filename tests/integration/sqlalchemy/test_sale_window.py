@@ -23,8 +23,9 @@ from eltiketi_adapters.system import SystemClock
 from eltiketi_core.domain.booking import Booking
 from eltiketi_core.domain.catalog import TicketType
 from eltiketi_core.errors import Conflict, SoldOut
-from eltiketi_core.usecases.booking import Bookings, ItemRequest, ReserveRequest
+from eltiketi_core.usecases.booking import Bookings
 from eltiketi_core.usecases.policy import Policy
+from eltiketi_core.usecases.reservation import ItemRequest, ReserveRequest
 from tests.integration.sqlalchemy.conftest import load_sized
 from tests.integration.sqlalchemy.support import RandomIds, SteppingClock, buyer, published_event
 

@@ -10,8 +10,9 @@ from sqlalchemy import text
 
 from eltiketi_adapters.sqlalchemy import SqlAlchemyPersistence, current_revision, head_revision
 from eltiketi_core.errors import SoldOut
-from eltiketi_core.usecases.booking import Bookings, ItemRequest, ReserveRequest
+from eltiketi_core.usecases.booking import Bookings
 from eltiketi_core.usecases.policy import Policy
+from eltiketi_core.usecases.reservation import ItemRequest, ReserveRequest
 from tests.integration.sqlalchemy.database import sqlite_database
 from tests.integration.sqlalchemy.support import RandomIds, SteppingClock, buyer, published_event
 

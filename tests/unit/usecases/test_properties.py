@@ -1,5 +1,9 @@
 """Property: no interleaving of buyer, gateway, sweeper and organizer actions breaks the
-inventory invariant, confirms a booking twice, or loses a ticket."""
+inventory invariant or the per-buyer limit, confirms a booking twice, or loses a ticket.
+
+Reservations run concurrently inside a group go through the batcher, so they form
+batches of their own accord; ``batch`` runs several as one batch on purpose (the
+group commit of holds), where each must get the answer it would get alone."""
 
 from __future__ import annotations
 
@@ -14,12 +18,19 @@ from eltiketi_core.domain.booking import BookingStatus
 from eltiketi_core.domain.order import OrderStatus, StockState
 from eltiketi_core.errors import DomainError
 from eltiketi_core.ports.payments import WebhookKind
+from eltiketi_core.usecases.policy import Policy
+from eltiketi_core.usecases.reservation import ItemRequest, ReserveRequest
 from tests.unit.usecases.conftest import ORGANIZER, Sale, buyer, make_sale
 
 BUYERS = [buyer(name) for name in ("ana", "ben", "cem")]
+#: Small enough that buyers run into it (capacity is 5 per type, 10 in all).
+MAX_PER_BUYER = 4
+
+hold_wish = st.tuples(st.integers(0, 2), st.integers(0, 1), st.integers(1, 3))
 
 op = st.one_of(
     st.tuples(st.just("reserve"), st.integers(0, 2), st.integers(0, 1), st.integers(1, 3)),
+    st.tuples(st.just("batch"), st.lists(hold_wish, min_size=2, max_size=4)),
     st.tuples(st.just("release"), st.integers(0, 30)),
     st.tuples(st.just("pay"), st.integers(0, 30)),
     st.tuples(st.just("approve"), st.integers(0, 30)),
@@ -54,6 +65,27 @@ class World:
             tt = (self.sale.standing, self.sale.seated)[type_index]
             booking = await self.sale.hold(BUYERS[who], quantity, tt)
             self.bookings.append((who, booking))
+        elif kind == "batch":
+            wishes = step[1]
+            requests = [
+                (
+                    BUYERS[who],
+                    ReserveRequest(
+                        event_id=self.sale.event.id,
+                        items=(
+                            ItemRequest(
+                                ticket_type_id=(self.sale.standing, self.sale.seated)[t].id,
+                                quantity=q,
+                            ),
+                        ),
+                    ),
+                )
+                for who, t, q in wishes
+            ]
+            answers = await core.bookings.reserve_together(requests)
+            for (who, _, _), answer in zip(wishes, answers, strict=True):
+                if not isinstance(answer, DomainError):
+                    self.bookings.append((who, answer))
         elif kind in {"release", "pay", "approve", "decline", "confirm", "webhook"}:
             picked = self.pick(self.bookings, step[1])
             if picked is None:
@@ -103,6 +135,16 @@ async def check_counters(sale: Sale) -> None:
         assert held + sold <= capacity
 
 
+async def check_buyer_limit(sale: Sale) -> None:
+    """No buyer ever holds (unexpired) or bought (unrefunded) more than the limit."""
+    now = sale.clock.now()
+    async with sale.kit.uow() as uow:
+        counted = await uow.bookings.active_quantities(
+            [b.subject for b in BUYERS], sale.event.id, now
+        )
+    assert all(n <= MAX_PER_BUYER for n in counted.values()), counted
+
+
 async def check_conservation(sale: Sale) -> None:
     """After everything settled: the counters are exactly what bookings and orders say."""
     storage = sale.kit.storage
@@ -138,7 +180,7 @@ async def check_conservation(sale: Sale) -> None:
 
 
 async def play(scenario: list[list[tuple]]) -> None:  # type: ignore[type-arg]
-    kit = InMemoryTicketing()
+    kit = InMemoryTicketing(policy=Policy(max_tickets_per_buyer=MAX_PER_BUYER))
     sale = await make_sale(kit, capacity=5, max_per_booking=3)
     world = World(sale)
     for group in scenario:
@@ -147,6 +189,7 @@ async def play(scenario: list[list[tuple]]) -> None:  # type: ignore[type-arg]
             if isinstance(result, BaseException) and not isinstance(result, DomainError):
                 raise result
         await check_counters(sale)
+        await check_buyer_limit(sale)
     sale.clock.advance(timedelta(hours=1))
     await sale.kit.core.sweeper.sweep()
     await sale.kit.run_jobs()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -147,33 +147,72 @@ _ENDED_UNPAID_SINCE = (
     .order_by(BookingRow.ended_at.desc())
     .limit(bindparam("p_limit", type_=Integer))
 )
+_ENDED_UNPAID_RANKED = (
+    select(
+        BookingRow.buyer,
+        BookingRow.ended_at,
+        func.row_number()
+        .over(partition_by=BookingRow.buyer, order_by=BookingRow.ended_at.desc())
+        .label("newest"),
+    )
+    .where(
+        BookingRow.buyer.in_(bindparam("p_buyers", expanding=True)),
+        BookingRow.event_id == bindparam("p_event_id"),
+        BookingRow.status.in_(_ENDED_UNPAID),
+        BookingRow.ended_at >= bindparam("p_since"),
+    )
+    .subquery()
+)
+#: Several buyers at once (a group commit): each one's newest ``p_limit``.
+_ENDED_UNPAID_OF = (
+    select(_ENDED_UNPAID_RANKED.c.buyer, _ENDED_UNPAID_RANKED.c.ended_at)
+    .where(_ENDED_UNPAID_RANKED.c.newest <= bindparam("p_limit", type_=Integer))
+    .order_by(_ENDED_UNPAID_RANKED.c.buyer, _ENDED_UNPAID_RANKED.c.ended_at.desc())
+)
 _SET_HOLDERS = (
     update(BookingRow)
     .where(BookingRow.id == bindparam("p_id"), BookingRow.status == BookingStatus.HELD.value)
     .values(holders=bindparam("p_holders", type_=_bookings.c.holders.type))
 )
-_ACTIVE_QUANTITY = (
-    select(func.coalesce(func.sum(BookingItemRow.quantity), 0))
-    .select_from(BookingItemRow)
-    .join(BookingRow, BookingRow.id == BookingItemRow.booking_id)
-    .where(
-        BookingRow.buyer == bindparam("p_buyer"),
-        BookingRow.event_id == bindparam("p_event_id"),
-        or_(
-            and_(
-                BookingRow.status == BookingStatus.HELD.value,
-                BookingRow.expires_at > bindparam("p_now"),
-            ),
-            and_(
-                BookingRow.status == BookingStatus.CONFIRMED.value,
-                ~exists().where(
-                    OrderRow.booking_id == BookingRow.id,
-                    OrderRow.status == OrderStatus.REFUNDED.value,
-                ),
+
+
+def _active_quantity_statement(*, per_buyer: bool) -> Any:
+    """Tickets held (unexpired) or bought (unrefunded) for an event: of one buyer, or
+    of each of several (``GROUP BY buyer``)."""
+    counted = or_(
+        and_(
+            BookingRow.status == BookingStatus.HELD.value,
+            BookingRow.expires_at > bindparam("p_now"),
+        ),
+        and_(
+            BookingRow.status == BookingStatus.CONFIRMED.value,
+            ~exists().where(
+                OrderRow.booking_id == BookingRow.id,
+                OrderRow.status == OrderStatus.REFUNDED.value,
             ),
         ),
     )
-)
+    total = func.coalesce(func.sum(BookingItemRow.quantity), 0)
+    query = (
+        (select(BookingRow.buyer, total) if per_buyer else select(total))
+        .select_from(BookingItemRow)
+        .join(BookingRow, BookingRow.id == BookingItemRow.booking_id)
+    )
+    if per_buyer:
+        return query.where(
+            BookingRow.buyer.in_(bindparam("p_buyers", expanding=True)),
+            BookingRow.event_id == bindparam("p_event_id"),
+            counted,
+        ).group_by(BookingRow.buyer)
+    return query.where(
+        BookingRow.buyer == bindparam("p_buyer"),
+        BookingRow.event_id == bindparam("p_event_id"),
+        counted,
+    )
+
+
+_ACTIVE_QUANTITY = _active_quantity_statement(per_buyer=False)
+_ACTIVE_QUANTITIES = _active_quantity_statement(per_buyer=True)
 
 
 class SqlBookingStore:
@@ -183,21 +222,7 @@ class SqlBookingStore:
         self._tx = tx
 
     async def add(self, booking: Booking) -> None:
-        row = {
-            "id": booking.id,
-            "event_id": booking.event_id,
-            "buyer": booking.buyer,
-            "contact_email": booking.contact.email,
-            "contact_phone": booking.contact.phone,
-            "total_amount": booking.total.amount,
-            "total_currency": booking.total.currency,
-            "status": booking.status.value,
-            "created_at": booking.created_at,
-            "expires_at": booking.expires_at,
-            "ended_at": None,
-            "holders": list(booking.holders),
-            "locale": booking.locale,
-        }
+        row = _booking_row(booking)
         if self._tx.is_postgres and booking.items:
             params = {f"p_{key}": value for key, value in row.items()}
             params["p_item_types"] = [item.ticket_type_id for item in booking.items]
@@ -222,6 +247,30 @@ class SqlBookingStore:
                     for position, item in enumerate(booking.items)
                 ],
             )
+
+    async def add_many(self, bookings: Sequence[Booking]) -> None:
+        """One booking: :meth:`add`. Several: the booking rows in one multi-row
+        ``INSERT``, then all their items in another."""
+        if len(bookings) == 1:
+            await self.add(bookings[0])
+            return
+        if not bookings:
+            return
+        await self._tx.execute(_INSERT_BOOKING, [_booking_row(b) for b in bookings])
+        items = [
+            {
+                "booking_id": booking.id,
+                "position": position,
+                "ticket_type_id": item.ticket_type_id,
+                "quantity": item.quantity,
+                "unit_price_amount": item.unit_price.amount,
+                "unit_price_currency": item.unit_price.currency,
+            }
+            for booking in bookings
+            for position, item in enumerate(booking.items)
+        ]
+        if items:
+            await self._tx.execute(_INSERT_ITEMS, items)
 
     async def get(self, booking_id: UUID) -> Booking | None:
         rows = [
@@ -268,6 +317,25 @@ class SqlBookingStore:
             {"p_buyer": buyer, "p_event_id": event_id, "p_since": since, "p_limit": limit},
         )
         return [row[0] for row in rows]
+
+    async def ended_unpaid_of(
+        self, buyers: Collection[str], event_id: UUID, *, since: datetime, limit: int
+    ) -> dict[str, list[datetime]]:
+        if not buyers:
+            return {}
+        found: dict[str, list[datetime]] = defaultdict(list)
+        rows = await self._tx.rows(
+            _ENDED_UNPAID_OF,
+            {
+                "p_buyers": sorted(set(buyers)),
+                "p_event_id": event_id,
+                "p_since": since,
+                "p_limit": limit,
+            },
+        )
+        for buyer, ended_at in rows:
+            found[buyer].append(ended_at)
+        return dict(found)
 
     async def set_holders(self, booking_id: UUID, holders: tuple[str, ...]) -> bool:
         result = await self._tx.execute(
@@ -348,6 +416,19 @@ class SqlBookingStore:
         )
         return int(row[0]) if row else 0
 
+    async def active_quantities(
+        self, buyers: Collection[str], event_id: UUID, now: datetime
+    ) -> dict[str, int]:
+        if not buyers:
+            return {}
+        counted = dict.fromkeys(buyers, 0)
+        rows = await self._tx.rows(
+            _ACTIVE_QUANTITIES,
+            {"p_buyers": sorted(counted), "p_event_id": event_id, "p_now": now},
+        )
+        counted.update({row[0]: int(row[1]) for row in rows})
+        return counted
+
     async def held_for_event(self, event_id: UUID, *, limit: int) -> list[Booking]:
         return await self._load(
             select(BookingRow.__table__)
@@ -384,6 +465,24 @@ def _lock_shards(keys: Sequence[tuple[UUID, int]]) -> Select[UUID, int]:
         .where(tuple_(InventoryShardRow.ticket_type_id, InventoryShardRow.shard_no).in_(list(keys)))
         .order_by(InventoryShardRow.ticket_type_id, InventoryShardRow.shard_no)
     )
+
+
+def _booking_row(booking: Booking) -> dict[str, Any]:
+    return {
+        "id": booking.id,
+        "event_id": booking.event_id,
+        "buyer": booking.buyer,
+        "contact_email": booking.contact.email,
+        "contact_phone": booking.contact.phone,
+        "total_amount": booking.total.amount,
+        "total_currency": booking.total.currency,
+        "status": booking.status.value,
+        "created_at": booking.created_at,
+        "expires_at": booking.expires_at,
+        "ended_at": None,
+        "holders": list(booking.holders),
+        "locale": booking.locale,
+    }
 
 
 def _booking(row: Any, items: tuple[BookingItem, ...]) -> Booking:

@@ -129,16 +129,27 @@ class SqlCatalogStore:
         )
 
     async def open_for_sale(
-        self, event_id: UUID, ticket_type_ids: Sequence[UUID], *, buyer: str | None
+        self,
+        event_id: UUID,
+        ticket_type_ids: Sequence[UUID],
+        *,
+        buyer: str | None,
+        more_buyers: Collection[str] = (),
     ) -> tuple[Event, dict[UUID, TicketType]] | None:
         if self._tx.is_postgres:
             # A statement of its own: under READ COMMITTED the reads after it must take
             # their snapshots once the locks are ours, or they could miss what committed
             # while we waited. (SQLite: BEGIN IMMEDIATE already serialises everything.)
-            await self._tx.execute(
-                locks.SHARE_EVENT if buyer is None else locks.OPEN_SALE,
-                locks.sale_lock_params(event_id, buyer),
-            )
+            if more_buyers:
+                buyers = {*more_buyers, *([buyer] if buyer is not None else [])}
+                await self._tx.execute(
+                    locks.OPEN_SALE_MANY, locks.batch_lock_params(event_id, sorted(buyers))
+                )
+            else:
+                await self._tx.execute(
+                    locks.SHARE_EVENT if buyer is None else locks.OPEN_SALE,
+                    locks.sale_lock_params(event_id, buyer),
+                )
         rows = await self._tx.rows(
             _EVENT_FOR_SALE_PG if self._tx.is_postgres else _EVENT_FOR_SALE,
             {"p_event_id": event_id, "p_type_ids": list(ticket_type_ids)},

@@ -45,7 +45,9 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Integer, bindparam, delete, func, insert, select, update
+from sqlalchemy import Integer, bindparam, delete, func, insert, select, true, update
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 
 from eltiketi_adapters.sqlalchemy._tx import Tx
 from eltiketi_adapters.sqlalchemy.models import (
@@ -69,17 +71,35 @@ _left = Shard.capacity - Shard.held - Shard.sold
 _ALLOCATION_COLUMNS = ["booking_id", "ticket_type_id", "shard_no", "quantity", "state"]
 
 
-def _allocation_of(taken: Any) -> Any:
-    """``INSERT INTO booking_allocations`` of the held allocation for the row ``taken`` changed."""
+def _allocation_of(taken: Any, *, many: bool = False) -> Any:
+    """``INSERT INTO booking_allocations`` of the held allocation for the row ``taken``
+    changed: for ``p_booking_id`` and ``p_quantity``, or (``many``, a group commit) one
+    per booking of the parallel arrays ``p_booking_ids`` and ``p_quantities``."""
+    held = bindparam("p_held", AllocationState.HELD.value, type_=Allocation.state.type)
+    if not many:
+        return insert(Allocation).from_select(
+            _ALLOCATION_COLUMNS,
+            select(
+                bindparam("p_booking_id", type_=Allocation.booking_id.type),
+                taken.c.ticket_type_id,
+                taken.c.shard_no,
+                bindparam("p_quantity", type_=Integer),
+                held,
+            ),
+        )
+    wants = (
+        func.unnest(
+            bindparam("p_booking_ids", type_=ARRAY(PG_UUID(as_uuid=True))),
+            bindparam("p_quantities", type_=ARRAY(Integer)),
+        )
+        .table_valued("booking_id", "quantity")
+        .render_derived(name="want")
+    )
     return insert(Allocation).from_select(
         _ALLOCATION_COLUMNS,
         select(
-            bindparam("p_booking_id", type_=Allocation.booking_id.type),
-            taken.c.ticket_type_id,
-            taken.c.shard_no,
-            bindparam("p_quantity", type_=Integer),
-            bindparam("p_held", AllocationState.HELD.value, type_=Allocation.state.type),
-        ),
+            wants.c.booking_id, taken.c.ticket_type_id, taken.c.shard_no, wants.c.quantity, held
+        ).select_from(taken.join(wants, true())),
     )
 
 
@@ -98,8 +118,35 @@ _TAKE_AND_RECORD = _allocation_of(
 ).returning(Allocation.shard_no)
 
 
-def _take_free_shard_statement() -> Any:
-    """See :meth:`SqlInventoryStore._take_free_shard`."""
+def _take_for_many_statement() -> Any:
+    """PostgreSQL, a group commit: ``held += p_quantity`` (the sum) on one shard if it has
+    that much, and one allocation per booking, in one statement."""
+    taken = _TAKE.returning(Shard.ticket_type_id, Shard.shard_no).cte("taken")
+    return _allocation_of(taken, many=True).returning(Allocation.shard_no)
+
+
+_TAKE_FOR_MANY = _take_for_many_statement()
+#: The stock of some types, shard by shard, for a careful group commit; with the
+#: PostgreSQL lock, in (type, shard) order, only shards with committed stock.
+_STOCK_OF = (
+    select(Shard.ticket_type_id, Shard.shard_no, _left)
+    .where(Shard.ticket_type_id.in_(bindparam("p_type_ids", expanding=True)), _left > 0)
+    .order_by(Shard.ticket_type_id, Shard.shard_no)
+)
+_STOCK_OF_LOCKED = _STOCK_OF.with_for_update(key_share=True)
+#: The shards of one type with stock, for spreading a batch over them: on PostgreSQL
+#: those no one else holds, locked (``SKIP LOCKED``: never waits).
+_FREE_STOCK_OF = (
+    select(Shard.shard_no, _left)
+    .where(Shard.ticket_type_id == bindparam("p_type_id"), _left > 0)
+    .order_by(Shard.shard_no)
+)
+_FREE_STOCK_OF_LOCKED = _FREE_STOCK_OF.with_for_update(key_share=True, skip_locked=True)
+
+
+def _take_free_shard_statement(*, many: bool = False) -> Any:
+    """See :meth:`SqlInventoryStore._take_free_shard` (``many``: the sum of a group
+    commit's bookings from one shard, an allocation for each)."""
     shards = bindparam("p_shards", type_=Integer)
     rotation = (Shard.shard_no + (shards - bindparam("p_start", type_=Integer))) % shards
     fits = (
@@ -126,16 +173,17 @@ def _take_free_shard_statement() -> Any:
         .returning(Shard.ticket_type_id, Shard.shard_no)
         .cte("taken")
     )
-    recorded = _allocation_of(taken).returning(Allocation.shard_no).cte("recorded")
+    recorded = _allocation_of(taken, many=many).returning(Allocation.shard_no).cte("recorded")
     committed = (
         select(func.coalesce(func.sum(_left), 0))
         .where(Shard.ticket_type_id == bindparam("p_type_id"), _left > 0)
         .scalar_subquery()
     )
-    return select(select(recorded.c.shard_no).scalar_subquery(), committed, busy)
+    return select(select(func.min(recorded.c.shard_no)).scalar_subquery(), committed, busy)
 
 
 _TAKE_FREE_SHARD = _take_free_shard_statement()
+_TAKE_FREE_SHARD_FOR_MANY = _take_free_shard_statement(many=True)
 _RECORD = insert(Allocation)
 _ALLOCATIONS = (
     select(Allocation.id, Allocation.shard_no, Allocation.quantity)
@@ -255,6 +303,165 @@ class SqlInventoryStore:
             lambda: self._take_from_locked(booking_id, ticket_type_id, quantity, start),
             keep=bool,
         )
+
+    async def take(self, ticket_type_id: UUID, takes: Sequence[tuple[UUID, int]]) -> bool:
+        """The sum from one shard, with an allocation per booking: on one shard one
+        conditional ``UPDATE`` (the allocations in the same statement on PostgreSQL); on
+        several, PostgreSQL's free-shard pick for the sum (``SKIP LOCKED``, in a
+        savepoint), SQLite's random shard. If no one shard has the sum, the bookings are
+        spread over the free shards (:meth:`_take_spread`); if those cannot hold them all,
+        nothing is taken (False) — never waiting for a busy shard of a type this
+        transaction already holds shards of. After :meth:`lock_available` every shard
+        with stock is ours, so a take within it always fits."""
+        shards = await self._shard_count(ticket_type_id)
+        if shards is None or not takes or any(quantity < 1 for _, quantity in takes):
+            return False
+        total = sum(quantity for _, quantity in takes)
+        if len(takes) == 1 and shards > 1:
+            return await self.reserve(takes[0][0], ticket_type_id, total)
+        if await self._take_sum(ticket_type_id, takes, total, shards):
+            return True
+        if shards == 1:
+            return False  # the conditional UPDATE waited for the row's holder: definitive
+        placed, left_over = await self._take_spread(ticket_type_id, takes)
+        if left_over:
+            # The free shards cannot hold them all. Waiting here for a busy shard could
+            # close a cycle (this transaction already holds shards of the type), so give
+            # back and refuse: the batch runs again carefully, locking every shard with
+            # stock first, in order (lock_available), and then every take fits.
+            for taken_for, taken in reversed(placed):
+                await self.release(taken_for, ticket_type_id, taken)
+            return False
+        return True
+
+    async def _take_spread(
+        self, ticket_type_id: UUID, takes: Sequence[tuple[UUID, int]]
+    ) -> tuple[list[tuple[UUID, int]], list[tuple[UUID, int]]]:
+        """No one shard has the batch's sum: spread its bookings over the shards that are
+        free now (on PostgreSQL locked with ``SKIP LOCKED``, so nobody is waited for),
+        each booking whole in the first shard that has room from a random start, else in
+        pieces — one conditional ``UPDATE`` per shard and one multi-row ``INSERT`` of
+        the allocations. Returns the bookings placed and, in order, those the free
+        shards could not hold."""
+        statement = _FREE_STOCK_OF_LOCKED if self._tx.is_postgres else _FREE_STOCK_OF
+        rows = await self._tx.rows(statement, {"p_type_id": ticket_type_id})
+        left = {int(shard_no): int(available) for shard_no, available in rows}
+        if not left:
+            return [], list(takes)
+        self._tx.note_shard_lock(ticket_type_id, max(left))
+        order = sorted(left)
+        start = random.randrange(len(order))
+        rotation = order[start:] + order[:start]
+        pieces: list[tuple[UUID, int, int]] = []
+        placed: list[tuple[UUID, int]] = []
+        left_over: list[tuple[UUID, int]] = []
+        for booking_id, quantity in takes:
+            whole = next((n for n in rotation if left[n] >= quantity), None)
+            if whole is not None:
+                plan = [(whole, quantity)]
+            elif sum(left.values()) >= quantity:
+                plan, remaining = [], quantity
+                for shard_no in order:
+                    piece = min(remaining, left[shard_no])
+                    if piece > 0:
+                        plan.append((shard_no, piece))
+                        remaining -= piece
+            else:
+                left_over.append((booking_id, quantity))
+                continue
+            for shard_no, piece in plan:
+                left[shard_no] -= piece
+                pieces.append((booking_id, shard_no, piece))
+            placed.append((booking_id, quantity))
+        per_shard: dict[int, int] = {}
+        for _, shard_no, piece in pieces:
+            per_shard[shard_no] = per_shard.get(shard_no, 0) + piece
+        for shard_no in sorted(per_shard):
+            taken = await self._tx.execute(
+                _TAKE,
+                {
+                    "p_type_id": ticket_type_id,
+                    "p_shard_no": shard_no,
+                    "p_quantity": per_shard[shard_no],
+                },
+            )
+            if taken.rowcount != 1:
+                raise InventoryInvariantError(
+                    f"shard {shard_no} of {ticket_type_id} refused {per_shard[shard_no]} while locked"
+                )
+        if pieces:
+            await self._tx.execute(
+                _RECORD,
+                [
+                    {
+                        "booking_id": booking_id,
+                        "ticket_type_id": ticket_type_id,
+                        "shard_no": shard_no,
+                        "quantity": piece,
+                        "state": AllocationState.HELD.value,
+                    }
+                    for booking_id, shard_no, piece in pieces
+                ],
+            )
+        return placed, left_over
+
+    async def _take_sum(
+        self, ticket_type_id: UUID, takes: Sequence[tuple[UUID, int]], total: int, shards: int
+    ) -> bool:
+        start = random.randrange(shards)  # spreads batches over the shards; not a secret
+        params: dict[str, Any] = {
+            "p_type_id": ticket_type_id,
+            "p_quantity": total,
+            "p_booking_ids": [booking_id for booking_id, _ in takes],
+            "p_quantities": [quantity for _, quantity in takes],
+        }
+        if not self._tx.is_postgres:
+            self._tx.note_shard_lock(ticket_type_id, start)
+            taken = await self._tx.execute(_TAKE, {**params, "p_shard_no": start})
+            if taken.rowcount != 1:
+                return False
+            await self._tx.execute(
+                _RECORD,
+                [
+                    {
+                        "booking_id": booking_id,
+                        "ticket_type_id": ticket_type_id,
+                        "shard_no": start,
+                        "quantity": quantity,
+                        "state": AllocationState.HELD.value,
+                    }
+                    for booking_id, quantity in takes
+                ],
+            )
+            return True
+        if shards == 1:
+            self._tx.note_shard_lock(ticket_type_id, 0)
+            return bool(await self._tx.rows(_TAKE_FOR_MANY, {**params, "p_shard_no": 0}))
+
+        async def pick() -> Any:
+            return await self._tx.first(
+                _TAKE_FREE_SHARD_FOR_MANY, {**params, "p_start": start, "p_shards": shards}
+            )
+
+        row = await self._tx.in_savepoint(pick, keep=lambda r: r is not None and r[0] is not None)
+        if row is None or row[0] is None:
+            return False
+        self._tx.note_shard_lock(ticket_type_id, shards - 1)
+        return True
+
+    async def lock_available(self, ticket_type_ids: Sequence[UUID]) -> dict[UUID, int]:
+        """The shards with stock, locked in (type, shard) order on PostgreSQL — waiting
+        for their holders, then re-read; an empty shard is not waited for."""
+        wanted = sorted(set(ticket_type_ids))
+        left = {t: 0 for t in wanted if await self._shard_count(t) is not None}
+        if not left:
+            return {}
+        statement = _STOCK_OF_LOCKED if self._tx.is_postgres else _STOCK_OF
+        rows = await self._tx.rows(statement, {"p_type_ids": list(left)})
+        for type_id, shard_no, available in rows:
+            left[type_id] += int(available)
+            self._tx.note_shard_lock(type_id, int(shard_no))
+        return left
 
     async def _take(
         self, booking_id: UUID, ticket_type_id: UUID, shard_no: int, quantity: int

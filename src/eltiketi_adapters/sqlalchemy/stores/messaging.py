@@ -15,7 +15,7 @@ import msgspec
 from sqlalchemy import Integer, bindparam, delete, insert, select, update
 
 from eltiketi_adapters.sqlalchemy._tx import Tx
-from eltiketi_adapters.sqlalchemy.dialects import insert_ignoring_conflict
+from eltiketi_adapters.sqlalchemy.dialects import PerDialect, insert_ignoring_conflict
 from eltiketi_adapters.sqlalchemy.models import IdempotencyKeyRow, InboxRow, OutboxRow
 from eltiketi_core.domain.events import AnyEvent, DomainEvent
 from eltiketi_core.ports.stores import IdempotencyRecord, OutboxEntry
@@ -25,6 +25,14 @@ _IDEMPOTENCY_KEY = select(IdempotencyKeyRow.__table__).where(
 )
 _ADD_IDEMPOTENCY = insert_ignoring_conflict(
     IdempotencyKeyRow, [IdempotencyKeyRow.user, IdempotencyKeyRow.key]
+)
+#: Several at once (a group commit): one multi-row statement, the rows written returned.
+_ADD_IDEMPOTENCY_MANY = PerDialect(
+    lambda insert: (
+        insert(IdempotencyKeyRow)
+        .on_conflict_do_nothing(index_elements=[IdempotencyKeyRow.user, IdempotencyKeyRow.key])
+        .returning(IdempotencyKeyRow.user, IdempotencyKeyRow.key)
+    )
 )
 _PRUNE_IDEMPOTENCY_KEYS = delete(IdempotencyKeyRow).where(
     IdempotencyKeyRow.created_at < bindparam("p_created_before")
@@ -72,24 +80,34 @@ class SqlIdempotencyStore:
     async def add(self, record: IdempotencyRecord) -> bool:
         # Of two concurrent requests with one key, the second waits for the first
         # to commit, then finds the key taken: no error aborts its transaction.
-        statement = _ADD_IDEMPOTENCY.on(self._tx)
-        result = await self._tx.execute(
-            statement,
-            {
-                "user": record.user,
-                "key": record.key,
-                "request_hash": record.request_hash,
-                "response": record.response,
-                "created_at": record.created_at,
-            },
-        )
+        result = await self._tx.execute(_ADD_IDEMPOTENCY.on(self._tx), _idempotency_row(record))
         return result.first() is not None
+
+    async def add_many(self, records: Sequence[IdempotencyRecord]) -> set[tuple[str, str]]:
+        if not records:
+            return set()
+        if len(records) == 1:
+            return {(records[0].user, records[0].key)} if await self.add(records[0]) else set()
+        result = await self._tx.execute(
+            _ADD_IDEMPOTENCY_MANY.on(self._tx), [_idempotency_row(r) for r in records]
+        )
+        return {(str(row.user), str(row.key)) for row in result.all()}
 
     async def prune(self, created_before: datetime) -> int:
         result = await self._tx.execute(
             _PRUNE_IDEMPOTENCY_KEYS, {"p_created_before": created_before}
         )
         return int(result.rowcount)
+
+
+def _idempotency_row(record: IdempotencyRecord) -> dict[str, object]:
+    return {
+        "user": record.user,
+        "key": record.key,
+        "request_hash": record.request_hash,
+        "response": record.response,
+        "created_at": record.created_at,
+    }
 
 
 class SqlOutboxStore:
