@@ -20,7 +20,7 @@ from litestar.response import Template
 
 from eltiketi_app.web.auth import Visitor, require
 from eltiketi_app.web.i18n import Lang
-from eltiketi_app.web.pages.common import here
+from eltiketi_app.web.pages.common import fragment, here
 from eltiketi_app.web.pages.manage.common import PHASE_BADGES, PHASE_NAMES, EventPlaces, manage_page
 from eltiketi_core.domain.catalog import EventPhase
 from eltiketi_core.usecases.dashboard import Dashboards, EventDashboard, HourCount
@@ -142,12 +142,7 @@ async def dashboard_live(
     """The figures alone, for htmx to swap in every :data:`POLL_SECONDS` seconds."""
     principal = require(visitor, f"/manage/events/{event_id}/dashboard")
     dashboard = await dashboards.for_event(principal, event_id, hours=CHART_HOURS)
-    return Template(
-        template_name="manage/_dashboard.html",
-        context={"lang": lang, **dashboard_context(dashboard, lang)},
-        headers={"Cache-Control": "no-store"},
-        media_type="text/html",
-    )
+    return fragment("manage/_dashboard.html", lang, **dashboard_context(dashboard, lang))
 
 
 ROUTES = [dashboard_page, dashboard_live]

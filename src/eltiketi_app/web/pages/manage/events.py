@@ -9,14 +9,14 @@ Every action is a use case the REST API calls too (``POST /v1/events``, ``PATCH
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Final
+from typing import Any, Final
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import msgspec
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Request, Response, get, post
-from litestar.params import FromPath, QueryParameter
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from eltiketi_app.http.availability_cache import EventViewCache
@@ -28,7 +28,7 @@ from eltiketi_app.http.organizer_schemas import (
 from eltiketi_app.http.schemas import NewEventIn, NewTicketTypeIn, core_input
 from eltiketi_app.web.auth import Visitor, require
 from eltiketi_app.web.i18n import Lang
-from eltiketi_app.web.pages.common import here
+from eltiketi_app.web.pages.common import PageNumber, Paging, fragment, here
 from eltiketi_app.web.pages.manage.common import (
     PHASE_BADGES,
     PHASE_NAMES,
@@ -89,19 +89,19 @@ async def organization_events(
     clock: FromDishka[Clock],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
-    page_number: Annotated[int, QueryParameter(name="page", ge=1, le=10_000)] = 1,
+    page_number: PageNumber = 1,
 ) -> Template:
     """Owners and managers see sales so far; door members see which events there are."""
     principal = require(visitor, here(request))
     organization = await organizations.get(principal, organization_id)
     mine = await organizations.mine(principal)
-    offset = (page_number - 1) * PAGE_SIZE
+    paging = Paging(page_number, PAGE_SIZE)
     rows: list[dict[str, Any]] = []
     if organization.role.includes(MemberRole.MANAGER):
         found = await event_admin.summaries(
-            principal, organization_id=organization_id, limit=PAGE_SIZE + 1, offset=offset
+            principal, organization_id=organization_id, limit=paging.limit, offset=paging.offset
         )
-        for summary in found[:PAGE_SIZE]:
+        for summary in paging.shown(found):
             rows.append(
                 {
                     "event": summary.event,
@@ -112,13 +112,14 @@ async def organization_events(
                     "gross": lang.money(summary.gross),
                 }
             )
-        more = len(found) > PAGE_SIZE
+        pager = paging.context(found)
     else:
         views = await catalog.of_organization(
-            principal, organization_id, limit=PAGE_SIZE + 1, offset=offset
+            principal, organization_id, limit=paging.limit, offset=paging.offset
         )
-        rows = [{"event": v.event, **_phase(phase_of(v, clock), lang)} for v in views[:PAGE_SIZE]]
-        more = len(views) > PAGE_SIZE
+        shown = paging.shown(views)
+        rows = [{"event": v.event, **_phase(phase_of(v, clock), lang)} for v in shown]
+        pager = paging.context(views)
     return manage_page(
         "manage/events.html",
         request,
@@ -129,8 +130,7 @@ async def organization_events(
         tab="events",
         organizations=mine,
         rows=rows,
-        page_number=page_number,
-        has_next=more,
+        **pager,
         notice=notice_of(request, frozenset({"organization_created", "joined"})),
     )
 
@@ -721,12 +721,7 @@ async def job_progress(
     """The progress box alone, for htmx to swap in while the job runs."""
     principal = require(visitor, f"/manage/jobs/{job_id}")
     job = await jobs.get(principal, job_id)
-    return Template(
-        template_name="manage/_job.html",
-        context={"lang": lang, **_job_context(job)},
-        headers={"Cache-Control": "no-store"},
-        media_type="text/html",
-    )
+    return fragment("manage/_job.html", lang, **_job_context(job))
 
 
 def _job_context(job: Job) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from litestar.response import Redirect, Template
 
 from eltiketi_app.web.auth import Visitor, require
 from eltiketi_app.web.i18n import N_, Lang
-from eltiketi_app.web.pages.common import here
+from eltiketi_app.web.pages.common import PageNumber, Paging, here
 from eltiketi_app.web.pages.manage.common import (
     EventPlace,
     EventPlaces,
@@ -80,12 +80,13 @@ async def orders_page(
     visitor: FromDishka[Visitor],
     q: Annotated[str, QueryParameter(name="q", max_length=1000)] = "",
     status: Annotated[str, QueryParameter(name="status", max_length=20)] = "",
-    page_number: Annotated[int, QueryParameter(name="page", ge=1, le=10_000)] = 1,
+    page_number: PageNumber = 1,
 ) -> Template:
     principal = require(visitor, here(request))
     place = await places.of(principal, event_id)
     chosen = OrderStatus(status) if status in {s.value for s in OrderStatus} else None
     form = Form({"q": q}, lang)
+    paging = Paging(page_number, PAGE_SIZE)
     found = []
     try:
         found = await organizer_orders.search(
@@ -93,8 +94,8 @@ async def orders_page(
             event_id,
             q or None,
             status=chosen,
-            limit=PAGE_SIZE + 1,
-            offset=(page_number - 1) * PAGE_SIZE,
+            limit=paging.limit,
+            offset=paging.offset,
         )
     except ValidationFailed:  # a search text over 320 characters
         form.refuse("q")
@@ -109,7 +110,7 @@ async def orders_page(
             "status_name": lang.gettext(STATUS_NAMES[order.status]),
             "badge": STATUS_BADGES[order.status],
         }
-        for order in found[:PAGE_SIZE]
+        for order in paging.shown(found)
     ]
     return manage_page(
         "manage/orders.html",
@@ -125,8 +126,7 @@ async def orders_page(
         chosen=chosen.value if chosen else "",
         statuses=[(s.value, lang.gettext(STATUS_NAMES[s])) for s in OrderStatus],
         errors=form.errors,
-        page_number=page_number,
-        has_next=len(found) > PAGE_SIZE,
+        **paging.context(found),
         query=_query(q, chosen),
     )
 
