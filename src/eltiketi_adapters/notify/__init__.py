@@ -13,7 +13,7 @@ class                         channel  delivers
 ============================  =======  ===========================================
 
 The wording is in Jinja2 templates shipped in ``templates/``; dates are shown in the
-event's timezone and language (see :mod:`eltiketi_adapters.notify.formatting`).
+event's timezone and the buyer's locale (see :mod:`eltiketi_adapters.notify.formatting`).
 Install with the ``notify`` extra.
 """
 

@@ -1,147 +1,49 @@
-"""Dates and money in the event's locale, without Babel.
+"""Dates and money in the buyer's locale, with Babel's CLDR formats (as the shop pages).
 
-A deliberately small table: the languages below get their own month and weekday names,
-date order and separators; any other locale falls back to English. The event's **timezone**
-is always honoured (the wall-clock time at the venue, with its abbreviation), whatever the
-language. Adding a language is adding one ``_Language`` entry with what differs from the
-defaults.
+Any locale CLDR knows is honoured (``de-AT``, ``en-US``, ``sw-KE``…); a tag it does not
+know, or none, falls back to British English, the shop's English. A bare ``en`` also means
+``en-GB`` (day before month, 24-hour clock), as in the shop; ``en-US`` writes the month
+first and a 12-hour clock. The event's **timezone** is always honoured: the wall-clock time
+at the venue, followed by the zone's abbreviation from the tz database (``CET``, ``EDT``),
+short and readable whatever the language of the surrounding text.
+
+The web pages format with the same Babel calls (``eltiketi_app.web.i18n.Lang``); they may
+not import adapters, so each side keeps its few lines of Babel rather than sharing them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
+from functools import cache
 from typing import Final
 from zoneinfo import ZoneInfo
 
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date, format_time, get_datetime_format
+from babel.numbers import format_currency, get_currency_precision
+
 from eltiketi_core.domain.money import Money
 
-
-def _words(text: str) -> tuple[str, ...]:
-    return tuple(text.split())
-
-
-@dataclass(frozen=True, slots=True)
-class _Language:
-    """A language's names and patterns; the defaults are the pattern most of continental
-    Europe shares, so an entry states only what differs."""
-
-    weekdays: tuple[str, ...]  # Monday first, as datetime.weekday()
-    months: tuple[str, ...]
-    #: ``str.format`` pattern over weekday, day, month, year, time
-    date_time: str = "{weekday} {day} {month} {year}, {time}"
-    date: str = "{day} {month} {year}"
-    decimal: str = ","
-    group: str = "."
-    #: ``str.format`` pattern over amount and symbol
-    money: str = "{amount}\u00a0{symbol}"
+#: The locale of a tag CLDR does not know, and the region of a bare ``en`` (as the shop).
+FALLBACK_LOCALE: Final = "en_GB"
 
 
-_EN: Final = _Language(
-    weekdays=_words("Monday Tuesday Wednesday Thursday Friday Saturday Sunday"),
-    months=_words(
-        "January February March April May June July August September October November December"
-    ),
-    date_time="{weekday}, {day} {month} {year}, {time}",
-    decimal=".",
-    group=",",
-    money="{symbol}{amount}",
-)
-
-_LANGUAGES: Final[dict[str, _Language]] = {
-    "en": _EN,
-    "de": _Language(
-        weekdays=_words("Montag Dienstag Mittwoch Donnerstag Freitag Samstag Sonntag"),
-        months=_words(
-            "Januar Februar März April Mai Juni Juli August September Oktober November Dezember"
-        ),
-        date_time="{weekday}, {day}. {month} {year}, {time} Uhr",
-        date="{day}. {month} {year}",
-    ),
-    "fr": _Language(
-        weekdays=_words("lundi mardi mercredi jeudi vendredi samedi dimanche"),
-        months=_words(
-            "janvier février mars avril mai juin juillet août septembre octobre novembre décembre"
-        ),
-        date_time="{weekday} {day} {month} {year} à {time}",
-        group="\u202f",
-    ),
-    "es": _Language(
-        weekdays=_words("lunes martes miércoles jueves viernes sábado domingo"),
-        months=_words(
-            "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre"
-        ),
-        date_time="{weekday}, {day} de {month} de {year}, {time}",
-        date="{day} de {month} de {year}",
-    ),
-    "it": _Language(
-        weekdays=_words("lunedì martedì mercoledì giovedì venerdì sabato domenica"),
-        months=_words(
-            "gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre dicembre"
-        ),
-        date_time="{weekday} {day} {month} {year}, ore {time}",
-    ),
-    "nl": _Language(
-        weekdays=_words("maandag dinsdag woensdag donderdag vrijdag zaterdag zondag"),
-        months=_words(
-            "januari februari maart april mei juni juli augustus september oktober november december"
-        ),
-        money="{symbol}\u00a0{amount}",
-    ),
-    "pt": _Language(
-        weekdays=_words(
-            "segunda-feira terça-feira quarta-feira quinta-feira sexta-feira sábado domingo"
-        ),
-        months=_words(
-            "janeiro fevereiro março abril maio junho julho agosto setembro outubro novembro dezembro"
-        ),
-        date_time="{weekday}, {day} de {month} de {year}, {time}",
-        date="{day} de {month} de {year}",
-    ),
-    "sw": _Language(
-        weekdays=_words("Jumatatu Jumanne Jumatano Alhamisi Ijumaa Jumamosi Jumapili"),
-        months=_words(
-            "Januari Februari Machi Aprili Mei Juni Julai Agosti Septemba Oktoba Novemba Desemba"
-        ),
-        date_time="{weekday}, {day} {month} {year}, {time}",
-        decimal=".",
-        group=",",
-        money="{symbol}\u00a0{amount}",
-    ),
-}
-
-#: US English: month before day and a 12-hour clock.
-_EN_US: Final = _Language(
-    weekdays=_EN.weekdays,
-    months=_EN.months,
-    date_time="{weekday}, {month} {day}, {year}, {time}",
-    date="{month} {day}, {year}",
-    decimal=".",
-    group=",",
-    money="{symbol}{amount}",
-)
-
-#: ISO 4217 currencies whose minor unit is not a hundredth.
-_MINOR_DIGITS: Final = {
-    **dict.fromkeys(_words("BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX VND VUV XAF XOF XPF"), 0),
-    **dict.fromkeys(_words("BHD IQD JOD KWD LYD OMR TND"), 3),
-}
-_SYMBOLS: Final = {"EUR": "€", "GBP": "£", "USD": "$", "JPY": "¥", "INR": "₹"}
-
-
-def _language(locale: str) -> _Language:
-    """``de-AT``, ``de_AT.UTF-8`` and ``DE`` all mean German; unknown means English."""
-    tag = locale.replace("_", "-").split(".")[0].lower()
-    if tag in {"en-us", "en-ph"}:
-        return _EN_US
-    return _LANGUAGES.get(tag.split("-")[0], _EN)
-
-
-def _clock(moment: datetime, language: _Language) -> str:
-    if language is _EN_US:
-        hour = moment.hour % 12 or 12
-        return f"{hour}:{moment.minute:02d}\u202f{'AM' if moment.hour < 12 else 'PM'}"
-    return f"{moment.hour:02d}:{moment.minute:02d}"
+@cache
+def babel_locale(tag: str) -> Locale:
+    """``de-AT``, ``de_AT.UTF-8`` and ``DE`` all parse; a region CLDR does not know falls
+    back to its language, an unknown language to :data:`FALLBACK_LOCALE`."""
+    whole = tag.partition(".")[0].replace("-", "_")
+    language, _, rest = whole.partition("_")
+    language = language.lower()
+    bare = FALLBACK_LOCALE if language == "en" else language
+    region = rest.partition("_")[0].upper()
+    for candidate in (whole, f"{language}_{region}", bare) if region else (bare,):
+        try:
+            return Locale.parse(candidate)
+        except (UnknownLocaleError, ValueError):
+            continue
+    return Locale.parse(FALLBACK_LOCALE)
 
 
 def _zone_label(moment: datetime) -> str:
@@ -154,15 +56,14 @@ def _zone_label(moment: datetime) -> str:
 
 
 def format_local_datetime(moment: datetime, timezone: str, locale: str) -> str:
-    """``Saturday, 14 March 2026, 19:30 CET``: wall-clock time at the venue, in its language."""
+    """``Saturday, 14 March 2026, 19:30 CET``: the shop's full date and short time at the
+    venue, joined by the locale's own pattern, and the zone."""
     local = moment.astimezone(ZoneInfo(timezone))
-    language = _language(locale)
-    text = language.date_time.format(
-        weekday=language.weekdays[local.weekday()],
-        day=local.day,
-        month=language.months[local.month - 1],
-        year=local.year,
-        time=_clock(local, language),
+    language = babel_locale(locale)
+    text = (
+        str(get_datetime_format("full", locale=language))
+        .replace("{1}", format_date(local, "full", locale=language))
+        .replace("{0}", format_time(local, "short", locale=language))
     )
     return f"{text} {_zone_label(local)}"
 
@@ -170,24 +71,11 @@ def format_local_datetime(moment: datetime, timezone: str, locale: str) -> str:
 def format_local_date(moment: datetime, timezone: str, locale: str) -> str:
     """``14 March 2026``: the date at the venue, for short texts (SMS)."""
     local = moment.astimezone(ZoneInfo(timezone))
-    language = _language(locale)
-    return language.date.format(
-        day=local.day, month=language.months[local.month - 1], year=local.year
-    )
+    return format_date(local, "long", locale=babel_locale(locale))
 
 
 def format_money(money: Money, locale: str) -> str:
-    """``€12.50`` (en), ``12,50 €`` (de), ``¥1,200`` (en, JPY has no minor unit)."""
-    language = _language(locale)
-    digits = _MINOR_DIGITS.get(money.currency, 2)
-    sign = "-" if money.amount < 0 else ""
-    whole, minor = divmod(abs(money.amount), 10**digits)
-    grouped = f"{whole:,}".replace(",", language.group)
-    amount = f"{grouped}{language.decimal}{minor:0{digits}d}" if digits else grouped
-    symbol = _SYMBOLS.get(money.currency)
-    if symbol is not None:
-        return sign + language.money.format(amount=amount, symbol=symbol)
-    # An ISO code reads better with a space, whatever the language.
-    if language.money.startswith("{symbol}"):
-        return f"{sign}{money.currency}\u00a0{amount}"
-    return f"{sign}{amount}\u00a0{money.currency}"
+    """``€12.50`` (en), ``12,50 €`` (de), ``¥1,200`` (JPY has no minor unit): from integer
+    minor units, with the currency's own number of decimals."""
+    amount = Decimal(money.amount).scaleb(-get_currency_precision(money.currency))
+    return format_currency(amount, money.currency, locale=babel_locale(locale))

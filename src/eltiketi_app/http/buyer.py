@@ -20,7 +20,7 @@ from litestar.params import FromPath, JSONBody
 from eltiketi_app.http.auth import BEARER, authenticated
 from eltiketi_app.http.openapi import can_answer
 from eltiketi_app.http.problem_catalog import STORAGE, WRITES
-from eltiketi_app.http.schemas import BookingOut, ContactIn, Strict, booking_out
+from eltiketi_app.http.schemas import BookingOut, ContactIn, Strict, booking_out, core_output
 from eltiketi_core.domain.booking import Contact
 from eltiketi_core.domain.identity import Principal
 from eltiketi_core.domain.money import Money
@@ -115,12 +115,7 @@ async def hold_progress(
         order_id=progress.order_id,
         payment=None
         if payment is None
-        else ProgressPaymentOut(
-            payment_id=payment.id,
-            status=payment.status.value,
-            provider=payment.provider,
-            checkout_url=payment.checkout_url,
-        ),
+        else core_output(ProgressPaymentOut, payment, payment_id=payment.id),
     )
 
 

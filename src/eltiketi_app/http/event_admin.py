@@ -36,6 +36,15 @@ from eltiketi_core.usecases.catalog import Catalog
 from eltiketi_core.usecases.event_admin import EventAdmin
 
 
+async def event_as_changed(
+    catalog: Catalog, views: EventViewCache, principal: Principal, event_id: UUID
+) -> EventOut:
+    """The event as a change left it, its cached public view dropped first so the shop
+    shows the change at once."""
+    views.invalidate(event_id)
+    return event_view_out(await catalog.get(event_id, principal))
+
+
 @can_answer("malformed_request", "organization_not_found", "missing_role", *STORAGE)
 @get(
     "/managed",
@@ -95,8 +104,7 @@ async def edit_event(
     views: FromDishka[EventViewCache],
 ) -> EventOut:
     await event_admin.edit_event(principal, event_id, event_changes(data))
-    views.invalidate(event_id)
-    return event_view_out(await catalog.get(event_id, principal))
+    return await event_as_changed(catalog, views, principal, event_id)
 
 
 @can_answer("missing_role", "event_not_found", "event_cancelled", "event_has_bookings", *WRITES)
@@ -118,8 +126,7 @@ async def unpublish_event(
     views: FromDishka[EventViewCache],
 ) -> EventOut:
     await event_admin.unpublish(principal, event_id)
-    views.invalidate(event_id)
-    return event_view_out(await catalog.get(event_id, principal))
+    return await event_as_changed(catalog, views, principal, event_id)
 
 
 @can_answer("missing_role", "event_not_found", *STORAGE)

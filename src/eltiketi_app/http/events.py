@@ -17,7 +17,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from eltiketi_app.background.runner import Runner
 from eltiketi_app.http.auth import BEARER, Caller, authenticated, require_principal
 from eltiketi_app.http.availability_cache import EventViewCache, PublicEvents
-from eltiketi_app.http.event_admin import edit_event, list_ticket_types
+from eltiketi_app.http.event_admin import edit_event, event_as_changed, list_ticket_types
 from eltiketi_app.http.openapi import can_answer
 from eltiketi_app.http.paging import Limit, Offset
 from eltiketi_app.http.problem_catalog import STORAGE, TOKEN_REFUSED, WRITES
@@ -169,8 +169,7 @@ async def publish_event(
     views: FromDishka[EventViewCache],
 ) -> EventOut:
     await catalog.publish(principal, event_id)
-    views.invalidate(event_id)
-    return event_view_out(await catalog.get(event_id, principal))
+    return await event_as_changed(catalog, views, principal, event_id)
 
 
 @can_answer("event_not_found", "missing_role", *WRITES)

@@ -8,7 +8,6 @@ is fixed once a type exists — are a ``400 malformed_request``.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 import msgspec
@@ -26,7 +25,7 @@ from eltiketi_app.http.schemas import (
     PerBooking,
     Strict,
     TimezoneName,
-    items_out,
+    core_output,
 )
 from eltiketi_core.domain.money import Money
 from eltiketi_core.domain.order import Order
@@ -240,137 +239,42 @@ class AttendeePageOut(msgspec.Struct, kw_only=True):
 
 
 def ticket_type_stock_out(stock: TicketTypeStock) -> TicketTypeStockOut:
-    ticket_type = stock.ticket_type
-    return TicketTypeStockOut(
-        id=ticket_type.id,
-        name=ticket_type.name,
-        price=ticket_type.price,
-        max_per_booking=ticket_type.max_per_booking,
-        shards=ticket_type.shards,
-        sales_start=ticket_type.sales_start,
-        sales_end=ticket_type.sales_end,
-        capacity=stock.capacity,
-        held=stock.held,
-        sold=stock.sold,
-        available=stock.available,
-    )
+    return core_output(TicketTypeStockOut, stock, stock.ticket_type)
 
 
 def event_summary_out(summary: EventSummary) -> EventSummaryOut:
-    event = summary.event
-    return EventSummaryOut(
-        id=event.id,
-        name=event.name,
-        venue=event.venue,
-        starts_at=event.starts_at,
-        timezone=event.timezone,
-        currency=event.currency,
-        status=event.status.value,
-        phase=summary.phase.value,
-        ticket_types=summary.ticket_types,
-        capacity=summary.capacity,
-        held=summary.held,
-        tickets_sold=summary.tickets_sold,
-        available=summary.available,
-        orders=summary.orders,
-        gross=summary.gross,
-        refunded=summary.refunded,
-    )
+    return core_output(EventSummaryOut, summary, summary.event)
 
 
 def dashboard_out(board: EventDashboard) -> DashboardOut:
-    return DashboardOut(
+    return core_output(
+        DashboardOut,
+        board,
+        board.event,
         event_id=board.event.id,
-        name=board.event.name,
-        status=board.event.status.value,
-        phase=board.phase.value,
-        as_of=board.as_of,
-        capacity=board.capacity,
-        held=board.held,
-        sold=board.sold,
-        available=board.available,
         ticket_types=[ticket_type_stock_out(t) for t in board.ticket_types],
-        orders=board.orders,
-        refunded_orders=board.refunded_orders,
-        gross=board.gross,
-        refunded=board.refunded,
-        net=board.net,
-        checked_in=board.checked_in,
-        orders_per_hour=[HourOut(hour=h.hour, orders=h.orders) for h in board.orders_per_hour],
     )
 
 
 def organizer_order_out(order: Order) -> OrganizerOrderOut:
-    return OrganizerOrderOut(**_order_fields(order))
+    return core_output(OrganizerOrderOut, order)
 
 
 def order_detail_out(detail: OrderDetail) -> OrderDetailOut:
     scanned = {c.ticket_id: c.checked_in_at for c in detail.check_ins}
-    return OrderDetailOut(
-        **_order_fields(detail.order),
+    return core_output(
+        OrderDetailOut,
+        detail.order,
         tickets=[
-            OrderTicketOut(
-                id=t.id,
-                ticket_type_id=t.ticket_type_id,
-                holder_name=t.holder_name,
-                status=t.status.value,
-                checked_in_at=scanned.get(t.id),
-            )
-            for t in detail.tickets
+            core_output(OrderTicketOut, t, checked_in_at=scanned.get(t.id)) for t in detail.tickets
         ],
-        payments=[
-            OrderPaymentOut(
-                id=p.id,
-                provider=p.provider,
-                provider_reference=p.provider_reference,
-                status=p.status.value,
-                amount=p.amount,
-                created_at=p.created_at,
-            )
-            for p in detail.payments
-        ],
-        refunds=[
-            OrderRefundOut(
-                id=r.id,
-                payment_id=r.payment_id,
-                amount=r.amount,
-                reason=r.reason.value,
-                status=r.status.value,
-                created_at=r.created_at,
-            )
-            for r in detail.refunds
-        ],
+        payments=detail.payments,
+        refunds=detail.refunds,
     )
-
-
-def _order_fields(order: Order) -> dict[str, Any]:
-    return {
-        "id": order.id,
-        "reference": order.reference,
-        "booking_id": order.booking_id,
-        "event_id": order.event_id,
-        "buyer": order.buyer,
-        "contact": ContactOut(email=order.contact.email, phone=order.contact.phone),
-        "status": order.status.value,
-        "created_at": order.created_at,
-        "items": items_out(order.items),
-        "total": order.total,
-    }
 
 
 def attendee_out(view: AttendeeView) -> AttendeeOut:
-    return AttendeeOut(
-        ticket_id=view.ticket_id,
-        order_id=view.order_id,
-        ticket_type_id=view.ticket_type_id,
-        ticket_type=view.ticket_type_name,
-        holder_name=view.holder_name,
-        holder=view.holder,
-        email=view.email,
-        phone=view.phone,
-        status=view.status.value,
-        checked_in_at=view.checked_in_at,
-    )
+    return core_output(AttendeeOut, view, ticket_type=view.ticket_type_name)
 
 
 def attendee_page_out(page: AttendeePage) -> AttendeePageOut:

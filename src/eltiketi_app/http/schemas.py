@@ -22,7 +22,7 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
-from eltiketi_core.domain.booking import Booking, BookingItem
+from eltiketi_core.domain.booking import Booking
 from eltiketi_core.domain.catalog import Event, TicketType
 from eltiketi_core.domain.job import Job, JobStatus
 from eltiketi_core.domain.money import Money
@@ -40,6 +40,7 @@ class Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 C = TypeVar("C")
+R = TypeVar("R", bound=msgspec.Struct)
 
 
 # --- bounds ---------------------------------------------------------------------------
@@ -414,54 +415,53 @@ class InvitationPreviewOut(msgspec.Struct, kw_only=True):
 # --- conversions ----------------------------------------------------------------------
 
 
+def core_output(shape: type[R], *sources: object, **fields: object) -> R:
+    """A use case's values as a response shape (``Event`` → ``EventOut``…), the mirror of
+    :func:`core_input`.
+
+    msgspec copies every field of ``shape`` that a source has by name, the first source
+    that has it winning, nested values included (an order's items become
+    ``BookingItemOut``); an enum stays an enum and is written as its value. ``fields``
+    are what the response adds, derives or names otherwise (``payment_id`` for a
+    payment's ``id``), so only what differs is written by hand.
+    """
+    if len(sources) == 1 and not fields:
+        return msgspec.convert(sources[0], shape, from_attributes=True)
+    values = dict(fields)
+    for name in shape.__struct_fields__:
+        found = [getattr(source, name) for source in sources if hasattr(source, name)]
+        if found and name not in values:
+            values[name] = found[0]
+    return msgspec.convert(values, shape, from_attributes=True)
+
+
 def organization_out(view: OrganizationView) -> OrganizationOut:
     organization = view.organization
-    return OrganizationOut(
-        id=organization.id,
-        name=organization.name,
+    return core_output(
+        OrganizationOut,
+        organization,
         personal=organization.personal_of is not None,
-        created_at=organization.created_at,
-        role=view.role.value,
+        role=view.role,
     )
 
 
 def member_out(membership: Membership) -> MemberOut:
-    return MemberOut(
-        organization_id=membership.organization_id,
-        subject=membership.subject,
-        role=membership.role.value,
-        email=membership.email,
-        added_by=membership.added_by,
-        added_at=membership.added_at,
-    )
+    return core_output(MemberOut, membership)
 
 
 def invitation_out(invitation: Invitation, now: datetime) -> InvitationOut:
-    return InvitationOut(
-        id=invitation.id,
-        organization_id=invitation.organization_id,
-        email=invitation.email,
-        role=invitation.role.value,
-        status="expired" if invitation.expired(now) else invitation.status.value,
-        invited_by=invitation.invited_by,
-        created_at=invitation.created_at,
-        expires_at=invitation.expires_at,
-        decided_by=invitation.decided_by,
-        decided_at=invitation.decided_at,
-    )
+    status = "expired" if invitation.expired(now) else invitation.status
+    return core_output(InvitationOut, invitation, status=status)
 
 
 def invitation_preview_out(preview: InvitationPreview) -> InvitationPreviewOut:
     invitation = preview.invitation
-    return InvitationPreviewOut(
-        id=invitation.id,
-        organization_id=invitation.organization_id,
+    return core_output(
+        InvitationPreviewOut,
+        invitation,
         organization_name=preview.organization_name,
-        email=invitation.email,
-        role=invitation.role.value,
-        status="expired" if preview.expired else invitation.status.value,
+        status="expired" if preview.expired else invitation.status,
         invited_by=preview.invited_by,
-        expires_at=invitation.expires_at,
     )
 
 
@@ -478,117 +478,40 @@ def core_input(body: Strict, shape: type[C]) -> C:
 
 
 def ticket_type_out(view: TicketTypeView) -> TicketTypeOut:
-    return TicketTypeOut(
-        id=view.id,
-        name=view.name,
-        price=view.price,
-        capacity=view.capacity,
-        max_per_booking=view.max_per_booking,
-        available=view.available,
-        sales_start=view.sales_start,
-        sales_end=view.sales_end,
-    )
+    return core_output(TicketTypeOut, view)
 
 
 def new_ticket_type_out(ticket_type: TicketType) -> TicketTypeOut:
-    return TicketTypeOut(
-        id=ticket_type.id,
-        name=ticket_type.name,
-        price=ticket_type.price,
-        capacity=ticket_type.capacity,
-        max_per_booking=ticket_type.max_per_booking,
-        available=ticket_type.capacity,
-        sales_start=ticket_type.sales_start,
-        sales_end=ticket_type.sales_end,
-    )
+    return core_output(TicketTypeOut, ticket_type, available=ticket_type.capacity)
 
 
 def event_out(event: Event, ticket_types: list[TicketTypeOut]) -> EventOut:
-    return EventOut(
-        id=event.id,
-        name=event.name,
-        venue=event.venue,
-        starts_at=event.starts_at,
-        timezone=event.timezone,
-        locale=event.locale,
-        currency=event.currency,
-        status=event.status.value,
-        owner=event.owner,
-        organization_id=event.organization_id,
-        ticket_types=ticket_types,
-        description=event.description,
-    )
+    return core_output(EventOut, event, ticket_types=ticket_types)
 
 
 def event_view_out(view: EventView) -> EventOut:
     return event_out(view.event, [ticket_type_out(t) for t in view.ticket_types])
 
 
-def items_out(items: tuple[BookingItem, ...]) -> list[BookingItemOut]:
-    return [
-        BookingItemOut(
-            ticket_type_id=item.ticket_type_id,
-            quantity=item.quantity,
-            unit_price=item.unit_price,
-            subtotal=item.subtotal,
-        )
-        for item in items
-    ]
-
-
 def booking_out(booking: Booking) -> BookingOut:
-    return BookingOut(
-        id=booking.id,
-        event_id=booking.event_id,
-        status=booking.status.value,
-        created_at=booking.created_at,
-        expires_at=booking.expires_at,
-        items=items_out(booking.items),
-        total=booking.total,
-        contact=ContactOut(email=booking.contact.email, phone=booking.contact.phone),
-        holders=list(booking.holders),
-        locale=booking.locale,
-    )
+    return core_output(BookingOut, booking)
 
 
 def payment_out(payment: Payment) -> PaymentOut:
-    return PaymentOut(
-        payment_id=payment.id,
-        booking_id=payment.booking_id,
-        provider=payment.provider,
-        provider_reference=payment.provider_reference,
-        status=payment.status.value,
-        amount=payment.amount,
-        checkout_url=payment.checkout_url,
-        client_secret=payment.client_secret,
-    )
+    return core_output(PaymentOut, payment, payment_id=payment.id)
 
 
 def ticket_out(ticket: Ticket) -> TicketOut:
-    return TicketOut(
-        id=ticket.id,
-        ticket_type_id=ticket.ticket_type_id,
-        holder_name=ticket.holder_name,
-        status=ticket.status.value,
-        token=ticket.token,
+    return core_output(
+        TicketOut,
+        ticket,
         qr_svg=f"/v1/tickets/{ticket.id}/qr.svg",
         qr_png=f"/v1/tickets/{ticket.id}/qr.png",
     )
 
 
 def order_out(order: Order, tickets: tuple[Ticket, ...]) -> OrderOut:
-    return OrderOut(
-        id=order.id,
-        reference=order.reference,
-        booking_id=order.booking_id,
-        payment_id=order.payment_id,
-        event_id=order.event_id,
-        status=order.status.value,
-        created_at=order.created_at,
-        items=items_out(order.items),
-        total=order.total,
-        tickets=[ticket_out(t) for t in tickets],
-    )
+    return core_output(OrderOut, order, tickets=[ticket_out(t) for t in tickets])
 
 
 def order_view_out(view: OrderView) -> OrderOut:
@@ -600,19 +523,7 @@ def job_path(job_id: UUID) -> str:
 
 
 def job_out(job: Job) -> JobOut:
-    return JobOut(
-        id=job.id,
-        kind=job.kind.value,
-        event_id=job.event_id,
-        status=job.status.value,
-        orders_refunded=job.orders_refunded,
-        orders_remaining=job.orders_remaining,
-        holds_released=job.holds_released,
-        created_at=job.created_at,
-        started_at=job.started_at,
-        finished_at=job.finished_at,
-        last_error=_job_error(job),
-    )
+    return core_output(JobOut, job, last_error=_job_error(job))
 
 
 def _job_error(job: Job) -> str | None:
@@ -628,7 +539,7 @@ def _job_error(job: Job) -> str | None:
 
 
 def admission_out(admission: Admission) -> AdmissionOut:
-    return AdmissionOut(**msgspec.structs.asdict(admission))
+    return core_output(AdmissionOut, admission)
 
 
 def as_dict(value: Any) -> Any:

@@ -16,7 +16,7 @@ from eltiketi_app.web.keys import invitation_links, ticket_links
 from eltiketi_app.web.links import InvitationLinks, TicketLinks
 from eltiketi_app.web.oidc_login import OidcLogin
 from eltiketi_app.web.pages.bookings import HoldPage
-from eltiketi_app.web.pages.manage.common import EventPlaces
+from eltiketi_app.web.pages.manage.common import EventPlaces, ManageScreen
 from eltiketi_app.web.pages.manage.team import TeamPage
 from eltiketi_app.web.pages.orders import OrderPage
 from eltiketi_app.web.payments import CardPayments, card_payments
@@ -70,10 +70,12 @@ class WebProvider(Provider):
     def lang(self, request: Request, languages: Languages) -> Lang:  # type: ignore[type-arg]
         return language_of(request, languages)
 
-    #: The order, hold and team pages, built from their fields, per request.
+    #: The order, hold and team pages, built from their fields, per request; what every
+    #: back-office page is drawn with.
     order_page = provide(OrderPage, scope=Scope.REQUEST)
     hold_page = provide(HoldPage, scope=Scope.REQUEST)
     team_page = provide(TeamPage, scope=Scope.REQUEST)
+    manage_screen = provide(ManageScreen, scope=Scope.REQUEST)
 
 
 class DevLoginProvider(Provider):

@@ -57,7 +57,7 @@ async def test_ticket_mail_arrives_with_one_scannable_qr_per_ticket(
     assert sorted(tokens.values()) == sorted(t.token for t in notice.tickets)
     scanned = {signer.verify(token).ticket_id for token in tokens.values()}
     assert scanned == {t.id for t in notice.tickets}
-    assert "19:30 Uhr CET" in body(received, "plain")
+    assert "Samstag, 14. März 2026, 19:30 CET" in body(received, "plain")
 
 
 async def test_server_requiring_auth_gets_the_credentials_from_the_url(

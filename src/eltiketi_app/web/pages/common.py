@@ -3,9 +3,12 @@ views the pages read (through the API's event-view cache)."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence, Sized
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
 
 from litestar import Request
+from litestar.params import QueryParameter
 from litestar.response import Template
 
 from eltiketi_app.web.auth import Visitor
@@ -13,6 +16,35 @@ from eltiketi_app.web.i18n import Lang
 from eltiketi_app.web.messages import problem_text
 
 NO_STORE = {"Cache-Control": "no-store"}
+
+T = TypeVar("T")
+
+PageNumber = Annotated[int, QueryParameter(name="page", ge=1, le=10_000)]
+"""A list page's ``?page=``, from 1."""
+
+
+@dataclass(frozen=True, slots=True)
+class Paging:
+    """One page of a list. The use case is asked for one row more than the page shows:
+    that row, never shown, says whether there is a next page."""
+
+    number: int
+    size: int
+
+    @property
+    def limit(self) -> int:
+        return self.size + 1
+
+    @property
+    def offset(self) -> int:
+        return (self.number - 1) * self.size
+
+    def shown(self, found: Sequence[T]) -> Sequence[T]:
+        return found[: self.size]
+
+    def context(self, found: Sized) -> dict[str, Any]:
+        """What the pager of the template reads (``page_number``, ``has_next``)."""
+        return {"page_number": self.number, "has_next": len(found) > self.size}
 
 
 def here(request: Request[Any, Any, Any]) -> str:
@@ -48,5 +80,16 @@ def page(
         },
         status_code=status,
         headers=all_headers,
+        media_type="text/html",
+    )
+
+
+def fragment(template: str, lang: Lang, **context: Any) -> Template:
+    """A piece of a page for htmx to swap in (availability, live figures, a job's
+    progress): no layout, and never stored by a cache, since it is polled for fresh news."""
+    return Template(
+        template_name=template,
+        context={"lang": lang, **context},
+        headers=NO_STORE,
         media_type="text/html",
     )

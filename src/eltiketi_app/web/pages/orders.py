@@ -4,12 +4,12 @@ Send again and Cancel (with the refund stated before confirming)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Request, Response, get, post
-from litestar.params import FromPath, QueryParameter
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from eltiketi_app.http.availability_cache import PublicEvents
@@ -18,7 +18,7 @@ from eltiketi_app.web.auth import Visitor, require
 from eltiketi_app.web.i18n import Lang
 from eltiketi_app.web.ics import calendar
 from eltiketi_app.web.links import TicketLinks
-from eltiketi_app.web.pages.common import NO_STORE, here, page
+from eltiketi_app.web.pages.common import NO_STORE, PageNumber, Paging, here, page
 from eltiketi_core.domain.order import Order, OrderStatus, TicketStatus
 from eltiketi_core.errors import DomainError
 from eltiketi_core.ports.clock import Clock
@@ -125,13 +125,14 @@ async def orders_page(
     events: FromDishka[PublicEvents],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
-    page_number: Annotated[int, QueryParameter(name="page", ge=1, le=10_000)] = 1,
+    page_number: PageNumber = 1,
 ) -> Template:
     principal = require(visitor, here(request))
-    found = await orders.list(principal, limit=PAGE_SIZE + 1, offset=(page_number - 1) * PAGE_SIZE)
+    paging = Paging(page_number, PAGE_SIZE)
+    found = await orders.list(principal, limit=paging.limit, offset=paging.offset)
     seen: dict[UUID, EventView | None] = {}
     rows = []
-    for view in found[:PAGE_SIZE]:
+    for view in paging.shown(found):
         event_id = view.order.event_id
         if event_id not in seen:
             seen[event_id] = await events.find(event_id)
@@ -153,8 +154,7 @@ async def orders_page(
         visitor,
         title=lang.gettext("My orders"),
         rows=rows,
-        page_number=page_number,
-        has_next=len(found) > PAGE_SIZE,
+        **paging.context(found),
     )
 
 

@@ -5,19 +5,19 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID, uuid4
 
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Request, Response, get, post
-from litestar.params import FromPath, QueryParameter
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from eltiketi_app.http.availability_cache import PublicEvents
 from eltiketi_app.web.auth import Visitor, WebLogin
 from eltiketi_app.web.i18n import N_, Lang
-from eltiketi_app.web.pages.common import NO_STORE, page
+from eltiketi_app.web.pages.common import PageNumber, Paging, fragment, page
 from eltiketi_app.web.views import few_left, price_from, sale_state
 from eltiketi_core.domain.identity import Principal
 from eltiketi_core.errors import Conflict, DomainError, ValidationFailed
@@ -55,10 +55,10 @@ async def home(
     catalog: FromDishka[Catalog],
     lang: FromDishka[Lang],
     visitor: FromDishka[Visitor],
-    page_number: Annotated[int, QueryParameter(name="page", ge=1, le=10_000)] = 1,
+    page_number: PageNumber = 1,
 ) -> Template:
-    offset = (page_number - 1) * PAGE_SIZE
-    views = await catalog.list_published(limit=PAGE_SIZE + 1, offset=offset, upcoming=True)
+    paging = Paging(page_number, PAGE_SIZE)
+    views = await catalog.list_published(limit=paging.limit, offset=paging.offset, upcoming=True)
     now = clock.now()
     cards = [
         {
@@ -66,7 +66,7 @@ async def home(
             "state": sale_state(view, now),
             "price_from": price_from(view),
         }
-        for view in views[:PAGE_SIZE]
+        for view in paging.shown(views)
     ]
     return page(
         "home.html",
@@ -75,8 +75,7 @@ async def home(
         visitor,
         title=lang.gettext("Upcoming events"),
         cards=cards,
-        page_number=page_number,
-        has_next=len(views) > PAGE_SIZE,
+        **paging.context(views),
     )
 
 
@@ -111,12 +110,7 @@ async def availability(
     lang: FromDishka[Lang],
 ) -> Template:
     view = await events.get(event_id)
-    return Template(
-        template_name="_availability.html",
-        context={"lang": lang, "types": _rows(view, None, {}, lang)},
-        headers=NO_STORE,
-        media_type="text/html",
-    )
+    return fragment("_availability.html", lang, types=_rows(view, None, {}, lang))
 
 
 @post("/events/{event_id:uuid}/reserve", name="web:reserve", summary="Reserve the chosen tickets")

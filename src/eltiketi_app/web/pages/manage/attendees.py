@@ -4,18 +4,16 @@ check-in), page by page, and the CSV export — streamed page by page, as ``GET
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from dishka.integrations.litestar import FromDishka, inject
-from litestar import Request, get
+from litestar import get
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Stream, Template
 
-from eltiketi_app.web.auth import Visitor, require
-from eltiketi_app.web.i18n import Lang
-from eltiketi_app.web.pages.common import NO_STORE, here
-from eltiketi_app.web.pages.manage.common import EventPlaces, manage_page
+from eltiketi_app.web.pages.common import NO_STORE
+from eltiketi_app.web.pages.manage.common import EventPlaces, ManageScreen
 from eltiketi_core.domain.order import TicketStatus
 from eltiketi_core.usecases.attendees import Attendees
 
@@ -27,15 +25,13 @@ PAGE_SIZE = 50
 async def attendees_page(
     *,
     event_id: FromPath[UUID],
-    request: Request[Any, Any, Any],
     places: FromDishka[EventPlaces],
     attendees: FromDishka[Attendees],
-    lang: FromDishka[Lang],
-    visitor: FromDishka[Visitor],
+    screen: FromDishka[ManageScreen],
     after: Annotated[UUID | None, QueryParameter(name="after")] = None,
     void: Annotated[bool, QueryParameter(name="void")] = False,
 ) -> Template:
-    principal = require(visitor, here(request))
+    principal = screen.principal()
     place = await places.of(principal, event_id)
     found = await attendees.page(
         principal, event_id, after=after, limit=PAGE_SIZE, include_void=void
@@ -45,16 +41,13 @@ async def attendees_page(
         {
             "attendee": a,
             "void": a.status is TicketStatus.VOID,
-            "checked_in": lang.moment(a.checked_in_at, zone) if a.checked_in_at else "",
+            "checked_in": screen.lang.moment(a.checked_in_at, zone) if a.checked_in_at else "",
         }
         for a in found.items
     ]
-    return manage_page(
+    return screen.render(
         "manage/attendees.html",
-        request,
-        lang,
-        visitor,
-        title=lang.gettext("Attendees"),
+        title=screen.lang.gettext("Attendees"),
         place=place,
         tab="attendees",
         rows=rows,
@@ -70,14 +63,13 @@ async def attendees_page(
 async def attendees_csv(
     *,
     event_id: FromPath[UUID],
-    request: Request[Any, Any, Any],
     attendees: FromDishka[Attendees],
-    visitor: FromDishka[Visitor],
+    screen: FromDishka[ManageScreen],
     void: Annotated[bool, QueryParameter(name="void")] = False,
 ) -> Stream:
     """The CSV file, streamed: access is checked before the first byte, then one page of
     tickets is read (in its own short transaction) and sent at a time."""
-    principal = require(visitor, here(request))
+    principal = screen.principal()
     export = await attendees.export(principal, event_id, include_void=void)
     return Stream(
         export.chunks(),

@@ -10,6 +10,7 @@ API answers ``404 event_not_found``.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -18,9 +19,10 @@ from litestar import Request
 from litestar.response import Template
 
 from eltiketi_app.http.problems import STATUS_BY_KIND
-from eltiketi_app.web.auth import Visitor
+from eltiketi_app.web.auth import Visitor, require
 from eltiketi_app.web.i18n import N_, Lang
-from eltiketi_app.web.pages.common import page
+from eltiketi_app.web.pages.common import here, page
+from eltiketi_app.web.pages.manage.forms import Form
 from eltiketi_core.domain.catalog import EventPhase
 from eltiketi_core.domain.identity import Principal, Role
 from eltiketi_core.domain.organization import MemberRole
@@ -136,6 +138,30 @@ def manage_page(
         tab=tab,
         **context,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ManageScreen:
+    """What every back-office page of one request is drawn with: the request, its language
+    and the visitor (the container builds it), so that a route's signature lists the use
+    cases it calls and not these three again."""
+
+    request: Request  # type: ignore[type-arg]  # dishka keys it without parameters
+    lang: Lang
+    visitor: Visitor
+
+    def principal(self, return_to: str | None = None) -> Principal:
+        """The signed-in visitor, else to the login and back to ``return_to`` (by default
+        this page)."""
+        return require(self.visitor, here(self.request) if return_to is None else return_to)
+
+    async def form(self) -> Form:
+        """The posted form, its errors said in the page's language."""
+        return Form(await self.request.form(), self.lang)
+
+    def render(self, template: str, **context: Any) -> Template:
+        """:func:`manage_page` for this request."""
+        return manage_page(template, self.request, self.lang, self.visitor, **context)
 
 
 #: Context entries holding a form's values.

@@ -14,14 +14,18 @@ from uuid import UUID
 
 import msgspec
 from dishka.integrations.litestar import FromDishka, inject
-from litestar import Request, get
+from litestar import get
 from litestar.params import FromPath
 from litestar.response import Template
 
-from eltiketi_app.web.auth import Visitor, require
 from eltiketi_app.web.i18n import Lang
-from eltiketi_app.web.pages.common import here
-from eltiketi_app.web.pages.manage.common import PHASE_BADGES, PHASE_NAMES, EventPlaces, manage_page
+from eltiketi_app.web.pages.common import fragment
+from eltiketi_app.web.pages.manage.common import (
+    PHASE_BADGES,
+    PHASE_NAMES,
+    EventPlaces,
+    ManageScreen,
+)
 from eltiketi_core.domain.catalog import EventPhase
 from eltiketi_core.usecases.dashboard import Dashboards, EventDashboard, HourCount
 
@@ -109,24 +113,19 @@ def dashboard_context(dashboard: EventDashboard, lang: Lang) -> dict[str, Any]:
 async def dashboard_page(
     *,
     event_id: FromPath[UUID],
-    request: Request[Any, Any, Any],
     places: FromDishka[EventPlaces],
     dashboards: FromDishka[Dashboards],
-    lang: FromDishka[Lang],
-    visitor: FromDishka[Visitor],
+    screen: FromDishka[ManageScreen],
 ) -> Template:
-    principal = require(visitor, here(request))
+    principal = screen.principal()
     place = await places.of(principal, event_id)
     dashboard = await dashboards.for_event(principal, event_id, hours=CHART_HOURS)
-    return manage_page(
+    return screen.render(
         "manage/dashboard.html",
-        request,
-        lang,
-        visitor,
-        title=lang.gettext("Dashboard"),
+        title=screen.lang.gettext("Dashboard"),
         place=place,
         tab="dashboard",
-        **dashboard_context(dashboard, lang),
+        **dashboard_context(dashboard, screen.lang),
     )
 
 
@@ -136,17 +135,13 @@ async def dashboard_live(
     *,
     event_id: FromPath[UUID],
     dashboards: FromDishka[Dashboards],
-    lang: FromDishka[Lang],
-    visitor: FromDishka[Visitor],
+    screen: FromDishka[ManageScreen],
 ) -> Template:
     """The figures alone, for htmx to swap in every :data:`POLL_SECONDS` seconds."""
-    principal = require(visitor, f"/manage/events/{event_id}/dashboard")
+    principal = screen.principal(f"/manage/events/{event_id}/dashboard")
     dashboard = await dashboards.for_event(principal, event_id, hours=CHART_HOURS)
-    return Template(
-        template_name="manage/_dashboard.html",
-        context={"lang": lang, **dashboard_context(dashboard, lang)},
-        headers={"Cache-Control": "no-store"},
-        media_type="text/html",
+    return fragment(
+        "manage/_dashboard.html", screen.lang, **dashboard_context(dashboard, screen.lang)
     )
 
 

@@ -9,14 +9,14 @@ Every action is a use case the REST API calls too (``POST /v1/events``, ``PATCH
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Final
+from typing import Any, Final
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import msgspec
 from dishka.integrations.litestar import FromDishka, inject
-from litestar import Request, Response, get, post
-from litestar.params import FromPath, QueryParameter
+from litestar import Response, get, post
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from eltiketi_app.http.availability_cache import EventViewCache
@@ -26,16 +26,15 @@ from eltiketi_app.http.organizer_schemas import (
     ticket_type_changes,
 )
 from eltiketi_app.http.schemas import NewEventIn, NewTicketTypeIn, core_input
-from eltiketi_app.web.auth import Visitor, require
 from eltiketi_app.web.i18n import Lang
-from eltiketi_app.web.pages.common import here
+from eltiketi_app.web.pages.common import PageNumber, Paging, fragment
 from eltiketi_app.web.pages.manage.common import (
     PHASE_BADGES,
     PHASE_NAMES,
     EventPlace,
     EventPlaces,
+    ManageScreen,
     inline,
-    manage_page,
     notice_of,
     phase_of,
     status_of,
@@ -82,56 +81,51 @@ JOB_POLL_SECONDS = 1
 async def organization_events(
     *,
     organization_id: FromPath[UUID],
-    request: Request[Any, Any, Any],
     organizations: FromDishka[Organizations],
     event_admin: FromDishka[EventAdmin],
     catalog: FromDishka[Catalog],
     clock: FromDishka[Clock],
-    lang: FromDishka[Lang],
-    visitor: FromDishka[Visitor],
-    page_number: Annotated[int, QueryParameter(name="page", ge=1, le=10_000)] = 1,
+    screen: FromDishka[ManageScreen],
+    page_number: PageNumber = 1,
 ) -> Template:
     """Owners and managers see sales so far; door members see which events there are."""
-    principal = require(visitor, here(request))
+    principal = screen.principal()
     organization = await organizations.get(principal, organization_id)
     mine = await organizations.mine(principal)
-    offset = (page_number - 1) * PAGE_SIZE
+    paging = Paging(page_number, PAGE_SIZE)
     rows: list[dict[str, Any]] = []
     if organization.role.includes(MemberRole.MANAGER):
         found = await event_admin.summaries(
-            principal, organization_id=organization_id, limit=PAGE_SIZE + 1, offset=offset
+            principal, organization_id=organization_id, limit=paging.limit, offset=paging.offset
         )
-        for summary in found[:PAGE_SIZE]:
+        for summary in paging.shown(found):
             rows.append(
                 {
                     "event": summary.event,
-                    **_phase(summary.phase, lang),
+                    **_phase(summary.phase, screen.lang),
                     "sold": summary.tickets_sold,
                     "capacity": summary.capacity,
                     "orders": summary.orders,
-                    "gross": lang.money(summary.gross),
+                    "gross": screen.lang.money(summary.gross),
                 }
             )
-        more = len(found) > PAGE_SIZE
+        pager = paging.context(found)
     else:
         views = await catalog.of_organization(
-            principal, organization_id, limit=PAGE_SIZE + 1, offset=offset
+            principal, organization_id, limit=paging.limit, offset=paging.offset
         )
-        rows = [{"event": v.event, **_phase(phase_of(v, clock), lang)} for v in views[:PAGE_SIZE]]
-        more = len(views) > PAGE_SIZE
-    return manage_page(
+        shown = paging.shown(views)
+        rows = [{"event": v.event, **_phase(phase_of(v, clock), screen.lang)} for v in shown]
+        pager = paging.context(views)
+    return screen.render(
         "manage/events.html",
-        request,
-        lang,
-        visitor,
         title=organization.organization.name,
         organization=organization,
         tab="events",
         organizations=mine,
         rows=rows,
-        page_number=page_number,
-        has_next=more,
-        notice=notice_of(request, frozenset({"organization_created", "joined"})),
+        **pager,
+        notice=notice_of(screen.request, frozenset({"organization_created", "joined"})),
     )
 
 
@@ -151,16 +145,14 @@ def _phase(phase: EventPhase, lang: Lang) -> dict[str, str]:
 async def new_event_form(
     *,
     organization_id: FromPath[UUID],
-    request: Request[Any, Any, Any],
     organizations: FromDishka[Organizations],
-    lang: FromDishka[Lang],
-    visitor: FromDishka[Visitor],
+    screen: FromDishka[ManageScreen],
 ) -> Template:
-    principal = require(visitor, here(request))
+    principal = screen.principal()
     organization = await organizations.get(principal, organization_id)
     require_member_role(organization.role, MemberRole.MANAGER)
-    values = {"timezone": DEFAULT_TIMEZONE, "locale": lang.code, "currency": "EUR"}
-    return _event_form(request, lang, visitor, organization=organization, values=values)
+    values = {"timezone": DEFAULT_TIMEZONE, "locale": screen.lang.code, "currency": "EUR"}
+    return _event_form(screen, organization=organization, values=values)
 
 
 @post("/manage/organizations/{organization_id:uuid}/events", name="manage:event-create")
@@ -168,14 +160,12 @@ async def new_event_form(
 async def create_event(
     *,
     organization_id: FromPath[UUID],
-    request: Request[Any, Any, Any],
     organizations: FromDishka[Organizations],
     catalog: FromDishka[Catalog],
-    lang: FromDishka[Lang],
-    visitor: FromDishka[Visitor],
+    screen: FromDishka[ManageScreen],
 ) -> Response[Any] | Template:
-    principal = require(visitor, f"/manage/organizations/{organization_id}/events/new")
-    form = Form(await request.form(), lang)
+    principal = screen.principal(f"/manage/organizations/{organization_id}/events/new")
+    form = await screen.form()
 
     async def create(checked: NewEventIn) -> str:
         wanted = core_input(checked, NewEvent)
@@ -191,9 +181,7 @@ async def create_event(
         return Redirect(done, status_code=303)
     organization = await organizations.get(principal, organization_id)
     return _event_form(
-        request,
-        lang,
-        visitor,
+        screen,
         organization=organization,
         values=form.values,
         errors=form.errors,
@@ -206,12 +194,10 @@ async def create_event(
 async def edit_event_form(
     *,
     event_id: FromPath[UUID],
-    request: Request[Any, Any, Any],
     places: FromDishka[EventPlaces],
-    lang: FromDishka[Lang],
-    visitor: FromDishka[Visitor],
+    screen: FromDishka[ManageScreen],
 ) -> Template:
-    principal = require(visitor, here(request))
+    principal = screen.principal()
     place = await places.of(principal, event_id)
     require_member_role(place.organization.role, MemberRole.MANAGER)
     event = place.view.event
@@ -224,7 +210,7 @@ async def edit_event_form(
         "currency": event.currency,
         "description": event.description,
     }
-    return _event_form(request, lang, visitor, place=place, values=values)
+    return _event_form(screen, place=place, values=values)
 
 
 @post("/manage/events/{event_id:uuid}/edit", name="manage:event-save")
@@ -232,15 +218,13 @@ async def edit_event_form(
 async def save_event(
     *,
     event_id: FromPath[UUID],
-    request: Request[Any, Any, Any],
     places: FromDishka[EventPlaces],
     event_admin: FromDishka[EventAdmin],
     views: FromDishka[EventViewCache],
-    lang: FromDishka[Lang],
-    visitor: FromDishka[Visitor],
+    screen: FromDishka[ManageScreen],
 ) -> Response[Any] | Template:
-    principal = require(visitor, f"/manage/events/{event_id}/edit")
-    form = Form(await request.form(), lang)
+    principal = screen.principal(f"/manage/events/{event_id}/edit")
+    form = await screen.form()
     fields = _event_fields(form)
 
     async def save(checked: EventChangesIn) -> str:
@@ -253,9 +237,7 @@ async def save_event(
     if done is not None:
         return Redirect(done, status_code=303)
     place = await places.of(principal, event_id)
-    return _event_form(
-        request, lang, visitor, place=place, values=form.values, errors=form.errors, status=422
-    )
+    return _event_form(screen, place=place, values=form.values, errors=form.errors, status=422)
 
 
 def _event_fields(form: Form) -> dict[str, Any]:
@@ -281,9 +263,7 @@ def _event_fields(form: Form) -> dict[str, Any]:
 
 
 def _event_form(
-    request: Request[Any, Any, Any],
-    lang: Lang,
-    visitor: Visitor,
+    screen: ManageScreen,
     *,
     values: dict[str, str],
     organization: OrganizationView | None = None,
@@ -291,17 +271,15 @@ def _event_form(
     errors: list[Any] | None = None,
     status: int = 200,
 ) -> Template:
+    lang = screen.lang
     editing = place is not None
     if place is not None:
         action = f"/manage/events/{place.view.event.id}/edit"
     else:
         assert organization is not None  # a new event is made in an organization
         action = f"/manage/organizations/{organization.organization.id}/events"
-    return manage_page(
+    return screen.render(
         "manage/event_form.html",
-        request,
-        lang,
-        visitor,
         status=status,
         title=lang.gettext("Edit the event") if editing else lang.gettext("New event"),
         organization=organization,
@@ -322,24 +300,15 @@ def _event_form(
 async def event_overview(
     *,
     event_id: FromPath[UUID],
-    request: Request[Any, Any, Any],
     places: FromDishka[EventPlaces],
     event_admin: FromDishka[EventAdmin],
     clock: FromDishka[Clock],
-    lang: FromDishka[Lang],
-    visitor: FromDishka[Visitor],
+    screen: FromDishka[ManageScreen],
 ) -> Template:
-    principal = require(visitor, here(request))
+    principal = screen.principal()
     place = await places.of(principal, event_id)
-    return await _overview(
-        request,
-        place,
-        event_admin,
-        clock,
-        lang,
-        visitor,
-        notice=notice_of(request, EVENT_NOTICES),
-    )
+    notice = notice_of(screen.request, EVENT_NOTICES)
+    return await _overview(screen, place, event_admin, clock, notice=notice)
 
 
 #: Putting an event on sale and taking it off (the path's last part), and the notice each
@@ -355,18 +324,16 @@ _SALE_SWITCHES: Final = {"publish": "published", "unpublish": "unpublished"}
 async def switch_sale(
     *,
     event_id: FromPath[UUID],
-    request: Request[Any, Any, Any],
     catalog: FromDishka[Catalog],
     places: FromDishka[EventPlaces],
     event_admin: FromDishka[EventAdmin],
     views: FromDishka[EventViewCache],
     clock: FromDishka[Clock],
-    lang: FromDishka[Lang],
-    visitor: FromDishka[Visitor],
+    screen: FromDishka[ManageScreen],
 ) -> Response[Any] | Template:
     """Publish or unpublish the event; refused, its overview says why."""
-    switch = request.scope["path_template"].rsplit("/", 1)[-1]
-    principal = require(visitor, f"/manage/events/{event_id}")
+    switch = screen.request.scope["path_template"].rsplit("/", 1)[-1]
+    principal = screen.principal(f"/manage/events/{event_id}")
     try:
         if switch == "publish":
             await catalog.publish(principal, event_id)
@@ -377,31 +344,23 @@ async def switch_sale(
             raise
         place = await places.of(principal, event_id)
         return await _overview(
-            request,
-            place,
-            event_admin,
-            clock,
-            lang,
-            visitor,
-            notice=problem.code,
-            status=status_of(problem),
+            screen, place, event_admin, clock, notice=problem.code, status=status_of(problem)
         )
     views.invalidate(event_id)
     done = _SALE_SWITCHES[switch]
     return Redirect(f"/manage/events/{event_id}?done={done}", status_code=303)
 
 
-async def _overview(  # noqa: PLR0917 - the page's parts, then its options
-    request: Request[Any, Any, Any],
+async def _overview(
+    screen: ManageScreen,
     place: EventPlace,
     event_admin: EventAdmin,
     clock: Clock,
-    lang: Lang,
-    visitor: Visitor,
     *,
     notice: str | None = None,
     status: int = 200,
 ) -> Template:
+    lang, visitor = screen.lang, screen.visitor
     event = place.view.event
     types: list[dict[str, Any]] = []
     if place.can_manage:
@@ -414,11 +373,8 @@ async def _overview(  # noqa: PLR0917 - the page's parts, then its options
             for t in place.view.ticket_types
         ]
     phase = phase_of(place.view, clock)
-    return manage_page(
+    return screen.render(
         "manage/event.html",
-        request,
-        lang,
-        visitor,
         status=status,
         title=event.name,
         place=place,
@@ -472,15 +428,13 @@ def _type_row(stock: TicketTypeStock, timezone: str, lang: Lang) -> dict[str, An
 async def new_type_form(
     *,
     event_id: FromPath[UUID],
-    request: Request[Any, Any, Any],
     places: FromDishka[EventPlaces],
-    lang: FromDishka[Lang],
-    visitor: FromDishka[Visitor],
+    screen: FromDishka[ManageScreen],
 ) -> Template:
-    principal = require(visitor, here(request))
+    principal = screen.principal()
     place = await places.of(principal, event_id)
     require_member_role(place.organization.role, MemberRole.MANAGER)
-    return _type_form(request, lang, visitor, place, {"max_per_booking": "10", "shards": "1"})
+    return _type_form(screen, place, {"max_per_booking": "10", "shards": "1"})
 
 
 @post("/manage/events/{event_id:uuid}/ticket-types", name="manage:type-create")
@@ -488,16 +442,14 @@ async def new_type_form(
 async def create_type(
     *,
     event_id: FromPath[UUID],
-    request: Request[Any, Any, Any],
     catalog: FromDishka[Catalog],
     places: FromDishka[EventPlaces],
     views: FromDishka[EventViewCache],
-    lang: FromDishka[Lang],
-    visitor: FromDishka[Visitor],
+    screen: FromDishka[ManageScreen],
 ) -> Response[Any] | Template:
-    principal = require(visitor, f"/manage/events/{event_id}/ticket-types/new")
+    principal = screen.principal(f"/manage/events/{event_id}/ticket-types/new")
     place = await places.of(principal, event_id)
-    form = Form(await request.form(), lang)
+    form = await screen.form()
     fields = _type_fields(form, place)
     fields["shards"] = form.whole("shards", default=1)
 
@@ -509,7 +461,7 @@ async def create_type(
     done = await form.submit(fields, NewTicketTypeIn, add, TICKET_TYPE_FIELDS)
     if done is not None:
         return Redirect(done, status_code=303)
-    return _type_form(request, lang, visitor, place, form.values, form.errors, status=422)
+    return _type_form(screen, place, form.values, form.errors, status=422)
 
 
 @get(
@@ -521,26 +473,24 @@ async def edit_type_form(
     *,
     event_id: FromPath[UUID],
     ticket_type_id: FromPath[UUID],
-    request: Request[Any, Any, Any],
     places: FromDishka[EventPlaces],
     event_admin: FromDishka[EventAdmin],
-    lang: FromDishka[Lang],
-    visitor: FromDishka[Visitor],
+    screen: FromDishka[ManageScreen],
 ) -> Template:
-    principal = require(visitor, here(request))
+    principal = screen.principal()
     place = await places.of(principal, event_id)
     stock = _one_type(await event_admin.stock(principal, event_id), ticket_type_id)
     ticket_type, zone = stock.ticket_type, place.view.event.timezone
     values = {
         "name": ticket_type.name,
-        "price": price_input(ticket_type.price, lang),
+        "price": price_input(ticket_type.price, screen.lang),
         "capacity": str(stock.capacity),
         "max_per_booking": str(ticket_type.max_per_booking),
         "shards": str(ticket_type.shards),
         "sales_start": local_input(ticket_type.sales_start, zone),
         "sales_end": local_input(ticket_type.sales_end, zone),
     }
-    return _type_form(request, lang, visitor, place, values, stock=stock)
+    return _type_form(screen, place, values, stock=stock)
 
 
 @post(
@@ -552,16 +502,14 @@ async def save_type(
     *,
     event_id: FromPath[UUID],
     ticket_type_id: FromPath[UUID],
-    request: Request[Any, Any, Any],
     places: FromDishka[EventPlaces],
     event_admin: FromDishka[EventAdmin],
     views: FromDishka[EventViewCache],
-    lang: FromDishka[Lang],
-    visitor: FromDishka[Visitor],
+    screen: FromDishka[ManageScreen],
 ) -> Response[Any] | Template:
-    principal = require(visitor, f"/manage/events/{event_id}")
+    principal = screen.principal(f"/manage/events/{event_id}")
     place = await places.of(principal, event_id)
-    form = Form(await request.form(), lang)
+    form = await screen.form()
 
     async def save(checked: TicketTypeChangesIn) -> str:
         changes = ticket_type_changes(checked)
@@ -575,9 +523,7 @@ async def save_type(
     if done is not None:
         return Redirect(done, status_code=303)
     stock = _one_type(await event_admin.stock(principal, event_id), ticket_type_id)
-    return _type_form(
-        request, lang, visitor, place, form.values, form.errors, stock=stock, status=422
-    )
+    return _type_form(screen, place, form.values, form.errors, stock=stock, status=422)
 
 
 def _one_type(stocks: list[TicketTypeStock], ticket_type_id: UUID) -> TicketTypeStock:
@@ -602,10 +548,8 @@ def _type_fields(form: Form, place: EventPlace) -> dict[str, Any]:
     }
 
 
-def _type_form(  # noqa: PLR0917 - the page's parts
-    request: Request[Any, Any, Any],
-    lang: Lang,
-    visitor: Visitor,
+def _type_form(
+    screen: ManageScreen,
     place: EventPlace,
     values: dict[str, str],
     errors: list[Any] | None = None,
@@ -613,17 +557,14 @@ def _type_form(  # noqa: PLR0917 - the page's parts
     stock: TicketTypeStock | None = None,
     status: int = 200,
 ) -> Template:
-    event = place.view.event
+    lang, event = screen.lang, place.view.event
     action = (
         f"/manage/events/{event.id}/ticket-types/{stock.ticket_type.id}/edit"
         if stock is not None
         else f"/manage/events/{event.id}/ticket-types"
     )
-    return manage_page(
+    return screen.render(
         "manage/type_form.html",
-        request,
-        lang,
-        visitor,
         status=status,
         title=lang.gettext("Edit a ticket type") if stock else lang.gettext("New ticket type"),
         place=place,
@@ -644,27 +585,22 @@ def _type_form(  # noqa: PLR0917 - the page's parts
 async def cancel_confirm(
     *,
     event_id: FromPath[UUID],
-    request: Request[Any, Any, Any],
     places: FromDishka[EventPlaces],
     dashboards: FromDishka[Dashboards],
-    lang: FromDishka[Lang],
-    visitor: FromDishka[Visitor],
+    screen: FromDishka[ManageScreen],
 ) -> Template:
     """What cancelling would do, before it is done: every order refunded, buyers told."""
-    principal = require(visitor, here(request))
+    principal = screen.principal()
     place = await places.of(principal, event_id)
     dashboard = await dashboards.for_event(principal, event_id, hours=1)
-    return manage_page(
+    return screen.render(
         "manage/cancel_event.html",
-        request,
-        lang,
-        visitor,
-        title=lang.gettext("Cancel this event?"),
+        title=screen.lang.gettext("Cancel this event?"),
         place=place,
         tab="overview",
         orders=dashboard.orders,
         held=dashboard.held,
-        to_refund=lang.money(dashboard.net),
+        to_refund=screen.lang.money(dashboard.net),
     )
 
 
@@ -675,9 +611,9 @@ async def cancel_event(
     event_id: FromPath[UUID],
     cancellation: FromDishka[EventCancellation],
     views: FromDishka[EventViewCache],
-    visitor: FromDishka[Visitor],
+    screen: FromDishka[ManageScreen],
 ) -> Response[Any]:
-    principal = require(visitor, f"/manage/events/{event_id}/cancel")
+    principal = screen.principal(f"/manage/events/{event_id}/cancel")
     job = await cancellation.cancel(principal, event_id)
     views.invalidate(event_id)
     return Redirect(f"/manage/jobs/{job.id}", status_code=303)
@@ -688,21 +624,16 @@ async def cancel_event(
 async def job_page(
     *,
     job_id: FromPath[UUID],
-    request: Request[Any, Any, Any],
     jobs: FromDishka[Jobs],
     places: FromDishka[EventPlaces],
-    lang: FromDishka[Lang],
-    visitor: FromDishka[Visitor],
+    screen: FromDishka[ManageScreen],
 ) -> Template:
-    principal = require(visitor, here(request))
+    principal = screen.principal()
     job = await jobs.get(principal, job_id)
     place = await places.of(principal, job.event_id)
-    return manage_page(
+    return screen.render(
         "manage/job.html",
-        request,
-        lang,
-        visitor,
-        title=lang.gettext("Cancelling the event"),
+        title=screen.lang.gettext("Cancelling the event"),
         place=place,
         tab="overview",
         **_job_context(job),
@@ -715,18 +646,12 @@ async def job_progress(
     *,
     job_id: FromPath[UUID],
     jobs: FromDishka[Jobs],
-    lang: FromDishka[Lang],
-    visitor: FromDishka[Visitor],
+    screen: FromDishka[ManageScreen],
 ) -> Template:
     """The progress box alone, for htmx to swap in while the job runs."""
-    principal = require(visitor, f"/manage/jobs/{job_id}")
+    principal = screen.principal(f"/manage/jobs/{job_id}")
     job = await jobs.get(principal, job_id)
-    return Template(
-        template_name="manage/_job.html",
-        context={"lang": lang, **_job_context(job)},
-        headers={"Cache-Control": "no-store"},
-        media_type="text/html",
-    )
+    return fragment("manage/_job.html", screen.lang, **_job_context(job))
 
 
 def _job_context(job: Job) -> dict[str, Any]:

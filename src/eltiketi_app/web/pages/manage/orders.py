@@ -16,18 +16,17 @@ from urllib.parse import urlencode
 from uuid import UUID
 
 from dishka.integrations.litestar import FromDishka, inject
-from litestar import Request, Response, get, post
+from litestar import Response, get, post
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
-from eltiketi_app.web.auth import Visitor, require
-from eltiketi_app.web.i18n import N_, Lang
-from eltiketi_app.web.pages.common import here
+from eltiketi_app.web.i18n import N_
+from eltiketi_app.web.pages.common import PageNumber, Paging
 from eltiketi_app.web.pages.manage.common import (
     EventPlace,
     EventPlaces,
+    ManageScreen,
     inline,
-    manage_page,
     notice_of,
     status_of,
 )
@@ -73,19 +72,18 @@ REASON_NAMES = {
 async def orders_page(
     *,
     event_id: FromPath[UUID],
-    request: Request[Any, Any, Any],
     places: FromDishka[EventPlaces],
     organizer_orders: FromDishka[OrganizerOrders],
-    lang: FromDishka[Lang],
-    visitor: FromDishka[Visitor],
+    screen: FromDishka[ManageScreen],
     q: Annotated[str, QueryParameter(name="q", max_length=1000)] = "",
     status: Annotated[str, QueryParameter(name="status", max_length=20)] = "",
-    page_number: Annotated[int, QueryParameter(name="page", ge=1, le=10_000)] = 1,
+    page_number: PageNumber = 1,
 ) -> Template:
-    principal = require(visitor, here(request))
+    principal = screen.principal()
     place = await places.of(principal, event_id)
     chosen = OrderStatus(status) if status in {s.value for s in OrderStatus} else None
-    form = Form({"q": q}, lang)
+    form = Form({"q": q}, screen.lang)
+    paging = Paging(page_number, PAGE_SIZE)
     found = []
     try:
         found = await organizer_orders.search(
@@ -93,8 +91,8 @@ async def orders_page(
             event_id,
             q or None,
             status=chosen,
-            limit=PAGE_SIZE + 1,
-            offset=(page_number - 1) * PAGE_SIZE,
+            limit=paging.limit,
+            offset=paging.offset,
         )
     except ValidationFailed:  # a search text over 320 characters
         form.refuse("q")
@@ -102,31 +100,27 @@ async def orders_page(
     rows = [
         {
             "order": order,
-            "when": lang.moment(order.created_at, place.view.event.timezone),
+            "when": screen.lang.moment(order.created_at, place.view.event.timezone),
             "tickets": sum(item.quantity for item in order.items),
             "kinds": ", ".join(sorted({names.get(i.ticket_type_id, "") for i in order.items})),
-            "total": lang.money(order.total),
-            "status_name": lang.gettext(STATUS_NAMES[order.status]),
+            "total": screen.lang.money(order.total),
+            "status_name": screen.lang.gettext(STATUS_NAMES[order.status]),
             "badge": STATUS_BADGES[order.status],
         }
-        for order in found[:PAGE_SIZE]
+        for order in paging.shown(found)
     ]
-    return manage_page(
+    return screen.render(
         "manage/orders.html",
-        request,
-        lang,
-        visitor,
         status=422 if form.errors else 200,
-        title=lang.gettext("Orders"),
+        title=screen.lang.gettext("Orders"),
         place=place,
         tab="orders",
         rows=rows,
         q=q,
         chosen=chosen.value if chosen else "",
-        statuses=[(s.value, lang.gettext(STATUS_NAMES[s])) for s in OrderStatus],
+        statuses=[(s.value, screen.lang.gettext(STATUS_NAMES[s])) for s in OrderStatus],
         errors=form.errors,
-        page_number=page_number,
-        has_next=len(found) > PAGE_SIZE,
+        **paging.context(found),
         query=_query(q, chosen),
     )
 
@@ -146,16 +140,14 @@ async def order_page(
     *,
     event_id: FromPath[UUID],
     order_id: FromPath[UUID],
-    request: Request[Any, Any, Any],
     places: FromDishka[EventPlaces],
     organizer_orders: FromDishka[OrganizerOrders],
-    lang: FromDishka[Lang],
-    visitor: FromDishka[Visitor],
+    screen: FromDishka[ManageScreen],
 ) -> Template:
-    principal = require(visitor, here(request))
+    principal = screen.principal()
     place = await places.of(principal, event_id)
     detail = await organizer_orders.detail(principal, event_id, order_id)
-    return _order(request, place, detail, lang, visitor, notice=notice_of(request, ORDER_NOTICES))
+    return _order(screen, place, detail, notice=notice_of(screen.request, ORDER_NOTICES))
 
 
 @get(
@@ -167,28 +159,23 @@ async def refund_confirm(
     *,
     event_id: FromPath[UUID],
     order_id: FromPath[UUID],
-    request: Request[Any, Any, Any],
     places: FromDishka[EventPlaces],
     organizer_orders: FromDishka[OrganizerOrders],
-    lang: FromDishka[Lang],
-    visitor: FromDishka[Visitor],
+    screen: FromDishka[ManageScreen],
 ) -> Response[Any] | Template:
     """What refunding does, before it is done."""
-    principal = require(visitor, here(request))
+    principal = screen.principal()
     place = await places.of(principal, event_id)
     detail = await organizer_orders.detail(principal, event_id, order_id)
     if detail.order.status is not OrderStatus.CONFIRMED:
         return Redirect(f"/manage/events/{event_id}/orders/{order_id}", status_code=303)
-    return manage_page(
+    return screen.render(
         "manage/refund.html",
-        request,
-        lang,
-        visitor,
-        title=lang.gettext("Refund this order?"),
+        title=screen.lang.gettext("Refund this order?"),
         place=place,
         tab="orders",
         order=detail.order,
-        total=lang.money(detail.order.total),
+        total=screen.lang.money(detail.order.total),
         tickets=sum(1 for t in detail.tickets if t.status is TicketStatus.VALID),
     )
 
@@ -214,50 +201,37 @@ async def order_action(
     *,
     event_id: FromPath[UUID],
     order_id: FromPath[UUID],
-    request: Request[Any, Any, Any],
     places: FromDishka[EventPlaces],
     organizer_orders: FromDishka[OrganizerOrders],
-    lang: FromDishka[Lang],
-    visitor: FromDishka[Visitor],
+    screen: FromDishka[ManageScreen],
 ) -> Response[Any] | Template:
     """Refund the order, or send its tickets again."""
-    action, done = _ORDER_ACTIONS[request.scope["path_template"].rsplit("/", 1)[-1]]
-    principal = require(visitor, f"/manage/events/{event_id}/orders/{order_id}")
+    action, done = _ORDER_ACTIONS[screen.request.scope["path_template"].rsplit("/", 1)[-1]]
+    principal = screen.principal(f"/manage/events/{event_id}/orders/{order_id}")
     try:
         await action(organizer_orders, principal, event_id, order_id)
     except DomainError as problem:
-        return await _refused(
-            problem,
-            request,
-            event_id,
-            order_id,
-            places,
-            organizer_orders,
-            lang,
-            visitor,
-        )
+        return await _refused(problem, screen, event_id, order_id, places, organizer_orders)
     return Redirect(f"/manage/events/{event_id}/orders/{order_id}?done={done}", status_code=303)
 
 
 async def _refused(  # noqa: PLR0917 - the refusal, then the page's parts
     problem: DomainError,
-    request: Request[Any, Any, Any],
+    screen: ManageScreen,
     event_id: UUID,
     order_id: UUID,
     places: EventPlaces,
     organizer_orders: OrganizerOrders,
-    lang: Lang,
-    visitor: Visitor,
 ) -> Template:
     """The order page again, saying in a sentence why the action was refused
     (``problem`` goes on up when the page cannot say it)."""
     if not inline(problem):
         raise problem
-    assert visitor.principal is not None
-    place = await places.of(visitor.principal, event_id)
-    detail = await organizer_orders.detail(visitor.principal, event_id, order_id)
+    principal = screen.principal()
+    place = await places.of(principal, event_id)
+    detail = await organizer_orders.detail(principal, event_id, order_id)
     notice = ORGANIZER_WORDING.get(problem.code, problem.code)
-    page = _order(request, place, detail, lang, visitor, notice=notice)
+    page = _order(screen, place, detail, notice=notice)
     page.status_code = status_of(problem)
     if "retry_after" in problem.extra:
         page.headers["Retry-After"] = str(problem.extra["retry_after"])
@@ -265,15 +239,9 @@ async def _refused(  # noqa: PLR0917 - the refusal, then the page's parts
 
 
 def _order(
-    request: Request[Any, Any, Any],
-    place: EventPlace,
-    detail: OrderDetail,
-    lang: Lang,
-    visitor: Visitor,
-    *,
-    notice: str | None,
+    screen: ManageScreen, place: EventPlace, detail: OrderDetail, *, notice: str | None
 ) -> Template:
-    order, zone = detail.order, place.view.event.timezone
+    lang, order, zone = screen.lang, detail.order, place.view.event.timezone
     names = _type_names(place)
     scanned = {c.ticket_id: c.checked_in_at for c in detail.check_ins}
     tickets = [
@@ -306,11 +274,8 @@ def _order(
         for r in detail.refunds
     ]
     confirmed = order.status is OrderStatus.CONFIRMED
-    return manage_page(
+    return screen.render(
         "manage/order.html",
-        request,
-        lang,
-        visitor,
         title=lang.gettext("Order %(reference)s") % {"reference": order.reference},
         place=place,
         tab="orders",

@@ -9,6 +9,7 @@ next request, since every page reads memberships anew.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -157,6 +158,18 @@ class TeamPage:
         organization = await self.organizations.get(self.visitor.principal, organization_id)
         return await self.render(organization, notice=problem.code, status=status_of(problem))
 
+    async def apply(
+        self, organization_id: UUID, change: Awaitable[object], done: str, *, then: str = ""
+    ) -> Response[Any] | Template:
+        """Make ``change`` and go back to the team page saying ``done`` (or to ``then``),
+        or show the page again saying why the change was refused."""
+        try:
+            await change
+        except DomainError as problem:
+            return await self.show_refusal(problem, organization_id)
+        back = then or f"/manage/organizations/{organization_id}/team?done={done}"
+        return Redirect(back, status_code=303)
+
     async def render(
         self,
         organization: OrganizationView,
@@ -248,13 +261,8 @@ async def change_role(
     role = _role(form["role"])
     if role is None:  # the form offers the three roles only: this was made up
         raise ValidationException("not a role")
-    try:
-        await organizations.change_role(principal, organization_id, form["subject"], role)
-    except DomainError as problem:
-        return await screen.show_refusal(problem, organization_id)
-    return Redirect(
-        f"/manage/organizations/{organization_id}/team?done=role_changed", status_code=303
-    )
+    change = organizations.change_role(principal, organization_id, form["subject"], role)
+    return await screen.apply(organization_id, change, "role_changed")
 
 
 @post("/manage/organizations/{organization_id:uuid}/members/remove", name="manage:member-remove")
@@ -269,14 +277,10 @@ async def remove_member(
 ) -> Response[Any] | Template:
     principal = require(visitor, f"/manage/organizations/{organization_id}/team")
     form = Form(await request.form(), screen.lang)
-    try:
-        await organizations.remove_member(principal, organization_id, form["subject"])
-    except DomainError as problem:
-        return await screen.show_refusal(problem, organization_id)
-    if form["subject"] == principal.subject:  # left the organization
-        return Redirect("/manage", status_code=303)
-    return Redirect(
-        f"/manage/organizations/{organization_id}/team?done=member_removed", status_code=303
+    change = organizations.remove_member(principal, organization_id, form["subject"])
+    leaving = form["subject"] == principal.subject  # left the organization: no team page
+    return await screen.apply(
+        organization_id, change, "member_removed", then="/manage" if leaving else ""
     )
 
 
@@ -331,14 +335,8 @@ async def revoke(
     visitor: FromDishka[Visitor],
 ) -> Response[Any] | Template:
     principal = require(visitor, f"/manage/organizations/{organization_id}/team")
-    try:
-        await organizations.revoke(principal, organization_id, invitation_id)
-    except DomainError as problem:
-        return await screen.show_refusal(problem, organization_id)
-    return Redirect(
-        f"/manage/organizations/{organization_id}/team?done=invitation_revoked_done",
-        status_code=303,
-    )
+    change = organizations.revoke(principal, organization_id, invitation_id)
+    return await screen.apply(organization_id, change, "invitation_revoked_done")
 
 
 def _role(raw: str) -> MemberRole | None:
