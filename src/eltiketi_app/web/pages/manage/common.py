@@ -19,9 +19,9 @@ from litestar import Request
 from litestar.response import Template
 
 from eltiketi_app.http.problems import STATUS_BY_KIND
-from eltiketi_app.web.auth import Visitor, require
+from eltiketi_app.web.auth import Visitor
 from eltiketi_app.web.i18n import N_, Lang
-from eltiketi_app.web.pages.common import here, page
+from eltiketi_app.web.pages.common import Screen, page
 from eltiketi_app.web.pages.manage.forms import Form
 from eltiketi_core.domain.catalog import EventPhase
 from eltiketi_core.domain.identity import Principal, Role
@@ -141,19 +141,9 @@ def manage_page(
 
 
 @dataclass(frozen=True, slots=True)
-class ManageScreen:
-    """What every back-office page of one request is drawn with: the request, its language
-    and the visitor (the container builds it), so that a route's signature lists the use
-    cases it calls and not these three again."""
-
-    request: Request  # type: ignore[type-arg]  # dishka keys it without parameters
-    lang: Lang
-    visitor: Visitor
-
-    def principal(self, return_to: str | None = None) -> Principal:
-        """The signed-in visitor, else to the login and back to ``return_to`` (by default
-        this page)."""
-        return require(self.visitor, here(self.request) if return_to is None else return_to)
+class ManageScreen(Screen):
+    """A back-office page of one request: always private, in the back office's layout, its
+    forms checked by :class:`Form`."""
 
     async def form(self) -> Form:
         """The posted form, its errors said in the page's language."""
