@@ -17,6 +17,7 @@ from eltiketi_app.web.links import InvitationLinks, TicketLinks
 from eltiketi_app.web.oidc_login import OidcLogin
 from eltiketi_app.web.pages.bookings import HoldPage
 from eltiketi_app.web.pages.common import Screen
+from eltiketi_app.web.pages.invitations import InvitationPage
 from eltiketi_app.web.pages.manage.common import EventPlaces, ManageScreen
 from eltiketi_app.web.pages.manage.team import TeamPage
 from eltiketi_app.web.pages.orders import OrderPage
@@ -77,6 +78,7 @@ class WebProvider(Provider):
     screen = provide(Screen, scope=Scope.REQUEST)
     event_page = provide(EventPage, scope=Scope.REQUEST)
     order_page = provide(OrderPage, scope=Scope.REQUEST)
+    invitation_page = provide(InvitationPage, scope=Scope.REQUEST)
     hold_page = provide(HoldPage, scope=Scope.REQUEST)
     team_page = provide(TeamPage, scope=Scope.REQUEST)
     manage_screen = provide(ManageScreen, scope=Scope.REQUEST)
