@@ -7,8 +7,6 @@ organization the visitor is not a member of answers the friendly 404 page, as th
 API answers ``404 event_not_found``.
 """
 
-from __future__ import annotations
-
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -143,7 +141,17 @@ def manage_page(
 @dataclass(frozen=True, slots=True)
 class ManageScreen(Screen):
     """A back-office page of one request: always private, in the back office's layout, its
-    forms checked by :class:`Form`."""
+    forms checked by :class:`Form`, and where its event sits for the visitor.
+
+    No ``from __future__ import annotations`` in this module: see
+    :mod:`eltiketi_app.web.pages.common`."""
+
+    places: EventPlaces
+
+    async def place(self, event_id: UUID) -> EventPlace:
+        """The event this page is about and the visitor's role there (``404`` when not a
+        member; to the login first when signed out)."""
+        return await self.places.of(self.principal(), event_id)
 
     async def form(self) -> Form:
         """The posted form, its errors said in the page's language."""

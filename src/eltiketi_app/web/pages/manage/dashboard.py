@@ -23,7 +23,6 @@ from eltiketi_app.web.pages.common import fragment
 from eltiketi_app.web.pages.manage.common import (
     PHASE_BADGES,
     PHASE_NAMES,
-    EventPlaces,
     ManageScreen,
 )
 from eltiketi_core.domain.catalog import EventPhase
@@ -113,12 +112,11 @@ def dashboard_context(dashboard: EventDashboard, lang: Lang) -> dict[str, Any]:
 async def dashboard_page(
     *,
     event_id: FromPath[UUID],
-    places: FromDishka[EventPlaces],
     dashboards: FromDishka[Dashboards],
     screen: FromDishka[ManageScreen],
 ) -> Template:
     principal = screen.principal()
-    place = await places.of(principal, event_id)
+    place = await screen.place(event_id)
     dashboard = await dashboards.for_event(principal, event_id, hours=CHART_HOURS)
     return screen.render(
         "manage/dashboard.html",

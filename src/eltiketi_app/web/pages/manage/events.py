@@ -32,7 +32,6 @@ from eltiketi_app.web.pages.manage.common import (
     PHASE_BADGES,
     PHASE_NAMES,
     EventPlace,
-    EventPlaces,
     ManageScreen,
     inline,
     notice_of,
@@ -194,11 +193,9 @@ async def create_event(
 async def edit_event_form(
     *,
     event_id: FromPath[UUID],
-    places: FromDishka[EventPlaces],
     screen: FromDishka[ManageScreen],
 ) -> Template:
-    principal = screen.principal()
-    place = await places.of(principal, event_id)
+    place = await screen.place(event_id)
     require_member_role(place.organization.role, MemberRole.MANAGER)
     event = place.view.event
     values = {
@@ -218,7 +215,6 @@ async def edit_event_form(
 async def save_event(
     *,
     event_id: FromPath[UUID],
-    places: FromDishka[EventPlaces],
     event_admin: FromDishka[EventAdmin],
     views: FromDishka[EventViewCache],
     screen: FromDishka[ManageScreen],
@@ -236,7 +232,7 @@ async def save_event(
     done = await form.submit(fields, EventChangesIn, save, EVENT_FIELDS)
     if done is not None:
         return Redirect(done, status_code=303)
-    place = await places.of(principal, event_id)
+    place = await screen.place(event_id)
     return _event_form(screen, place=place, values=form.values, errors=form.errors, status=422)
 
 
@@ -300,13 +296,11 @@ def _event_form(
 async def event_overview(
     *,
     event_id: FromPath[UUID],
-    places: FromDishka[EventPlaces],
     event_admin: FromDishka[EventAdmin],
     clock: FromDishka[Clock],
     screen: FromDishka[ManageScreen],
 ) -> Template:
-    principal = screen.principal()
-    place = await places.of(principal, event_id)
+    place = await screen.place(event_id)
     notice = notice_of(screen.request, EVENT_NOTICES)
     return await _overview(screen, place, event_admin, clock, notice=notice)
 
@@ -325,7 +319,6 @@ async def switch_sale(
     *,
     event_id: FromPath[UUID],
     catalog: FromDishka[Catalog],
-    places: FromDishka[EventPlaces],
     event_admin: FromDishka[EventAdmin],
     views: FromDishka[EventViewCache],
     clock: FromDishka[Clock],
@@ -342,7 +335,7 @@ async def switch_sale(
     except DomainError as problem:
         if not inline(problem):
             raise
-        place = await places.of(principal, event_id)
+        place = await screen.place(event_id)
         return await _overview(
             screen, place, event_admin, clock, notice=problem.code, status=status_of(problem)
         )
@@ -428,11 +421,9 @@ def _type_row(stock: TicketTypeStock, timezone: str, lang: Lang) -> dict[str, An
 async def new_type_form(
     *,
     event_id: FromPath[UUID],
-    places: FromDishka[EventPlaces],
     screen: FromDishka[ManageScreen],
 ) -> Template:
-    principal = screen.principal()
-    place = await places.of(principal, event_id)
+    place = await screen.place(event_id)
     require_member_role(place.organization.role, MemberRole.MANAGER)
     return _type_form(screen, place, {"max_per_booking": "10", "shards": "1"})
 
@@ -443,12 +434,11 @@ async def create_type(
     *,
     event_id: FromPath[UUID],
     catalog: FromDishka[Catalog],
-    places: FromDishka[EventPlaces],
     views: FromDishka[EventViewCache],
     screen: FromDishka[ManageScreen],
 ) -> Response[Any] | Template:
     principal = screen.principal(f"/manage/events/{event_id}/ticket-types/new")
-    place = await places.of(principal, event_id)
+    place = await screen.place(event_id)
     form = await screen.form()
     fields = _type_fields(form, place)
     fields["shards"] = form.whole("shards", default=1)
@@ -473,12 +463,11 @@ async def edit_type_form(
     *,
     event_id: FromPath[UUID],
     ticket_type_id: FromPath[UUID],
-    places: FromDishka[EventPlaces],
     event_admin: FromDishka[EventAdmin],
     screen: FromDishka[ManageScreen],
 ) -> Template:
     principal = screen.principal()
-    place = await places.of(principal, event_id)
+    place = await screen.place(event_id)
     stock = _one_type(await event_admin.stock(principal, event_id), ticket_type_id)
     ticket_type, zone = stock.ticket_type, place.view.event.timezone
     values = {
@@ -502,13 +491,12 @@ async def save_type(
     *,
     event_id: FromPath[UUID],
     ticket_type_id: FromPath[UUID],
-    places: FromDishka[EventPlaces],
     event_admin: FromDishka[EventAdmin],
     views: FromDishka[EventViewCache],
     screen: FromDishka[ManageScreen],
 ) -> Response[Any] | Template:
     principal = screen.principal(f"/manage/events/{event_id}")
-    place = await places.of(principal, event_id)
+    place = await screen.place(event_id)
     form = await screen.form()
 
     async def save(checked: TicketTypeChangesIn) -> str:
@@ -585,13 +573,12 @@ def _type_form(
 async def cancel_confirm(
     *,
     event_id: FromPath[UUID],
-    places: FromDishka[EventPlaces],
     dashboards: FromDishka[Dashboards],
     screen: FromDishka[ManageScreen],
 ) -> Template:
     """What cancelling would do, before it is done: every order refunded, buyers told."""
     principal = screen.principal()
-    place = await places.of(principal, event_id)
+    place = await screen.place(event_id)
     dashboard = await dashboards.for_event(principal, event_id, hours=1)
     return screen.render(
         "manage/cancel_event.html",
@@ -625,12 +612,11 @@ async def job_page(
     *,
     job_id: FromPath[UUID],
     jobs: FromDishka[Jobs],
-    places: FromDishka[EventPlaces],
     screen: FromDishka[ManageScreen],
 ) -> Template:
     principal = screen.principal()
     job = await jobs.get(principal, job_id)
-    place = await places.of(principal, job.event_id)
+    place = await screen.place(job.event_id)
     return screen.render(
         "manage/job.html",
         title=screen.lang.gettext("Cancelling the event"),
