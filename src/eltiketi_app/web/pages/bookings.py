@@ -176,10 +176,7 @@ class HoldPage(Screen):
 @get("/bookings/{booking_id:uuid}", name="web:booking", summary="A hold, or the return from paying")
 @inject
 async def booking_page(
-    *,
-    booking_id: FromPath[UUID],
-    settlement: FromDishka[Settlement],
-    hold: FromDishka[HoldPage],
+    *, booking_id: FromPath[UUID], settlement: FromDishka[Settlement], hold: FromDishka[HoldPage]
 ) -> Response[Any] | Template:
     principal = hold.principal()
     progress = await hold.bookings.progress(principal, booking_id)

@@ -126,9 +126,7 @@ async def event_page(*, event_id: FromPath[UUID], shop: FromDishka[EventPage]) -
 )
 @inject
 async def availability(
-    event_id: FromPath[UUID],
-    events: FromDishka[PublicEvents],
-    lang: FromDishka[Lang],
+    event_id: FromPath[UUID], events: FromDishka[PublicEvents], lang: FromDishka[Lang]
 ) -> Template:
     view = await events.get(event_id)
     return fragment("_availability.html", lang, types=_rows(view, None, {}, lang))
@@ -137,10 +135,7 @@ async def availability(
 @post("/events/{event_id:uuid}/reserve", name="web:reserve", summary="Reserve the chosen tickets")
 @inject
 async def reserve(
-    *,
-    event_id: FromPath[UUID],
-    shop: FromDishka[EventPage],
-    login: FromDishka[WebLogin],
+    *, event_id: FromPath[UUID], shop: FromDishka[EventPage], login: FromDishka[WebLogin]
 ) -> Response[Any] | Template:
     view = await shop.events.get(event_id)
     form = await shop.request.form()

@@ -88,6 +88,10 @@ class EventPlaces:
             raise NotFound("event_not_found", "no such event") from None
         return EventPlace(view=view, organization=organization)
 
+    async def organization(self, principal: Principal, organization_id: UUID) -> OrganizationView:
+        """The organization with the visitor's role there (``404`` for anyone else)."""
+        return await self._organizations.get(principal, organization_id)
+
 
 def phase_of(view: EventView, clock: Clock) -> EventPhase:
     """The event's phase from its public view (the core's rule, as the summaries use it)."""
@@ -152,6 +156,10 @@ class ManageScreen(Screen):
         """The event this page is about and the visitor's role there (``404`` when not a
         member; to the login first when signed out)."""
         return await self.places.of(self.principal(), event_id)
+
+    async def organization(self, organization_id: UUID) -> OrganizationView:
+        """The organization this page is about and the visitor's role there."""
+        return await self.places.organization(self.principal(), organization_id)
 
     async def form(self) -> Form:
         """The posted form, its errors said in the page's language."""

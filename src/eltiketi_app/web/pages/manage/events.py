@@ -27,7 +27,7 @@ from eltiketi_app.http.organizer_schemas import (
 )
 from eltiketi_app.http.schemas import NewEventIn, NewTicketTypeIn, core_input
 from eltiketi_app.web.i18n import Lang
-from eltiketi_app.web.pages.common import PageNumber, Paging, fragment
+from eltiketi_app.web.pages.common import PageNumber, Paging
 from eltiketi_app.web.pages.manage.common import (
     PHASE_BADGES,
     PHASE_NAMES,
@@ -89,7 +89,7 @@ async def organization_events(
 ) -> Template:
     """Owners and managers see sales so far; door members see which events there are."""
     principal = screen.principal()
-    organization = await organizations.get(principal, organization_id)
+    organization = await screen.organization(organization_id)
     mine = await organizations.mine(principal)
     paging = Paging(page_number, PAGE_SIZE)
     rows: list[dict[str, Any]] = []
@@ -142,13 +142,9 @@ def _phase(phase: EventPhase, lang: Lang) -> dict[str, str]:
 @get("/manage/organizations/{organization_id:uuid}/events/new", name="manage:event-new")
 @inject
 async def new_event_form(
-    *,
-    organization_id: FromPath[UUID],
-    organizations: FromDishka[Organizations],
-    screen: FromDishka[ManageScreen],
+    *, organization_id: FromPath[UUID], screen: FromDishka[ManageScreen]
 ) -> Template:
-    principal = screen.principal()
-    organization = await organizations.get(principal, organization_id)
+    organization = await screen.organization(organization_id)
     require_member_role(organization.role, MemberRole.MANAGER)
     values = {"timezone": DEFAULT_TIMEZONE, "locale": screen.lang.code, "currency": "EUR"}
     return _event_form(screen, organization=organization, values=values)
@@ -159,7 +155,6 @@ async def new_event_form(
 async def create_event(
     *,
     organization_id: FromPath[UUID],
-    organizations: FromDishka[Organizations],
     catalog: FromDishka[Catalog],
     screen: FromDishka[ManageScreen],
 ) -> Response[Any] | Template:
@@ -178,10 +173,9 @@ async def create_event(
     )
     if done is not None:
         return Redirect(done, status_code=303)
-    organization = await organizations.get(principal, organization_id)
     return _event_form(
         screen,
-        organization=organization,
+        organization=await screen.organization(organization_id),
         values=form.values,
         errors=form.errors,
         status=422,
@@ -191,9 +185,7 @@ async def create_event(
 @get("/manage/events/{event_id:uuid}/edit", name="manage:event-edit")
 @inject
 async def edit_event_form(
-    *,
-    event_id: FromPath[UUID],
-    screen: FromDishka[ManageScreen],
+    *, event_id: FromPath[UUID], screen: FromDishka[ManageScreen]
 ) -> Template:
     place = await screen.place(event_id)
     require_member_role(place.organization.role, MemberRole.MANAGER)
@@ -418,11 +410,7 @@ def _type_row(stock: TicketTypeStock, timezone: str, lang: Lang) -> dict[str, An
 
 @get("/manage/events/{event_id:uuid}/ticket-types/new", name="manage:type-new")
 @inject
-async def new_type_form(
-    *,
-    event_id: FromPath[UUID],
-    screen: FromDishka[ManageScreen],
-) -> Template:
+async def new_type_form(*, event_id: FromPath[UUID], screen: FromDishka[ManageScreen]) -> Template:
     place = await screen.place(event_id)
     require_member_role(place.organization.role, MemberRole.MANAGER)
     return _type_form(screen, place, {"max_per_booking": "10", "shards": "1"})
@@ -609,10 +597,7 @@ async def cancel_event(
 @get("/manage/jobs/{job_id:uuid}", name="manage:job")
 @inject
 async def job_page(
-    *,
-    job_id: FromPath[UUID],
-    jobs: FromDishka[Jobs],
-    screen: FromDishka[ManageScreen],
+    *, job_id: FromPath[UUID], jobs: FromDishka[Jobs], screen: FromDishka[ManageScreen]
 ) -> Template:
     principal = screen.principal()
     job = await jobs.get(principal, job_id)
@@ -629,15 +614,12 @@ async def job_page(
 @get("/manage/jobs/{job_id:uuid}/progress", name="manage:job-progress")
 @inject
 async def job_progress(
-    *,
-    job_id: FromPath[UUID],
-    jobs: FromDishka[Jobs],
-    screen: FromDishka[ManageScreen],
+    *, job_id: FromPath[UUID], jobs: FromDishka[Jobs], screen: FromDishka[ManageScreen]
 ) -> Template:
     """The progress box alone, for htmx to swap in while the job runs."""
     principal = screen.principal(f"/manage/jobs/{job_id}")
     job = await jobs.get(principal, job_id)
-    return fragment("manage/_job.html", screen.lang, **_job_context(job))
+    return screen.fragment("manage/_job.html", **_job_context(job))
 
 
 def _job_context(job: Job) -> dict[str, Any]:

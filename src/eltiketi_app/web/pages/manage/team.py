@@ -278,10 +278,7 @@ async def invite(
 )
 @inject
 async def revoke(
-    *,
-    organization_id: FromPath[UUID],
-    invitation_id: FromPath[UUID],
-    team: FromDishka[TeamPage],
+    *, organization_id: FromPath[UUID], invitation_id: FromPath[UUID], team: FromDishka[TeamPage]
 ) -> Response[Any] | Template:
     principal = team.principal(f"/manage/organizations/{organization_id}/team")
     change = team.organizations.revoke(principal, organization_id, invitation_id)
