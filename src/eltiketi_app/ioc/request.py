@@ -7,6 +7,7 @@ from litestar import Request
 
 from eltiketi_app.http.auth import Caller, identify, require_principal
 from eltiketi_app.http.event_admin import EventEdits
+from eltiketi_app.http.tickets import TicketCodes
 from eltiketi_core.domain.identity import Principal
 from eltiketi_core.ports.identity import TokenVerifier
 
@@ -26,3 +27,5 @@ class RequestProvider(Provider):
 
     #: How the event-changing routes answer (the caller's view of the changed event).
     event_edits = provide(EventEdits)
+    #: The caller's tickets as QR images.
+    ticket_codes = provide(TicketCodes)
