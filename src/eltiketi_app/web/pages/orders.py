@@ -218,20 +218,15 @@ async def cancel(
 )
 @inject
 async def calendar_file(
-    *,
-    order_id: FromPath[UUID],
-    orders: FromDishka[Orders],
-    events: FromDishka[PublicEvents],
-    clock: FromDishka[Clock],
-    screen: FromDishka[Screen],
+    *, order_id: FromPath[UUID], clock: FromDishka[Clock], shown: FromDishka[OrderPage]
 ) -> Response[bytes]:
-    principal = screen.principal()
-    view = await orders.get(principal, order_id)
-    event = (await events.get(view.order.event_id, principal)).event
+    principal = shown.principal()
+    view = await shown.orders.get(principal, order_id)
+    event = (await shown.events.get(view.order.event_id, principal)).event
     body = calendar(
         event,
         uid=f"{view.order.id}@eltiketi",
-        url=str(screen.request.base_url).rstrip("/") + f"/orders/{order_id}",
+        url=str(shown.request.base_url).rstrip("/") + f"/orders/{order_id}",
         now=clock.now(),
     )
     return Response(
