@@ -26,6 +26,7 @@ from eltiketi_core.domain.identity import Principal, Role
 from eltiketi_core.domain.organization import MemberRole
 from eltiketi_core.errors import DomainError, NotFound
 from eltiketi_core.ports.clock import Clock
+from eltiketi_core.usecases.access import require_member_role
 from eltiketi_core.usecases.catalog import Catalog, EventView
 from eltiketi_core.usecases.organizations import Organizations, OrganizationView
 
@@ -152,14 +153,23 @@ class ManageScreen(Screen):
 
     places: EventPlaces
 
-    async def place(self, event_id: UUID) -> EventPlace:
+    async def place(self, event_id: UUID, *, needs: MemberRole | None = None) -> EventPlace:
         """The event this page is about and the visitor's role there (``404`` when not a
-        member; to the login first when signed out)."""
-        return await self.places.of(self.principal(), event_id)
+        member; to the login first when signed out; ``403 missing_role`` below ``needs``)."""
+        place = await self.places.of(self.principal(), event_id)
+        if needs is not None:
+            require_member_role(place.organization.role, needs)
+        return place
 
-    async def organization(self, organization_id: UUID) -> OrganizationView:
-        """The organization this page is about and the visitor's role there."""
-        return await self.places.organization(self.principal(), organization_id)
+    async def organization(
+        self, organization_id: UUID, *, needs: MemberRole | None = None
+    ) -> OrganizationView:
+        """The organization this page is about and the visitor's role there (as
+        :meth:`place`)."""
+        organization = await self.places.organization(self.principal(), organization_id)
+        if needs is not None:
+            require_member_role(organization.role, needs)
+        return organization
 
     async def form(self) -> Form:
         """The posted form, its errors said in the page's language."""

@@ -51,7 +51,6 @@ from eltiketi_core.domain.job import Job, JobStatus
 from eltiketi_core.domain.organization import MemberRole
 from eltiketi_core.errors import DomainError, NotFound, ValidationFailed
 from eltiketi_core.ports.clock import Clock
-from eltiketi_core.usecases.access import require_member_role
 from eltiketi_core.usecases.cancellation import EventCancellation
 from eltiketi_core.usecases.catalog import Catalog, NewEvent, NewTicketType
 from eltiketi_core.usecases.dashboard import Dashboards
@@ -144,8 +143,7 @@ def _phase(phase: EventPhase, lang: Lang) -> dict[str, str]:
 async def new_event_form(
     *, organization_id: FromPath[UUID], screen: FromDishka[ManageScreen]
 ) -> Template:
-    organization = await screen.organization(organization_id)
-    require_member_role(organization.role, MemberRole.MANAGER)
+    organization = await screen.organization(organization_id, needs=MemberRole.MANAGER)
     values = {"timezone": DEFAULT_TIMEZONE, "locale": screen.lang.code, "currency": "EUR"}
     return _event_form(screen, organization=organization, values=values)
 
@@ -187,8 +185,7 @@ async def create_event(
 async def edit_event_form(
     *, event_id: FromPath[UUID], screen: FromDishka[ManageScreen]
 ) -> Template:
-    place = await screen.place(event_id)
-    require_member_role(place.organization.role, MemberRole.MANAGER)
+    place = await screen.place(event_id, needs=MemberRole.MANAGER)
     event = place.view.event
     values = {
         "name": event.name,
@@ -411,8 +408,7 @@ def _type_row(stock: TicketTypeStock, timezone: str, lang: Lang) -> dict[str, An
 @get("/manage/events/{event_id:uuid}/ticket-types/new", name="manage:type-new")
 @inject
 async def new_type_form(*, event_id: FromPath[UUID], screen: FromDishka[ManageScreen]) -> Template:
-    place = await screen.place(event_id)
-    require_member_role(place.organization.role, MemberRole.MANAGER)
+    place = await screen.place(event_id, needs=MemberRole.MANAGER)
     return _type_form(screen, place, {"max_per_booking": "10", "shards": "1"})
 
 
