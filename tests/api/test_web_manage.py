@@ -180,6 +180,13 @@ async def test_a_door_member_sees_the_event_but_may_not_refund(api: Api) -> None
     assert "Cancel the event" not in overview.text
     assert order_page.status_code == 403 and "Not allowed" in order_page.text
     assert refund.status_code == 403 and "missing_role" in refund.text
+    for form in (
+        f"/manage/organizations/{organization_id}/events/new",
+        f"/manage/events/{event_id}/edit",
+        f"/manage/events/{event_id}/ticket-types/new",
+    ):
+        refused = await api.client.get(form, headers=HTML)
+        assert refused.status_code == 403 and "Not allowed" in refused.text, form
     assert (
         await api.client.get(f"/v1/orders/{order['id']}", headers=api.customer("alice"))
     ).json()["status"] == "confirmed"

@@ -151,3 +151,25 @@ async def test_the_availability_fragment_shows_what_is_left(api: Api) -> None:
     assert f'id="left-{type_id}" hx-swap-oob="true"' in fragment.text
     assert "Only 5 left" in fragment.text
     assert SESSION_COOKIE not in str(fragment.headers.get_list("set-cookie"))
+
+
+async def test_an_order_gives_its_event_as_a_calendar_file_to_its_buyer_only(api: Api) -> None:
+    event_id, type_id = await api.sale()
+    order = await api.buy(api.customer("alice"), event_id, type_id, 1)
+    path = f"/orders/{order['id']}/calendar.ics"
+
+    signed_out = await api.client.get(path, headers=HTML, follow_redirects=False)
+    await log_in(api, "alice")
+    entry = await api.client.get(path)
+    await log_in(api, "bob")
+    someone_else = await api.client.get(path, headers=HTML)
+
+    assert signed_out.status_code == 303
+    assert signed_out.headers["location"] == f"/login?next={path}"
+    assert entry.status_code == 200
+    assert entry.headers["content-type"].startswith("text/calendar")
+    assert entry.headers["content-disposition"] == 'attachment; filename="event.ics"'
+    assert entry.headers["cache-control"] == "no-store"
+    assert "BEGIN:VEVENT" in entry.text
+    assert f"{order['id']}@eltiketi" in entry.text
+    assert someone_else.status_code == 404

@@ -8,6 +8,8 @@ organizer role; an event the caller does not manage is ``404 event_not_found``
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from uuid import UUID
 
 from dishka.integrations.litestar import FromDishka, inject
@@ -36,13 +38,26 @@ from eltiketi_core.usecases.catalog import Catalog
 from eltiketi_core.usecases.event_admin import EventAdmin
 
 
-async def event_as_changed(
-    catalog: Catalog, views: EventViewCache, principal: Principal, event_id: UUID
-) -> EventOut:
-    """The event as a change left it, its cached public view dropped first so the shop
+@dataclass(frozen=True, slots=True)
+class EventEdits:
+    """How a route that changes an event answers, per request (the container builds it):
+    the event as the change left it, its cached public view dropped first so the shop
     shows the change at once."""
-    views.invalidate(event_id)
-    return event_view_out(await catalog.get(event_id, principal))
+
+    catalog: Catalog
+    views: EventViewCache
+    principal: Principal
+
+    async def apply(
+        self, event_id: UUID, change: Callable[[Principal, UUID], Awaitable[object]]
+    ) -> EventOut:
+        """Make ``change`` as the caller, then answer the event as it left it."""
+        await change(self.principal, event_id)
+        return await self.answer(event_id)
+
+    async def answer(self, event_id: UUID) -> EventOut:
+        self.views.invalidate(event_id)
+        return event_view_out(await self.catalog.get(event_id, self.principal))
 
 
 @can_answer("malformed_request", "organization_not_found", "missing_role", *STORAGE)
@@ -99,12 +114,10 @@ async def edit_event(
     event_id: FromPath[UUID],
     data: JSONBody[EventChangesIn],
     event_admin: FromDishka[EventAdmin],
-    catalog: FromDishka[Catalog],
-    principal: FromDishka[Principal],
-    views: FromDishka[EventViewCache],
+    edits: FromDishka[EventEdits],
 ) -> EventOut:
-    await event_admin.edit_event(principal, event_id, event_changes(data))
-    return await event_as_changed(catalog, views, principal, event_id)
+    await event_admin.edit_event(edits.principal, event_id, event_changes(data))
+    return await edits.answer(event_id)
 
 
 @can_answer("missing_role", "event_not_found", "event_cancelled", "event_has_bookings", *WRITES)
@@ -119,14 +132,9 @@ async def edit_event(
 )
 @inject
 async def unpublish_event(
-    event_id: FromPath[UUID],
-    event_admin: FromDishka[EventAdmin],
-    catalog: FromDishka[Catalog],
-    principal: FromDishka[Principal],
-    views: FromDishka[EventViewCache],
+    event_id: FromPath[UUID], event_admin: FromDishka[EventAdmin], edits: FromDishka[EventEdits]
 ) -> EventOut:
-    await event_admin.unpublish(principal, event_id)
-    return await event_as_changed(catalog, views, principal, event_id)
+    return await edits.apply(event_id, event_admin.unpublish)
 
 
 @can_answer("missing_role", "event_not_found", *STORAGE)

@@ -17,7 +17,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from eltiketi_app.background.runner import Runner
 from eltiketi_app.http.auth import BEARER, Caller, authenticated, require_principal
 from eltiketi_app.http.availability_cache import EventViewCache, PublicEvents
-from eltiketi_app.http.event_admin import edit_event, event_as_changed, list_ticket_types
+from eltiketi_app.http.event_admin import EventEdits, edit_event, list_ticket_types
 from eltiketi_app.http.openapi import can_answer
 from eltiketi_app.http.paging import Limit, Offset
 from eltiketi_app.http.problem_catalog import STORAGE, TOKEN_REFUSED, WRITES
@@ -163,13 +163,9 @@ async def add_ticket_type(
 )
 @inject
 async def publish_event(
-    event_id: FromPath[UUID],
-    catalog: FromDishka[Catalog],
-    principal: FromDishka[Principal],
-    views: FromDishka[EventViewCache],
+    event_id: FromPath[UUID], catalog: FromDishka[Catalog], edits: FromDishka[EventEdits]
 ) -> EventOut:
-    await catalog.publish(principal, event_id)
-    return await event_as_changed(catalog, views, principal, event_id)
+    return await edits.apply(event_id, catalog.publish)
 
 
 @can_answer("event_not_found", "missing_role", *WRITES)

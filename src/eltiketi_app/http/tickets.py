@@ -3,6 +3,7 @@ tickets behind a signed ticket link (what the e-mail's and SMS's link shows, for
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from uuid import UUID
 
 import msgspec
@@ -26,6 +27,24 @@ _PRIVATE = {"Cache-Control": "private, no-store"}
 
 
 JWK_SET = "application/jwk-set+json"
+SVG = "image/svg+xml"
+PNG = "image/png"
+
+
+@dataclass(frozen=True, slots=True)
+class TicketCodes:
+    """The caller's own tickets as QR images, per request (the container builds it)."""
+
+    orders: Orders
+    principal: Principal
+    qr: QrRenderer
+
+    async def image(self, ticket_id: UUID, media_type: str) -> Response[bytes]:
+        """The ticket's QR code as ``media_type`` (:data:`SVG` or :data:`PNG`); never
+        stored by a shared cache (``404 ticket_not_found`` for another buyer's ticket)."""
+        ticket = await self.orders.ticket(self.principal, ticket_id)
+        draw = self.qr.svg if media_type == SVG else self.qr.png
+        return Response(draw(ticket.token), media_type=media_type, headers=_PRIVATE)
 
 
 @get(
@@ -49,18 +68,14 @@ async def ticket_keys(signer: FromDishka[TicketSigner]) -> Response[JwkSetOut]:
     summary="The ticket's QR code as SVG (owner)",
     guards=[authenticated],
     security=BEARER,
-    media_type="image/svg+xml",
-    content_media_type="image/svg+xml",
+    media_type=SVG,
+    content_media_type=SVG,
 )
 @inject
 async def ticket_qr_svg(
-    ticket_id: FromPath[UUID],
-    orders: FromDishka[Orders],
-    principal: FromDishka[Principal],
-    qr: FromDishka[QrRenderer],
+    ticket_id: FromPath[UUID], codes: FromDishka[TicketCodes]
 ) -> Response[bytes]:
-    ticket = await orders.ticket(principal, ticket_id)
-    return Response(qr.svg(ticket.token), media_type="image/svg+xml", headers=_PRIVATE)
+    return await codes.image(ticket_id, SVG)
 
 
 @can_answer("ticket_not_found", *STORAGE)
@@ -69,19 +84,15 @@ async def ticket_qr_svg(
     summary="The ticket's QR code as PNG (owner)",
     guards=[authenticated],
     security=BEARER,
-    media_type="image/png",
-    content_media_type="image/png",
+    media_type=PNG,
+    content_media_type=PNG,
     content_encoding="binary",
 )
 @inject
 async def ticket_qr_png(
-    ticket_id: FromPath[UUID],
-    orders: FromDishka[Orders],
-    principal: FromDishka[Principal],
-    qr: FromDishka[QrRenderer],
+    ticket_id: FromPath[UUID], codes: FromDishka[TicketCodes]
 ) -> Response[bytes]:
-    ticket = await orders.ticket(principal, ticket_id)
-    return Response(qr.png(ticket.token), media_type="image/png", headers=_PRIVATE)
+    return await codes.image(ticket_id, PNG)
 
 
 router = Router(

@@ -6,6 +6,8 @@ from dishka import Provider, Scope, from_context, provide
 from litestar import Request
 
 from eltiketi_app.http.auth import Caller, identify, require_principal
+from eltiketi_app.http.event_admin import EventEdits
+from eltiketi_app.http.tickets import TicketCodes
 from eltiketi_core.domain.identity import Principal
 from eltiketi_core.ports.identity import TokenVerifier
 
@@ -22,3 +24,8 @@ class RequestProvider(Provider):
     @provide
     def principal(self, caller: Caller) -> Principal:
         return require_principal(caller)
+
+    #: How the event-changing routes answer (the caller's view of the changed event).
+    event_edits = provide(EventEdits)
+    #: The caller's tickets as QR images.
+    ticket_codes = provide(TicketCodes)

@@ -16,9 +16,12 @@ from eltiketi_app.web.keys import invitation_links, ticket_links
 from eltiketi_app.web.links import InvitationLinks, TicketLinks
 from eltiketi_app.web.oidc_login import OidcLogin
 from eltiketi_app.web.pages.bookings import HoldPage
+from eltiketi_app.web.pages.common import Screen
+from eltiketi_app.web.pages.invitations import InvitationPage
 from eltiketi_app.web.pages.manage.common import EventPlaces, ManageScreen
 from eltiketi_app.web.pages.manage.team import TeamPage
 from eltiketi_app.web.pages.orders import OrderPage
+from eltiketi_app.web.pages.shop import EventPage
 from eltiketi_app.web.payments import CardPayments, card_payments
 from eltiketi_core.ports.identity import TokenVerifier
 from eltiketi_core.usecases.catalog import Catalog
@@ -70,9 +73,12 @@ class WebProvider(Provider):
     def lang(self, request: Request, languages: Languages) -> Lang:  # type: ignore[type-arg]
         return language_of(request, languages)
 
-    #: The order, hold and team pages, built from their fields, per request; what every
-    #: back-office page is drawn with.
+    #: What every page is drawn with, and the pages that hold more (the event, order, hold
+    #: and team pages), built from their fields, per request.
+    screen = provide(Screen, scope=Scope.REQUEST)
+    event_page = provide(EventPage, scope=Scope.REQUEST)
     order_page = provide(OrderPage, scope=Scope.REQUEST)
+    invitation_page = provide(InvitationPage, scope=Scope.REQUEST)
     hold_page = provide(HoldPage, scope=Scope.REQUEST)
     team_page = provide(TeamPage, scope=Scope.REQUEST)
     manage_screen = provide(ManageScreen, scope=Scope.REQUEST)

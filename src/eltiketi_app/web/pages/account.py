@@ -17,10 +17,10 @@ from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.response import Redirect, Template
 
-from eltiketi_app.web.auth import AUTH_KEY, DevTokens, Visitor, WebLogin, safe_return_path
-from eltiketi_app.web.i18n import LANGUAGE_COOKIE, LANGUAGES, N_, Lang
+from eltiketi_app.web.auth import AUTH_KEY, DevTokens, WebLogin, safe_return_path
+from eltiketi_app.web.i18n import LANGUAGE_COOKIE, LANGUAGES, N_
 from eltiketi_app.web.oidc_login import LoginExpired, OidcLogin
-from eltiketi_app.web.pages.common import page
+from eltiketi_app.web.pages.common import Screen
 from eltiketi_app.web.session import rotate
 
 MAX_NAME = 64
@@ -32,16 +32,11 @@ LANGUAGE_COOKIE_SECONDS = 365 * 24 * 3600
 
 @get("/login", name="web:login", summary="Sign in (embedded: the dev login)")
 @inject
-async def login_form(
-    request: Request[Any, Any, Any], lang: FromDishka[Lang], visitor: FromDishka[Visitor]
-) -> Template:
-    return page(
+async def login_form(screen: FromDishka[Screen]) -> Template:
+    return screen.render(
         "login.html",
-        request,
-        lang,
-        visitor,
-        title=lang.gettext("Sign in"),
-        next=safe_return_path(request.query_params.get("next")),
+        title=screen.lang.gettext("Sign in"),
+        next=safe_return_path(screen.request.query_params.get("next")),
         form={"name": "", "email": "", "phone": "", "roles": []},
         errors=[],
         roles=DEV_ROLES,
@@ -51,11 +46,9 @@ async def login_form(
 @post("/login", name="web:login-submit", summary="Sign in with a dev token (embedded only)")
 @inject
 async def login_submit(
-    request: Request[Any, Any, Any],
-    issuer: FromDishka[DevTokens],
-    lang: FromDishka[Lang],
-    visitor: FromDishka[Visitor],
+    issuer: FromDishka[DevTokens], screen: FromDishka[Screen]
 ) -> Response[Any] | Template:
+    request, lang = screen.request, screen.lang
     form = await request.form()
     name = str(form.get("name") or "").strip()
     email = str(form.get("email") or "").strip()
@@ -76,11 +69,8 @@ async def login_submit(
     if len(phone) > MAX_PHONE:
         errors.append({"field": "phone", "text": lang.gettext(N_("Enter a shorter phone number"))})
     if errors:
-        return page(
+        return screen.render(
             "login.html",
-            request,
-            lang,
-            visitor,
             status=422,
             title=lang.gettext("Sign in"),
             next=next_path,
@@ -96,39 +86,27 @@ async def login_submit(
 
 @get("/login", name="web:login-unavailable", summary="Sign in (not configured)")
 @inject
-async def login_unavailable(
-    request: Request[Any, Any, Any], lang: FromDishka[Lang], visitor: FromDishka[Visitor]
-) -> Template:
-    return page(
-        "error.html",
-        request,
-        lang,
-        visitor,
-        status=503,
-        title="login_unavailable",
-        code="login_unavailable",
+async def login_unavailable(screen: FromDishka[Screen]) -> Template:
+    return screen.render(
+        "error.html", status=503, title="login_unavailable", code="login_unavailable"
     )
 
 
 @get("/login", name="web:oidc-login", summary="Sign in at the identity provider")
 @inject
-async def oidc_login(
-    request: Request[Any, Any, Any], login: FromDishka[OidcLogin], visitor: FromDishka[Visitor]
-) -> Response[Any]:
-    next_path = safe_return_path(request.query_params.get("next"))
-    if visitor.principal is not None:
+async def oidc_login(login: FromDishka[OidcLogin], screen: FromDishka[Screen]) -> Response[Any]:
+    next_path = safe_return_path(screen.request.query_params.get("next"))
+    if screen.visitor.principal is not None:
         return Redirect(next_path, status_code=303)
-    return Redirect(await login.begin(request.session, next_path), status_code=303)
+    return Redirect(await login.begin(screen.request.session, next_path), status_code=303)
 
 
 @get("/login/callback", name="web:oidc-callback", summary="Back from the identity provider")
 @inject
 async def oidc_callback(
-    request: Request[Any, Any, Any],
-    login: FromDishka[OidcLogin],
-    lang: FromDishka[Lang],
-    visitor: FromDishka[Visitor],
+    login: FromDishka[OidcLogin], screen: FromDishka[Screen]
 ) -> Response[Any] | Template:
+    request = screen.request
     params = request.query_params
     state = str(params.get("state") or "")
     code = str(params.get("code") or "")
@@ -143,9 +121,7 @@ async def oidc_callback(
         except LoginExpired:
             problem, status = "login_expired", 400
     if problem is not None:
-        return page(
-            "error.html", request, lang, visitor, status=status, title=problem, code=problem
-        )
+        return screen.render("error.html", status=status, title=problem, code=problem)
     rotate(request)  # a new session id for the signed-in session: no fixation
     return Redirect(target, status_code=303)
 

@@ -12,15 +12,14 @@ from urllib.parse import urlencode
 from uuid import UUID
 
 from dishka.integrations.litestar import FromDishka, inject
-from litestar import Request, Response, get, post
+from litestar import Response, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from eltiketi_app.http.availability_cache import PublicEvents
 from eltiketi_app.settings import Settings
-from eltiketi_app.web.auth import Visitor, require
 from eltiketi_app.web.i18n import Lang
-from eltiketi_app.web.pages.common import here, page
+from eltiketi_app.web.pages.common import Screen
 from eltiketi_app.web.payments import CardPayments
 from eltiketi_app.web.security import card_page_policy
 from eltiketi_core.domain.booking import Booking, BookingStatus, Contact
@@ -45,19 +44,16 @@ FAKE_PROVIDER = "fake"
 
 
 @dataclass(frozen=True, slots=True)
-class HoldPage:
+class HoldPage(Screen):
     """The hold's page (``/bookings/{id}``) of one request, with what it is drawn from.
 
     The container hands it to the routes that show it: the page itself, and the actions
     (save the details, pay) that show it again, saying why, when they are refused.
     """
 
-    request: Request  # type: ignore[type-arg]  # dishka keys it without parameters
     bookings: Bookings
     clock: Clock
     events: PublicEvents
-    lang: Lang
-    visitor: Visitor
 
     async def save_details(self, booking: Booking, principal: Principal) -> Template | None:
         """Store the form's names and contact when they changed (together, or neither); the
@@ -89,7 +85,7 @@ class HoldPage:
             else:
                 field = _DETAIL_FIELDS.get(problem.code, "contact-email")
             _, sentence = _problem(problem.code, self.lang)
-            return await self.render(
+            return await self.show(
                 booking,
                 errors=[{"field": field, "text": sentence}],
                 contact=contact,
@@ -97,10 +93,10 @@ class HoldPage:
                 status=422,
             )
         except Conflict as problem:
-            return await self.render(booking, notice=problem.code, status=409)
+            return await self.show(booking, notice=problem.code, status=409)
         return None
 
-    async def render(
+    async def show(
         self,
         booking: Booking,
         *,
@@ -113,7 +109,7 @@ class HoldPage:
         headers: dict[str, str] | None = None,
         status: int = 200,
     ) -> Template:
-        request, lang, visitor = self.request, self.lang, self.visitor
+        lang = self.lang
         now = self.clock.now()
         if state is None:
             if booking.status is BookingStatus.HELD and not booking.is_expired_at(now):
@@ -140,7 +136,7 @@ class HoldPage:
         if state == "processing":
             headers["Refresh"] = str(PROCESSING_REFRESH_SECONDS)
         names = holders if holders is not None else booking.holders
-        buyer_name = visitor.name or ""
+        buyer_name = self.visitor.name or ""
         holder_rows: list[dict[str, Any]] = []
         for item in booking.items:
             for _ in range(item.quantity):
@@ -154,11 +150,8 @@ class HoldPage:
                         "value": given if given is not None else buyer_name,
                     }
                 )
-        return page(
+        return self.render(
             "booking.html",
-            request,
-            lang,
-            visitor,
             status=status,
             title=lang.gettext("Your reservation"),
             headers=headers,
@@ -183,20 +176,15 @@ class HoldPage:
 @get("/bookings/{booking_id:uuid}", name="web:booking", summary="A hold, or the return from paying")
 @inject
 async def booking_page(
-    *,
-    booking_id: FromPath[UUID],
-    request: Request[Any, Any, Any],
-    bookings: FromDishka[Bookings],
-    settlement: FromDishka[Settlement],
-    screen: FromDishka[HoldPage],
-    visitor: FromDishka[Visitor],
+    *, booking_id: FromPath[UUID], settlement: FromDishka[Settlement], hold: FromDishka[HoldPage]
 ) -> Response[Any] | Template:
-    principal = require(visitor, here(request))
-    progress = await bookings.progress(principal, booking_id)
+    principal = hold.principal()
+    progress = await hold.bookings.progress(principal, booking_id)
     if progress.order_id is not None:
         return Redirect(f"/orders/{progress.order_id}", status_code=303)
-    outcome = request.query_params.get("payment")
-    notice = {"details": "details_saved"}.get(request.query_params.get("saved") or "")
+    query = hold.request.query_params
+    outcome = query.get("payment")
+    notice = {"details": "details_saved"}.get(query.get("saved") or "")
     state = None
     if outcome == "success" and progress.payment is not None:
         try:
@@ -204,7 +192,7 @@ async def booking_page(
         except HoldLostRefunded:
             state = "refunded"
         except PaymentIncomplete:
-            progress = await bookings.progress(principal, booking_id)
+            progress = await hold.bookings.progress(principal, booking_id)
             declined = progress.payment and progress.payment.status is PaymentStatus.FAILED
             notice = "payment_declined" if declined else None
             state = None if declined else "processing"
@@ -213,22 +201,18 @@ async def booking_page(
     elif outcome == "cancelled" and progress.payment is not None:
         failed = progress.payment.status is PaymentStatus.FAILED
         notice = "payment_declined" if failed else "payment_cancelled"
-    return await screen.render(progress.booking, state=state, notice=notice)
+    return await hold.show(progress.booking, state=state, notice=notice)
 
 
 @post("/bookings/{booking_id:uuid}/contact", name="web:contact", summary="Save the details")
 @inject
 async def change_contact(
-    *,
-    booking_id: FromPath[UUID],
-    bookings: FromDishka[Bookings],
-    screen: FromDishka[HoldPage],
-    visitor: FromDishka[Visitor],
+    *, booking_id: FromPath[UUID], hold: FromDishka[HoldPage]
 ) -> Response[Any] | Template:
     """Save whom the tickets are for and where they go, without paying yet."""
-    principal = require(visitor, f"/bookings/{booking_id}")
-    booking = await bookings.get(principal, booking_id)
-    refused = await screen.save_details(booking, principal)
+    principal = hold.principal(f"/bookings/{booking_id}")
+    booking = await hold.bookings.get(principal, booking_id)
+    refused = await hold.save_details(booking, principal)
     if refused is not None:
         return refused
     return Redirect(f"/bookings/{booking_id}?saved=details", status_code=303)
@@ -239,28 +223,26 @@ async def change_contact(
 async def pay(
     *,
     booking_id: FromPath[UUID],
-    bookings: FromDishka[Bookings],
     settlement: FromDishka[Settlement],
     payments: FromDishka[Payments],
     cards: FromDishka[CardPayments],
-    screen: FromDishka[HoldPage],
-    visitor: FromDishka[Visitor],
+    hold: FromDishka[HoldPage],
 ) -> Response[Any] | Template:
-    principal = require(visitor, f"/bookings/{booking_id}")
-    booking = await bookings.get(principal, booking_id)
-    refused = await screen.save_details(booking, principal)
+    principal = hold.principal(f"/bookings/{booking_id}")
+    booking = await hold.bookings.get(principal, booking_id)
+    refused = await hold.save_details(booking, principal)
     if refused is not None:
         return refused
     if booking.total.amount == 0:  # free tickets: no payment step (POST /v1/orders alone)
         try:
             confirmation = await settlement.confirm(principal, booking.id, None)
         except DomainError as problem:
-            return await screen.render(booking, notice=problem.code, status=409)
+            return await hold.show(booking, notice=problem.code, status=409)
         return Redirect(f"/orders/{confirmation.order.id}", status_code=303)
     try:
         payment = await payments.start(principal, booking_id)
     except DomainError as problem:
-        return await screen.render(booking, notice=problem.code, status=409)
+        return await hold.show(booking, notice=problem.code, status=409)
     if payment.checkout_url is not None:
         target = payment.checkout_url
         if payment.provider == FAKE_PROVIDER:
@@ -268,7 +250,7 @@ async def pay(
         return Redirect(target, status_code=303)
     if payment.client_secret is not None and cards.enabled:
         return Redirect(f"/bookings/{booking_id}/pay", status_code=303)
-    return await screen.render(booking, notice="payment_method_unavailable")
+    return await hold.show(booking, notice="payment_method_unavailable")
 
 
 @get("/bookings/{booking_id:uuid}/pay", name="web:card", summary="Pay by card on this site")
@@ -276,17 +258,13 @@ async def pay(
 async def card_page(
     *,
     booking_id: FromPath[UUID],
-    request: Request[Any, Any, Any],
-    bookings: FromDishka[Bookings],
     cards: FromDishka[CardPayments],
     settings: FromDishka[Settings],
-    screen: FromDishka[HoldPage],
-    visitor: FromDishka[Visitor],
+    hold: FromDishka[HoldPage],
 ) -> Response[Any] | Template:
     """The card form (Stripe's Payment Element) for the hold's open payment; the hold page
     when there is none to pay (paid, declined, expired…), which says what happened."""
-    principal = require(visitor, here(request))
-    progress = await bookings.progress(principal, booking_id)
+    progress = await hold.bookings.progress(hold.principal(), booking_id)
     if progress.order_id is not None:
         return Redirect(f"/orders/{progress.order_id}", status_code=303)
     payment = progress.payment
@@ -297,7 +275,7 @@ async def card_page(
         or payment.status is not PaymentStatus.OPEN
         or payment.client_secret is None
         or booking.status is not BookingStatus.HELD
-        or booking.is_expired_at(screen.clock.now())
+        or booking.is_expired_at(hold.clock.now())
     ):
         return Redirect(f"/bookings/{booking_id}", status_code=303)
     card = {
@@ -306,7 +284,7 @@ async def card_page(
         "return_url": f"/bookings/{booking_id}?payment=success",
         "js_url": cards.js_url,
     }
-    return await screen.render(
+    return await hold.show(
         booking,
         state="card",
         card=card,
@@ -317,11 +295,9 @@ async def card_page(
 @post("/bookings/{booking_id:uuid}/release", name="web:release", summary="Give the tickets back")
 @inject
 async def release(
-    booking_id: FromPath[UUID],
-    bookings: FromDishka[Bookings],
-    visitor: FromDishka[Visitor],
+    booking_id: FromPath[UUID], bookings: FromDishka[Bookings], screen: FromDishka[Screen]
 ) -> Response[Any]:
-    principal = require(visitor, f"/bookings/{booking_id}")
+    principal = screen.principal(f"/bookings/{booking_id}")
     with contextlib.suppress(Conflict):  # expired or confirmed meanwhile: the page says which
         await bookings.release(principal, booking_id)
     return Redirect(f"/bookings/{booking_id}", status_code=303)

@@ -1,7 +1,9 @@
 """What every page handler shares: rendering with the layout's context, and the catalogue
-views the pages read (through the API's event-view cache)."""
+views the pages read (through the API's event-view cache).
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: the page classes built on :class:`Screen`
+in other modules inherit its fields, and the container reads their types from the
+generated ``__init__``, which has to hold the classes themselves, not their names."""
 
 from collections.abc import Sequence, Sized
 from dataclasses import dataclass
@@ -11,9 +13,10 @@ from litestar import Request
 from litestar.params import QueryParameter
 from litestar.response import Template
 
-from eltiketi_app.web.auth import Visitor
+from eltiketi_app.web.auth import Visitor, require
 from eltiketi_app.web.i18n import Lang
 from eltiketi_app.web.messages import problem_text
+from eltiketi_core.domain.identity import Principal
 
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -82,6 +85,30 @@ def page(
         headers=all_headers,
         media_type="text/html",
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Screen:
+    """What every page of one request is drawn with: the request, its language and the
+    visitor (the container builds it), so that a route's signature lists the use cases it
+    calls and not these three again."""
+
+    request: Request  # type: ignore[type-arg]  # dishka keys it without parameters
+    lang: Lang
+    visitor: Visitor
+
+    def principal(self, return_to: str | None = None) -> Principal:
+        """The signed-in visitor, else to the login and back to ``return_to`` (by default
+        this page)."""
+        return require(self.visitor, here(self.request) if return_to is None else return_to)
+
+    def render(self, template: str, **context: Any) -> Template:
+        """:func:`page` for this request."""
+        return page(template, self.request, self.lang, self.visitor, **context)
+
+    def fragment(self, template: str, **context: Any) -> Template:
+        """:func:`fragment` in this request's language."""
+        return fragment(template, self.lang, **context)
 
 
 def fragment(template: str, lang: Lang, **context: Any) -> Template:

@@ -11,17 +11,18 @@ on this page.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 from dishka.integrations.litestar import FromDishka, inject
-from litestar import Request, Response, get, post
+from litestar import Response, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from eltiketi_app.web.auth import Visitor, WebLogin, require
-from eltiketi_app.web.i18n import Lang
+from eltiketi_app.web.auth import WebLogin
 from eltiketi_app.web.links import InvitationLinks, invitation_id_of
-from eltiketi_app.web.pages.common import page
+from eltiketi_app.web.pages.common import Screen
 from eltiketi_app.web.pages.manage.common import (
     ROLE_MEANINGS,
     ROLE_NAMES,
@@ -30,94 +31,73 @@ from eltiketi_app.web.pages.manage.common import (
 )
 from eltiketi_core.errors import DomainError
 from eltiketi_core.ports.clock import Clock
-from eltiketi_core.usecases.organizations import InvitationPreview, Organizations
+from eltiketi_core.usecases.organizations import Organizations
 
 HEADERS = {"Referrer-Policy": "no-referrer"}  # the token is in the path
+
+
+@dataclass(frozen=True, slots=True)
+class InvitationPage(Screen):
+    """The invitation's page of one request, with what it is drawn from: the page itself
+    and the acceptance, which shows it again, saying why, when refused."""
+
+    organizations: Organizations
+    links: InvitationLinks
+    login: WebLogin
+    clock: Clock
+
+    def invitation_id(self, token: str) -> UUID:
+        """The invitation the signed link names (the friendly 404 page when it is not one)."""
+        return invitation_id_of(token, self.links, self.clock.now())
+
+    async def show(
+        self, token: str, invitation_id: UUID, *, notice: str | None = None, status: int = 200
+    ) -> Template:
+        lang = self.lang
+        preview = await self.organizations.preview(invitation_id)
+        invitation = preview.invitation
+        return self.render(
+            "invitation.html",
+            status=status,
+            title=lang.gettext("Join %(name)s") % {"name": preview.organization_name},
+            headers=HEADERS,
+            preview=preview,
+            invitation=invitation,
+            role_name=lang.gettext(ROLE_NAMES[invitation.role]),
+            role_meaning=lang.gettext(ROLE_MEANINGS[invitation.role]),
+            state="expired" if preview.expired else invitation.status.value,
+            until=lang.moment(invitation.expires_at, "UTC"),
+            login_url=self.login.login_url(f"/invitations/{token}"),
+            action=f"/invitations/{token}",
+            notice=notice,
+        )
 
 
 @get("/invitations/{token:str}", name="web:invitation")
 @inject
 async def invitation_page(
-    *,
-    token: FromPath[str],
-    request: Request[Any, Any, Any],
-    organizations: FromDishka[Organizations],
-    links: FromDishka[InvitationLinks],
-    login: FromDishka[WebLogin],
-    clock: FromDishka[Clock],
-    lang: FromDishka[Lang],
-    visitor: FromDishka[Visitor],
+    *, token: FromPath[str], invitation: FromDishka[InvitationPage]
 ) -> Template:
-    preview = await organizations.preview(invitation_id_of(token, links, clock.now()))
-    return _render(request, token, preview, login, lang, visitor)
+    return await invitation.show(token, invitation.invitation_id(token))
 
 
 @post("/invitations/{token:str}", name="web:invitation-accept")
 @inject
 async def accept_invitation(
-    *,
-    token: FromPath[str],
-    request: Request[Any, Any, Any],
-    organizations: FromDishka[Organizations],
-    links: FromDishka[InvitationLinks],
-    login: FromDishka[WebLogin],
-    clock: FromDishka[Clock],
-    lang: FromDishka[Lang],
-    visitor: FromDishka[Visitor],
+    *, token: FromPath[str], invitation: FromDishka[InvitationPage]
 ) -> Response[Any] | Template:
-    principal = require(visitor, f"/invitations/{token}")
-    invitation_id = invitation_id_of(token, links, clock.now())
+    principal = invitation.principal(f"/invitations/{token}")
+    invitation_id = invitation.invitation_id(token)
     try:
-        membership = await organizations.accept(principal, invitation_id)
+        membership = await invitation.organizations.accept(principal, invitation_id)
     except DomainError as problem:
         if not inline(problem) and problem.kind != "forbidden":
             raise
-        preview = await organizations.preview(invitation_id)
-        return _render(
-            request,
-            token,
-            preview,
-            login,
-            lang,
-            visitor,
-            notice=problem.code,
-            status=status_of(problem),
+        return await invitation.show(
+            token, invitation_id, notice=problem.code, status=status_of(problem)
         )
     return Redirect(
         f"/manage/organizations/{membership.organization_id}?done=joined", status_code=303
-    )
-
-
-def _render(  # noqa: PLR0917 - the page's parts, then its options
-    request: Request[Any, Any, Any],
-    token: str,
-    preview: InvitationPreview,
-    login: WebLogin,
-    lang: Lang,
-    visitor: Visitor,
-    *,
-    notice: str | None = None,
-    status: int = 200,
-) -> Template:
-    invitation = preview.invitation
-    state = "expired" if preview.expired else invitation.status.value
-    return page(
-        "invitation.html",
-        request,
-        lang,
-        visitor,
-        status=status,
-        title=lang.gettext("Join %(name)s") % {"name": preview.organization_name},
-        headers=HEADERS,
-        preview=preview,
-        invitation=invitation,
-        role_name=lang.gettext(ROLE_NAMES[invitation.role]),
-        role_meaning=lang.gettext(ROLE_MEANINGS[invitation.role]),
-        state=state,
-        until=lang.moment(invitation.expires_at, "UTC"),
-        login_url=login.login_url(f"/invitations/{token}"),
-        action=f"/invitations/{token}",
-        notice=notice,
     )
 
 

@@ -8,17 +8,16 @@ from typing import Any
 from uuid import UUID
 
 from dishka.integrations.litestar import FromDishka, inject
-from litestar import Request, Response, get, post
+from litestar import Response, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from eltiketi_app.http.availability_cache import PublicEvents
 from eltiketi_app.ioc.types import QrRenderer
-from eltiketi_app.web.auth import Visitor, require
 from eltiketi_app.web.i18n import Lang
 from eltiketi_app.web.ics import calendar
 from eltiketi_app.web.links import TicketLinks
-from eltiketi_app.web.pages.common import NO_STORE, PageNumber, Paging, here, page
+from eltiketi_app.web.pages.common import NO_STORE, PageNumber, Paging, Screen
 from eltiketi_core.domain.order import Order, OrderStatus, TicketStatus
 from eltiketi_core.errors import DomainError
 from eltiketi_core.ports.clock import Clock
@@ -60,22 +59,19 @@ def ticket_cards(
 
 
 @dataclass(frozen=True, slots=True)
-class OrderPage:
+class OrderPage(Screen):
     """The order page (``/orders/{id}``) of one request, with what it is drawn from.
 
     The container hands it to the routes that show it: the page itself, and the actions
     (send again, cancel) that show it again, saying why, when they are refused.
     """
 
-    request: Request  # type: ignore[type-arg]  # dishka keys it without parameters
     orders: Orders
     events: PublicEvents
     links: TicketLinks
     qr: QrRenderer
-    lang: Lang
-    visitor: Visitor
 
-    async def render(
+    async def show(
         self, view: OrderView, *, notice: str | None = None, status: int = 200
     ) -> Template:
         lang, visitor = self.lang, self.visitor
@@ -89,11 +85,8 @@ class OrderPage:
         share_link = None
         if event and not refunded:
             share_link = self.links.url(view.order.id, event.starts_at)
-        return page(
+        return self.render(
             "order.html",
-            self.request,
-            lang,
-            visitor,
             status=status,
             title=lang.gettext("Your tickets"),
             order=view.order,
@@ -120,16 +113,14 @@ class OrderPage:
 @inject
 async def orders_page(
     *,
-    request: Request[Any, Any, Any],
     orders: FromDishka[Orders],
     events: FromDishka[PublicEvents],
-    lang: FromDishka[Lang],
-    visitor: FromDishka[Visitor],
+    screen: FromDishka[Screen],
     page_number: PageNumber = 1,
 ) -> Template:
-    principal = require(visitor, here(request))
+    lang = screen.lang
     paging = Paging(page_number, PAGE_SIZE)
-    found = await orders.list(principal, limit=paging.limit, offset=paging.offset)
+    found = await orders.list(screen.principal(), limit=paging.limit, offset=paging.offset)
     seen: dict[UUID, EventView | None] = {}
     rows = []
     for view in paging.shown(found):
@@ -147,33 +138,19 @@ async def orders_page(
                 "refunded": view.order.status is OrderStatus.REFUNDED,
             }
         )
-    return page(
-        "orders.html",
-        request,
-        lang,
-        visitor,
-        title=lang.gettext("My orders"),
-        rows=rows,
-        **paging.context(found),
+    return screen.render(
+        "orders.html", title=lang.gettext("My orders"), rows=rows, **paging.context(found)
     )
 
 
 @get("/orders/{order_id:uuid}", name="web:order", summary="One order and its tickets")
 @inject
-async def order_page(
-    *,
-    order_id: FromPath[UUID],
-    request: Request[Any, Any, Any],
-    orders: FromDishka[Orders],
-    screen: FromDishka[OrderPage],
-    visitor: FromDishka[Visitor],
-) -> Template:
-    principal = require(visitor, here(request))
-    view = await orders.get(principal, order_id)
+async def order_page(*, order_id: FromPath[UUID], shown: FromDishka[OrderPage]) -> Template:
+    view = await shown.orders.get(shown.principal(), order_id)
     notice = {"sent": "tickets_sent", "cancelled": "order_cancelled"}.get(
-        request.query_params.get("done") or ""
+        shown.request.query_params.get("done") or ""
     )
-    return await screen.render(view, notice=notice)
+    return await shown.show(view, notice=notice)
 
 
 @post("/orders/{order_id:uuid}/resend", name="web:resend", summary="Send the tickets again")
@@ -182,17 +159,15 @@ async def resend(
     *,
     order_id: FromPath[UUID],
     notifications: FromDishka[Notifications],
-    orders: FromDishka[Orders],
-    screen: FromDishka[OrderPage],
-    visitor: FromDishka[Visitor],
+    shown: FromDishka[OrderPage],
 ) -> Response[Any] | Template:
-    principal = require(visitor, f"/orders/{order_id}")
+    principal = shown.principal(f"/orders/{order_id}")
     try:
         await notifications.resend_tickets(principal, order_id)
     except DomainError as problem:
-        view = await orders.get(principal, order_id)
+        view = await shown.orders.get(principal, order_id)
         status = 429 if problem.kind == "rate_limited" else 409
-        return await screen.render(view, notice=problem.code, status=status)
+        return await shown.show(view, notice=problem.code, status=status)
     return Redirect(f"/orders/{order_id}?done=sent", status_code=303)
 
 
@@ -201,22 +176,17 @@ async def resend(
 async def cancel_terms(
     *,
     order_id: FromPath[UUID],
-    request: Request[Any, Any, Any],
     orders: FromDishka[Orders],
     events: FromDishka[PublicEvents],
-    lang: FromDishka[Lang],
-    visitor: FromDishka[Visitor],
+    screen: FromDishka[Screen],
 ) -> Template:
-    principal = require(visitor, here(request))
+    principal, lang = screen.principal(), screen.lang
     view = await orders.get(principal, order_id)
     terms = await orders.cancellation_terms(principal, order_id)
     event_view = await events.find(view.order.event_id)
     event = event_view.event if event_view else None
-    return page(
+    return screen.render(
         "cancel.html",
-        request,
-        lang,
-        visitor,
         title=lang.gettext("Cancel this order?"),
         order=view.order,
         reference=order_reference(view.order),
@@ -230,18 +200,14 @@ async def cancel_terms(
 @post("/orders/{order_id:uuid}/cancel", name="web:cancel", summary="Cancel the order")
 @inject
 async def cancel(
-    *,
-    order_id: FromPath[UUID],
-    orders: FromDishka[Orders],
-    screen: FromDishka[OrderPage],
-    visitor: FromDishka[Visitor],
+    *, order_id: FromPath[UUID], shown: FromDishka[OrderPage]
 ) -> Response[Any] | Template:
-    principal = require(visitor, f"/orders/{order_id}")
+    principal = shown.principal(f"/orders/{order_id}")
     try:
-        await orders.cancel(principal, order_id)
+        await shown.orders.cancel(principal, order_id)
     except DomainError as problem:
-        view = await orders.get(principal, order_id)
-        return await screen.render(view, notice=problem.code, status=409)
+        view = await shown.orders.get(principal, order_id)
+        return await shown.show(view, notice=problem.code, status=409)
     return Redirect(f"/orders/{order_id}?done=cancelled", status_code=303)
 
 
@@ -252,21 +218,15 @@ async def cancel(
 )
 @inject
 async def calendar_file(
-    *,
-    order_id: FromPath[UUID],
-    request: Request[Any, Any, Any],
-    orders: FromDishka[Orders],
-    events: FromDishka[PublicEvents],
-    clock: FromDishka[Clock],
-    visitor: FromDishka[Visitor],
+    *, order_id: FromPath[UUID], clock: FromDishka[Clock], shown: FromDishka[OrderPage]
 ) -> Response[bytes]:
-    principal = require(visitor, here(request))
-    view = await orders.get(principal, order_id)
-    event = (await events.get(view.order.event_id, principal)).event
+    principal = shown.principal()
+    view = await shown.orders.get(principal, order_id)
+    event = (await shown.events.get(view.order.event_id, principal)).event
     body = calendar(
         event,
         uid=f"{view.order.id}@eltiketi",
-        url=str(request.base_url).rstrip("/") + f"/orders/{order_id}",
+        url=str(shown.request.base_url).rstrip("/") + f"/orders/{order_id}",
         now=clock.now(),
     )
     return Response(

@@ -10,14 +10,14 @@ from urllib.parse import urlencode
 from uuid import UUID, uuid4
 
 from dishka.integrations.litestar import FromDishka, inject
-from litestar import Request, Response, get, post
+from litestar import Response, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from eltiketi_app.http.availability_cache import PublicEvents
-from eltiketi_app.web.auth import Visitor, WebLogin
+from eltiketi_app.web.auth import WebLogin
 from eltiketi_app.web.i18n import N_, Lang
-from eltiketi_app.web.pages.common import PageNumber, Paging, fragment, page
+from eltiketi_app.web.pages.common import PageNumber, Paging, Screen, fragment
 from eltiketi_app.web.views import few_left, price_from, sale_state
 from eltiketi_core.domain.identity import Principal
 from eltiketi_core.errors import Conflict, DomainError, ValidationFailed
@@ -46,34 +46,65 @@ class TypeRow:
     selected: int
 
 
+@dataclass(frozen=True, slots=True)
+class EventPage(Screen):
+    """The event page (``/events/{id}``) of one request, with what it is drawn from: the
+    page itself and the Reserve form, which shows it again, saying why, when refused."""
+
+    events: PublicEvents
+    bookings: Bookings
+    clock: Clock
+
+    async def show(
+        self,
+        view: EventView,
+        *,
+        selected: dict[UUID, int],
+        errors: list[dict[str, str]] | None = None,
+        refusal: str | None = None,
+        status: int = 200,
+    ) -> Template:
+        remaining = None
+        principal = self.visitor.principal
+        if principal is not None:
+            try:
+                remaining = (await self.bookings.allowance(principal, view.event.id)).remaining
+            except DomainError:
+                remaining = None
+        return self.render(
+            "event.html",
+            status=status,
+            title=view.event.name,
+            view=view,
+            event=view.event,
+            state=sale_state(view, self.clock.now()),
+            types=_rows(view, remaining, selected, self.lang),
+            remaining=remaining,
+            errors=errors or [],
+            refusal=refusal,
+            idempotency_key=uuid4().hex,
+        )
+
+
 @get("/", name="web:home", summary="The shop: events on sale")
 @inject
 async def home(
     *,
-    request: Request[Any, Any, Any],
     clock: FromDishka[Clock],
     catalog: FromDishka[Catalog],
-    lang: FromDishka[Lang],
-    visitor: FromDishka[Visitor],
+    screen: FromDishka[Screen],
     page_number: PageNumber = 1,
 ) -> Template:
     paging = Paging(page_number, PAGE_SIZE)
     views = await catalog.list_published(limit=paging.limit, offset=paging.offset, upcoming=True)
     now = clock.now()
     cards = [
-        {
-            "view": view,
-            "state": sale_state(view, now),
-            "price_from": price_from(view),
-        }
+        {"view": view, "state": sale_state(view, now), "price_from": price_from(view)}
         for view in paging.shown(views)
     ]
-    return page(
+    return screen.render(
         "home.html",
-        request,
-        lang,
-        visitor,
-        title=lang.gettext("Upcoming events"),
+        title=screen.lang.gettext("Upcoming events"),
         cards=cards,
         **paging.context(views),
     )
@@ -81,19 +112,9 @@ async def home(
 
 @get("/events/{event_id:uuid}", name="web:event", summary="One event and its tickets")
 @inject
-async def event_page(
-    *,
-    event_id: FromPath[UUID],
-    request: Request[Any, Any, Any],
-    events: FromDishka[PublicEvents],
-    bookings: FromDishka[Bookings],
-    clock: FromDishka[Clock],
-    lang: FromDishka[Lang],
-    visitor: FromDishka[Visitor],
-) -> Template:
-    view = await events.get(event_id)
-    selected = _quantities(request.query_params, view)
-    return await _render_event(request, view, clock, bookings, lang, visitor, selected=selected)
+async def event_page(*, event_id: FromPath[UUID], shop: FromDishka[EventPage]) -> Template:
+    view = await shop.events.get(event_id)
+    return await shop.show(view, selected=_quantities(shop.request.query_params, view))
 
 
 @get(
@@ -105,9 +126,7 @@ async def event_page(
 )
 @inject
 async def availability(
-    event_id: FromPath[UUID],
-    events: FromDishka[PublicEvents],
-    lang: FromDishka[Lang],
+    event_id: FromPath[UUID], events: FromDishka[PublicEvents], lang: FromDishka[Lang]
 ) -> Template:
     view = await events.get(event_id)
     return fragment("_availability.html", lang, types=_rows(view, None, {}, lang))
@@ -116,54 +135,31 @@ async def availability(
 @post("/events/{event_id:uuid}/reserve", name="web:reserve", summary="Reserve the chosen tickets")
 @inject
 async def reserve(
-    *,
-    event_id: FromPath[UUID],
-    request: Request[Any, Any, Any],
-    events: FromDishka[PublicEvents],
-    bookings: FromDishka[Bookings],
-    clock: FromDishka[Clock],
-    lang: FromDishka[Lang],
-    visitor: FromDishka[Visitor],
-    login: FromDishka[WebLogin],
+    *, event_id: FromPath[UUID], shop: FromDishka[EventPage], login: FromDishka[WebLogin]
 ) -> Response[Any] | Template:
-    view = await events.get(event_id)
-    form = await request.form()
-    selected, errors = _chosen(form, view, lang)
+    view = await shop.events.get(event_id)
+    form = await shop.request.form()
+    selected, errors = _chosen(form, view, shop.lang)
     if errors:
-        return await _render_event(
-            request,
-            view,
-            clock,
-            bookings,
-            lang,
-            visitor,
-            selected=selected,
-            errors=errors,
-            status=422,
-        )
-    if visitor.principal is None:
+        return await shop.show(view, selected=selected, errors=errors, status=422)
+    principal = shop.visitor.principal
+    if principal is None:
         query = urlencode({f"qty-{type_id}": n for type_id, n in selected.items()})
         return Redirect(login.login_url(f"/events/{event_id}?{query}"), status_code=303)
     key = str(form.get("idempotency_key") or "")[:MAX_IDEMPOTENCY_KEY] or None
-    request_ = ReserveRequest(
+    wanted = ReserveRequest(
         event_id=event_id,
         items=tuple(
             ItemRequest(ticket_type_id=type_id, quantity=quantity)
             for type_id, quantity in selected.items()
         ),
-        locale=lang.tag,  # the e-tickets are written in the language of the shop
+        locale=shop.lang.tag,  # the e-tickets are written in the language of the shop
     )
     try:
-        reservation = await _reserve(bookings, visitor.principal, request_, key)
+        reservation = await _reserve(shop.bookings, principal, wanted, key)
     except (Conflict, ValidationFailed) as problem:
-        fresh = await events.get(event_id)
-        return await _render_event(
-            request,
-            fresh,
-            clock,
-            bookings,
-            lang,
-            visitor,
+        return await shop.show(
+            await shop.events.get(event_id),
             selected=selected,
             refusal=problem.code,
             status=409 if isinstance(problem, Conflict) else 422,
@@ -244,42 +240,3 @@ def _rows(
             )
         )
     return rows
-
-
-async def _render_event(  # noqa: PLR0917 - the page's parts, then its options
-    request: Request[Any, Any, Any],
-    view: EventView,
-    clock: Clock,
-    bookings: Bookings,
-    lang: Lang,
-    visitor: Visitor,
-    *,
-    selected: dict[UUID, int],
-    errors: list[dict[str, str]] | None = None,
-    refusal: str | None = None,
-    status: int = 200,
-) -> Template:
-    remaining = None
-    if visitor.principal is not None:
-        try:
-            allowance = await bookings.allowance(visitor.principal, view.event.id)
-            remaining = allowance.remaining
-        except DomainError:
-            remaining = None
-    state = sale_state(view, clock.now())
-    return page(
-        "event.html",
-        request,
-        lang,
-        visitor,
-        status=status,
-        title=view.event.name,
-        view=view,
-        event=view.event,
-        state=state,
-        types=_rows(view, remaining, selected, lang),
-        remaining=remaining,
-        errors=errors or [],
-        refusal=refusal,
-        idempotency_key=uuid4().hex,
-    )

@@ -13,7 +13,7 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Stream, Template
 
 from eltiketi_app.web.pages.common import NO_STORE
-from eltiketi_app.web.pages.manage.common import EventPlaces, ManageScreen
+from eltiketi_app.web.pages.manage.common import ManageScreen
 from eltiketi_core.domain.order import TicketStatus
 from eltiketi_core.usecases.attendees import Attendees
 
@@ -25,14 +25,13 @@ PAGE_SIZE = 50
 async def attendees_page(
     *,
     event_id: FromPath[UUID],
-    places: FromDishka[EventPlaces],
     attendees: FromDishka[Attendees],
     screen: FromDishka[ManageScreen],
     after: Annotated[UUID | None, QueryParameter(name="after")] = None,
     void: Annotated[bool, QueryParameter(name="void")] = False,
 ) -> Template:
     principal = screen.principal()
-    place = await places.of(principal, event_id)
+    place = await screen.place(event_id)
     found = await attendees.page(
         principal, event_id, after=after, limit=PAGE_SIZE, include_void=void
     )

@@ -7,8 +7,6 @@ organization the visitor is not a member of answers the friendly 404 page, as th
 API answers ``404 event_not_found``.
 """
 
-from __future__ import annotations
-
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -19,15 +17,16 @@ from litestar import Request
 from litestar.response import Template
 
 from eltiketi_app.http.problems import STATUS_BY_KIND
-from eltiketi_app.web.auth import Visitor, require
+from eltiketi_app.web.auth import Visitor
 from eltiketi_app.web.i18n import N_, Lang
-from eltiketi_app.web.pages.common import here, page
+from eltiketi_app.web.pages.common import Screen, page
 from eltiketi_app.web.pages.manage.forms import Form
 from eltiketi_core.domain.catalog import EventPhase
 from eltiketi_core.domain.identity import Principal, Role
 from eltiketi_core.domain.organization import MemberRole
 from eltiketi_core.errors import DomainError, NotFound
 from eltiketi_core.ports.clock import Clock
+from eltiketi_core.usecases.access import require_member_role
 from eltiketi_core.usecases.catalog import Catalog, EventView
 from eltiketi_core.usecases.organizations import Organizations, OrganizationView
 
@@ -90,6 +89,10 @@ class EventPlaces:
             raise NotFound("event_not_found", "no such event") from None
         return EventPlace(view=view, organization=organization)
 
+    async def organization(self, principal: Principal, organization_id: UUID) -> OrganizationView:
+        """The organization with the visitor's role there (``404`` for anyone else)."""
+        return await self._organizations.get(principal, organization_id)
+
 
 def phase_of(view: EventView, clock: Clock) -> EventPhase:
     """The event's phase from its public view (the core's rule, as the summaries use it)."""
@@ -141,19 +144,32 @@ def manage_page(
 
 
 @dataclass(frozen=True, slots=True)
-class ManageScreen:
-    """What every back-office page of one request is drawn with: the request, its language
-    and the visitor (the container builds it), so that a route's signature lists the use
-    cases it calls and not these three again."""
+class ManageScreen(Screen):
+    """A back-office page of one request: always private, in the back office's layout, its
+    forms checked by :class:`Form`, and where its event sits for the visitor.
 
-    request: Request  # type: ignore[type-arg]  # dishka keys it without parameters
-    lang: Lang
-    visitor: Visitor
+    No ``from __future__ import annotations`` in this module: see
+    :mod:`eltiketi_app.web.pages.common`."""
 
-    def principal(self, return_to: str | None = None) -> Principal:
-        """The signed-in visitor, else to the login and back to ``return_to`` (by default
-        this page)."""
-        return require(self.visitor, here(self.request) if return_to is None else return_to)
+    places: EventPlaces
+
+    async def place(self, event_id: UUID, *, needs: MemberRole | None = None) -> EventPlace:
+        """The event this page is about and the visitor's role there (``404`` when not a
+        member; to the login first when signed out; ``403 missing_role`` below ``needs``)."""
+        place = await self.places.of(self.principal(), event_id)
+        if needs is not None:
+            require_member_role(place.organization.role, needs)
+        return place
+
+    async def organization(
+        self, organization_id: UUID, *, needs: MemberRole | None = None
+    ) -> OrganizationView:
+        """The organization this page is about and the visitor's role there (as
+        :meth:`place`)."""
+        organization = await self.places.organization(self.principal(), organization_id)
+        if needs is not None:
+            require_member_role(organization.role, needs)
+        return organization
 
     async def form(self) -> Form:
         """The posted form, its errors said in the page's language."""

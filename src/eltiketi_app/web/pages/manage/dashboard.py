@@ -19,11 +19,9 @@ from litestar.params import FromPath
 from litestar.response import Template
 
 from eltiketi_app.web.i18n import Lang
-from eltiketi_app.web.pages.common import fragment
 from eltiketi_app.web.pages.manage.common import (
     PHASE_BADGES,
     PHASE_NAMES,
-    EventPlaces,
     ManageScreen,
 )
 from eltiketi_core.domain.catalog import EventPhase
@@ -113,12 +111,11 @@ def dashboard_context(dashboard: EventDashboard, lang: Lang) -> dict[str, Any]:
 async def dashboard_page(
     *,
     event_id: FromPath[UUID],
-    places: FromDishka[EventPlaces],
     dashboards: FromDishka[Dashboards],
     screen: FromDishka[ManageScreen],
 ) -> Template:
     principal = screen.principal()
-    place = await places.of(principal, event_id)
+    place = await screen.place(event_id)
     dashboard = await dashboards.for_event(principal, event_id, hours=CHART_HOURS)
     return screen.render(
         "manage/dashboard.html",
@@ -140,9 +137,7 @@ async def dashboard_live(
     """The figures alone, for htmx to swap in every :data:`POLL_SECONDS` seconds."""
     principal = screen.principal(f"/manage/events/{event_id}/dashboard")
     dashboard = await dashboards.for_event(principal, event_id, hours=CHART_HOURS)
-    return fragment(
-        "manage/_dashboard.html", screen.lang, **dashboard_context(dashboard, screen.lang)
-    )
+    return screen.fragment("manage/_dashboard.html", **dashboard_context(dashboard, screen.lang))
 
 
 ROUTES = [dashboard_page, dashboard_live]

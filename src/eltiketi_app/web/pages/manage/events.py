@@ -27,12 +27,11 @@ from eltiketi_app.http.organizer_schemas import (
 )
 from eltiketi_app.http.schemas import NewEventIn, NewTicketTypeIn, core_input
 from eltiketi_app.web.i18n import Lang
-from eltiketi_app.web.pages.common import PageNumber, Paging, fragment
+from eltiketi_app.web.pages.common import PageNumber, Paging
 from eltiketi_app.web.pages.manage.common import (
     PHASE_BADGES,
     PHASE_NAMES,
     EventPlace,
-    EventPlaces,
     ManageScreen,
     inline,
     notice_of,
@@ -52,7 +51,6 @@ from eltiketi_core.domain.job import Job, JobStatus
 from eltiketi_core.domain.organization import MemberRole
 from eltiketi_core.errors import DomainError, NotFound, ValidationFailed
 from eltiketi_core.ports.clock import Clock
-from eltiketi_core.usecases.access import require_member_role
 from eltiketi_core.usecases.cancellation import EventCancellation
 from eltiketi_core.usecases.catalog import Catalog, NewEvent, NewTicketType
 from eltiketi_core.usecases.dashboard import Dashboards
@@ -90,7 +88,7 @@ async def organization_events(
 ) -> Template:
     """Owners and managers see sales so far; door members see which events there are."""
     principal = screen.principal()
-    organization = await organizations.get(principal, organization_id)
+    organization = await screen.organization(organization_id)
     mine = await organizations.mine(principal)
     paging = Paging(page_number, PAGE_SIZE)
     rows: list[dict[str, Any]] = []
@@ -143,14 +141,9 @@ def _phase(phase: EventPhase, lang: Lang) -> dict[str, str]:
 @get("/manage/organizations/{organization_id:uuid}/events/new", name="manage:event-new")
 @inject
 async def new_event_form(
-    *,
-    organization_id: FromPath[UUID],
-    organizations: FromDishka[Organizations],
-    screen: FromDishka[ManageScreen],
+    *, organization_id: FromPath[UUID], screen: FromDishka[ManageScreen]
 ) -> Template:
-    principal = screen.principal()
-    organization = await organizations.get(principal, organization_id)
-    require_member_role(organization.role, MemberRole.MANAGER)
+    organization = await screen.organization(organization_id, needs=MemberRole.MANAGER)
     values = {"timezone": DEFAULT_TIMEZONE, "locale": screen.lang.code, "currency": "EUR"}
     return _event_form(screen, organization=organization, values=values)
 
@@ -160,7 +153,6 @@ async def new_event_form(
 async def create_event(
     *,
     organization_id: FromPath[UUID],
-    organizations: FromDishka[Organizations],
     catalog: FromDishka[Catalog],
     screen: FromDishka[ManageScreen],
 ) -> Response[Any] | Template:
@@ -179,10 +171,9 @@ async def create_event(
     )
     if done is not None:
         return Redirect(done, status_code=303)
-    organization = await organizations.get(principal, organization_id)
     return _event_form(
         screen,
-        organization=organization,
+        organization=await screen.organization(organization_id),
         values=form.values,
         errors=form.errors,
         status=422,
@@ -192,14 +183,9 @@ async def create_event(
 @get("/manage/events/{event_id:uuid}/edit", name="manage:event-edit")
 @inject
 async def edit_event_form(
-    *,
-    event_id: FromPath[UUID],
-    places: FromDishka[EventPlaces],
-    screen: FromDishka[ManageScreen],
+    *, event_id: FromPath[UUID], screen: FromDishka[ManageScreen]
 ) -> Template:
-    principal = screen.principal()
-    place = await places.of(principal, event_id)
-    require_member_role(place.organization.role, MemberRole.MANAGER)
+    place = await screen.place(event_id, needs=MemberRole.MANAGER)
     event = place.view.event
     values = {
         "name": event.name,
@@ -218,7 +204,6 @@ async def edit_event_form(
 async def save_event(
     *,
     event_id: FromPath[UUID],
-    places: FromDishka[EventPlaces],
     event_admin: FromDishka[EventAdmin],
     views: FromDishka[EventViewCache],
     screen: FromDishka[ManageScreen],
@@ -236,7 +221,7 @@ async def save_event(
     done = await form.submit(fields, EventChangesIn, save, EVENT_FIELDS)
     if done is not None:
         return Redirect(done, status_code=303)
-    place = await places.of(principal, event_id)
+    place = await screen.place(event_id)
     return _event_form(screen, place=place, values=form.values, errors=form.errors, status=422)
 
 
@@ -300,13 +285,11 @@ def _event_form(
 async def event_overview(
     *,
     event_id: FromPath[UUID],
-    places: FromDishka[EventPlaces],
     event_admin: FromDishka[EventAdmin],
     clock: FromDishka[Clock],
     screen: FromDishka[ManageScreen],
 ) -> Template:
-    principal = screen.principal()
-    place = await places.of(principal, event_id)
+    place = await screen.place(event_id)
     notice = notice_of(screen.request, EVENT_NOTICES)
     return await _overview(screen, place, event_admin, clock, notice=notice)
 
@@ -325,7 +308,6 @@ async def switch_sale(
     *,
     event_id: FromPath[UUID],
     catalog: FromDishka[Catalog],
-    places: FromDishka[EventPlaces],
     event_admin: FromDishka[EventAdmin],
     views: FromDishka[EventViewCache],
     clock: FromDishka[Clock],
@@ -342,7 +324,7 @@ async def switch_sale(
     except DomainError as problem:
         if not inline(problem):
             raise
-        place = await places.of(principal, event_id)
+        place = await screen.place(event_id)
         return await _overview(
             screen, place, event_admin, clock, notice=problem.code, status=status_of(problem)
         )
@@ -425,15 +407,8 @@ def _type_row(stock: TicketTypeStock, timezone: str, lang: Lang) -> dict[str, An
 
 @get("/manage/events/{event_id:uuid}/ticket-types/new", name="manage:type-new")
 @inject
-async def new_type_form(
-    *,
-    event_id: FromPath[UUID],
-    places: FromDishka[EventPlaces],
-    screen: FromDishka[ManageScreen],
-) -> Template:
-    principal = screen.principal()
-    place = await places.of(principal, event_id)
-    require_member_role(place.organization.role, MemberRole.MANAGER)
+async def new_type_form(*, event_id: FromPath[UUID], screen: FromDishka[ManageScreen]) -> Template:
+    place = await screen.place(event_id, needs=MemberRole.MANAGER)
     return _type_form(screen, place, {"max_per_booking": "10", "shards": "1"})
 
 
@@ -443,12 +418,11 @@ async def create_type(
     *,
     event_id: FromPath[UUID],
     catalog: FromDishka[Catalog],
-    places: FromDishka[EventPlaces],
     views: FromDishka[EventViewCache],
     screen: FromDishka[ManageScreen],
 ) -> Response[Any] | Template:
     principal = screen.principal(f"/manage/events/{event_id}/ticket-types/new")
-    place = await places.of(principal, event_id)
+    place = await screen.place(event_id)
     form = await screen.form()
     fields = _type_fields(form, place)
     fields["shards"] = form.whole("shards", default=1)
@@ -473,12 +447,11 @@ async def edit_type_form(
     *,
     event_id: FromPath[UUID],
     ticket_type_id: FromPath[UUID],
-    places: FromDishka[EventPlaces],
     event_admin: FromDishka[EventAdmin],
     screen: FromDishka[ManageScreen],
 ) -> Template:
     principal = screen.principal()
-    place = await places.of(principal, event_id)
+    place = await screen.place(event_id)
     stock = _one_type(await event_admin.stock(principal, event_id), ticket_type_id)
     ticket_type, zone = stock.ticket_type, place.view.event.timezone
     values = {
@@ -502,13 +475,12 @@ async def save_type(
     *,
     event_id: FromPath[UUID],
     ticket_type_id: FromPath[UUID],
-    places: FromDishka[EventPlaces],
     event_admin: FromDishka[EventAdmin],
     views: FromDishka[EventViewCache],
     screen: FromDishka[ManageScreen],
 ) -> Response[Any] | Template:
     principal = screen.principal(f"/manage/events/{event_id}")
-    place = await places.of(principal, event_id)
+    place = await screen.place(event_id)
     form = await screen.form()
 
     async def save(checked: TicketTypeChangesIn) -> str:
@@ -585,13 +557,12 @@ def _type_form(
 async def cancel_confirm(
     *,
     event_id: FromPath[UUID],
-    places: FromDishka[EventPlaces],
     dashboards: FromDishka[Dashboards],
     screen: FromDishka[ManageScreen],
 ) -> Template:
     """What cancelling would do, before it is done: every order refunded, buyers told."""
     principal = screen.principal()
-    place = await places.of(principal, event_id)
+    place = await screen.place(event_id)
     dashboard = await dashboards.for_event(principal, event_id, hours=1)
     return screen.render(
         "manage/cancel_event.html",
@@ -622,15 +593,11 @@ async def cancel_event(
 @get("/manage/jobs/{job_id:uuid}", name="manage:job")
 @inject
 async def job_page(
-    *,
-    job_id: FromPath[UUID],
-    jobs: FromDishka[Jobs],
-    places: FromDishka[EventPlaces],
-    screen: FromDishka[ManageScreen],
+    *, job_id: FromPath[UUID], jobs: FromDishka[Jobs], screen: FromDishka[ManageScreen]
 ) -> Template:
     principal = screen.principal()
     job = await jobs.get(principal, job_id)
-    place = await places.of(principal, job.event_id)
+    place = await screen.place(job.event_id)
     return screen.render(
         "manage/job.html",
         title=screen.lang.gettext("Cancelling the event"),
@@ -643,15 +610,12 @@ async def job_page(
 @get("/manage/jobs/{job_id:uuid}/progress", name="manage:job-progress")
 @inject
 async def job_progress(
-    *,
-    job_id: FromPath[UUID],
-    jobs: FromDishka[Jobs],
-    screen: FromDishka[ManageScreen],
+    *, job_id: FromPath[UUID], jobs: FromDishka[Jobs], screen: FromDishka[ManageScreen]
 ) -> Template:
     """The progress box alone, for htmx to swap in while the job runs."""
     principal = screen.principal(f"/manage/jobs/{job_id}")
     job = await jobs.get(principal, job_id)
-    return fragment("manage/_job.html", screen.lang, **_job_context(job))
+    return screen.fragment("manage/_job.html", **_job_context(job))
 
 
 def _job_context(job: Job) -> dict[str, Any]:

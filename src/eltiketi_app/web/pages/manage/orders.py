@@ -24,7 +24,6 @@ from eltiketi_app.web.i18n import N_
 from eltiketi_app.web.pages.common import PageNumber, Paging
 from eltiketi_app.web.pages.manage.common import (
     EventPlace,
-    EventPlaces,
     ManageScreen,
     inline,
     notice_of,
@@ -72,7 +71,6 @@ REASON_NAMES = {
 async def orders_page(
     *,
     event_id: FromPath[UUID],
-    places: FromDishka[EventPlaces],
     organizer_orders: FromDishka[OrganizerOrders],
     screen: FromDishka[ManageScreen],
     q: Annotated[str, QueryParameter(name="q", max_length=1000)] = "",
@@ -80,7 +78,7 @@ async def orders_page(
     page_number: PageNumber = 1,
 ) -> Template:
     principal = screen.principal()
-    place = await places.of(principal, event_id)
+    place = await screen.place(event_id)
     chosen = OrderStatus(status) if status in {s.value for s in OrderStatus} else None
     form = Form({"q": q}, screen.lang)
     paging = Paging(page_number, PAGE_SIZE)
@@ -140,12 +138,11 @@ async def order_page(
     *,
     event_id: FromPath[UUID],
     order_id: FromPath[UUID],
-    places: FromDishka[EventPlaces],
     organizer_orders: FromDishka[OrganizerOrders],
     screen: FromDishka[ManageScreen],
 ) -> Template:
     principal = screen.principal()
-    place = await places.of(principal, event_id)
+    place = await screen.place(event_id)
     detail = await organizer_orders.detail(principal, event_id, order_id)
     return _order(screen, place, detail, notice=notice_of(screen.request, ORDER_NOTICES))
 
@@ -159,13 +156,12 @@ async def refund_confirm(
     *,
     event_id: FromPath[UUID],
     order_id: FromPath[UUID],
-    places: FromDishka[EventPlaces],
     organizer_orders: FromDishka[OrganizerOrders],
     screen: FromDishka[ManageScreen],
 ) -> Response[Any] | Template:
     """What refunding does, before it is done."""
     principal = screen.principal()
-    place = await places.of(principal, event_id)
+    place = await screen.place(event_id)
     detail = await organizer_orders.detail(principal, event_id, order_id)
     if detail.order.status is not OrderStatus.CONFIRMED:
         return Redirect(f"/manage/events/{event_id}/orders/{order_id}", status_code=303)
@@ -201,7 +197,6 @@ async def order_action(
     *,
     event_id: FromPath[UUID],
     order_id: FromPath[UUID],
-    places: FromDishka[EventPlaces],
     organizer_orders: FromDishka[OrganizerOrders],
     screen: FromDishka[ManageScreen],
 ) -> Response[Any] | Template:
@@ -211,16 +206,15 @@ async def order_action(
     try:
         await action(organizer_orders, principal, event_id, order_id)
     except DomainError as problem:
-        return await _refused(problem, screen, event_id, order_id, places, organizer_orders)
+        return await _refused(problem, screen, event_id, order_id, organizer_orders)
     return Redirect(f"/manage/events/{event_id}/orders/{order_id}?done={done}", status_code=303)
 
 
-async def _refused(  # noqa: PLR0917 - the refusal, then the page's parts
+async def _refused(
     problem: DomainError,
     screen: ManageScreen,
     event_id: UUID,
     order_id: UUID,
-    places: EventPlaces,
     organizer_orders: OrganizerOrders,
 ) -> Template:
     """The order page again, saying in a sentence why the action was refused
@@ -228,7 +222,7 @@ async def _refused(  # noqa: PLR0917 - the refusal, then the page's parts
     if not inline(problem):
         raise problem
     principal = screen.principal()
-    place = await places.of(principal, event_id)
+    place = await screen.place(event_id)
     detail = await organizer_orders.detail(principal, event_id, order_id)
     notice = ORGANIZER_WORDING.get(problem.code, problem.code)
     page = _order(screen, place, detail, notice=notice)

@@ -15,23 +15,22 @@ from typing import Any
 from uuid import UUID
 
 from dishka.integrations.litestar import FromDishka, inject
-from litestar import Request, Response, get, post
+from litestar import Response, get, post
 from litestar.exceptions import ValidationException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from eltiketi_app.web.auth import Visitor, require
 from eltiketi_app.web.i18n import N_, Lang
-from eltiketi_app.web.pages.common import here
 from eltiketi_app.web.pages.manage.common import (
     ROLE_MEANINGS,
     ROLE_NAMES,
+    ManageScreen,
     inline,
     manage_page,
     notice_of,
     status_of,
 )
-from eltiketi_app.web.pages.manage.forms import CODE_MESSAGES, FieldError, Form
+from eltiketi_app.web.pages.manage.forms import CODE_MESSAGES, FieldError
 from eltiketi_core.domain.identity import Principal, Role
 from eltiketi_core.domain.organization import InvitationStatus, MemberRole
 from eltiketi_core.errors import DomainError
@@ -50,40 +49,29 @@ TEAM_NOTICES = frozenset({"role_changed", "member_removed", "invited", "invitati
 @get("/manage", name="manage:home")
 @inject
 async def manage_home(
-    *,
-    request: Request[Any, Any, Any],
-    organizations: FromDishka[Organizations],
-    lang: FromDishka[Lang],
-    visitor: FromDishka[Visitor],
+    *, organizations: FromDishka[Organizations], screen: FromDishka[ManageScreen]
 ) -> Response[Any] | Template:
     """To the visitor's first organization; with none, how to get one."""
-    principal = require(visitor, here(request))
+    principal = screen.principal()
     mine = await organizations.mine(principal)
     if mine:
         return Redirect(f"/manage/organizations/{mine[0].organization.id}", status_code=303)
-    return _organization_form(request, lang, visitor, principal, "manage/welcome.html")
+    return _organization_form(screen, principal, "manage/welcome.html")
 
 
 @get("/manage/organizations/new", name="manage:organization-new")
 @inject
-async def new_organization_form(
-    *, request: Request[Any, Any, Any], lang: FromDishka[Lang], visitor: FromDishka[Visitor]
-) -> Template:
-    principal = require(visitor, here(request))
-    return _organization_form(request, lang, visitor, principal, "manage/organization_form.html")
+async def new_organization_form(*, screen: FromDishka[ManageScreen]) -> Template:
+    return _organization_form(screen, screen.principal(), "manage/organization_form.html")
 
 
 @post("/manage/organizations", name="manage:organization-create")
 @inject
 async def create_organization(
-    *,
-    request: Request[Any, Any, Any],
-    organizations: FromDishka[Organizations],
-    lang: FromDishka[Lang],
-    visitor: FromDishka[Visitor],
+    *, organizations: FromDishka[Organizations], screen: FromDishka[ManageScreen]
 ) -> Response[Any] | Template:
-    principal = require(visitor, "/manage/organizations/new")
-    form = Form(await request.form(), lang)
+    principal = screen.principal("/manage/organizations/new")
+    form = await screen.form()
     if not form.required("name") or len(form["name"]) > 200:
         form.refuse("name", ORGANIZATION_NAME)
     else:
@@ -99,9 +87,7 @@ async def create_organization(
                 status_code=303,
             )
     return _organization_form(
-        request,
-        lang,
-        visitor,
+        screen,
         principal,
         "manage/organization_form.html",
         values=form.values,
@@ -111,9 +97,7 @@ async def create_organization(
 
 
 def _organization_form(
-    request: Request[Any, Any, Any],
-    lang: Lang,
-    visitor: Visitor,
+    screen: ManageScreen,
     principal: Principal,
     template: str,
     *,
@@ -122,11 +106,9 @@ def _organization_form(
     status: int = 200,
 ) -> Template:
     welcome = template == "manage/welcome.html"
-    return manage_page(
+    lang = screen.lang
+    return screen.render(
         template,
-        request,
-        lang,
-        visitor,
         status=status,
         title=lang.gettext("Back office") if welcome else lang.gettext("New organization"),
         may_create=principal.has_role(Role.ORGANIZER),
@@ -139,15 +121,12 @@ def _organization_form(
 
 
 @dataclass(frozen=True, slots=True)
-class TeamPage:
+class TeamPage(ManageScreen):
     """An organization's team page of one request, with what it is drawn from (the
     container builds it for the page and for the changes that show it again)."""
 
-    request: Request  # type: ignore[type-arg]  # dishka keys it without parameters
     organizations: Organizations
     clock: Clock
-    lang: Lang
-    visitor: Visitor
 
     async def show_refusal(self, problem: DomainError, organization_id: UUID) -> Template:
         """The team page again, saying why the change was refused (``problem`` goes on up
@@ -156,7 +135,7 @@ class TeamPage:
             raise problem
         assert self.visitor.principal is not None
         organization = await self.organizations.get(self.visitor.principal, organization_id)
-        return await self.render(organization, notice=problem.code, status=status_of(problem))
+        return await self.show(organization, notice=problem.code, status=status_of(problem))
 
     async def apply(
         self, organization_id: UUID, change: Awaitable[object], done: str, *, then: str = ""
@@ -170,7 +149,7 @@ class TeamPage:
         back = then or f"/manage/organizations/{organization_id}/team?done={done}"
         return Redirect(back, status_code=303)
 
-    async def render(
+    async def show(
         self,
         organization: OrganizationView,
         *,
@@ -181,8 +160,8 @@ class TeamPage:
     ) -> Template:
         """Members (owners and managers may see them; a door member gets the 403 page) and,
         for owners, the invitations and the forms that change the team."""
-        request, lang, visitor = self.request, self.lang, self.visitor
-        principal = visitor.principal
+        lang = self.lang
+        principal = self.visitor.principal
         assert principal is not None
         organization_id = organization.organization.id
         members = await self.organizations.members(principal, organization_id)
@@ -195,9 +174,9 @@ class TeamPage:
         roles = [(r.value, lang.gettext(ROLE_NAMES[r])) for r in MemberRole]
         return manage_page(
             "manage/team.html",
-            request,
+            self.request,
             lang,
-            visitor,
+            self.visitor,
             status=status,
             title=lang.gettext("Team"),
             organization=organization,
@@ -233,53 +212,35 @@ class TeamPage:
 
 @get("/manage/organizations/{organization_id:uuid}/team", name="manage:team")
 @inject
-async def team_page(
-    *,
-    organization_id: FromPath[UUID],
-    request: Request[Any, Any, Any],
-    organizations: FromDishka[Organizations],
-    screen: FromDishka[TeamPage],
-    visitor: FromDishka[Visitor],
-) -> Template:
-    principal = require(visitor, here(request))
-    organization = await organizations.get(principal, organization_id)
-    return await screen.render(organization, notice=notice_of(request, TEAM_NOTICES))
+async def team_page(*, organization_id: FromPath[UUID], team: FromDishka[TeamPage]) -> Template:
+    organization = await team.organizations.get(team.principal(), organization_id)
+    return await team.show(organization, notice=notice_of(team.request, TEAM_NOTICES))
 
 
 @post("/manage/organizations/{organization_id:uuid}/members/role", name="manage:member-role")
 @inject
 async def change_role(
-    *,
-    organization_id: FromPath[UUID],
-    request: Request[Any, Any, Any],
-    organizations: FromDishka[Organizations],
-    screen: FromDishka[TeamPage],
-    visitor: FromDishka[Visitor],
+    *, organization_id: FromPath[UUID], team: FromDishka[TeamPage]
 ) -> Response[Any] | Template:
-    principal = require(visitor, f"/manage/organizations/{organization_id}/team")
-    form = Form(await request.form(), screen.lang)
+    principal = team.principal(f"/manage/organizations/{organization_id}/team")
+    form = await team.form()
     role = _role(form["role"])
     if role is None:  # the form offers the three roles only: this was made up
         raise ValidationException("not a role")
-    change = organizations.change_role(principal, organization_id, form["subject"], role)
-    return await screen.apply(organization_id, change, "role_changed")
+    change = team.organizations.change_role(principal, organization_id, form["subject"], role)
+    return await team.apply(organization_id, change, "role_changed")
 
 
 @post("/manage/organizations/{organization_id:uuid}/members/remove", name="manage:member-remove")
 @inject
 async def remove_member(
-    *,
-    organization_id: FromPath[UUID],
-    request: Request[Any, Any, Any],
-    organizations: FromDishka[Organizations],
-    screen: FromDishka[TeamPage],
-    visitor: FromDishka[Visitor],
+    *, organization_id: FromPath[UUID], team: FromDishka[TeamPage]
 ) -> Response[Any] | Template:
-    principal = require(visitor, f"/manage/organizations/{organization_id}/team")
-    form = Form(await request.form(), screen.lang)
-    change = organizations.remove_member(principal, organization_id, form["subject"])
+    principal = team.principal(f"/manage/organizations/{organization_id}/team")
+    form = await team.form()
+    change = team.organizations.remove_member(principal, organization_id, form["subject"])
     leaving = form["subject"] == principal.subject  # left the organization: no team page
-    return await screen.apply(
+    return await team.apply(
         organization_id, change, "member_removed", then="/manage" if leaving else ""
     )
 
@@ -287,15 +248,10 @@ async def remove_member(
 @post("/manage/organizations/{organization_id:uuid}/invitations", name="manage:invite")
 @inject
 async def invite(
-    *,
-    organization_id: FromPath[UUID],
-    request: Request[Any, Any, Any],
-    organizations: FromDishka[Organizations],
-    screen: FromDishka[TeamPage],
-    visitor: FromDishka[Visitor],
+    *, organization_id: FromPath[UUID], team: FromDishka[TeamPage]
 ) -> Response[Any] | Template:
-    principal = require(visitor, f"/manage/organizations/{organization_id}/team")
-    form = Form(await request.form(), screen.lang)
+    principal = team.principal(f"/manage/organizations/{organization_id}/team")
+    form = await team.form()
     role = _role(form["role"])
     if role is None:
         form.refuse("role")
@@ -303,7 +259,7 @@ async def invite(
         form.refuse("email")
     if not form.errors and role is not None:
         try:
-            await organizations.invite(principal, organization_id, form["email"], role)
+            await team.organizations.invite(principal, organization_id, form["email"], role)
         except DomainError as problem:
             if problem.code != "invalid_email":
                 raise
@@ -312,13 +268,8 @@ async def invite(
             return Redirect(
                 f"/manage/organizations/{organization_id}/team?done=invited", status_code=303
             )
-    organization = await organizations.get(principal, organization_id)
-    return await screen.render(
-        organization,
-        invite_form=form.values,
-        errors=form.errors,
-        status=422,
-    )
+    organization = await team.organizations.get(principal, organization_id)
+    return await team.show(organization, invite_form=form.values, errors=form.errors, status=422)
 
 
 @post(
@@ -327,16 +278,11 @@ async def invite(
 )
 @inject
 async def revoke(
-    *,
-    organization_id: FromPath[UUID],
-    invitation_id: FromPath[UUID],
-    organizations: FromDishka[Organizations],
-    screen: FromDishka[TeamPage],
-    visitor: FromDishka[Visitor],
+    *, organization_id: FromPath[UUID], invitation_id: FromPath[UUID], team: FromDishka[TeamPage]
 ) -> Response[Any] | Template:
-    principal = require(visitor, f"/manage/organizations/{organization_id}/team")
-    change = organizations.revoke(principal, organization_id, invitation_id)
-    return await screen.apply(organization_id, change, "invitation_revoked_done")
+    principal = team.principal(f"/manage/organizations/{organization_id}/team")
+    change = team.organizations.revoke(principal, organization_id, invitation_id)
+    return await team.apply(organization_id, change, "invitation_revoked_done")
 
 
 def _role(raw: str) -> MemberRole | None:
