@@ -91,15 +91,17 @@ class Batching(msgspec.Struct, frozen=True, kw_only=True):
     ``per_event``: a lane per event (PostgreSQL: batches of different events run side
     by side); False: one lane for the whole database (SQLite and the in-memory
     adapter run one write transaction at a time anyway). ``max_size`` requests at
-    most per batch; a request waits at most ``max_wait`` for the lane before a batch
-    starts beside the running ones, ``max_in_flight`` batches per lane at most.
+    most per batch; ``max_in_flight`` batches per lane at most. With more than one,
+    a request waits at most ``max_wait`` for the lane before a batch starts beside
+    the running ones. One is the default: on two cores a second batch in flight made
+    batches smaller and each hold dearer (docs/benchmarks.md, issue 17's targets).
     ``max_size = 1`` turns grouping off (every request is a batch of one).
     """
 
     per_event: bool = True
     max_size: int = 64
     max_wait: timedelta = timedelta(milliseconds=2)
-    max_in_flight: int = 2
+    max_in_flight: int = 1
 
 
 class PendingHold:
