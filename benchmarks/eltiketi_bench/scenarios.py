@@ -473,12 +473,16 @@ def _note_etickets(result: ScenarioResult) -> None:
 # --- e: reads ------------------------------------------------------------------------------
 
 
-async def reads(ctx: Context, scenario: Scenario) -> ScenarioResult:
+async def _read_load(
+    ctx: Context, scenario: Scenario, *, name: str, mode: Mode, unit: str
+) -> tuple[ScenarioResult, SeededEvent]:
+    """e and g alike: anonymous clients reading one seeded event for a fixed time,
+    with the driver's figures, PostgreSQL's CPU and the stock check filled in."""
     size = ctx.size
-    result = new_result(scenario, "reads")
+    result = new_result(scenario, unit)
     result.concurrency = size.read_clients
     event = await ctx.seed(
-        "Reads",
+        name,
         [
             TicketTypeSpec(name="standing", capacity=5000),
             TicketTypeSpec(name="seated", capacity=2000, shards=4),
@@ -488,8 +492,8 @@ async def reads(ctx: Context, scenario: Scenario) -> ScenarioResult:
     driven, api_cpu = await drive(
         ctx,
         scenario,
-        mode="read",
-        unit="reads",
+        mode=mode,
+        unit=unit,
         concurrency=size.read_clients,
         event=event,
         duration_s=size.read_seconds,
@@ -499,6 +503,12 @@ async def reads(ctx: Context, scenario: Scenario) -> ScenarioResult:
     fill_postgres(result, ctx)
     stock = await ctx.db.stock(list(event.ticket_types.values()))
     result.oversold = stock.oversold
+    return result, event
+
+
+async def reads(ctx: Context, scenario: Scenario) -> ScenarioResult:
+    size = ctx.size
+    result, event = await _read_load(ctx, scenario, name="Reads", mode="read", unit="reads")
     ctx.progress.update(f"  {scenario.label}: raw baseline (asyncpg)…")
     statements = event_read_sql(event.event_id, list(event.ticket_types.values()))
     await ctx.room_for(raw_pool(size.read_clients))
@@ -521,31 +531,7 @@ async def event_page(ctx: Context, scenario: Scenario) -> ScenarioResult:
     """Browsers opening the shop's event page: e's reads, rendered as the page a buyer sees
     (anonymous, so no session is read or written). The baseline is e's: the adapter's
     SELECTs of the same event, so the ratio shows what the page costs above its data."""
-    size = ctx.size
-    result = new_result(scenario, "pages")
-    result.concurrency = size.read_clients
-    event = await ctx.seed(
-        "Event page",
-        [
-            TicketTypeSpec(name="standing", capacity=5000),
-            TicketTypeSpec(name="seated", capacity=2000, shards=4),
-            TicketTypeSpec(name="vip", capacity=100),
-        ],
-    )
-    driven, api_cpu = await drive(
-        ctx,
-        scenario,
-        mode="page",
-        unit="pages",
-        concurrency=size.read_clients,
-        event=event,
-        duration_s=size.read_seconds,
-        anonymous=True,
-    )
-    fill_from_driver(result, driven, api_cpu, until_sold_out=False)
-    fill_postgres(result, ctx)
-    stock = await ctx.db.stock(list(event.ticket_types.values()))
-    result.oversold = stock.oversold
+    result, _ = await _read_load(ctx, scenario, name="Event page", mode="page", unit="pages")
     reads = ctx.results.get(Scenario.READS)
     if reads is not None and reads.raw_per_s and result.accepted_per_s is not None:
         result.raw = dict(reads.raw)
