@@ -13,7 +13,7 @@ from uuid import UUID
 
 import msgspec
 
-from eltiketi_adapters.memory.stores import _Store, _violation
+from eltiketi_adapters.memory.stores import _append, _Store, _violation
 from eltiketi_core.domain.organization import (
     Invitation,
     InvitationStatus,
@@ -62,14 +62,8 @@ class MemoryOrganizationStore(_Store):
             return False
         db.memberships[key] = membership
         subject, organization_id = membership.subject, membership.organization_id
-        db.memberships_by_subject[subject] = (
-            *db.memberships_by_subject.get(subject, ()),
-            organization_id,
-        )
-        db.members_by_organization[organization_id] = (
-            *db.members_by_organization.get(organization_id, ()),
-            subject,
-        )
+        _append(db.memberships_by_subject, subject, organization_id)
+        _append(db.members_by_organization, organization_id, subject)
         return True
 
     async def member(self, organization_id: UUID, subject: str) -> Membership | None:
@@ -141,10 +135,7 @@ class MemoryInvitationStore(_Store):
         if invitation.organization_id not in db.organizations:
             raise _violation(f"invitation to unknown organization {invitation.organization_id}")
         db.invitations[invitation.id] = invitation
-        db.invitations_by_organization[invitation.organization_id] = (
-            *db.invitations_by_organization.get(invitation.organization_id, ()),
-            invitation.id,
-        )
+        _append(db.invitations_by_organization, invitation.organization_id, invitation.id)
 
     async def get(self, invitation_id: UUID) -> Invitation | None:
         return self._db.invitations.get(invitation_id)

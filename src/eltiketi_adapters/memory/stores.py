@@ -92,7 +92,9 @@ def _update_keeping(table: MutableMapping[UUID, S], key: UUID, new: S, *kept: st
         table[key] = msgspec.structs.replace(new, **{name: getattr(stored, name) for name in kept})
 
 
-def _append(index: Any, key: Any, value: UUID) -> None:
+def _append(index: Any, key: Any, value: Any) -> None:
+    """Add ``value`` to an index entry; entries are tuples, so a reader iterating one
+    while a writer appends keeps its snapshot."""
     index[key] = (*index.get(key, ()), value)
 
 
