@@ -5,7 +5,9 @@ use, all set up here:
 
 * ``journal_mode=WAL`` (readers do not block the writer), ``busy_timeout``
   (another process holding the write lock makes us wait, not fail) and
-  ``foreign_keys=ON``, on every new connection;
+  ``foreign_keys=ON``, on every new connection; the switch to WAL is retried
+  for as long as the busy timeout, as SQLite refuses it at once while another
+  connection writes;
 * the driver's own transaction handling switched off (``isolation_level =
   None``) and ``BEGIN IMMEDIATE`` emitted by SQLAlchemy's ``begin`` event, so a
   transaction takes the write lock when it starts. A deferred ``BEGIN`` that
@@ -16,6 +18,9 @@ use, all set up here:
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +29,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
+from sqlalchemy.util import await_only
 
 from eltiketi_core.errors import ValidationFailed
 
@@ -123,6 +129,8 @@ def create_engine(
         kwargs.update(
             pool_size=min(pool.pool_size, 5), max_overflow=0, pool_timeout=pool.pool_timeout
         )
+    # The driver's own wait for a lock, used while connecting (before the pragmas run).
+    kwargs["connect_args"] = {"timeout": sqlite_busy_timeout_ms / 1000}
     engine = create_async_engine(parsed, **kwargs)
     install_sqlite_transactions(
         engine, busy_timeout_ms=sqlite_busy_timeout_ms, foreign_keys=sqlite_foreign_keys
@@ -145,10 +153,12 @@ def install_sqlite_transactions(
         dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN, not the driver
         cursor = dbapi_connection.cursor()
         try:
-            if not memory:
-                cursor.execute("PRAGMA journal_mode=WAL")
-                cursor.execute("PRAGMA synchronous=NORMAL")
+            # The busy timeout first: switching a new file to WAL needs the write lock,
+            # and another connection (a migration on another replica) may hold it.
             cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+            if not memory:
+                _switch_to_wal(cursor, busy_timeout_ms / 1000)
+                cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
         finally:
             cursor.close()
@@ -156,6 +166,28 @@ def install_sqlite_transactions(
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _switch_to_wal(cursor: Any, timeout_s: float) -> None:
+    """``PRAGMA journal_mode=WAL``, retried while another connection holds the file's lock.
+
+    SQLite refuses the switch at once ("database is locked") when a connection writes in
+    the old journal mode, e.g. two replicas starting on a new file: the busy timeout does
+    not apply to it. The wait yields to the event loop (we run inside SQLAlchemy's
+    greenlet), so other connections keep working meanwhile.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() >= deadline:
+                raise
+        await_only(asyncio.sleep(_WAL_RETRY_S))
+
+
+_WAL_RETRY_S = 0.02
 
 
 def _is_memory(url: URL) -> bool:

@@ -91,7 +91,9 @@ async def test_models_match_the_migrated_schema(pg_url: str) -> None:
 async def test_replicas_starting_together_migrate_once() -> None:
     """Five concurrent `upgrade` calls: the advisory lock lets one migrate, the others no-op."""
     async with fresh_postgres_database("replicas", migrate=False) as url:
-        await asyncio.gather(*(upgrade(url) for _ in range(5)))
+        async with asyncio.TaskGroup() as group:
+            for _ in range(5):
+                group.create_task(upgrade(url))
         assert await current_revision(url) == head_revision()
         assert await _schema_diff(url) == []
 
@@ -99,7 +101,11 @@ async def test_replicas_starting_together_migrate_once() -> None:
 @pytest.mark.parametrize("concurrent", [1, 3])
 async def test_sqlite_upgrade_and_downgrade(tmp_path: Path, concurrent: int) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite3'}"
-    await asyncio.gather(*(upgrade(url) for _ in range(concurrent)))
+    # A task group, not gather: if one upgrade fails the others are cancelled with it, instead
+    # of running on inside alembic's process-global context while the next test migrates.
+    async with asyncio.TaskGroup() as group:
+        for _ in range(concurrent):
+            group.create_task(upgrade(url))
     assert await current_revision(url) == head_revision()
     assert await _tables(url) >= {table.name for table in metadata.sorted_tables}
     await downgrade(url, "base")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import uuid
 from pathlib import Path
 
 from sqlalchemy import text
 
 from eltiketi_adapters.sqlalchemy import SqlAlchemyPersistence, current_revision, head_revision
+from eltiketi_adapters.sqlalchemy.engine import create_engine
 from eltiketi_core.errors import SoldOut
 from eltiketi_core.usecases.booking import Bookings
 from eltiketi_core.usecases.policy import Policy
@@ -79,3 +81,22 @@ async def test_two_engines_on_one_file_take_turns(tmp_path: Path) -> None:
         assert sum(results) == 40
         async with second.unit_of_work() as uow:
             assert (await uow.inventory.levels([ticket_type.id]))[ticket_type.id].held == 40
+
+
+async def test_a_connection_waits_to_switch_a_locked_file_to_wal(tmp_path: Path) -> None:
+    """Switching a file to WAL while another connection writes in the old journal mode (a
+    replica starting on the same new file, a migration of an older version) is refused by
+    SQLite at once, without the busy wait: the engine retries until the writer is done."""
+    path = tmp_path / "locked.sqlite3"
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("CREATE TABLE t (n INTEGER)")
+    asyncio.get_running_loop().call_later(0.5, writer.execute, "COMMIT")
+    engine = create_engine(f"sqlite+aiosqlite:///{path}", single_connection=True)
+    try:
+        async with engine.connect() as connection:
+            assert await connection.scalar(text("PRAGMA journal_mode")) == "wal"
+            assert await connection.scalar(text("SELECT count(*) FROM t")) == 0
+    finally:
+        await engine.dispose()
+        writer.close()
