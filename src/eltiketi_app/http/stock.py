@@ -2,8 +2,9 @@
 
 ``available`` (public) cannot show seed step 14, because moving a ticket from
 held to sold leaves it unchanged; the organizer sees ``held`` and ``sold``.
-It is a read of the inventory port under the core's access rule
-(:func:`~eltiketi_core.usecases.access.managed_event`); nothing is written.
+The counters are the core's (:meth:`~eltiketi_core.usecases.event_admin.EventAdmin.stock`,
+under its access rule, the same read as ``GET /v1/events/{id}/ticket-types``); this
+route only answers them in its own, smaller shape. Nothing is written.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from litestar.params import FromPath
 from eltiketi_app.http.auth import BEARER, authenticated
 from eltiketi_app.http.openapi import can_answer
 from eltiketi_app.http.problem_catalog import STORAGE
-from eltiketi_app.ioc.types import Persistence
+from eltiketi_app.http.schemas import core_output
 from eltiketi_core.domain.identity import Principal
-from eltiketi_core.usecases.access import managed_event
+from eltiketi_core.usecases.event_admin import EventAdmin, TicketTypeStock
 
 
 class StockLevelOut(msgspec.Struct, kw_only=True):
@@ -46,27 +47,15 @@ class StockOut(msgspec.Struct, kw_only=True):
 )
 @inject
 async def event_stock(
-    event_id: FromPath[UUID], persistence: FromDishka[Persistence], principal: FromDishka[Principal]
+    event_id: FromPath[UUID], event_admin: FromDishka[EventAdmin], principal: FromDishka[Principal]
 ) -> StockOut:
-    async with persistence.uow() as uow:
-        event = await managed_event(uow, principal, event_id)
-        types = await uow.catalog.ticket_types(event.id)
-        levels = await uow.inventory.levels([t.id for t in types])
-    out = []
-    for ticket_type in types:
-        level = levels.get(ticket_type.id)
-        held, sold = (level.held, level.sold) if level else (0, 0)
-        out.append(
-            StockLevelOut(
-                ticket_type_id=ticket_type.id,
-                name=ticket_type.name,
-                capacity=ticket_type.capacity,
-                held=held,
-                sold=sold,
-                available=max(ticket_type.capacity - held - sold, 0),
-            )
-        )
-    return StockOut(event_id=event.id, ticket_types=out)
+    stock = await event_admin.stock(principal, event_id)
+    return StockOut(event_id=event_id, ticket_types=[stock_level_out(s) for s in stock])
+
+
+def stock_level_out(stock: TicketTypeStock) -> StockLevelOut:
+    ticket_type = stock.ticket_type
+    return core_output(StockLevelOut, stock, ticket_type, ticket_type_id=ticket_type.id)
 
 
 router = Router(path="/v1/events", tags=["events"], route_handlers=[event_stock])
