@@ -31,7 +31,7 @@ class SqlAlchemyPersistence:
         async with SqlAlchemyPersistence("postgresql+asyncpg://…", pool_size=20) as db:
             await db.upgrade()                    # or `eltiketi db upgrade` beforehand
             db.add_commit_listener(relay.wake)    # the in-process relay
-            bookings = Bookings(db.uow_factory(), clock, ids, policy)
+            bookings = Bookings(CorePorts(db.uow_factory(), clock, ids), policy)
 
     Args:
         url: SQLAlchemy URL. ``postgresql://`` (any driver name) becomes
