@@ -1,7 +1,7 @@
 """``async with`` for adapters that hold a connection pool or an HTTP client.
 
-The OIDC verifier, the Stripe gateway and the HTTP SMS notifier each own a client that must
-be closed once, at shutdown. They name that step :meth:`ClosedOnExit.aclose` (as ``httpx``
+The SQL persistence (its engine's pool), the OIDC verifier, the Stripe gateway and the HTTP
+SMS notifier each own connections that must be closed once, at shutdown. They name that step :meth:`ClosedOnExit.aclose` (as ``httpx``
 does) and inherit the context-manager protocol from here, so ``async with`` closes them the
 same way whichever of them it is.
 """
