@@ -44,7 +44,7 @@ class OnePostgresDatabase:
 async def postgres_database() -> AsyncIterator[OnePostgresDatabase]:
     database = OnePostgresDatabase()
     yield database
-    await database.aclose()
+    await database.close()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
