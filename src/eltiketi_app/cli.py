@@ -311,13 +311,15 @@ async def _ensure_members(
     from eltiketi_adapters.system import SystemClock
     from eltiketi_app.ioc.stores import open_persistence
     from eltiketi_core.usecases import Policy
+    from eltiketi_core.usecases.core_ports import CorePorts
     from eltiketi_core.usecases.notifications import Notifications
     from eltiketi_core.usecases.organizations import Organizations
 
     async with open_persistence(settings) as persistence:
-        clock, ids, policy = SystemClock(), TimeOrderedIds(), Policy()
-        notifications = Notifications(persistence.uow, clock, ids, [], policy)
-        organizations = Organizations(persistence.uow, clock, ids, policy, notifications)
+        ports = CorePorts(persistence.uow, SystemClock(), TimeOrderedIds())
+        policy = Policy()
+        notifications = Notifications(ports, [], policy)
+        organizations = Organizations(ports, policy, notifications)
         for organization_id, role in members:
             await organizations.grant(organization_id, subject, role, email=email, by="dev-token")
             _say(f"{subject} is {role.value} of organization {organization_id}")

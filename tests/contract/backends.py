@@ -90,4 +90,4 @@ async def without_commit_flush(url: str) -> None:
             await connection.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
             await connection.commit()
     finally:
-        await db.close()
+        await db.aclose()

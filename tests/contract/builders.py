@@ -20,8 +20,6 @@ from eltiketi_core.domain.money import Money
 from eltiketi_core.domain.order import (
     CheckIn,
     Order,
-    OrderStatus,
-    StockState,
     Ticket,
     TicketStatus,
 )
@@ -175,19 +173,7 @@ def new_payment(
 
 
 def new_order(booking: Booking, payment: Payment, *, created_at: datetime = T0) -> Order:
-    return Order(
-        id=uuid4(),
-        booking_id=booking.id,
-        payment_id=payment.id,
-        event_id=booking.event_id,
-        buyer=booking.buyer,
-        contact=booking.contact,
-        items=booking.items,
-        total=booking.total,
-        status=OrderStatus.CONFIRMED,
-        stock=StockState.HELD,
-        created_at=created_at,
-    )
+    return Order.confirming(booking, order_id=uuid4(), payment_id=payment.id, created_at=created_at)
 
 
 def new_tickets(order: Order, *, created_at: datetime = T0) -> list[Ticket]:

@@ -27,6 +27,7 @@ from eltiketi_core.errors import DomainError, InventoryInvariantError
 from eltiketi_core.ports.stores import IdempotencyRecord
 from eltiketi_core.ports.uow import UnitOfWork, UnitOfWorkFactory
 from eltiketi_core.usecases.booking import Bookings
+from eltiketi_core.usecases.core_ports import CorePorts
 from eltiketi_core.usecases.policy import Policy
 from eltiketi_core.usecases.reservation import (
     Batching,
@@ -62,9 +63,7 @@ def bookings_over(
     batching: Batching | None = None,
 ) -> Bookings:
     return Bookings(
-        uow_factory,
-        clock or FixedClock(NOW),
-        RandomIds(),
+        CorePorts(uow_factory, clock or FixedClock(NOW), RandomIds()),
         policy or Policy(rehold_limit=0),
         batching=batching,
     )
@@ -443,7 +442,8 @@ async def test_a_key_taken_meanwhile_replays_and_the_rest_is_decided_without_it(
         )
         await uow.commit()
     batch = ReservationBatch(
-        uow_factory, FixedClock(NOW), RandomIds(), Policy(max_tickets_per_buyer=3, rehold_limit=0)
+        CorePorts(uow_factory, FixedClock(NOW), RandomIds()),
+        Policy(max_tickets_per_buyer=3, rehold_limit=0),
     )
     contact = Contact(email="a@example.org")
     first = PendingHold(who("a"), wants(seats, 2), contact, idempotency_key="k", request_hash="x")

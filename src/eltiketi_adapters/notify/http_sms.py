@@ -31,6 +31,7 @@ from urllib.parse import parse_qs, quote, urlencode, urlsplit, urlunsplit
 
 import httpx
 
+from eltiketi_adapters.closing import ClosedOnExit
 from eltiketi_adapters.notify.rendering import DEFAULT_ORDER_URL, TicketLink
 from eltiketi_adapters.notify.sms import SMS_CHANNEL, SmsComposer, accepts_sms, normalise_phone
 from eltiketi_core.domain.booking import Contact
@@ -130,7 +131,7 @@ class HttpSmsConfig:
         )
 
 
-class HttpSmsNotifier:
+class HttpSmsNotifier(ClosedOnExit):
     """SMS channel through an HTTP provider (Twilio's API shape).
 
     Args:
@@ -176,12 +177,6 @@ class HttpSmsNotifier:
         """Close the HTTP client if this notifier created it."""
         if self._owns_client:
             await self._client.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        await self.aclose()
 
     def accepts(self, contact: Contact) -> bool:
         return accepts_sms(contact)

@@ -6,11 +6,11 @@ import logging
 import re
 import time
 from collections.abc import Callable, Mapping
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import httpx
 
+from eltiketi_adapters.closing import ClosedOnExit
 from eltiketi_adapters.oidc.config import IntrospectionMode, OidcConfig
 from eltiketi_adapters.oidc.discovery import Discovery
 from eltiketi_adapters.oidc.errors import MALFORMED_TOKEN, issuer_unavailable, refused
@@ -35,7 +35,7 @@ _OPAQUE_TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 """RFC 6750 ``b64token``: anything else is refused without asking the issuer."""
 
 
-class OidcTokenVerifier:
+class OidcTokenVerifier(ClosedOnExit):
     """Bearer token -> :class:`~eltiketi_core.domain.identity.Principal`, for a Keycloak realm.
 
     JWT access tokens are validated locally against the issuer's JWKS (see
@@ -169,14 +169,3 @@ class OidcTokenVerifier:
     async def aclose(self) -> None:
         """Close the HTTP client (app shutdown)."""
         await self._client.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.aclose()

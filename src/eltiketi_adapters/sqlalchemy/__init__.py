@@ -8,7 +8,7 @@ leave it — stores return the core's msgspec structs)::
     uow_factory = db.uow_factory()                  # what the core's use cases take
     db.add_commit_listener(relay_wakeup)            # after commits that wrote events
     await prune(uow_factory, clock.now())           # scheduled housekeeping
-    await db.close()                                # app shutdown
+    await db.aclose()                               # app shutdown
     reservation_sql(sharded=False)                  # hot statements as asyncpg text,
     event_read_sql(event_id, ticket_type_ids)       #   for direct clients (benchmark)
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from types import TracebackType
-from typing import Self
 
 from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from eltiketi_adapters.closing import ClosedOnExit
 from eltiketi_adapters.sqlalchemy import migrate
 from eltiketi_adapters.sqlalchemy.engine import (
     SQLITE,
@@ -23,7 +22,7 @@ from eltiketi_adapters.sqlalchemy.uow import CommitListener, SqlAlchemyUnitOfWor
 from eltiketi_core.ports.uow import UnitOfWorkFactory
 
 
-class SqlAlchemyPersistence:
+class SqlAlchemyPersistence(ClosedOnExit):
     """Owns the engine (connection pool) and makes units of work; tie it to the app lifespan.
 
     Example::
@@ -31,7 +30,7 @@ class SqlAlchemyPersistence:
         async with SqlAlchemyPersistence("postgresql+asyncpg://…", pool_size=20) as db:
             await db.upgrade()                    # or `eltiketi db upgrade` beforehand
             db.add_commit_listener(relay.wake)    # the in-process relay
-            bookings = Bookings(db.uow_factory(), clock, ids, policy)
+            bookings = Bookings(CorePorts(db.uow_factory(), clock, ids), policy)
 
     Args:
         url: SQLAlchemy URL. ``postgresql://`` (any driver name) becomes
@@ -129,19 +128,8 @@ class SqlAlchemyPersistence:
                 raise translate(error) from error
             raise
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         """Close every pooled connection. Idempotent."""
         if not self._closed:
             self._closed = True
             await self._engine.dispose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()

@@ -10,11 +10,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import datetime
-from types import TracebackType
-from typing import Any, Final, Self
+from typing import Any, Final
 
 import stripe
 
+from eltiketi_adapters.closing import ClosedOnExit
 from eltiketi_adapters.stripe import mapping, webhooks
 from eltiketi_adapters.stripe.config import StripeConfig
 from eltiketi_adapters.stripe.errors import PAYMENT_NOT_FOUND, stripe_errors, translate
@@ -37,7 +37,7 @@ PAYMENT_INTENT_PREFIX: Final = "pi_"
 CHECKOUT_SESSION_PREFIX: Final = "cs_"
 
 
-class StripePaymentGateway:
+class StripePaymentGateway(ClosedOnExit):
     """Payments through Stripe: PaymentIntents (card form) or Checkout Sessions (hosted page).
 
     Both kinds of reference are understood by :meth:`verify`, :meth:`cancel` and
@@ -80,17 +80,6 @@ class StripePaymentGateway:
     async def aclose(self) -> None:
         """Close the HTTP connection pool (call once, at shutdown)."""
         await self._http_client.close_async()  # type: ignore[no-untyped-call]  # SDK untyped
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     # -- start -------------------------------------------------------------------------
 

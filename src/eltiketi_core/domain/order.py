@@ -9,7 +9,7 @@ from uuid import UUID
 
 import msgspec
 
-from eltiketi_core.domain.booking import BookingItem, Contact
+from eltiketi_core.domain.booking import Booking, BookingItem, Contact
 from eltiketi_core.domain.money import Money
 
 
@@ -84,6 +84,26 @@ class Order(msgspec.Struct, frozen=True, kw_only=True):
     def __post_init__(self) -> None:
         if not self.reference:
             msgspec.structs.force_setattr(self, "reference", order_reference(self.id))
+
+    @classmethod
+    def confirming(
+        cls, booking: Booking, *, order_id: UUID, payment_id: UUID | None, created_at: datetime
+    ) -> Order:
+        """The order a paid (or free) booking becomes: its buyer, contact, items and total,
+        confirmed, its stock still counted as held until the inventory handler sells it."""
+        return cls(
+            id=order_id,
+            booking_id=booking.id,
+            payment_id=payment_id,
+            event_id=booking.event_id,
+            buyer=booking.buyer,
+            contact=booking.contact,
+            items=booking.items,
+            total=booking.total,
+            status=OrderStatus.CONFIRMED,
+            stock=StockState.HELD,
+            created_at=created_at,
+        )
 
 
 class TicketStatus(StrEnum):

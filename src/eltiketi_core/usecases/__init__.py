@@ -1,4 +1,5 @@
-"""Use cases: one class per area of the journey, each taking its ports in ``__init__``.
+"""Use cases: one class per area of the journey, each taking its ports in ``__init__``
+(the three nearly all of them need as one :class:`CorePorts`).
 
 :class:`Ticketing` wires them all from one set of ports — the shortest way to
 embed the core (and what the testing kit and the app build on).
@@ -6,6 +7,7 @@ embed the core (and what the testing kit and the app build on).
 
 from eltiketi_core.usecases.booking import Allowance, HoldProgress, Reservation
 from eltiketi_core.usecases.catalog import EventView, NewEvent, NewTicketType, TicketTypeView
+from eltiketi_core.usecases.core_ports import CorePorts
 from eltiketi_core.usecases.facade import Ticketing
 from eltiketi_core.usecases.orders import CancellationTerms, OrderView
 from eltiketi_core.usecases.policy import Policy
@@ -16,6 +18,7 @@ __all__ = [
     "Allowance",
     "CancellationTerms",
     "Confirmation",
+    "CorePorts",
     "EventView",
     "HoldProgress",
     "ItemRequest",

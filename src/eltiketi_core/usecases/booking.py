@@ -13,11 +13,10 @@ from eltiketi_core.domain.booking import Booking, BookingStatus, Contact
 from eltiketi_core.domain.identity import Principal
 from eltiketi_core.domain.payment import Payment
 from eltiketi_core.errors import Conflict, ContactRequired, DomainError, ValidationFailed
-from eltiketi_core.ports.clock import Clock, IdGenerator
 from eltiketi_core.ports.contact import ContactNormaliser
-from eltiketi_core.ports.uow import UnitOfWorkFactory
 from eltiketi_core.usecases.access import owned
 from eltiketi_core.usecases.contact import booking_contact, requested_contact
+from eltiketi_core.usecases.core_ports import CorePorts, UseCase
 from eltiketi_core.usecases.holds import end_hold
 from eltiketi_core.usecases.policy import Policy
 from eltiketi_core.usecases.reservation import (
@@ -70,7 +69,7 @@ MAX_LOCALE_LENGTH = 35
 _booking_decoder = msgspec.json.Decoder(Booking)
 
 
-class Bookings:
+class Bookings(UseCase):
     """Reserve, read and release holds.
 
     ``contacts`` checks the syntax of contact e-mails and phone numbers; without
@@ -79,22 +78,18 @@ class Bookings:
 
     def __init__(
         self,
-        uow: UnitOfWorkFactory,
-        clock: Clock,
-        ids: IdGenerator,
+        ports: CorePorts,
         policy: Policy,
         contacts: ContactNormaliser | None = None,
         *,
         batching: Batching | None = None,
         checks: CheckFactory = standard_checks,
     ) -> None:
-        self._uow = uow
-        self._clock = clock
-        self._ids = ids
+        super().__init__(ports)
         self._policy = policy
         self._contacts = contacts
         self._in_flight: set[tuple[str, str]] = set()
-        self._batch = ReservationBatch(uow, clock, ids, policy, checks=checks)
+        self._batch = ReservationBatch(ports, policy, checks=checks)
         self._batcher = HoldBatcher(
             lambda holds, careful: self._batch.run(holds, careful=careful),
             batching or Batching(),

@@ -25,9 +25,9 @@ from eltiketi_core.domain.identity import Principal
 from eltiketi_core.domain.job import Job, JobKind, JobStatus
 from eltiketi_core.domain.order import OrderStatus
 from eltiketi_core.domain.payment import RefundReason
-from eltiketi_core.ports.clock import Clock, IdGenerator
-from eltiketi_core.ports.uow import UnitOfWork, UnitOfWorkFactory
+from eltiketi_core.ports.uow import UnitOfWork
 from eltiketi_core.usecases.access import managed_event
+from eltiketi_core.usecases.core_ports import CorePorts, UseCase
 from eltiketi_core.usecases.holds import end_hold
 from eltiketi_core.usecases.policy import Policy
 from eltiketi_core.usecases.refunds import refund_order
@@ -35,13 +35,9 @@ from eltiketi_core.usecases.refunds import refund_order
 KIND = JobKind.EVENT_CANCELLATION
 
 
-class EventCancellation:
-    def __init__(
-        self, uow: UnitOfWorkFactory, clock: Clock, ids: IdGenerator, policy: Policy
-    ) -> None:
-        self._uow = uow
-        self._clock = clock
-        self._ids = ids
+class EventCancellation(UseCase):
+    def __init__(self, ports: CorePorts, policy: Policy) -> None:
+        super().__init__(ports)
         self._policy = policy
 
     async def cancel(self, principal: Principal, event_id: UUID) -> Job:

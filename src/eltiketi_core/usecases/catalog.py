@@ -12,10 +12,10 @@ from eltiketi_core.domain.identity import Principal
 from eltiketi_core.domain.money import Money
 from eltiketi_core.domain.organization import MemberRole
 from eltiketi_core.errors import Conflict, ValidationFailed
-from eltiketi_core.ports.clock import Clock, IdGenerator
 from eltiketi_core.ports.stores import CatalogStore, InventoryStore
-from eltiketi_core.ports.uow import UnitOfWork, UnitOfWorkFactory
+from eltiketi_core.ports.uow import UnitOfWork
 from eltiketi_core.usecases.access import managed_event, organization_access, visible_event
+from eltiketi_core.usecases.core_ports import UseCase
 from eltiketi_core.usecases.organizations import personal_organization
 
 
@@ -62,13 +62,8 @@ class EventView(msgspec.Struct, frozen=True, kw_only=True):
     ticket_types: tuple[TicketTypeView, ...]
 
 
-class Catalog:
+class Catalog(UseCase):
     """Every catalogue use case; they share the same collaborators."""
-
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, ids: IdGenerator) -> None:
-        self._uow = uow
-        self._clock = clock
-        self._ids = ids
 
     async def create_event(self, principal: Principal, new: NewEvent) -> Event:
         """A draft event in ``new.organization_id`` (owner or manager there), or in the

@@ -11,10 +11,9 @@ from eltiketi_core.domain.identity import Principal
 from eltiketi_core.domain.order import CheckIn, TicketStatus
 from eltiketi_core.domain.organization import MemberRole
 from eltiketi_core.errors import AlreadyCheckedIn, InvalidTicket, TicketVoid, WrongEvent
-from eltiketi_core.ports.clock import Clock, IdGenerator
 from eltiketi_core.ports.tickets import TicketSigner
-from eltiketi_core.ports.uow import UnitOfWorkFactory
 from eltiketi_core.usecases.access import managed_event
+from eltiketi_core.usecases.core_ports import CorePorts, UseCase
 
 
 class Admission(msgspec.Struct, frozen=True, kw_only=True):
@@ -31,13 +30,9 @@ class Admission(msgspec.Struct, frozen=True, kw_only=True):
     holder_name: str | None = None
 
 
-class CheckIns:
-    def __init__(
-        self, uow: UnitOfWorkFactory, clock: Clock, ids: IdGenerator, signer: TicketSigner
-    ) -> None:
-        self._uow = uow
-        self._clock = clock
-        self._ids = ids
+class CheckIns(UseCase):
+    def __init__(self, ports: CorePorts, signer: TicketSigner) -> None:
+        super().__init__(ports)
         self._signer = signer
 
     async def check_in(self, principal: Principal, token: str, event_id: UUID) -> Admission:

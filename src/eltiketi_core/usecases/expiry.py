@@ -3,25 +3,20 @@
 from __future__ import annotations
 
 from eltiketi_core.domain.booking import BookingStatus
-from eltiketi_core.ports.clock import Clock, IdGenerator
-from eltiketi_core.ports.uow import UnitOfWorkFactory
+from eltiketi_core.usecases.core_ports import CorePorts, UseCase
 from eltiketi_core.usecases.holds import end_hold
 from eltiketi_core.usecases.policy import Policy
 
 
-class HoldSweeper:
+class HoldSweeper(UseCase):
     """Releases expired holds in batches; several sweepers may run at once.
 
     ``claim_expired`` locks the rows it returns and skips rows others hold, and
     each release is a compare-and-set on ``held``, so a hold is released once.
     """
 
-    def __init__(
-        self, uow: UnitOfWorkFactory, clock: Clock, ids: IdGenerator, policy: Policy
-    ) -> None:
-        self._uow = uow
-        self._clock = clock
-        self._ids = ids
+    def __init__(self, ports: CorePorts, policy: Policy) -> None:
+        super().__init__(ports)
         self._policy = policy
 
     async def sweep(self) -> int:

@@ -17,6 +17,7 @@ from eltiketi_core.usecases.booking import Bookings
 from eltiketi_core.usecases.cancellation import EventCancellation
 from eltiketi_core.usecases.catalog import Catalog
 from eltiketi_core.usecases.checkin import CheckIns
+from eltiketi_core.usecases.core_ports import CorePorts
 from eltiketi_core.usecases.dashboard import Dashboards
 from eltiketi_core.usecases.event_admin import EventAdmin
 from eltiketi_core.usecases.expiry import HoldSweeper
@@ -78,12 +79,13 @@ class Ticketing:
         policy = policy or Policy()
         self.policy = policy
         self.clock = clock
-        self.catalog = Catalog(uow, clock, ids)
-        self.bookings = Bookings(uow, clock, ids, policy, contacts, batching=batching)
-        self.settlement = Settlement(uow, clock, ids, gateway, signer)
-        self.payments = Payments(uow, clock, ids, gateway, policy, settlement=self.settlement)
-        self.orders = Orders(uow, clock, ids, policy)
-        self.cancellation = EventCancellation(uow, clock, ids, policy)
+        ports = CorePorts(uow, clock, ids)
+        self.catalog = Catalog(ports)
+        self.bookings = Bookings(ports, policy, contacts, batching=batching)
+        self.settlement = Settlement(ports, gateway, signer)
+        self.payments = Payments(ports, gateway, policy, settlement=self.settlement)
+        self.orders = Orders(ports, policy)
+        self.cancellation = EventCancellation(ports, policy)
         self.jobs = Jobs(
             uow,
             clock,
@@ -91,18 +93,18 @@ class Ticketing:
             {JobKind.EVENT_CANCELLATION: self.cancellation},
             owner=runner_name or f"runner-{ids.new_id()}",
         )
-        self.checkins = CheckIns(uow, clock, ids, signer)
-        self.notifications = Notifications(uow, clock, ids, notifiers, policy)
+        self.checkins = CheckIns(ports, signer)
+        self.notifications = Notifications(ports, notifiers, policy)
         self.event_admin = EventAdmin(uow, clock)
         self.dashboards = Dashboards(uow, clock)
-        self.organizer_orders = OrganizerOrders(uow, clock, ids, self.notifications)
+        self.organizer_orders = OrganizerOrders(ports, self.notifications)
         self.attendees = Attendees(uow)
-        self.organizations = Organizations(uow, clock, ids, policy, self.notifications)
-        self.sweeper = HoldSweeper(uow, clock, ids, policy)
+        self.organizations = Organizations(ports, policy, self.notifications)
+        self.sweeper = HoldSweeper(ports, policy)
         self.pruning = Pruning(uow, clock)
         self.inventory_handler = InventoryHandler(uow, clock)
         self.notification_handler = NotificationHandler(self.notifications)
-        self.refund_executor = RefundExecutor(uow, clock, ids, gateway)
+        self.refund_executor = RefundExecutor(ports, gateway)
         self.payment_canceller = PaymentCanceller(uow, clock, gateway, self.settlement)
 
     @property

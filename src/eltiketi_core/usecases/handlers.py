@@ -23,9 +23,10 @@ from eltiketi_core.domain.events import (
 from eltiketi_core.domain.order import StockState
 from eltiketi_core.domain.payment import UNFINISHED_PAYMENT_STATUSES, RefundStatus
 from eltiketi_core.errors import PaymentMismatch, PaymentRefunded
-from eltiketi_core.ports.clock import Clock, IdGenerator
+from eltiketi_core.ports.clock import Clock
 from eltiketi_core.ports.payments import PaymentGateway
 from eltiketi_core.ports.uow import UnitOfWorkFactory
+from eltiketi_core.usecases.core_ports import CorePorts, UseCase
 from eltiketi_core.usecases.notifications import (
     Notifications,
     payment_problem_key,
@@ -100,18 +101,14 @@ class NotificationHandler:
             await self._notifications.deliver(payment_problem_key(event.payment_id))
 
 
-class RefundExecutor:
+class RefundExecutor(UseCase):
     """Moves refund money through the gateway with the key ``refund:{refund_id}``."""
 
     name = "refunds"
     handles: frozenset[type[DomainEvent]] = frozenset({RefundRequested})
 
-    def __init__(
-        self, uow: UnitOfWorkFactory, clock: Clock, ids: IdGenerator, gateway: PaymentGateway
-    ) -> None:
-        self._uow = uow
-        self._clock = clock
-        self._ids = ids
+    def __init__(self, ports: CorePorts, gateway: PaymentGateway) -> None:
+        super().__init__(ports)
         self._gateway = gateway
 
     async def __call__(self, event: DomainEvent) -> None:

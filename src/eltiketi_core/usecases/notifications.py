@@ -36,7 +36,6 @@ from eltiketi_core.domain.identity import Principal
 from eltiketi_core.domain.order import OrderStatus
 from eltiketi_core.domain.organization import InvitationStatus
 from eltiketi_core.errors import Conflict, RateLimited, ValidationFailed
-from eltiketi_core.ports.clock import Clock, IdGenerator
 from eltiketi_core.ports.notifications import (
     InvitationNotice,
     Notifier,
@@ -45,8 +44,9 @@ from eltiketi_core.ports.notifications import (
     TicketsNotice,
 )
 from eltiketi_core.ports.stores import NotificationRecord, NotificationStatus
-from eltiketi_core.ports.uow import UnitOfWork, UnitOfWorkFactory
+from eltiketi_core.ports.uow import UnitOfWork
 from eltiketi_core.usecases.access import event_order, managed_event, owned
+from eltiketi_core.usecases.core_ports import CorePorts, UseCase
 from eltiketi_core.usecases.notification_lease import LeaseKeeper, LeaseLost
 from eltiketi_core.usecases.policy import Policy
 
@@ -94,18 +94,9 @@ _Work = tuple[Notifier, NotificationRecord, Notice]
 SEND_CONCURRENCY = 8
 
 
-class Notifications:
-    def __init__(
-        self,
-        uow: UnitOfWorkFactory,
-        clock: Clock,
-        ids: IdGenerator,
-        notifiers: Sequence[Notifier],
-        policy: Policy,
-    ) -> None:
-        self._uow = uow
-        self._clock = clock
-        self._ids = ids
+class Notifications(UseCase):
+    def __init__(self, ports: CorePorts, notifiers: Sequence[Notifier], policy: Policy) -> None:
+        super().__init__(ports)
         self._notifiers = {n.channel: n for n in sorted(notifiers, key=lambda n: n.channel)}
         self._policy = policy
 

@@ -12,9 +12,8 @@ from eltiketi_core.domain.money import Money
 from eltiketi_core.domain.order import Order, OrderStatus, Ticket
 from eltiketi_core.domain.payment import RefundReason
 from eltiketi_core.errors import Conflict, NotFound, TicketUsed
-from eltiketi_core.ports.clock import Clock, IdGenerator
-from eltiketi_core.ports.uow import UnitOfWorkFactory
 from eltiketi_core.usecases.access import owned
+from eltiketi_core.usecases.core_ports import CorePorts, UseCase
 from eltiketi_core.usecases.policy import Policy
 from eltiketi_core.usecases.refunds import refund_order
 
@@ -38,13 +37,9 @@ class CancellationTerms(msgspec.Struct, frozen=True, kw_only=True):
     code: str | None = None
 
 
-class Orders:
-    def __init__(
-        self, uow: UnitOfWorkFactory, clock: Clock, ids: IdGenerator, policy: Policy
-    ) -> None:
-        self._uow = uow
-        self._clock = clock
-        self._ids = ids
+class Orders(UseCase):
+    def __init__(self, ports: CorePorts, policy: Policy) -> None:
+        super().__init__(ports)
         self._policy = policy
 
     async def list(

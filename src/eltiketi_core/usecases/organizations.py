@@ -38,8 +38,9 @@ from eltiketi_core.domain.organization import (
 )
 from eltiketi_core.errors import Conflict, Forbidden, InvitationGone, NotFound, ValidationFailed
 from eltiketi_core.ports.clock import Clock, IdGenerator
-from eltiketi_core.ports.uow import UnitOfWork, UnitOfWorkFactory
+from eltiketi_core.ports.uow import UnitOfWork
 from eltiketi_core.usecases.access import organization_access, require_role
+from eltiketi_core.usecases.core_ports import CorePorts, UseCase
 from eltiketi_core.usecases.notifications import Notifications, invitation_key
 from eltiketi_core.usecases.policy import Policy
 
@@ -64,20 +65,11 @@ class InvitationPreview(msgspec.Struct, frozen=True, kw_only=True):
     expired: bool
 
 
-class Organizations:
+class Organizations(UseCase):
     """Every organization use case; they share the same collaborators."""
 
-    def __init__(
-        self,
-        uow: UnitOfWorkFactory,
-        clock: Clock,
-        ids: IdGenerator,
-        policy: Policy,
-        notifications: Notifications,
-    ) -> None:
-        self._uow = uow
-        self._clock = clock
-        self._ids = ids
+    def __init__(self, ports: CorePorts, policy: Policy, notifications: Notifications) -> None:
+        super().__init__(ports)
         self._policy = policy
         self._notifications = notifications
 

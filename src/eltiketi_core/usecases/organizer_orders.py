@@ -19,11 +19,11 @@ from eltiketi_core.domain.identity import Principal
 from eltiketi_core.domain.order import CheckIn, Order, OrderStatus, Ticket, normalise_reference
 from eltiketi_core.domain.payment import Payment, Refund, RefundReason
 from eltiketi_core.errors import Conflict, TicketUsed, ValidationFailed
-from eltiketi_core.ports.clock import Clock, IdGenerator
 from eltiketi_core.ports.stores import OrderQuery
-from eltiketi_core.ports.uow import UnitOfWork, UnitOfWorkFactory
+from eltiketi_core.ports.uow import UnitOfWork
 from eltiketi_core.usecases.access import event_order, managed_event
 from eltiketi_core.usecases.catalog import managed_events
+from eltiketi_core.usecases.core_ports import CorePorts, UseCase
 from eltiketi_core.usecases.notifications import Notifications
 from eltiketi_core.usecases.refunds import refund_order
 
@@ -72,17 +72,9 @@ def order_query(
     )
 
 
-class OrganizerOrders:
-    def __init__(
-        self,
-        uow: UnitOfWorkFactory,
-        clock: Clock,
-        ids: IdGenerator,
-        notifications: Notifications,
-    ) -> None:
-        self._uow = uow
-        self._clock = clock
-        self._ids = ids
+class OrganizerOrders(UseCase):
+    def __init__(self, ports: CorePorts, notifications: Notifications) -> None:
+        super().__init__(ports)
         self._notifications = notifications
 
     async def search(

@@ -18,28 +18,19 @@ from eltiketi_core.domain.events import PaymentStarted
 from eltiketi_core.domain.identity import Principal
 from eltiketi_core.domain.payment import Payment, PaymentStatus
 from eltiketi_core.errors import Conflict, DomainError, GatewayUnavailable, NotFound
-from eltiketi_core.ports.clock import Clock, IdGenerator
 from eltiketi_core.ports.payments import GatewayPaymentStatus, PaymentGateway
-from eltiketi_core.ports.uow import UnitOfWork, UnitOfWorkFactory
+from eltiketi_core.ports.uow import UnitOfWork
 from eltiketi_core.usecases.access import owned
+from eltiketi_core.usecases.core_ports import CorePorts, UseCase
 from eltiketi_core.usecases.policy import Policy
 from eltiketi_core.usecases.settlement import Settlement
 
 
-class Payments:
+class Payments(UseCase):
     def __init__(
-        self,
-        uow: UnitOfWorkFactory,
-        clock: Clock,
-        ids: IdGenerator,
-        gateway: PaymentGateway,
-        policy: Policy,
-        *,
-        settlement: Settlement,
+        self, ports: CorePorts, gateway: PaymentGateway, policy: Policy, *, settlement: Settlement
     ) -> None:
-        self._uow = uow
-        self._clock = clock
-        self._ids = ids
+        super().__init__(ports)
         self._gateway = gateway
         self._policy = policy
         self._settlement = settlement

@@ -59,9 +59,9 @@ from eltiketi_core.domain.events import BookingCreated
 from eltiketi_core.domain.identity import Principal
 from eltiketi_core.errors import Conflict, DomainError, HoldCooldown, NotFound, SoldOut
 from eltiketi_core.errors import ValidationFailed as Invalid
-from eltiketi_core.ports.clock import Clock, IdGenerator
 from eltiketi_core.ports.stores import IdempotencyRecord
-from eltiketi_core.ports.uow import UnitOfWork, UnitOfWorkFactory
+from eltiketi_core.ports.uow import UnitOfWork
+from eltiketi_core.usecases.core_ports import CorePorts, UseCase
 from eltiketi_core.usecases.holds import release_expired
 from eltiketi_core.usecases.policy import Policy
 
@@ -339,21 +339,13 @@ def standard_checks(policy: Policy) -> list[HoldCheck]:
     return [SaleRules(), ReholdCooldown(policy), BuyerLimit(policy)]
 
 
-class ReservationBatch:
+class ReservationBatch(UseCase):
     """Runs batches of reservations, one transaction each (see the module's docstring)."""
 
     def __init__(
-        self,
-        uow: UnitOfWorkFactory,
-        clock: Clock,
-        ids: IdGenerator,
-        policy: Policy,
-        *,
-        checks: CheckFactory = standard_checks,
+        self, ports: CorePorts, policy: Policy, *, checks: CheckFactory = standard_checks
     ) -> None:
-        self._uow = uow
-        self._clock = clock
-        self._ids = ids
+        super().__init__(ports)
         self._policy = policy
         self._checks = checks
 

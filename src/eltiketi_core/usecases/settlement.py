@@ -35,8 +35,6 @@ from eltiketi_core.domain.events import OrderCreated, PaymentFailed
 from eltiketi_core.domain.identity import Principal
 from eltiketi_core.domain.order import (
     Order,
-    OrderStatus,
-    StockState,
     Ticket,
     TicketClaims,
     TicketStatus,
@@ -59,7 +57,6 @@ from eltiketi_core.errors import (
     PaymentRefunded,
     ValidationFailed,
 )
-from eltiketi_core.ports.clock import Clock, IdGenerator
 from eltiketi_core.ports.payments import (
     GatewayPaymentStatus,
     PaymentGateway,
@@ -67,8 +64,9 @@ from eltiketi_core.ports.payments import (
     WebhookKind,
 )
 from eltiketi_core.ports.tickets import TicketSigner
-from eltiketi_core.ports.uow import UnitOfWork, UnitOfWorkFactory
+from eltiketi_core.ports.uow import UnitOfWork
 from eltiketi_core.usecases.access import owned
+from eltiketi_core.usecases.core_ports import CorePorts, UseCase
 from eltiketi_core.usecases.holds import end_hold, reserve_all
 from eltiketi_core.usecases.refunds import request_refund
 
@@ -94,18 +92,9 @@ class _AlreadyHandled(Exception):
     """A redelivered webhook whose first delivery settled nothing: nothing to do."""
 
 
-class Settlement:
-    def __init__(
-        self,
-        uow: UnitOfWorkFactory,
-        clock: Clock,
-        ids: IdGenerator,
-        gateway: PaymentGateway,
-        signer: TicketSigner,
-    ) -> None:
-        self._uow = uow
-        self._clock = clock
-        self._ids = ids
+class Settlement(UseCase):
+    def __init__(self, ports: CorePorts, gateway: PaymentGateway, signer: TicketSigner) -> None:
+        super().__init__(ports)
         self._gateway = gateway
         self._signer = signer
 
@@ -468,18 +457,8 @@ class Settlement:
     def _issue(
         self, payment_id: UUID | None, booking: Booking, now: datetime
     ) -> tuple[Order, list[Ticket]]:
-        order = Order(
-            id=self._ids.new_id(),
-            booking_id=booking.id,
-            payment_id=payment_id,
-            event_id=booking.event_id,
-            buyer=booking.buyer,
-            contact=booking.contact,
-            items=booking.items,
-            total=booking.total,
-            status=OrderStatus.CONFIRMED,
-            stock=StockState.HELD,
-            created_at=now,
+        order = Order.confirming(
+            booking, order_id=self._ids.new_id(), payment_id=payment_id, created_at=now
         )
         tickets = []
         names = iter(booking.holders)

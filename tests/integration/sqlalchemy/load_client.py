@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from eltiketi_adapters.sqlalchemy import SqlAlchemyPersistence
 from eltiketi_core.errors import SoldOut
 from eltiketi_core.usecases.booking import Bookings
+from eltiketi_core.usecases.core_ports import CorePorts
 from eltiketi_core.usecases.policy import Policy
 from eltiketi_core.usecases.reservation import ItemRequest, ReserveRequest
 from tests.integration.sqlalchemy.support import RandomIds, buyer
@@ -26,7 +27,7 @@ class SystemClock:
 
 async def main(url: str, event_id: uuid.UUID, ticket_type_id: uuid.UUID) -> None:
     async with SqlAlchemyPersistence(url, pool_size=8, max_overflow=0) as db:
-        bookings = Bookings(db.uow_factory(), SystemClock(), RandomIds(), Policy())
+        bookings = Bookings(CorePorts(db.uow_factory(), SystemClock(), RandomIds()), Policy())
         counter = itertools.count()
 
         async def worker() -> None:

@@ -18,6 +18,7 @@ from eltiketi_adapters.sqlalchemy import SqlAlchemyPersistence
 from eltiketi_core.domain.booking import BookingStatus
 from eltiketi_core.errors import Conflict, SoldOut
 from eltiketi_core.usecases.booking import Bookings
+from eltiketi_core.usecases.core_ports import CorePorts
 from eltiketi_core.usecases.expiry import HoldSweeper
 from eltiketi_core.usecases.holds import end_hold
 from eltiketi_core.usecases.policy import Policy
@@ -73,7 +74,7 @@ async def test_flash_sale_through_the_reserve_use_case(
 ) -> None:
     """1,000 buyers at once for 100 tickets: exactly 100 held, 900 told "sold out"."""
     event, (ticket_type,) = await published_event(crowd, CAPACITY, shards=shards)
-    bookings = Bookings(crowd.uow_factory(), SteppingClock(), RandomIds(), Policy())
+    bookings = Bookings(CorePorts(crowd.uow_factory(), SteppingClock(), RandomIds()), Policy())
     request = ReserveRequest(
         event_id=event.id, items=(ItemRequest(ticket_type_id=ticket_type.id, quantity=1),)
     )
@@ -131,7 +132,8 @@ async def test_two_processes_grouping_mixed_quantities_refuse_only_what_is_missi
     database, and a refused quantity is one the stock truly lacked (stock only shrinks)."""
     event, (ticket_type,) = await published_event(crowd, CAPACITY, shards=shards)
     processes = [
-        Bookings(crowd.uow_factory(), SteppingClock(), RandomIds(), Policy()) for _ in range(2)
+        Bookings(CorePorts(crowd.uow_factory(), SteppingClock(), RandomIds()), Policy())
+        for _ in range(2)
     ]
     sizes: list[int] = []
     for process in processes:
@@ -174,7 +176,7 @@ async def test_multi_type_bookings_in_opposite_orders_neither_deadlock_nor_half_
 ) -> None:
     """Half the buyers ask for (A, B), half for (B, A); the core sorts, we lock in that order."""
     event, (plenty, scarce) = await published_event(crowd, 200, 60, shards=4)
-    bookings = Bookings(crowd.uow_factory(), SteppingClock(), RandomIds(), Policy())
+    bookings = Bookings(CorePorts(crowd.uow_factory(), SteppingClock(), RandomIds()), Policy())
     a_then_b = (
         ItemRequest(ticket_type_id=plenty.id, quantity=1),
         ItemRequest(ticket_type_id=scarce.id, quantity=1),
@@ -207,7 +209,7 @@ async def _expired_holds(
     """``count`` one-ticket holds per ticket type, all expired by the clock."""
     policy = Policy(hold_ttl=timedelta(seconds=30), sweep_batch=7)
     event, ticket_types = await published_event(db, *([count] * types), shards=8)
-    bookings = Bookings(db.uow_factory(), clock, RandomIds(), policy)
+    bookings = Bookings(CorePorts(db.uow_factory(), clock, RandomIds()), policy)
     for ticket_type in ticket_types:
         request = ReserveRequest(
             event_id=event.id, items=(ItemRequest(ticket_type_id=ticket_type.id, quantity=1),)
@@ -251,7 +253,9 @@ async def test_concurrent_hold_sweepers_release_every_hold_once(
 ) -> None:
     clock = SteppingClock()
     (ticket_type_id,), policy = await _expired_holds(crowd, 60, clock)
-    sweepers = [HoldSweeper(crowd.uow_factory(), clock, RandomIds(), policy) for _ in range(3)]
+    sweepers = [
+        HoldSweeper(CorePorts(crowd.uow_factory(), clock, RandomIds()), policy) for _ in range(3)
+    ]
     released = await asyncio.gather(*(s.sweep() for s in sweepers))
     assert sum(released) == 60
     assert await _totals(crowd, ticket_type_id) == (0, 0, 0)
@@ -275,7 +279,9 @@ async def test_an_idempotency_key_retried_concurrently_makes_one_booking(
     """Ten replicas (one `Bookings` each) get the same request and key at the same moment."""
     event, (ticket_type,) = await published_event(crowd, 50)
     clock = SteppingClock()
-    replicas = [Bookings(crowd.uow_factory(), clock, RandomIds(), Policy()) for _ in range(10)]
+    replicas = [
+        Bookings(CorePorts(crowd.uow_factory(), clock, RandomIds()), Policy()) for _ in range(10)
+    ]
     request = ReserveRequest(
         event_id=event.id, items=(ItemRequest(ticket_type_id=ticket_type.id, quantity=2),)
     )

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from eltiketi_adapters.sqlalchemy import SqlAlchemyPersistence
+from eltiketi_core.usecases.core_ports import CorePorts
 from eltiketi_core.usecases.expiry import HoldSweeper
 from eltiketi_core.usecases.policy import Policy
 from tests.infra.ports import start_process, wait_until
@@ -83,7 +84,7 @@ async def test_sigkill_mid_load_then_every_orphan_hold_expires(
 
     # A restarted sweeper, once the holds' TTL has passed, gives every ticket back.
     later = SteppingClock(datetime.now(UTC) + Policy().hold_ttl + timedelta(seconds=1))
-    released = await HoldSweeper(pg.uow_factory(), later, RandomIds(), Policy()).sweep()
+    released = await HoldSweeper(CorePorts(pg.uow_factory(), later, RandomIds()), Policy()).sweep()
     assert released == await _scalar(pg, "SELECT count(*) FROM bookings")
     assert await _scalar(pg, "SELECT sum(held) FROM inventory_shards") == 0
     assert await _scalar(pg, "SELECT count(*) FROM booking_allocations") == 0

@@ -24,6 +24,7 @@ from eltiketi_core.domain.booking import Booking
 from eltiketi_core.domain.catalog import TicketType
 from eltiketi_core.errors import Conflict, SoldOut
 from eltiketi_core.usecases.booking import Bookings
+from eltiketi_core.usecases.core_ports import CorePorts
 from eltiketi_core.usecases.policy import Policy
 from eltiketi_core.usecases.reservation import ItemRequest, ReserveRequest
 from tests.integration.sqlalchemy.conftest import load_sized
@@ -77,7 +78,7 @@ async def test_buyers_racing_the_opening_on_the_real_clock(
     clock = SystemClock()
     opens = clock.now() + timedelta(seconds=1.5)
     await _with_window(racers, ticket_type, opens)
-    bookings = Bookings(racers.uow_factory(), clock, RandomIds(), Policy())
+    bookings = Bookings(CorePorts(racers.uow_factory(), clock, RandomIds()), Policy())
     request = ReserveRequest(
         event_id=event.id, items=(ItemRequest(ticket_type_id=ticket_type.id, quantity=1),)
     )
@@ -121,7 +122,7 @@ async def test_two_hundred_buyers_at_once_either_side_of_the_opening(
     clock = SteppingClock()
     opens = clock.now() + timedelta(minutes=5)
     await _with_window(racers, ticket_type, opens)
-    bookings = Bookings(racers.uow_factory(), clock, RandomIds(), Policy())
+    bookings = Bookings(CorePorts(racers.uow_factory(), clock, RandomIds()), Policy())
     request = ReserveRequest(
         event_id=event.id, items=(ItemRequest(ticket_type_id=ticket_type.id, quantity=1),)
     )

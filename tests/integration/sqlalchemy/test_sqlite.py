@@ -13,6 +13,7 @@ from eltiketi_adapters.sqlalchemy import SqlAlchemyPersistence, current_revision
 from eltiketi_adapters.sqlalchemy.engine import create_engine
 from eltiketi_core.errors import SoldOut
 from eltiketi_core.usecases.booking import Bookings
+from eltiketi_core.usecases.core_ports import CorePorts
 from eltiketi_core.usecases.policy import Policy
 from eltiketi_core.usecases.reservation import ItemRequest, ReserveRequest
 from tests.integration.sqlalchemy.database import sqlite_database
@@ -49,7 +50,7 @@ async def test_connections_use_wal_busy_timeout_and_foreign_keys(
 
 async def test_concurrent_buyers_never_oversell(sqlite: SqlAlchemyPersistence) -> None:
     event, (ticket_type,) = await published_event(sqlite, 30, shards=4)
-    bookings = Bookings(sqlite.uow_factory(), SteppingClock(), RandomIds(), Policy())
+    bookings = Bookings(CorePorts(sqlite.uow_factory(), SteppingClock(), RandomIds()), Policy())
     request = ReserveRequest(
         event_id=event.id, items=(ItemRequest(ticket_type_id=ticket_type.id, quantity=1),)
     )

@@ -12,7 +12,7 @@ import pytest
 from eltiketi_adapters.sqlalchemy import SqlAlchemyPersistence
 from eltiketi_core.domain.booking import Booking, BookingItem, BookingStatus, Contact
 from eltiketi_core.domain.money import Money
-from eltiketi_core.domain.order import CheckIn, Order, OrderStatus, StockState, Ticket, TicketStatus
+from eltiketi_core.domain.order import CheckIn, Order, Ticket, TicketStatus
 from eltiketi_core.domain.payment import (
     Payment,
     PaymentStatus,
@@ -87,18 +87,8 @@ async def test_concurrent_payments_open_exactly_one(pg: SqlAlchemyPersistence) -
 async def test_concurrent_scans_check_a_ticket_in_once(pg: SqlAlchemyPersistence) -> None:
     booking = await _booking(pg)
     payment = _payment(booking, PaymentStatus.SUCCEEDED)
-    order = Order(
-        id=uuid.uuid4(),
-        booking_id=booking.id,
-        payment_id=payment.id,
-        event_id=booking.event_id,
-        buyer=booking.buyer,
-        contact=booking.contact,
-        items=booking.items,
-        total=booking.total,
-        status=OrderStatus.CONFIRMED,
-        stock=StockState.HELD,
-        created_at=START,
+    order = Order.confirming(
+        booking, order_id=uuid.uuid4(), payment_id=payment.id, created_at=START
     )
     ticket = Ticket(
         id=uuid.uuid4(),

@@ -12,6 +12,7 @@ from eltiketi_core.domain.booking import Booking
 from eltiketi_core.errors import DomainError, ValidationFailed
 from eltiketi_core.ports.uow import UnitOfWork
 from eltiketi_core.usecases.booking import Bookings
+from eltiketi_core.usecases.core_ports import CorePorts
 from eltiketi_core.usecases.policy import Policy
 from eltiketi_core.usecases.reservation import (
     Check,
@@ -65,7 +66,7 @@ async def test_a_rule_with_counted_uses_is_one_more_check() -> None:
         made.append(Uses(table, limit=4))
         return [*standard_checks(policy), made[-1]]
 
-    bookings = Bookings(kit.uow, kit.clock, kit.ids, Policy(), checks=checks)
+    bookings = Bookings(CorePorts(kit.uow, kit.clock, kit.ids), Policy(), checks=checks)
 
     def wants(quantity: int) -> ReserveRequest:
         item = ItemRequest(ticket_type_id=sale.standing.id, quantity=quantity)

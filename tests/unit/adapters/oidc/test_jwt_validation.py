@@ -6,21 +6,8 @@ from typing import Any
 
 import pytest
 
-from eltiketi_adapters.oidc import (
-    BAD_SIGNATURE,
-    INVALID_TOKEN,
-    MALFORMED_TOKEN,
-    TOKEN_EXPIRED,
-    TOKEN_NOT_YET_VALID,
-    UNKNOWN_KEY,
-    UNSUPPORTED_ALGORITHM,
-    WRONG_AUDIENCE,
-    WRONG_ISSUER,
-    WRONG_TOKEN_TYPE,
-    JwtPolicy,
-    JwtValidator,
-    StaticKeys,
-)
+from eltiketi_adapters.oidc import JwtPolicy, JwtValidator, StaticKeys
+from eltiketi_adapters.oidc import errors as refusal
 from eltiketi_adapters.oidc.jwt_validation import MAX_TOKEN_LENGTH
 from eltiketi_core.errors import Unauthenticated
 from tests.unit.adapters.oidc.forge import (
@@ -93,7 +80,7 @@ async def test_accepts_access_token_types(clock: MovableClock, typ: str) -> None
 @pytest.mark.parametrize("typ", [None, "JOSE", "id+jwt", "logout+jwt"])
 async def test_refuses_missing_or_other_token_types(clock: MovableClock, typ: str | None) -> None:
     token = sign(RSA, good_claims(clock), typ=typ)
-    assert await refused_code(validator(clock), token) == WRONG_TOKEN_TYPE
+    assert await refused_code(validator(clock), token) == refusal.WRONG_TOKEN_TYPE
 
 
 @pytest.mark.parametrize("payload_typ", ["ID", "Refresh", "Logout", 7])
@@ -101,7 +88,7 @@ async def test_refuses_keycloak_id_and_refresh_tokens(
     clock: MovableClock, payload_typ: Any
 ) -> None:
     token = sign(RSA, good_claims(clock, typ=payload_typ))
-    assert await refused_code(validator(clock), token) == WRONG_TOKEN_TYPE
+    assert await refused_code(validator(clock), token) == refusal.WRONG_TOKEN_TYPE
 
 
 async def test_expired_token_is_refused_after_the_leeway_only(clock: MovableClock) -> None:
@@ -110,14 +97,14 @@ async def test_expired_token_is_refused_after_the_leeway_only(clock: MovableCloc
     clock.advance(300 + 30)
     assert await check.validate(token)  # exactly at exp + leeway: still accepted
     clock.advance(1)
-    assert await refused_code(check, token) == TOKEN_EXPIRED
+    assert await refused_code(check, token) == refusal.TOKEN_EXPIRED
 
 
 async def test_not_yet_valid_token_is_refused_beyond_the_leeway(clock: MovableClock) -> None:
     not_before = int(clock.now().timestamp()) + 60
     token = sign(RSA, good_claims(clock, nbf=not_before))
     check = validator(clock, leeway_seconds=30)
-    assert await refused_code(check, token) == TOKEN_NOT_YET_VALID
+    assert await refused_code(check, token) == refusal.TOKEN_NOT_YET_VALID
     clock.advance(30)
     assert await check.validate(token)
 
@@ -125,19 +112,19 @@ async def test_not_yet_valid_token_is_refused_beyond_the_leeway(clock: MovableCl
 async def test_token_issued_in_the_future_is_refused(clock: MovableClock) -> None:
     issued = int(clock.now().timestamp()) + 120
     token = sign(RSA, good_claims(clock, iat=issued, exp=issued + 300))
-    assert await refused_code(validator(clock), token) == TOKEN_NOT_YET_VALID
+    assert await refused_code(validator(clock), token) == refusal.TOKEN_NOT_YET_VALID
 
 
 @pytest.mark.parametrize("claim", ["exp", "sub"])
 async def test_missing_required_claim_is_refused(clock: MovableClock, claim: str) -> None:
     token = sign(RSA, good_claims(clock, **{claim: None}))
-    assert await refused_code(validator(clock), token) == INVALID_TOKEN
+    assert await refused_code(validator(clock), token) == refusal.INVALID_TOKEN
 
 
 @pytest.mark.parametrize("exp", ["tomorrow", True, [1]])
 async def test_non_numeric_time_claim_is_malformed(clock: MovableClock, exp: Any) -> None:
     token = sign(RSA, good_claims(clock, exp=exp))
-    assert await refused_code(validator(clock), token) == MALFORMED_TOKEN
+    assert await refused_code(validator(clock), token) == refusal.MALFORMED_TOKEN
 
 
 @pytest.mark.parametrize(
@@ -145,18 +132,18 @@ async def test_non_numeric_time_claim_is_malformed(clock: MovableClock, exp: Any
 )
 async def test_wrong_issuer_is_refused(clock: MovableClock, issuer: str | None) -> None:
     token = sign(RSA, good_claims(clock, iss=issuer))
-    assert await refused_code(validator(clock), token) == WRONG_ISSUER
+    assert await refused_code(validator(clock), token) == refusal.WRONG_ISSUER
 
 
 async def test_wrong_issuer_is_refused_before_any_key_lookup(clock: MovableClock) -> None:
     token = sign(rsa_key("foreign"), good_claims(clock, iss="https://evil.test"))
-    assert await refused_code(validator(clock), token) == WRONG_ISSUER
+    assert await refused_code(validator(clock), token) == refusal.WRONG_ISSUER
 
 
 @pytest.mark.parametrize("audience", ["account", ["account", "other"], None, ""])
 async def test_wrong_audience_is_refused(clock: MovableClock, audience: Any) -> None:
     token = sign(RSA, good_claims(clock, aud=audience))
-    assert await refused_code(validator(clock), token) == WRONG_AUDIENCE
+    assert await refused_code(validator(clock), token) == refusal.WRONG_AUDIENCE
 
 
 async def test_audience_in_a_list_is_accepted(clock: MovableClock) -> None:
@@ -166,36 +153,37 @@ async def test_audience_in_a_list_is_accepted(clock: MovableClock) -> None:
 
 async def test_azp_counts_as_audience_only_when_configured(clock: MovableClock) -> None:
     token = sign(RSA, good_claims(clock, aud="account", azp=AUDIENCE))
-    assert await refused_code(validator(clock), token) == WRONG_AUDIENCE
+    assert await refused_code(validator(clock), token) == refusal.WRONG_AUDIENCE
     assert await validator(clock, accept_azp=True).validate(token)
 
 
 async def test_alg_none_is_refused(clock: MovableClock) -> None:
     token = unsigned(good_claims(clock), kid=RSA.kid)
-    assert await refused_code(validator(clock), token) == UNSUPPORTED_ALGORITHM
+    assert await refused_code(validator(clock), token) == refusal.UNSUPPORTED_ALGORITHM
 
 
 async def test_hs256_keyed_with_the_public_key_is_refused(clock: MovableClock) -> None:
     token = hs256_with_public_key(RSA, good_claims(clock), kid=RSA.kid)
-    assert await refused_code(validator(clock), token) == UNSUPPORTED_ALGORITHM
+    assert await refused_code(validator(clock), token) == refusal.UNSUPPORTED_ALGORITHM
 
 
 async def test_algorithm_outside_a_narrowed_allow_list_is_refused(clock: MovableClock) -> None:
     token = sign(RSA, good_claims(clock), alg="RS512")
     assert (
-        await refused_code(validator(clock, algorithms=("RS256",)), token) == UNSUPPORTED_ALGORITHM
+        await refused_code(validator(clock, algorithms=("RS256",)), token)
+        == refusal.UNSUPPORTED_ALGORITHM
     )
 
 
 async def test_key_type_must_fit_the_algorithm(clock: MovableClock) -> None:
     # ES256 signature, but the header names the RSA key: never tried as an EC key.
     token = sign(EC, good_claims(clock), alg="ES256", kid=RSA.kid)
-    assert await refused_code(validator(clock), token) == UNSUPPORTED_ALGORITHM
+    assert await refused_code(validator(clock), token) == refusal.UNSUPPORTED_ALGORITHM
 
 
 async def test_curve_must_fit_the_algorithm(clock: MovableClock) -> None:
     token = sign(EC384, good_claims(clock), alg="ES384", kid=EC.kid)
-    assert await refused_code(validator(clock), token) == UNSUPPORTED_ALGORITHM
+    assert await refused_code(validator(clock), token) == refusal.UNSUPPORTED_ALGORITHM
 
 
 async def test_key_declared_for_another_alg_is_not_used(clock: MovableClock) -> None:
@@ -203,35 +191,38 @@ async def test_key_declared_for_another_alg_is_not_used(clock: MovableClock) -> 
     jwks = {"keys": [pinned.as_dict(private=False) | {"alg": "RS512"}]}
     check = JwtValidator(JwtPolicy(issuer=ISSUER, audience=AUDIENCE), StaticKeys(jwks), clock)
     token = sign(pinned, good_claims(clock), alg="RS256")
-    assert await refused_code(check, token) == UNSUPPORTED_ALGORITHM
+    assert await refused_code(check, token) == refusal.UNSUPPORTED_ALGORITHM
 
 
 async def test_token_signed_by_another_key_under_a_known_kid_is_refused(
     clock: MovableClock,
 ) -> None:
     token = sign(rsa_key(), good_claims(clock), kid=RSA.kid)
-    assert await refused_code(validator(clock), token) == BAD_SIGNATURE
+    assert await refused_code(validator(clock), token) == refusal.BAD_SIGNATURE
 
 
 async def test_tampered_payload_is_refused(clock: MovableClock) -> None:
     header, _payload, signature = sign(RSA, good_claims(clock)).split(".")
     forged = b64_json(good_claims(clock, realm_access={"roles": ["admin"]}))
-    assert await refused_code(validator(clock), f"{header}.{forged}.{signature}") == BAD_SIGNATURE
+    assert (
+        await refused_code(validator(clock), f"{header}.{forged}.{signature}")
+        == refusal.BAD_SIGNATURE
+    )
 
 
 async def test_tampered_header_is_refused(clock: MovableClock) -> None:
     token = with_header(sign(RSA, good_claims(clock)), typ="at+jwt")
-    assert await refused_code(validator(clock), token) == BAD_SIGNATURE
+    assert await refused_code(validator(clock), token) == refusal.BAD_SIGNATURE
 
 
 async def test_unknown_kid_is_refused(clock: MovableClock) -> None:
     token = sign(rsa_key("who-knows"), good_claims(clock))
-    assert await refused_code(validator(clock), token) == UNKNOWN_KEY
+    assert await refused_code(validator(clock), token) == refusal.UNKNOWN_KEY
 
 
 async def test_token_without_kid_is_refused(clock: MovableClock) -> None:
     token = sign(RSA, good_claims(clock), kid=None)
-    assert await refused_code(validator(clock), token) == UNKNOWN_KEY
+    assert await refused_code(validator(clock), token) == refusal.UNKNOWN_KEY
 
 
 @pytest.mark.parametrize(
@@ -250,13 +241,13 @@ async def test_token_without_kid_is_refused(clock: MovableClock) -> None:
     ],
 )
 async def test_garbage_is_malformed(clock: MovableClock, garbage: str) -> None:
-    assert await refused_code(validator(clock), garbage) == MALFORMED_TOKEN
+    assert await refused_code(validator(clock), garbage) == refusal.MALFORMED_TOKEN
 
 
 async def test_undecodable_signature_is_refused(clock: MovableClock) -> None:
     header, payload, _signature = sign(RSA, good_claims(clock)).split(".")
     code = await refused_code(validator(clock), f"{header}.{payload}.!!!")
-    assert code in {BAD_SIGNATURE, MALFORMED_TOKEN}
+    assert code in {refusal.BAD_SIGNATURE, refusal.MALFORMED_TOKEN}
 
 
 def test_policy_refuses_none_and_symmetric_algorithms() -> None:
