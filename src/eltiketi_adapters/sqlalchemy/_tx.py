@@ -8,17 +8,22 @@ from typing import Any, TypeAlias, TypeVar
 from uuid import UUID
 
 from sqlalchemy import CursorResult, Executable, Row
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncTransaction
 
 from eltiketi_adapters.sqlalchemy.engine import POSTGRES
 from eltiketi_adapters.sqlalchemy.errors import is_database_error, translate
+from eltiketi_adapters.sqlalchemy.positional import PositionalSql
 
 T = TypeVar("T")
 
 #: A result row of any width (SQLAlchemy 2.1 types rows by their column tuple).
 AnyRow: TypeAlias = Row[*tuple[Any, ...]]
+#: A row of :meth:`Tx.fetch_direct`: an ``asyncpg.Record`` (by key, by index, or
+#: unpacked; no attribute access).
+DirectRow: TypeAlias = Any
 
 
 class ShardCounts:
@@ -61,6 +66,8 @@ class Tx:
         #: The highest (ticket type, shard) this transaction may hold a row lock on.
         #: Blocking lock waits must only go above it (see ``docs/inventory.md``).
         self.highest_shard_lock: tuple[UUID, int] | None = None
+        #: SQLAlchemy's adapter around the asyncpg connection (PostgreSQL), once looked up.
+        self._adapted: Any = None
 
     def note_shard_lock(self, ticket_type_id: UUID, shard_no: int) -> None:
         """Remember that a row lock on this shard may now be ours until the end."""
@@ -83,6 +90,77 @@ class Tx:
             if is_database_error(error):
                 raise translate(error) from error
             raise
+
+    async def fetch_direct(self, sql: PositionalSql, params: Mapping[str, Any]) -> list[DirectRow]:
+        """PostgreSQL only: run ``sql`` straight on the asyncpg connection, inside this
+        transaction, and return its rows (``asyncpg.Record``). Errors are translated
+        as by :meth:`execute`.
+
+        SQLAlchemy's per-statement work (cache key lookup, execution context, type
+        processors, result metadata) costs more CPU than asyncpg's own for the short
+        statements of the hold path; the hottest of them come here instead (see
+        ``positional.py`` for what the caller must then do about types).
+        """
+        adapted = await self._driver()
+        try:
+            async with adapted._execute_mutex:
+                if adapted._transaction is None:
+                    await adapted._start_transaction()
+                rows: list[DirectRow] = await adapted._connection.fetch(
+                    sql.text, *sql.arguments(**params)
+                )
+                return rows
+        except Exception as error:
+            raise self._translated(adapted, error, sql.text) from error
+
+    async def execute_many_direct(
+        self, sql: PositionalSql, params: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """PostgreSQL only: :meth:`fetch_direct` for a statement without rows, run once
+        per parameter set in one round trip (asyncpg's ``executemany``, as SQLAlchemy
+        runs a list of parameter sets)."""
+        adapted = await self._driver()
+        try:
+            async with adapted._execute_mutex:
+                if adapted._transaction is None:
+                    await adapted._start_transaction()
+                await adapted._connection.executemany(
+                    sql.text, [sql.arguments(**values) for values in params]
+                )
+        except Exception as error:
+            raise self._translated(adapted, error, sql.text) from error
+
+    async def _driver(self) -> Any:
+        """SQLAlchemy's asyncpg adapter of this unit of work's connection.
+
+        SQLAlchemy begins the database transaction at the first statement; a direct
+        statement first makes sure SQLAlchemy's transaction is open (after a commit the
+        unit of work goes on in a new one), so its commit or rollback ends the work
+        done here too.
+        """
+        if not self.connection.in_transaction():
+            await self.connection.begin()
+        adapted = self._adapted
+        if adapted is None:
+            fairy = await self.connection.get_raw_connection()
+            adapted = self._adapted = fairy.dbapi_connection
+        return adapted
+
+    def _translated(self, adapted: Any, error: Exception, text: str) -> BaseException:
+        """The error :meth:`execute` would raise for ``error`` of asyncpg: first the
+        DB-API error SQLAlchemy's adapter maps it to, then SQLAlchemy's wrapper of
+        that, then the domain error."""
+        try:
+            adapted._handle_exception(error)
+        except Exception as mapped_error:
+            mapped: BaseException = mapped_error
+        else:  # pragma: no cover - _handle_exception always raises
+            mapped = error
+        dialect = self.connection.dialect
+        dbapi_error = dialect.loaded_dbapi.Error
+        if isinstance(mapped, dbapi_error):
+            mapped = sa_exc.DBAPIError.instance(text, None, mapped, dbapi_error, dialect=dialect)
+        return translate(mapped) if is_database_error(mapped) else mapped
 
     async def savepoint(self) -> AsyncTransaction:
         """``SAVEPOINT``: a part of the transaction that can be undone alone, with the

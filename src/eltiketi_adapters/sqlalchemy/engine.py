@@ -104,7 +104,7 @@ def create_engine(
     kwargs: dict[str, Any] = {
         "echo": echo,
         # msgspec for JSON columns (the outbox payload): stdlib json costs ~4 % of a hold's CPU.
-        "json_serializer": _json_text,
+        "json_serializer": json_text,
         "json_deserializer": msgspec.json.decode,
     }
     if dialect_of(parsed) == POSTGRES:
@@ -138,7 +138,8 @@ def create_engine(
     return engine
 
 
-def _json_text(value: Any) -> str:
+def json_text(value: Any) -> str:
+    """JSON as the engine writes it (and as the asyncpg connection's codec takes it)."""
     return msgspec.json.encode(value).decode()
 
 

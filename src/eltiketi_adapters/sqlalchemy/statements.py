@@ -9,46 +9,13 @@ adapter uses on PostgreSQL: the same text, the same ``$n`` placeholders.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Sequence
 from uuid import UUID
 
-from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
-from sqlalchemy.engine import Dialect
-from sqlalchemy.sql import ClauseElement
-from sqlalchemy.sql.compiler import SQLCompiler
-
+from eltiketi_adapters.sqlalchemy.positional import PositionalSql, bound, positional
 from eltiketi_adapters.sqlalchemy.stores import catalog, inventory
 
-_DIALECT: Dialect = PGDialect_asyncpg()  # type: ignore[no-untyped-call]
-
-
-@dataclass(frozen=True)
-class PositionalSql:
-    """One statement as asyncpg takes it: text with ``$1 … $n`` and what goes in each.
-
-    ``names[i]`` is the parameter behind ``$(i+1)``; ``values`` holds those the
-    adapter always binds to the same value (and, for a statement made for given
-    values, those too). :meth:`arguments` fills in the rest.
-    """
-
-    text: str
-    names: tuple[str, ...]
-    values: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def required(self) -> frozenset[str]:
-        """The parameters :meth:`arguments` must be given."""
-        return frozenset(self.names) - self.values.keys()
-
-    def arguments(self, **values: Any) -> list[Any]:
-        """Positional arguments for ``connection.fetch(text, *arguments)``."""
-        merged = {**self.values, **values}
-        missing = self.required - merged.keys()
-        if missing:
-            raise TypeError(f"missing parameters: {', '.join(sorted(missing))}")
-        return [merged[name] for name in self.names]
+__all__ = ["PositionalSql", "event_read_sql", "reservation_sql"]
 
 
 def reservation_sql(*, sharded: bool) -> PositionalSql:
@@ -69,14 +36,7 @@ def reservation_sql(*, sharded: bool) -> PositionalSql:
     the first and, when shards are free, the only one.
     """
     statement = inventory._TAKE_FREE_SHARD if sharded else inventory._TAKE_AND_RECORD
-    compiled = statement.compile(dialect=_DIALECT)
-    names = tuple(compiled.positiontup or ())
-    fixed = {
-        name: bind.value
-        for name, bind in compiled.binds.items()
-        if name in names and not bind.required
-    }
-    return PositionalSql(compiled.string, names, fixed)
+    return positional(statement)
 
 
 def event_read_sql(event_id: UUID, ticket_type_ids: Sequence[UUID]) -> list[PositionalSql]:
@@ -87,15 +47,7 @@ def event_read_sql(event_id: UUID, ticket_type_ids: Sequence[UUID]) -> list[Posi
     these are what the second statement returned).
     """
     return [
-        _bound(catalog._EVENT, {"p_event_id": event_id}),
-        _bound(catalog._TICKET_TYPES, {"p_event_id": event_id}),
-        _bound(inventory._LEVELS, {"p_type_ids": list(dict.fromkeys(ticket_type_ids))}),
+        bound(catalog._EVENT, {"p_event_id": event_id}),
+        bound(catalog._TICKET_TYPES, {"p_event_id": event_id}),
+        bound(inventory._LEVELS, {"p_type_ids": list(dict.fromkeys(ticket_type_ids))}),
     ]
-
-
-def _bound(statement: ClauseElement, values: Mapping[str, Any]) -> PositionalSql:
-    compiled = statement.compile(dialect=_DIALECT)
-    assert isinstance(compiled, SQLCompiler)
-    state = compiled.construct_expanded_state(dict(values))
-    names = tuple(state.positiontup or ())
-    return PositionalSql(state.statement, names, {name: state.parameters[name] for name in names})

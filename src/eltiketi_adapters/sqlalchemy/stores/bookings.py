@@ -11,7 +11,9 @@ from uuid import UUID
 from sqlalchemy import (
     Integer,
     Select,
+    String,
     and_,
+    any_,
     bindparam,
     exists,
     func,
@@ -25,6 +27,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 
 from eltiketi_adapters.sqlalchemy._tx import Tx
+from eltiketi_adapters.sqlalchemy.engine import json_text
 from eltiketi_adapters.sqlalchemy.models import (
     BookingAllocationRow,
     BookingItemRow,
@@ -32,6 +35,7 @@ from eltiketi_adapters.sqlalchemy.models import (
     InventoryShardRow,
     OrderRow,
 )
+from eltiketi_adapters.sqlalchemy.positional import positional
 from eltiketi_core.domain.booking import Booking, BookingItem, BookingStatus, Contact
 from eltiketi_core.domain.money import Money
 from eltiketi_core.domain.order import OrderStatus
@@ -100,7 +104,14 @@ def _insert_booking_with_items() -> Any:
     )
 
 
-_INSERT_BOOKING_WITH_ITEMS = _insert_booking_with_items()
+_INSERT_BOOKING_WITH_ITEMS = positional(_insert_booking_with_items())
+#: PostgreSQL, for :meth:`Tx.execute_many_direct`: a parameter per column, named after it.
+_INSERT_BOOKING_PG = positional(
+    insert(BookingRow).inline(), column_keys=[column.key for column in _bookings.columns]
+)
+_INSERT_ITEMS_PG = positional(
+    insert(BookingItemRow).inline(), column_keys=[column.key for column in _items.columns]
+)
 #: One booking and its items in one round trip: a row per item, the booking's columns
 #: repeated (bookings have a handful of items).
 _BOOKING_WITH_ITEMS = (
@@ -131,6 +142,8 @@ _SET_CONTACT = (
     .values(contact_email=bindparam("p_email"), contact_phone=bindparam("p_phone"))
 )
 _ENDED_UNPAID = (BookingStatus.EXPIRED.value, BookingStatus.CANCELLED.value)
+#: PostgreSQL: a list of buyers as one array parameter (the text never changes with it).
+_BUYERS_ARRAY = bindparam("p_buyers", type_=ARRAY(String))
 _END = (
     update(BookingRow)
     .where(BookingRow.id == bindparam("p_id"), BookingRow.status == BookingStatus.HELD.value)
@@ -147,27 +160,39 @@ _ENDED_UNPAID_SINCE = (
     .order_by(BookingRow.ended_at.desc())
     .limit(bindparam("p_limit", type_=Integer))
 )
-_ENDED_UNPAID_RANKED = (
-    select(
-        BookingRow.buyer,
-        BookingRow.ended_at,
-        func.row_number()
-        .over(partition_by=BookingRow.buyer, order_by=BookingRow.ended_at.desc())
-        .label("newest"),
+
+
+def _ended_unpaid_of_statement(buyer_matches: Any) -> Any:
+    """Several buyers at once (a group commit): each one's newest ``p_limit``."""
+    ranked = (
+        select(
+            BookingRow.buyer,
+            BookingRow.ended_at,
+            func.row_number()
+            .over(partition_by=BookingRow.buyer, order_by=BookingRow.ended_at.desc())
+            .label("newest"),
+        )
+        .where(
+            buyer_matches,
+            BookingRow.event_id == bindparam("p_event_id"),
+            BookingRow.status.in_(_ENDED_UNPAID),
+            BookingRow.ended_at >= bindparam("p_since"),
+        )
+        .subquery()
     )
-    .where(
-        BookingRow.buyer.in_(bindparam("p_buyers", expanding=True)),
-        BookingRow.event_id == bindparam("p_event_id"),
-        BookingRow.status.in_(_ENDED_UNPAID),
-        BookingRow.ended_at >= bindparam("p_since"),
+    return (
+        select(ranked.c.buyer, ranked.c.ended_at)
+        .where(ranked.c.newest <= bindparam("p_limit", type_=Integer))
+        .order_by(ranked.c.buyer, ranked.c.ended_at.desc())
     )
-    .subquery()
+
+
+_ENDED_UNPAID_OF = _ended_unpaid_of_statement(
+    BookingRow.buyer.in_(bindparam("p_buyers", expanding=True))
 )
-#: Several buyers at once (a group commit): each one's newest ``p_limit``.
-_ENDED_UNPAID_OF = (
-    select(_ENDED_UNPAID_RANKED.c.buyer, _ENDED_UNPAID_RANKED.c.ended_at)
-    .where(_ENDED_UNPAID_RANKED.c.newest <= bindparam("p_limit", type_=Integer))
-    .order_by(_ENDED_UNPAID_RANKED.c.buyer, _ENDED_UNPAID_RANKED.c.ended_at.desc())
+#: PostgreSQL, for :meth:`Tx.fetch_direct`: the buyers as one array parameter.
+_ENDED_UNPAID_OF_PG = positional(
+    _ended_unpaid_of_statement(BookingRow.buyer == any_(_BUYERS_ARRAY))
 )
 _SET_HOLDERS = (
     update(BookingRow)
@@ -176,9 +201,9 @@ _SET_HOLDERS = (
 )
 
 
-def _active_quantity_statement(*, per_buyer: bool) -> Any:
+def _active_quantity_statement(*, per_buyer: bool, buyers_array: bool = False) -> Any:
     """Tickets held (unexpired) or bought (unrefunded) for an event: of one buyer, or
-    of each of several (``GROUP BY buyer``)."""
+    of each of several (``GROUP BY buyer``; ``buyers_array``: PostgreSQL's ``= ANY``)."""
     counted = or_(
         and_(
             BookingRow.status == BookingStatus.HELD.value,
@@ -199,8 +224,13 @@ def _active_quantity_statement(*, per_buyer: bool) -> Any:
         .join(BookingRow, BookingRow.id == BookingItemRow.booking_id)
     )
     if per_buyer:
+        buyer_matches = (
+            BookingRow.buyer == any_(_BUYERS_ARRAY)
+            if buyers_array
+            else BookingRow.buyer.in_(bindparam("p_buyers", expanding=True))
+        )
         return query.where(
-            BookingRow.buyer.in_(bindparam("p_buyers", expanding=True)),
+            buyer_matches,
             BookingRow.event_id == bindparam("p_event_id"),
             counted,
         ).group_by(BookingRow.buyer)
@@ -213,6 +243,7 @@ def _active_quantity_statement(*, per_buyer: bool) -> Any:
 
 _ACTIVE_QUANTITY = _active_quantity_statement(per_buyer=False)
 _ACTIVE_QUANTITIES = _active_quantity_statement(per_buyer=True)
+_ACTIVE_QUANTITIES_PG = positional(_active_quantity_statement(per_buyer=True, buyers_array=True))
 
 
 class SqlBookingStore:
@@ -225,11 +256,12 @@ class SqlBookingStore:
         row = _booking_row(booking)
         if self._tx.is_postgres and booking.items:
             params = {f"p_{key}": value for key, value in row.items()}
+            params["p_holders"] = json_text(row["holders"])
             params["p_item_types"] = [item.ticket_type_id for item in booking.items]
             params["p_item_quantities"] = [item.quantity for item in booking.items]
             params["p_item_amounts"] = [item.unit_price.amount for item in booking.items]
             params["p_item_currencies"] = [item.unit_price.currency for item in booking.items]
-            await self._tx.execute(_INSERT_BOOKING_WITH_ITEMS, params)
+            await self._tx.fetch_direct(_INSERT_BOOKING_WITH_ITEMS, params)
             return
         await self._tx.execute(_INSERT_BOOKING, row)
         if booking.items:
@@ -256,7 +288,13 @@ class SqlBookingStore:
             return
         if not bookings:
             return
-        await self._tx.execute(_INSERT_BOOKING, [_booking_row(b) for b in bookings])
+        rows = [_booking_row(b) for b in bookings]
+        if self._tx.is_postgres:
+            for row in rows:
+                row["holders"] = json_text(row["holders"])
+            await self._tx.execute_many_direct(_INSERT_BOOKING_PG, rows)
+        else:
+            await self._tx.execute(_INSERT_BOOKING, rows)
         items = [
             {
                 "booking_id": booking.id,
@@ -269,7 +307,9 @@ class SqlBookingStore:
             for booking in bookings
             for position, item in enumerate(booking.items)
         ]
-        if items:
+        if items and self._tx.is_postgres:
+            await self._tx.execute_many_direct(_INSERT_ITEMS_PG, items)
+        elif items:
             await self._tx.execute(_INSERT_ITEMS, items)
 
     async def get(self, booking_id: UUID) -> Booking | None:
@@ -324,14 +364,16 @@ class SqlBookingStore:
         if not buyers:
             return {}
         found: dict[str, list[datetime]] = defaultdict(list)
-        rows = await self._tx.rows(
-            _ENDED_UNPAID_OF,
-            {
-                "p_buyers": sorted(set(buyers)),
-                "p_event_id": event_id,
-                "p_since": since,
-                "p_limit": limit,
-            },
+        params = {
+            "p_buyers": sorted(set(buyers)),
+            "p_event_id": event_id,
+            "p_since": since,
+            "p_limit": limit,
+        }
+        rows: Sequence[Any] = (
+            await self._tx.fetch_direct(_ENDED_UNPAID_OF_PG, params)
+            if self._tx.is_postgres
+            else await self._tx.rows(_ENDED_UNPAID_OF, params)
         )
         for buyer, ended_at in rows:
             found[buyer].append(ended_at)
@@ -422,9 +464,11 @@ class SqlBookingStore:
         if not buyers:
             return {}
         counted = dict.fromkeys(buyers, 0)
-        rows = await self._tx.rows(
-            _ACTIVE_QUANTITIES,
-            {"p_buyers": sorted(counted), "p_event_id": event_id, "p_now": now},
+        params = {"p_buyers": sorted(counted), "p_event_id": event_id, "p_now": now}
+        rows: Sequence[Any] = (
+            await self._tx.fetch_direct(_ACTIVE_QUANTITIES_PG, params)
+            if self._tx.is_postgres
+            else await self._tx.rows(_ACTIVE_QUANTITIES, params)
         )
         counted.update({row[0]: int(row[1]) for row in rows})
         return counted

@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 
 from eltiketi_adapters.sqlalchemy._tx import Tx
 from eltiketi_adapters.sqlalchemy.models import EventRow, InventoryShardRow, TicketTypeRow
+from eltiketi_adapters.sqlalchemy.positional import positional
 from eltiketi_adapters.sqlalchemy.stores import locks
 from eltiketi_core.domain.catalog import Event, EventStatus, TicketType
 from eltiketi_core.domain.money import Money
@@ -73,8 +74,10 @@ def _event_for_sale(type_id_matches: Any) -> Any:
 
 _EVENT_FOR_SALE = _event_for_sale(_types.c.id.in_(bindparam("p_type_ids", expanding=True)))
 #: PostgreSQL: one array parameter, so the statement text never changes with the count.
-_EVENT_FOR_SALE_PG = _event_for_sale(
-    _types.c.id == any_(bindparam("p_type_ids", type_=ARRAY(PG_UUID(as_uuid=True))))
+_EVENT_FOR_SALE_PG = positional(
+    _event_for_sale(
+        _types.c.id == any_(bindparam("p_type_ids", type_=ARRAY(PG_UUID(as_uuid=True))))
+    )
 )
 
 
@@ -142,28 +145,34 @@ class SqlCatalogStore:
             # while we waited. (SQLite: BEGIN IMMEDIATE already serialises everything.)
             if more_buyers:
                 buyers = {*more_buyers, *([buyer] if buyer is not None else [])}
-                await self._tx.execute(
-                    locks.OPEN_SALE_MANY, locks.batch_lock_params(event_id, sorted(buyers))
+                await self._tx.fetch_direct(
+                    locks.OPEN_SALE_MANY_PG, locks.batch_lock_params(event_id, sorted(buyers))
                 )
             else:
-                await self._tx.execute(
-                    locks.SHARE_EVENT if buyer is None else locks.OPEN_SALE,
+                await self._tx.fetch_direct(
+                    locks.SHARE_EVENT_PG if buyer is None else locks.OPEN_SALE_PG,
                     locks.sale_lock_params(event_id, buyer),
                 )
-        rows = await self._tx.rows(
-            _EVENT_FOR_SALE_PG if self._tx.is_postgres else _EVENT_FOR_SALE,
-            {"p_event_id": event_id, "p_type_ids": list(ticket_type_ids)},
-        )
-        if not rows:
+            found: Sequence[Any] = await self._tx.fetch_direct(
+                _EVENT_FOR_SALE_PG, {"p_event_id": event_id, "p_type_ids": list(ticket_type_ids)}
+            )
+        else:
+            found = [
+                row._mapping
+                for row in await self._tx.rows(
+                    _EVENT_FOR_SALE,
+                    {"p_event_id": event_id, "p_type_ids": list(ticket_type_ids)},
+                )
+            ]
+        if not found:
             return None
         types: dict[UUID, TicketType] = {}
-        for row in rows:
-            values = row._mapping
+        for values in found:
             if values["tt_id"] is not None:
                 ticket_type = _ticket_type(values, prefix="tt_")
                 types[ticket_type.id] = ticket_type
                 self._tx.shard_counts.put(ticket_type.id, ticket_type.shards)
-        return _event(rows[0]._mapping), types
+        return _event(found[0]), types
 
     async def set_event_status(self, event_id: UUID, status: EventStatus) -> None:
         await self._wait_for_sales(event_id)

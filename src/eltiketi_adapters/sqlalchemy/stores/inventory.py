@@ -56,6 +56,7 @@ from eltiketi_adapters.sqlalchemy.models import (
     InventoryShardRow,
     TicketTypeRow,
 )
+from eltiketi_adapters.sqlalchemy.positional import positional
 from eltiketi_adapters.sqlalchemy.stores.catalog import split_capacity
 from eltiketi_core.domain.catalog import StockLevel
 from eltiketi_core.errors import InventoryInvariantError
@@ -126,6 +127,9 @@ def _take_for_many_statement() -> Any:
 
 
 _TAKE_FOR_MANY = _take_for_many_statement()
+#: The hold path's takes, for ``Tx.fetch_direct`` (one shard: the hot row).
+_TAKE_AND_RECORD_PG = positional(_TAKE_AND_RECORD)
+_TAKE_FOR_MANY_PG = positional(_TAKE_FOR_MANY)
 #: The stock of some types, shard by shard, for a careful group commit; with the
 #: PostgreSQL lock, in (type, shard) order, only shards with committed stock.
 _STOCK_OF = (
@@ -436,7 +440,7 @@ class SqlInventoryStore:
             return True
         if shards == 1:
             self._tx.note_shard_lock(ticket_type_id, 0)
-            return bool(await self._tx.rows(_TAKE_FOR_MANY, {**params, "p_shard_no": 0}))
+            return bool(await self._tx.fetch_direct(_TAKE_FOR_MANY_PG, {**params, "p_shard_no": 0}))
 
         async def pick() -> Any:
             return await self._tx.first(
@@ -474,7 +478,7 @@ class SqlInventoryStore:
             "p_quantity": quantity,
         }
         if self._tx.is_postgres:
-            return await self._tx.first(_TAKE_AND_RECORD, params) is not None
+            return bool(await self._tx.fetch_direct(_TAKE_AND_RECORD_PG, params))
         if (await self._tx.execute(_TAKE, params)).rowcount != 1:
             return False
         await self._record(booking_id, ticket_type_id, shard_no, quantity, AllocationState.HELD)

@@ -13,6 +13,8 @@ from uuid import UUID
 from sqlalchemy import Text, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
 
+from eltiketi_adapters.sqlalchemy.positional import positional
+
 #: Serialises one buyer's sales of one event (second part: ``hashtext(buyer/event)``).
 BUYER_LOCK_NAMESPACE = 0x454C5431  # "ELT1"
 #: Sales of an event (shared) against a change of its status (exclusive); second part
@@ -42,6 +44,12 @@ SHARE_EVENT = text(
 )
 #: A change of the event's status waits for the sales in flight, and holds off new ones.
 CHANGE_EVENT = text(f"SELECT pg_advisory_xact_lock({EVENT_LOCK_NAMESPACE}, hashtext(:p_event_key))")
+
+
+#: The same for :meth:`~eltiketi_adapters.sqlalchemy._tx.Tx.fetch_direct` (the hold path).
+OPEN_SALE_PG = positional(OPEN_SALE)
+OPEN_SALE_MANY_PG = positional(OPEN_SALE_MANY)
+SHARE_EVENT_PG = positional(SHARE_EVENT)
 
 
 def sale_lock_params(event_id: UUID, buyer: str | None) -> dict[str, str]:

@@ -10,13 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import msgspec
-from sqlalchemy import Integer, bindparam, delete, insert, select, update
+from sqlalchemy import BigInteger, Integer, any_, bindparam, delete, insert, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from eltiketi_adapters.sqlalchemy._tx import Tx
 from eltiketi_adapters.sqlalchemy.dialects import PerDialect, insert_ignoring_conflict
+from eltiketi_adapters.sqlalchemy.engine import json_text
 from eltiketi_adapters.sqlalchemy.models import IdempotencyKeyRow, InboxRow, OutboxRow
+from eltiketi_adapters.sqlalchemy.positional import positional
 from eltiketi_core.domain.events import AnyEvent, DomainEvent
 from eltiketi_core.ports.stores import IdempotencyRecord, OutboxEntry
 
@@ -39,16 +43,31 @@ _PRUNE_IDEMPOTENCY_KEYS = delete(IdempotencyKeyRow).where(
 )
 
 _ADD_OUTBOX_ROWS = insert(OutboxRow)
+_OUTBOX_COLUMNS = ["event_id", "type", "key", "payload", "created_at", "published_at"]
+#: PostgreSQL (the hold path and the relay), for ``Tx.fetch_direct`` / ``execute_many_direct``.
+_ADD_OUTBOX_ROWS_PG = positional(_ADD_OUTBOX_ROWS.inline(), column_keys=_OUTBOX_COLUMNS)
 _PENDING_OUTBOX = (
     select(OutboxRow.seq, OutboxRow.payload)
     .where(OutboxRow.published_at.is_(None))
     .order_by(OutboxRow.seq)
     .limit(bindparam("p_limit", type_=Integer))
 )
-_MARK_OUTBOX_PUBLISHED = (
-    update(OutboxRow)
-    .where(OutboxRow.seq.in_(bindparam("p_seqs", expanding=True)), OutboxRow.published_at.is_(None))
-    .values(published_at=bindparam("p_at"))
+_PENDING_OUTBOX_PG = positional(_PENDING_OUTBOX)
+
+
+def _mark_outbox_published(seq_matches: Any) -> Any:
+    return (
+        update(OutboxRow)
+        .where(seq_matches, OutboxRow.published_at.is_(None))
+        .values(published_at=bindparam("p_at"))
+    )
+
+
+_MARK_OUTBOX_PUBLISHED = _mark_outbox_published(
+    OutboxRow.seq.in_(bindparam("p_seqs", expanding=True))
+)
+_MARK_OUTBOX_PUBLISHED_PG = positional(
+    _mark_outbox_published(OutboxRow.seq == any_(bindparam("p_seqs", type_=ARRAY(BigInteger))))
 )
 _PRUNE_OUTBOX = delete(OutboxRow).where(
     OutboxRow.published_at.is_not(None), OutboxRow.published_at < bindparam("p_published_before")
@@ -120,6 +139,24 @@ class SqlOutboxStore:
     async def add(self, events: Sequence[DomainEvent]) -> None:
         if not events:
             return
+        if self._tx.is_postgres:
+            # The payload as JSON text, as the engine's serializer writes it (the
+            # connection's jsonb codec takes text).
+            await self._tx.execute_many_direct(
+                _ADD_OUTBOX_ROWS_PG,
+                [
+                    {
+                        "event_id": event.id,
+                        "type": event.type,
+                        "key": event.key,
+                        "payload": json_text(msgspec.to_builtins(event)),
+                        "created_at": event.occurred_at,
+                        "published_at": None,
+                    }
+                    for event in events
+                ],
+            )
+            return
         await self._tx.execute(
             _ADD_OUTBOX_ROWS,
             [
@@ -136,13 +173,20 @@ class SqlOutboxStore:
         )
 
     async def pending(self, *, limit: int) -> list[OutboxEntry]:
+        if self._tx.is_postgres:
+            found = await self._tx.fetch_direct(_PENDING_OUTBOX_PG, {"p_limit": limit})
+            return [OutboxEntry(seq=row[0], event=_event(row[1])) for row in found]
         rows = (await self._tx.execute(_PENDING_OUTBOX, {"p_limit": limit})).all()
         return [OutboxEntry(seq=row.seq, event=_event(row.payload)) for row in rows]
 
     async def mark_published(self, seqs: Sequence[int], at: datetime) -> None:
         if not seqs:
             return
-        await self._tx.execute(_MARK_OUTBOX_PUBLISHED, {"p_seqs": list(seqs), "p_at": at})
+        params = {"p_seqs": list(seqs), "p_at": at}
+        if self._tx.is_postgres:
+            await self._tx.fetch_direct(_MARK_OUTBOX_PUBLISHED_PG, params)
+            return
+        await self._tx.execute(_MARK_OUTBOX_PUBLISHED, params)
 
     async def prune(self, published_before: datetime) -> int:
         result = await self._tx.execute(_PRUNE_OUTBOX, {"p_published_before": published_before})
