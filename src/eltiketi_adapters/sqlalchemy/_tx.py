@@ -102,13 +102,13 @@ class Tx:
         ``positional.py`` for what the caller must then do about types).
         """
         adapted = await self._driver()
+        arguments = sql.arguments(**params)
+        self._announce(sql.text, arguments, many=False)
         try:
             async with adapted._execute_mutex:
                 if adapted._transaction is None:
                     await adapted._start_transaction()
-                rows: list[DirectRow] = await adapted._connection.fetch(
-                    sql.text, *sql.arguments(**params)
-                )
+                rows: list[DirectRow] = await adapted._connection.fetch(sql.text, *arguments)
                 return rows
         except Exception as error:
             raise self._translated(adapted, error, sql.text) from error
@@ -120,15 +120,30 @@ class Tx:
         per parameter set in one round trip (asyncpg's ``executemany``, as SQLAlchemy
         runs a list of parameter sets)."""
         adapted = await self._driver()
+        arguments = [sql.arguments(**values) for values in params]
+        self._announce(sql.text, arguments, many=True)
         try:
             async with adapted._execute_mutex:
                 if adapted._transaction is None:
                     await adapted._start_transaction()
-                await adapted._connection.executemany(
-                    sql.text, [sql.arguments(**values) for values in params]
-                )
+                await adapted._connection.executemany(sql.text, arguments)
         except Exception as error:
             raise self._translated(adapted, error, sql.text) from error
+
+    def _announce(self, text: str, arguments: Any, *, many: bool) -> None:
+        """SQLAlchemy's ``before_cursor_execute`` event and ``echo`` log for a direct
+        statement, as for any other: whoever watches the engine's statements (round-trip
+        counts, tracing, ``echo``) sees these too. Nothing to do, and next to no cost,
+        when nobody listens."""
+        connection = self.connection.sync_connection
+        if connection is None:  # closed: the statement fails in the driver
+            return
+        dispatch = connection.dispatch
+        if dispatch.before_cursor_execute:
+            dispatch.before_cursor_execute(connection, None, text, arguments, None, many)
+        if connection._echo:
+            connection._log_info(text)
+            connection._log_info("[direct] %r", arguments)
 
     async def _driver(self) -> Any:
         """SQLAlchemy's asyncpg adapter of this unit of work's connection.
