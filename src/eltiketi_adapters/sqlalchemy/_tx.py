@@ -8,10 +8,10 @@ from typing import Any, TypeAlias, TypeVar
 from uuid import UUID
 
 from sqlalchemy import CursorResult, Executable, Row
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncTransaction
+from sqlalchemy.util import greenlet_spawn
 
 from eltiketi_adapters.sqlalchemy.engine import POSTGRES
 from eltiketi_adapters.sqlalchemy.errors import is_database_error, translate
@@ -101,17 +101,11 @@ class Tx:
         statements of the hold path; the hottest of them come here instead (see
         ``positional.py`` for what the caller must then do about types).
         """
-        adapted = await self._driver()
         arguments = sql.arguments(**params)
-        self._announce(sql.text, arguments, many=False)
-        try:
-            async with adapted._execute_mutex:
-                if adapted._transaction is None:
-                    await adapted._start_transaction()
-                rows: list[DirectRow] = await adapted._connection.fetch(sql.text, *arguments)
-                return rows
-        except Exception as error:
-            raise self._translated(adapted, error, sql.text) from error
+        rows: list[DirectRow] = await self._direct(
+            sql.text, arguments, lambda driver: driver.fetch(sql.text, *arguments)
+        )
+        return rows
 
     async def execute_many_direct(
         self, sql: PositionalSql, params: Sequence[Mapping[str, Any]]
@@ -119,16 +113,30 @@ class Tx:
         """PostgreSQL only: :meth:`fetch_direct` for a statement without rows, run once
         per parameter set in one round trip (asyncpg's ``executemany``, as SQLAlchemy
         runs a list of parameter sets)."""
-        adapted = await self._driver()
         arguments = [sql.arguments(**values) for values in params]
-        self._announce(sql.text, arguments, many=True)
+        await self._direct(
+            sql.text, arguments, lambda driver: driver.executemany(sql.text, arguments), many=True
+        )
+
+    async def _direct(
+        self,
+        text: str,
+        arguments: Any,
+        run: Callable[[Any], Awaitable[T]],
+        *,
+        many: bool = False,
+    ) -> T:
+        """``run(asyncpg_connection)`` inside this transaction (begun first if it is not
+        yet), as SQLAlchemy's adapter runs a statement: one at a time on the connection."""
+        adapted = await self._driver()
+        self._announce(text, arguments, many=many)
         try:
             async with adapted._execute_mutex:
                 if adapted._transaction is None:
                     await adapted._start_transaction()
-                await adapted._connection.executemany(sql.text, arguments)
+                return await run(adapted._connection)
         except Exception as error:
-            raise self._translated(adapted, error, sql.text) from error
+            raise await self._translated(adapted, error, text, arguments) from error
 
     def _announce(self, text: str, arguments: Any, *, many: bool) -> None:
         """SQLAlchemy's ``before_cursor_execute`` event and ``echo`` log for a direct
@@ -161,20 +169,34 @@ class Tx:
             adapted = self._adapted = fairy.dbapi_connection
         return adapted
 
-    def _translated(self, adapted: Any, error: Exception, text: str) -> BaseException:
-        """The error :meth:`execute` would raise for ``error`` of asyncpg: first the
-        DB-API error SQLAlchemy's adapter maps it to, then SQLAlchemy's wrapper of
-        that, then the domain error."""
+    async def _translated(
+        self, adapted: Any, error: Exception, text: str, arguments: Any
+    ) -> BaseException:
+        """The error :meth:`execute` would raise for ``error`` of asyncpg.
+
+        SQLAlchemy's own handling, step by step: its adapter maps the asyncpg error to a
+        DB-API one; the connection wraps that (``IntegrityError`` …), runs the
+        ``handle_error`` hooks and, for a lost connection, invalidates it and the pool's
+        older ones; then the domain error. Only on the error path, so its cost is moot.
+        """
         try:
-            adapted._handle_exception(error)
-        except Exception as mapped_error:
-            mapped: BaseException = mapped_error
-        else:  # pragma: no cover - _handle_exception always raises
-            mapped = error
-        dialect = self.connection.dialect
-        dbapi_error = dialect.loaded_dbapi.Error
-        if isinstance(mapped, dbapi_error):
-            mapped = sa_exc.DBAPIError.instance(text, None, mapped, dbapi_error, dialect=dialect)
+            adapted._handle_exception(error)  # always raises
+        except Exception as dbapi_error:
+            mapped: Exception = dbapi_error
+        connection = self.connection.sync_connection
+        if connection is None or not isinstance(mapped, self.connection.dialect.loaded_dbapi.Error):
+            return translate(mapped) if is_database_error(mapped) else mapped
+
+        def handle() -> None:
+            try:
+                raise mapped
+            except Exception as raised:  # within the greenlet: its exc_info is set
+                connection._handle_dbapi_exception(raised, text, arguments, None, None)
+
+        try:
+            await greenlet_spawn(handle)
+        except Exception as wrapped:
+            mapped = wrapped
         return translate(mapped) if is_database_error(mapped) else mapped
 
     async def savepoint(self) -> AsyncTransaction:

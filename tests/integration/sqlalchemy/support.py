@@ -5,9 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import text
+
 from eltiketi_adapters.sqlalchemy import SqlAlchemyPersistence
 from eltiketi_core.domain.booking import BookingStatus
 from eltiketi_core.domain.catalog import Event, EventStatus, TicketType
+from eltiketi_core.domain.events import EventCancelled
 from eltiketi_core.domain.identity import Principal
 from eltiketi_core.domain.money import Money
 from eltiketi_core.domain.payment import PaymentStatus
@@ -32,6 +35,19 @@ class SteppingClock:
 class RandomIds:
     def new_id(self) -> uuid.UUID:
         return uuid.uuid4()
+
+
+def some_fact() -> EventCancelled:
+    """A domain event about nothing in the database, for the outbox."""
+    return EventCancelled(
+        id=uuid.uuid4(), occurred_at=START, booking_id=uuid.uuid4(), event_id=uuid.uuid4()
+    )
+
+
+async def outbox_size(db: SqlAlchemyPersistence) -> int:
+    """Rows in the outbox, as another connection sees them."""
+    async with db.engine.connect() as connection:
+        return int(await connection.scalar(text("SELECT count(*) FROM outbox")))
 
 
 def buyer(n: int | str) -> Principal:

@@ -8,7 +8,6 @@ answer; these check what the bypass itself must keep.)
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC
 
 import msgspec
@@ -16,41 +15,29 @@ import pytest
 from sqlalchemy import event, text
 
 from eltiketi_adapters.sqlalchemy import SqlAlchemyPersistence
-from eltiketi_core.domain.events import EventCancelled
-from eltiketi_core.errors import Conflict
+from eltiketi_core.errors import Conflict, GatewayUnavailable
 from tests.contract.builders import new_booking
-from tests.integration.sqlalchemy.support import START, published_event
+from tests.integration.sqlalchemy.support import outbox_size, published_event, some_fact
 
 pytestmark = pytest.mark.postgres
-
-
-def _fact() -> EventCancelled:
-    return EventCancelled(
-        id=uuid.uuid4(), occurred_at=START, booking_id=uuid.uuid4(), event_id=uuid.uuid4()
-    )
-
-
-async def _outbox_size(db: SqlAlchemyPersistence) -> int:
-    async with db.engine.connect() as connection:
-        return int(await connection.scalar(text("SELECT count(*) FROM outbox")))
 
 
 async def test_a_direct_statement_first_in_a_unit_of_work_is_inside_its_transaction(
     pg: SqlAlchemyPersistence,
 ) -> None:
     async with pg.unit_of_work() as uow:
-        await uow.outbox.add([_fact()])  # the first statement: nothing begun before it
+        await uow.outbox.add([some_fact()])  # the first statement: nothing begun before it
         async with pg.engine.connect() as other:  # not visible before the commit
             assert await other.scalar(text("SELECT count(*) FROM outbox")) == 0
-    assert await _outbox_size(pg) == 0  # left without a commit: rolled back
+    assert await outbox_size(pg) == 0  # left without a commit: rolled back
 
     async with pg.unit_of_work() as uow:
-        await uow.outbox.add([_fact()])
+        await uow.outbox.add([some_fact()])
         await uow.commit()
-        await uow.outbox.add([_fact()])  # after a commit: a new transaction, committed next
+        await uow.outbox.add([some_fact()])  # after a commit: a new transaction, committed next
         await uow.commit()
-        await uow.outbox.add([_fact()])  # and this one is rolled back on leaving
-    assert await _outbox_size(pg) == 2
+        await uow.outbox.add([some_fact()])  # and this one is rolled back on leaving
+    assert await outbox_size(pg) == 2
 
 
 @pytest.mark.parametrize("twins", [1, 2], ids=["one statement", "executemany"])
@@ -85,7 +72,7 @@ async def test_values_read_directly_are_what_the_stores_read_elsewhere(
         assert types == {ticket_type.id: ticket_type}
         assert opened.starts_at.tzinfo is not None
         assert opened.starts_at.utcoffset() == UTC.utcoffset(None)
-        fact = _fact()
+        fact = some_fact()
         await uow.outbox.add([fact])
         (entry,) = await uow.outbox.pending(limit=10)
         assert entry.event == fact
@@ -104,3 +91,17 @@ async def test_engine_listeners_see_direct_statements(pg: SqlAlchemyPersistence)
     finally:
         event.remove(pg.engine.sync_engine, "before_cursor_execute", record)
     assert [sql.split()[0] for sql in seen] == ["SELECT"]
+
+
+async def test_a_connection_lost_under_a_direct_statement_is_unavailable_and_invalidated(
+    pg: SqlAlchemyPersistence,
+) -> None:
+    async with pg.unit_of_work() as uow:
+        pid = await uow.connection.scalar(text("SELECT pg_backend_pid()"))
+        async with pg.engine.connect() as other:
+            await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        with pytest.raises(GatewayUnavailable):
+            await uow.outbox.pending(limit=1)
+        assert uow.connection.invalidated  # not handed out again by the pool
+    async with pg.unit_of_work() as uow:
+        assert await uow.outbox.pending(limit=1) == []

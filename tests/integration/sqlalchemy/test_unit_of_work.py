@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import text
 
 from eltiketi_adapters.sqlalchemy import SqlAlchemyPersistence, prune
-from eltiketi_core.domain.events import EventCancelled
 from eltiketi_core.errors import Conflict, GatewayUnavailable
 from eltiketi_core.ports.stores import IdempotencyRecord
-from tests.integration.sqlalchemy.support import START, published_event
-
-
-def _fact() -> EventCancelled:
-    return EventCancelled(
-        id=uuid.uuid4(), occurred_at=START, booking_id=uuid.uuid4(), event_id=uuid.uuid4()
-    )
-
-
-async def _outbox_size(db: SqlAlchemyPersistence) -> int:
-    async with db.engine.connect() as connection:
-        return int(await connection.scalar(text("SELECT count(*) FROM outbox")))
+from tests.integration.sqlalchemy.support import START, outbox_size, published_event, some_fact
 
 
 async def test_leaving_without_commit_rolls_back_state_and_events(
@@ -34,10 +20,10 @@ async def test_leaving_without_commit_rolls_back_state_and_events(
     event, _ = await published_event(db, 5)  # this commit records no event: no wake-up
     async with db.unit_of_work() as uow:
         await uow.catalog.set_event_status(event.id, event.status.CANCELLED)
-        uow.record(_fact())
+        uow.record(some_fact())
     async with db.unit_of_work() as uow:
         assert (await uow.catalog.get_event(event.id)) == event
-    assert await _outbox_size(db) == 0
+    assert await outbox_size(db) == 0
     assert woke == []
 
 
@@ -47,13 +33,13 @@ async def test_commit_writes_recorded_events_in_order_and_wakes_listeners(
     woke: list[int] = []
     db.add_commit_listener(lambda: woke.append(1))
     db.add_commit_listener(lambda: 1 / 0)  # a failing listener must not fail the commit
-    facts = [_fact() for _ in range(3)]
+    facts = [some_fact() for _ in range(3)]
     async with db.unit_of_work() as uow:
         uow.record(facts[0])
         uow.record(*facts[1:])
         await uow.commit()
         # the unit of work may go on after a commit; the next commit is a new transaction
-        later = _fact()
+        later = some_fact()
         uow.record(later)
         await uow.commit()
     async with db.unit_of_work() as uow:
@@ -86,7 +72,7 @@ async def test_a_duplicate_row_is_a_conflict_not_a_driver_error(db: SqlAlchemyPe
 
 
 async def test_prune_removes_only_what_is_old_enough(db: SqlAlchemyPersistence) -> None:
-    old, recent = _fact(), _fact()
+    old, recent = some_fact(), some_fact()
     async with db.unit_of_work() as uow:
         uow.record(old, recent)
         await uow.commit()
