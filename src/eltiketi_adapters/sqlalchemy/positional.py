@@ -18,7 +18,7 @@ becomes ``= ANY(<array>)``, so the text never depends on a list's length.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,14 +58,18 @@ class PositionalSql:
             raise TypeError(f"missing parameters: {', '.join(sorted(missing))}") from None
 
 
-def positional(statement: ClauseElement, **column_keys: Any) -> PositionalSql:
+def positional(
+    statement: ClauseElement, *, column_keys: Sequence[str] | None = None
+) -> PositionalSql:
     """``statement`` compiled for asyncpg, its constant values bound.
 
-    An ``INSERT`` without ``values()`` lists its columns as SQLAlchemy would for a
-    parameter dict: pass ``column_keys=[...]`` (the keys in that order), and each
-    column's parameter is named after it.
+    An ``INSERT`` without ``values()`` gets the columns ``column_keys``, as SQLAlchemy
+    compiles it for parameter dicts with those keys; each column's parameter is
+    named after it.
     """
-    compiled = statement.compile(dialect=_DIALECT, **column_keys)
+    compiled = statement.compile(
+        dialect=_DIALECT, column_keys=list(column_keys) if column_keys is not None else None
+    )
     assert isinstance(compiled, SQLCompiler)
     required = {name for name, bind in compiled.binds.items() if bind.required}
     state = compiled.construct_expanded_state(dict.fromkeys(required))

@@ -104,7 +104,7 @@ def _insert_booking_with_items() -> Any:
     )
 
 
-_INSERT_BOOKING_WITH_ITEMS = positional(_insert_booking_with_items())
+_INSERT_BOOKING_WITH_ITEMS_PG = positional(_insert_booking_with_items())
 #: PostgreSQL, for :meth:`Tx.execute_many_direct`: a parameter per column, named after it.
 _INSERT_BOOKING_PG = positional(
     insert(BookingRow).inline(), column_keys=[column.key for column in _bookings.columns]
@@ -261,7 +261,7 @@ class SqlBookingStore:
             params["p_item_quantities"] = [item.quantity for item in booking.items]
             params["p_item_amounts"] = [item.unit_price.amount for item in booking.items]
             params["p_item_currencies"] = [item.unit_price.currency for item in booking.items]
-            await self._tx.fetch_direct(_INSERT_BOOKING_WITH_ITEMS, params)
+            await self._tx.fetch_direct(_INSERT_BOOKING_WITH_ITEMS_PG, params)
             return
         await self._tx.execute(_INSERT_BOOKING, row)
         if booking.items:
