@@ -13,8 +13,10 @@ from typing import Any
 from sqlalchemy import Executable
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.sql import ClauseElement
 
 from eltiketi_adapters.sqlalchemy._tx import Tx
+from eltiketi_adapters.sqlalchemy.positional import PositionalSql, positional
 
 
 class PerDialect:
@@ -30,6 +32,12 @@ class PerDialect:
     def on(self, tx: Tx) -> Executable:
         """The build for ``tx``'s database."""
         return self.postgres if tx.is_postgres else self.sqlite
+
+    def direct(self, column_keys: Sequence[str]) -> PositionalSql:
+        """The PostgreSQL build for :meth:`Tx.fetch_direct`, executed with the values of
+        ``column_keys`` (the columns, each parameter named after its column)."""
+        assert isinstance(self.postgres, ClauseElement)
+        return positional(self.postgres, column_keys=column_keys)
 
 
 def insert_ignoring_conflict(

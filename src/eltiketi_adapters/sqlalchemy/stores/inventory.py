@@ -262,6 +262,13 @@ _ADJUST = {
     (held, sold): _adjust_statement(held=held, sold=sold)
     for held, sold in ((-1, 0), (-1, +1), (0, -1))
 }
+#: Moving a booking's stock (the sale after payment, a release, an unsell), for
+#: ``Tx.fetch_direct``: an adjustment returns the shard it changed instead of a rowcount.
+_ALLOCATIONS_PG = positional(_ALLOCATIONS)
+_RESTATE_ALLOCATION_PG = positional(_RESTATE_ALLOCATION)
+_ADJUST_PG = {
+    signs: positional(statement.returning(Shard.shard_no)) for signs, statement in _ADJUST.items()
+}
 
 
 class SqlInventoryStore:
@@ -646,9 +653,15 @@ class SqlInventoryStore:
         Shards are visited in ``shard_no`` order, the same order every
         transaction locks them in, so two of them cannot deadlock.
         """
-        allocations = await self._tx.rows(
-            _ALLOCATIONS,
-            {"p_booking_id": booking_id, "p_type_id": ticket_type_id, "p_state": source.value},
+        of_booking = {
+            "p_booking_id": booking_id,
+            "p_type_id": ticket_type_id,
+            "p_state": source.value,
+        }
+        allocations: Sequence[Any] = (
+            await self._tx.fetch_direct(_ALLOCATIONS_PG, of_booking)
+            if self._tx.is_postgres
+            else await self._tx.rows(_ALLOCATIONS, of_booking)
         )
         if sum(allocated for _, _, allocated in allocations) < quantity:
             # Stock this booking never took is not its to give back: a caller's bug,
@@ -666,9 +679,11 @@ class SqlInventoryStore:
                 if target is None:
                     await self._tx.execute(_DELETE_ALLOCATION, {"p_id": allocation_id})
                 else:
-                    await self._tx.execute(
-                        _RESTATE_ALLOCATION, {"p_id": allocation_id, "p_state": target.value}
-                    )
+                    restate = {"p_id": allocation_id, "p_state": target.value}
+                    if self._tx.is_postgres:
+                        await self._tx.fetch_direct(_RESTATE_ALLOCATION_PG, restate)
+                    else:
+                        await self._tx.execute(_RESTATE_ALLOCATION, restate)
             else:
                 await self._tx.execute(
                     _SHRINK_ALLOCATION, {"p_id": allocation_id, "p_piece": piece}
@@ -686,11 +701,12 @@ class SqlInventoryStore:
         self, ticket_type_id: UUID, shard_no: int, piece: int, *, held: int, sold: int
     ) -> None:
         self._tx.note_shard_lock(ticket_type_id, shard_no)
-        result = await self._tx.execute(
-            _ADJUST[(held, sold)],
-            {"p_type_id": ticket_type_id, "p_shard_no": shard_no, "p_piece": piece},
-        )
-        if result.rowcount != 1:
+        params = {"p_type_id": ticket_type_id, "p_shard_no": shard_no, "p_piece": piece}
+        if self._tx.is_postgres:
+            changed = len(await self._tx.fetch_direct(_ADJUST_PG[(held, sold)], params))
+        else:
+            changed = (await self._tx.execute(_ADJUST[(held, sold)], params)).rowcount
+        if changed != 1:
             raise InventoryInvariantError(
                 f"shard {shard_no} of {ticket_type_id} cannot give back {piece}"
             )

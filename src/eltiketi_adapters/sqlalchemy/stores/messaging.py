@@ -74,6 +74,8 @@ _PRUNE_OUTBOX = delete(OutboxRow).where(
 )
 
 _CLAIM_INBOX = insert_ignoring_conflict(InboxRow, [InboxRow.consumer, InboxRow.event_id])
+#: PostgreSQL (every in-process handler's first statement), for ``Tx.fetch_direct``.
+_CLAIM_INBOX_PG = _CLAIM_INBOX.direct(["consumer", "event_id", "processed_at"])
 _PRUNE_INBOX = delete(InboxRow).where(InboxRow.processed_at < bindparam("p_processed_before"))
 
 
@@ -200,10 +202,10 @@ class SqlInboxStore:
         self._tx = tx
 
     async def claim(self, consumer: str, event_id: str, at: datetime) -> bool:
-        statement = _CLAIM_INBOX.on(self._tx)
-        result = await self._tx.execute(
-            statement, {"consumer": consumer, "event_id": event_id, "processed_at": at}
-        )
+        values = {"consumer": consumer, "event_id": event_id, "processed_at": at}
+        if self._tx.is_postgres:
+            return bool(await self._tx.fetch_direct(_CLAIM_INBOX_PG, values))
+        result = await self._tx.execute(_CLAIM_INBOX.sqlite, values)
         return result.first() is not None
 
     async def prune(self, processed_before: datetime) -> int:

@@ -25,6 +25,7 @@ from sqlalchemy import BindParameter, Integer, and_, bindparam, func, or_, selec
 from eltiketi_adapters.sqlalchemy._tx import Tx
 from eltiketi_adapters.sqlalchemy.dialects import PerDialect, insert_ignoring_conflict
 from eltiketi_adapters.sqlalchemy.models import NotificationQuotaRow, NotificationRow
+from eltiketi_adapters.sqlalchemy.positional import positional
 from eltiketi_adapters.sqlalchemy.rows import bind_values, from_row, row_values
 from eltiketi_core.ports.stores import NotificationRecord, NotificationStatus
 
@@ -103,6 +104,9 @@ _CLAIM_RESEND = (
     )
     .returning(*_notifications.c)
 )
+#: PostgreSQL (the e-ticket after each confirmation), for ``Tx.fetch_direct``.
+_ADD_PG = _ADD.direct([column.key for column in _notifications.c])
+_FINISH_PG = positional(_FINISH)
 _BY_KEY_PREFIX = (
     select(_notifications)
     .where(NotificationRow.key.like(bindparam("p_pattern"), escape="\\"))
@@ -133,6 +137,8 @@ class SqlNotificationStore:
         self._tx = tx
 
     async def add(self, record: NotificationRecord) -> bool:
+        if self._tx.is_postgres:
+            return bool(await self._tx.fetch_direct(_ADD_PG, row_values(record)))
         result = await self._tx.execute(_ADD.on(self._tx), row_values(record))
         return result.first() is not None
 
@@ -164,7 +170,10 @@ class SqlNotificationStore:
         return len(result.all())
 
     async def finish(self, record: NotificationRecord, *, lease: UUID) -> bool:
-        result = await self._tx.execute(_FINISH, {**bind_values(record), "p_held_by": lease})
+        params = {**bind_values(record), "p_held_by": lease}
+        if self._tx.is_postgres:
+            return bool(await self._tx.fetch_direct(_FINISH_PG, params))
+        result = await self._tx.execute(_FINISH, params)
         return result.first() is not None
 
     async def claim_resend(

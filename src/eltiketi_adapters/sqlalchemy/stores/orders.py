@@ -28,7 +28,9 @@ from sqlalchemy import (
 
 from eltiketi_adapters.sqlalchemy._tx import Tx
 from eltiketi_adapters.sqlalchemy.dialects import insert_ignoring_conflict
+from eltiketi_adapters.sqlalchemy.engine import json_text
 from eltiketi_adapters.sqlalchemy.models import CheckInRow, OrderRow, TicketRow
+from eltiketi_adapters.sqlalchemy.positional import PositionalSql, positional
 from eltiketi_adapters.sqlalchemy.rows import from_row, row_values
 from eltiketi_core.domain.booking import BookingItem, Contact
 from eltiketi_core.domain.money import Money
@@ -49,6 +51,7 @@ _check_ins = CheckInRow.__table__
 
 _ADD_ORDER = insert_ignoring_conflict(OrderRow)
 _ORDER_BY_ID = select(_orders).where(OrderRow.id == bindparam("p_id"))
+_ORDER_COLUMNS = [column.key for column in _orders.c]
 _ORDER_OF_BOOKING_PAYMENT_OR_REFERENCE = select(OrderRow.id).where(
     or_(
         OrderRow.booking_id == bindparam("p_booking_id"),
@@ -135,6 +138,18 @@ _TICKETS_FOR_ORDER = (
     .where(TicketRow.order_id == bindparam("p_order_id"))
     .order_by(TicketRow.created_at, TicketRow.id)
 )
+#: PostgreSQL, for ``Tx.fetch_direct`` / ``execute_many_direct`` (the purchase journey:
+#: confirmation and the e-ticket). A transition returns the id of the row it changed
+#: instead of a rowcount.
+_ADD_ORDER_PG = _ADD_ORDER.direct(_ORDER_COLUMNS)
+_ORDER_BY_ID_PG = positional(_ORDER_BY_ID)
+_ORDER_BY_REFERENCE_PG = positional(_ORDER_BY_REFERENCE)
+_ORDER_FOR_BOOKING_PG = positional(_ORDER_FOR_BOOKING)
+_TRANSITION_ORDER_PG = positional(_TRANSITION_ORDER.returning(OrderRow.id))
+_MOVE_ORDER_STOCK_PG = positional(_MOVE_ORDER_STOCK.returning(OrderRow.id))
+_ADD_TICKETS_PG = positional(_ADD_TICKETS.inline(), column_keys=[c.key for c in _tickets.c])
+_TICKETS_FOR_ORDER_PG = positional(_TICKETS_FOR_ORDER)
+
 # FOR SHARE: conflicts with the void's row lock (either waits for the other) while
 # two scans of one ticket share it and let the check-in's primary key decide.
 _TICKET_BY_ID_LOCKED = _TICKET_BY_ID.with_for_update(read=True)
@@ -209,27 +224,28 @@ class SqlOrderStore:
     async def add(self, order: Order) -> bool:
         # No conflict target: a second order for the booking, the payment or the reference
         # is refused.
-        statement = _ADD_ORDER.on(self._tx)
-        result = await self._tx.execute(
-            statement,
-            {
-                "id": order.id,
-                "booking_id": order.booking_id,
-                "payment_id": order.payment_id,
-                "event_id": order.event_id,
-                "buyer": order.buyer,
-                "contact_email": order.contact.email,
-                "contact_phone": order.contact.phone,
-                "items": msgspec.to_builtins(order.items),
-                "total_amount": order.total.amount,
-                "total_currency": order.total.currency,
-                "status": order.status.value,
-                "stock": order.stock.value,
-                "created_at": order.created_at,
-                "reference": order.reference,
-            },
-        )
-        if result.first() is not None:
+        values = {
+            "id": order.id,
+            "booking_id": order.booking_id,
+            "payment_id": order.payment_id,
+            "event_id": order.event_id,
+            "buyer": order.buyer,
+            "contact_email": order.contact.email,
+            "contact_phone": order.contact.phone,
+            "items": msgspec.to_builtins(order.items),
+            "total_amount": order.total.amount,
+            "total_currency": order.total.currency,
+            "status": order.status.value,
+            "stock": order.stock.value,
+            "created_at": order.created_at,
+            "reference": order.reference,
+        }
+        if self._tx.is_postgres:
+            # The items as JSON text, as the engine's serializer writes it.
+            values["items"] = json_text(values["items"])
+            if await self._tx.fetch_direct(_ADD_ORDER_PG, values):
+                return True
+        elif (await self._tx.execute(_ADD_ORDER.sqlite, values)).first() is not None:
             return True
         # Refused. False is the contract's answer for "this booking or payment already
         # has an order, or the reference is taken"; anything else that collided was the
@@ -247,15 +263,26 @@ class SqlOrderStore:
         return False
 
     async def get(self, order_id: UUID) -> Order | None:
-        row = (await self._tx.execute(_ORDER_BY_ID, {"p_id": order_id})).first()
-        return _order(row._mapping) if row else None
+        return await self._one(_ORDER_BY_ID, _ORDER_BY_ID_PG, {"p_id": order_id})
 
     async def by_reference(self, reference: str) -> Order | None:
-        row = (await self._tx.execute(_ORDER_BY_REFERENCE, {"p_reference": reference})).first()
-        return _order(row._mapping) if row else None
+        return await self._one(
+            _ORDER_BY_REFERENCE, _ORDER_BY_REFERENCE_PG, {"p_reference": reference}
+        )
 
     async def for_booking(self, booking_id: UUID) -> Order | None:
-        row = (await self._tx.execute(_ORDER_FOR_BOOKING, {"p_booking_id": booking_id})).first()
+        return await self._one(
+            _ORDER_FOR_BOOKING, _ORDER_FOR_BOOKING_PG, {"p_booking_id": booking_id}
+        )
+
+    async def _one(
+        self, statement: Any, direct: PositionalSql, params: dict[str, Any]
+    ) -> Order | None:
+        """The order ``statement`` finds (``direct`` on PostgreSQL), if any."""
+        if self._tx.is_postgres:
+            found = await self._tx.fetch_direct(direct, params)
+            return _order(found[0]) if found else None
+        row = (await self._tx.execute(statement, params)).first()
         return _order(row._mapping) if row else None
 
     async def list_for_buyer(self, buyer: str, *, limit: int = 50, offset: int = 0) -> list[Order]:
@@ -358,15 +385,21 @@ class SqlOrderStore:
         return {_utc_hour(hour): int(count) for hour, count in rows}
 
     async def transition(self, order_id: UUID, expected: OrderStatus, new: OrderStatus) -> bool:
-        result = await self._tx.execute(
-            _TRANSITION_ORDER, {"p_id": order_id, "p_expected": expected.value, "p_new": new.value}
-        )
-        return bool(result.rowcount == 1)
+        params = {"p_id": order_id, "p_expected": expected.value, "p_new": new.value}
+        return await self._changed_one(_TRANSITION_ORDER, _TRANSITION_ORDER_PG, params)
 
     async def move_stock(self, order_id: UUID, expected: StockState, new: StockState) -> bool:
-        result = await self._tx.execute(
-            _MOVE_ORDER_STOCK, {"p_id": order_id, "p_expected": expected.value, "p_new": new.value}
-        )
+        params = {"p_id": order_id, "p_expected": expected.value, "p_new": new.value}
+        return await self._changed_one(_MOVE_ORDER_STOCK, _MOVE_ORDER_STOCK_PG, params)
+
+    async def _changed_one(
+        self, statement: Any, direct: PositionalSql, params: dict[str, Any]
+    ) -> bool:
+        """Whether the conditional ``UPDATE`` changed the order (on PostgreSQL ``direct``,
+        the same ``UPDATE`` returning the id of the row it changed)."""
+        if self._tx.is_postgres:
+            return len(await self._tx.fetch_direct(direct, params)) == 1
+        result = await self._tx.execute(statement, params)
         return bool(result.rowcount == 1)
 
 
@@ -379,14 +412,22 @@ class SqlTicketStore:
     async def add_many(self, tickets: Sequence[Ticket]) -> None:
         if not tickets:
             return
-        await self._tx.execute(_ADD_TICKETS, [row_values(ticket) for ticket in tickets])
+        rows = [row_values(ticket) for ticket in tickets]
+        if self._tx.is_postgres:
+            await self._tx.execute_many_direct(_ADD_TICKETS_PG, rows)
+            return
+        await self._tx.execute(_ADD_TICKETS, rows)
 
     async def get(self, ticket_id: UUID) -> Ticket | None:
         row = (await self._tx.execute(_TICKET_BY_ID, {"p_id": ticket_id})).first()
         return from_row(Ticket, row._mapping) if row else None
 
     async def for_order(self, order_id: UUID) -> list[Ticket]:
-        rows = (await self._tx.execute(_TICKETS_FOR_ORDER, {"p_order_id": order_id})).all()
+        params = {"p_order_id": order_id}
+        if self._tx.is_postgres:
+            found = await self._tx.fetch_direct(_TICKETS_FOR_ORDER_PG, params)
+            return [from_row(Ticket, row) for row in found]
+        rows = (await self._tx.execute(_TICKETS_FOR_ORDER, params)).all()
         return [from_row(Ticket, row._mapping) for row in rows]
 
     async def get_locked(self, ticket_id: UUID) -> Ticket | None:

@@ -11,12 +11,14 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Update, bindparam, exists, select, text, update
+from sqlalchemy import Select, String, Update, any_, bindparam, exists, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import aliased
 
 from eltiketi_adapters.sqlalchemy._tx import Tx
 from eltiketi_adapters.sqlalchemy.dialects import insert_ignoring_conflict
 from eltiketi_adapters.sqlalchemy.models import PaymentRow, RefundRow
+from eltiketi_adapters.sqlalchemy.positional import PositionalSql, positional
 from eltiketi_adapters.sqlalchemy.rows import bind_values, from_row, row_values
 from eltiketi_core.domain.payment import (
     Payment,
@@ -90,6 +92,24 @@ _LOCK_PAYMENTS_OF_BOOKING = (
     .with_for_update()
 )
 
+#: PostgreSQL, for ``Tx.fetch_direct`` (the purchase journey: payment start and the
+#: webhook). A transition returns the id of the row it changed instead of a rowcount.
+_ADD_PAYMENT_PG = _ADD_PAYMENT.direct([c.key for c in _payments.c])
+_PAYMENT_BY_ID_PG = positional(_PAYMENT_BY_ID)
+_OPEN_PAYMENT_FOR_BOOKING_PG = positional(_OPEN_PAYMENT_FOR_BOOKING)
+_PAYMENTS_FOR_BOOKING_PG = positional(_PAYMENTS_FOR_BOOKING)
+_PAYMENT_BY_REFERENCE_PG = positional(_PAYMENT_BY_REFERENCE)
+_UPDATE_PAYMENT_PG = positional(_UPDATE_PAYMENT)
+_TRANSITION_PAYMENT_PG = positional(
+    update(PaymentRow)
+    .where(
+        PaymentRow.id == bindparam("p_id"),
+        PaymentRow.status == any_(bindparam("p_expected", type_=ARRAY(String))),
+    )
+    .values(status=bindparam("p_new"))
+    .returning(PaymentRow.id)
+)
+
 # A payment is refunded at most once, whatever the reason.
 _ADD_REFUND = insert_ignoring_conflict(RefundRow, [RefundRow.payment_id])
 _REFUND_BY_ID = select(_refunds).where(RefundRow.id == bindparam("p_id"))
@@ -112,48 +132,65 @@ class SqlPaymentStore:
         self._tx = tx
 
     async def add(self, payment: Payment) -> bool:
+        if self._tx.is_postgres:
+            return bool(await self._tx.fetch_direct(_ADD_PAYMENT_PG, row_values(payment)))
         result = await self._tx.execute(_ADD_PAYMENT.on(self._tx), row_values(payment))
         return result.first() is not None
 
     async def get(self, payment_id: UUID) -> Payment | None:
-        row = (await self._tx.execute(_PAYMENT_BY_ID, {"p_id": payment_id})).first()
-        return from_row(Payment, row._mapping) if row else None
+        return await self._one(_PAYMENT_BY_ID, _PAYMENT_BY_ID_PG, {"p_id": payment_id})
 
     async def open_for_booking(self, booking_id: UUID) -> Payment | None:
-        result = await self._tx.execute(_OPEN_PAYMENT_FOR_BOOKING, {"p_booking_id": booking_id})
-        row = result.first()
-        return from_row(Payment, row._mapping) if row else None
+        return await self._one(
+            _OPEN_PAYMENT_FOR_BOOKING, _OPEN_PAYMENT_FOR_BOOKING_PG, {"p_booking_id": booking_id}
+        )
 
     async def for_booking(self, booking_id: UUID) -> list[Payment]:
-        result = await self._tx.execute(_PAYMENTS_FOR_BOOKING, {"p_booking_id": booking_id})
-        rows = result.all()
+        params = {"p_booking_id": booking_id}
+        if self._tx.is_postgres:
+            found = await self._tx.fetch_direct(_PAYMENTS_FOR_BOOKING_PG, params)
+            return [from_row(Payment, row) for row in found]
+        rows = (await self._tx.execute(_PAYMENTS_FOR_BOOKING, params)).all()
         return [from_row(Payment, row._mapping) for row in rows]
 
     async def by_reference(self, provider: str, reference: str) -> Payment | None:
-        result = await self._tx.execute(
-            _PAYMENT_BY_REFERENCE, {"p_provider": provider, "p_reference": reference}
+        return await self._one(
+            _PAYMENT_BY_REFERENCE,
+            _PAYMENT_BY_REFERENCE_PG,
+            {"p_provider": provider, "p_reference": reference},
         )
-        row = result.first()
+
+    async def _one(
+        self, statement: Select[Any], direct: PositionalSql, params: dict[str, Any]
+    ) -> Payment | None:
+        """The payment ``statement`` finds (``direct`` on PostgreSQL), if any."""
+        if self._tx.is_postgres:
+            found = await self._tx.fetch_direct(direct, params)
+            return from_row(Payment, found[0]) if found else None
+        row = (await self._tx.execute(statement, params)).first()
         return from_row(Payment, row._mapping) if row else None
 
     async def update(self, payment: Payment) -> None:
+        if self._tx.is_postgres:
+            await self._tx.fetch_direct(_UPDATE_PAYMENT_PG, bind_values(payment))
+            return
         await self._tx.execute(_UPDATE_PAYMENT, bind_values(payment))
 
     async def transition(
         self, payment_id: UUID, expected: frozenset[PaymentStatus], new: PaymentStatus
     ) -> bool:
         # Reopening must not make a second open payment for the booking.
+        params = {
+            "p_id": payment_id,
+            "p_expected": sorted(status.value for status in expected),
+            "p_new": new.value,
+        }
+        if new is not PaymentStatus.OPEN and self._tx.is_postgres:
+            return len(await self._tx.fetch_direct(_TRANSITION_PAYMENT_PG, params)) == 1
         statement = _REOPEN_PAYMENT if new is PaymentStatus.OPEN else _TRANSITION_PAYMENT
         if new is PaymentStatus.OPEN and self._tx.is_postgres:
             await self._tx.execute(_LOCK_PAYMENTS_OF_BOOKING, {"p_id": payment_id})
-        result = await self._tx.execute(
-            statement,
-            {
-                "p_id": payment_id,
-                "p_expected": sorted(status.value for status in expected),
-                "p_new": new.value,
-            },
-        )
+        result = await self._tx.execute(statement, params)
         return bool(result.rowcount == 1)
 
 
