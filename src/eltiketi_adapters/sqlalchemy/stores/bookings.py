@@ -136,6 +136,10 @@ _TRANSITION = (
     .where(BookingRow.id == bindparam("p_id"), BookingRow.status == bindparam("p_expected"))
     .values(status=bindparam("p_new"))
 )
+#: PostgreSQL (payment start, confirmation and the e-ticket read the booking), for
+#: ``Tx.fetch_direct``: a transition returns the id it changed instead of a rowcount.
+_BOOKING_WITH_ITEMS_PG = positional(_BOOKING_WITH_ITEMS)
+_TRANSITION_PG = positional(_TRANSITION.returning(BookingRow.id))
 _SET_CONTACT = (
     update(BookingRow)
     .where(BookingRow.id == bindparam("p_id"), BookingRow.status == BookingStatus.HELD.value)
@@ -313,9 +317,12 @@ class SqlBookingStore:
             await self._tx.execute(_INSERT_ITEMS, items)
 
     async def get(self, booking_id: UUID) -> Booking | None:
-        rows = [
-            row._mapping for row in await self._tx.rows(_BOOKING_WITH_ITEMS, {"p_id": booking_id})
-        ]
+        params = {"p_id": booking_id}
+        rows: Sequence[Any] = (
+            await self._tx.fetch_direct(_BOOKING_WITH_ITEMS_PG, params)
+            if self._tx.is_postgres
+            else [row._mapping for row in await self._tx.rows(_BOOKING_WITH_ITEMS, params)]
+        )
         if not rows:
             return None
         items = tuple(
@@ -332,9 +339,10 @@ class SqlBookingStore:
     async def transition(
         self, booking_id: UUID, expected: BookingStatus, new: BookingStatus
     ) -> bool:
-        result = await self._tx.execute(
-            _TRANSITION, {"p_id": booking_id, "p_expected": expected.value, "p_new": new.value}
-        )
+        params = {"p_id": booking_id, "p_expected": expected.value, "p_new": new.value}
+        if self._tx.is_postgres:
+            return len(await self._tx.fetch_direct(_TRANSITION_PG, params)) == 1
+        result = await self._tx.execute(_TRANSITION, params)
         return bool(result.rowcount == 1)
 
     async def set_contact(self, booking_id: UUID, contact: Contact) -> bool:
