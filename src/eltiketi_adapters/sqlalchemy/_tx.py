@@ -118,6 +118,27 @@ class Tx:
             sql.text, arguments, lambda driver: driver.executemany(sql.text, arguments), many=True
         )
 
+    async def first_mapping(
+        self, statement: Executable, direct: PositionalSql, params: Mapping[str, Any]
+    ) -> Mapping[Any, Any] | None:
+        """The first row of ``statement`` by column name, or None; on PostgreSQL the same
+        statement compiled for asyncpg (``direct``) runs instead."""
+        if self.is_postgres:
+            found = await self.fetch_direct(direct, params)
+            return found[0] if found else None
+        row = (await self.execute(statement, params)).first()
+        return row._mapping if row is not None else None
+
+    async def changed_one(
+        self, statement: Executable, direct: PositionalSql, params: Mapping[str, Any]
+    ) -> bool:
+        """Whether the conditional ``UPDATE`` changed exactly one row. On PostgreSQL
+        ``direct`` is the same ``UPDATE … RETURNING`` a column of the changed row (a
+        direct statement has no rowcount)."""
+        if self.is_postgres:
+            return len(await self.fetch_direct(direct, params)) == 1
+        return bool((await self.execute(statement, params)).rowcount == 1)
+
     async def _direct(
         self,
         text: str,

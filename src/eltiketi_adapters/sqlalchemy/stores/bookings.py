@@ -269,20 +269,7 @@ class SqlBookingStore:
             return
         await self._tx.execute(_INSERT_BOOKING, row)
         if booking.items:
-            await self._tx.execute(
-                _INSERT_ITEMS,
-                [
-                    {
-                        "booking_id": booking.id,
-                        "position": position,
-                        "ticket_type_id": item.ticket_type_id,
-                        "quantity": item.quantity,
-                        "unit_price_amount": item.unit_price.amount,
-                        "unit_price_currency": item.unit_price.currency,
-                    }
-                    for position, item in enumerate(booking.items)
-                ],
-            )
+            await self._tx.execute(_INSERT_ITEMS, _item_rows([booking]))
 
     async def add_many(self, bookings: Sequence[Booking]) -> None:
         """One booking: :meth:`add`. Several: the booking rows in one multi-row
@@ -299,18 +286,7 @@ class SqlBookingStore:
             await self._tx.execute_many_direct(_INSERT_BOOKING_PG, rows)
         else:
             await self._tx.execute(_INSERT_BOOKING, rows)
-        items = [
-            {
-                "booking_id": booking.id,
-                "position": position,
-                "ticket_type_id": item.ticket_type_id,
-                "quantity": item.quantity,
-                "unit_price_amount": item.unit_price.amount,
-                "unit_price_currency": item.unit_price.currency,
-            }
-            for booking in bookings
-            for position, item in enumerate(booking.items)
-        ]
+        items = _item_rows(bookings)
         if items and self._tx.is_postgres:
             await self._tx.execute_many_direct(_INSERT_ITEMS_PG, items)
         elif items:
@@ -340,10 +316,7 @@ class SqlBookingStore:
         self, booking_id: UUID, expected: BookingStatus, new: BookingStatus
     ) -> bool:
         params = {"p_id": booking_id, "p_expected": expected.value, "p_new": new.value}
-        if self._tx.is_postgres:
-            return len(await self._tx.fetch_direct(_TRANSITION_PG, params)) == 1
-        result = await self._tx.execute(_TRANSITION, params)
-        return bool(result.rowcount == 1)
+        return await self._tx.changed_one(_TRANSITION, _TRANSITION_PG, params)
 
     async def set_contact(self, booking_id: UUID, contact: Contact) -> bool:
         result = await self._tx.execute(
@@ -517,6 +490,22 @@ def _lock_shards(keys: Sequence[tuple[UUID, int]]) -> Select[UUID, int]:
         .where(tuple_(InventoryShardRow.ticket_type_id, InventoryShardRow.shard_no).in_(list(keys)))
         .order_by(InventoryShardRow.ticket_type_id, InventoryShardRow.shard_no)
     )
+
+
+def _item_rows(bookings: Sequence[Booking]) -> list[dict[str, Any]]:
+    """``booking_items`` rows of ``bookings``, numbered from 0 within each booking."""
+    return [
+        {
+            "booking_id": booking.id,
+            "position": position,
+            "ticket_type_id": item.ticket_type_id,
+            "quantity": item.quantity,
+            "unit_price_amount": item.unit_price.amount,
+            "unit_price_currency": item.unit_price.currency,
+        }
+        for booking in bookings
+        for position, item in enumerate(booking.items)
+    ]
 
 
 def _booking_row(booking: Booking) -> dict[str, Any]:

@@ -702,11 +702,7 @@ class SqlInventoryStore:
     ) -> None:
         self._tx.note_shard_lock(ticket_type_id, shard_no)
         params = {"p_type_id": ticket_type_id, "p_shard_no": shard_no, "p_piece": piece}
-        if self._tx.is_postgres:
-            changed = len(await self._tx.fetch_direct(_ADJUST_PG[(held, sold)], params))
-        else:
-            changed = (await self._tx.execute(_ADJUST[(held, sold)], params)).rowcount
-        if changed != 1:
+        if not await self._tx.changed_one(_ADJUST[(held, sold)], _ADJUST_PG[(held, sold)], params):
             raise InventoryInvariantError(
                 f"shard {shard_no} of {ticket_type_id} cannot give back {piece}"
             )

@@ -279,11 +279,8 @@ class SqlOrderStore:
         self, statement: Any, direct: PositionalSql, params: dict[str, Any]
     ) -> Order | None:
         """The order ``statement`` finds (``direct`` on PostgreSQL), if any."""
-        if self._tx.is_postgres:
-            found = await self._tx.fetch_direct(direct, params)
-            return _order(found[0]) if found else None
-        row = (await self._tx.execute(statement, params)).first()
-        return _order(row._mapping) if row else None
+        row = await self._tx.first_mapping(statement, direct, params)
+        return _order(row) if row is not None else None
 
     async def list_for_buyer(self, buyer: str, *, limit: int = 50, offset: int = 0) -> list[Order]:
         result = await self._tx.execute(
@@ -386,21 +383,11 @@ class SqlOrderStore:
 
     async def transition(self, order_id: UUID, expected: OrderStatus, new: OrderStatus) -> bool:
         params = {"p_id": order_id, "p_expected": expected.value, "p_new": new.value}
-        return await self._changed_one(_TRANSITION_ORDER, _TRANSITION_ORDER_PG, params)
+        return await self._tx.changed_one(_TRANSITION_ORDER, _TRANSITION_ORDER_PG, params)
 
     async def move_stock(self, order_id: UUID, expected: StockState, new: StockState) -> bool:
         params = {"p_id": order_id, "p_expected": expected.value, "p_new": new.value}
-        return await self._changed_one(_MOVE_ORDER_STOCK, _MOVE_ORDER_STOCK_PG, params)
-
-    async def _changed_one(
-        self, statement: Any, direct: PositionalSql, params: dict[str, Any]
-    ) -> bool:
-        """Whether the conditional ``UPDATE`` changed the order (on PostgreSQL ``direct``,
-        the same ``UPDATE`` returning the id of the row it changed)."""
-        if self._tx.is_postgres:
-            return len(await self._tx.fetch_direct(direct, params)) == 1
-        result = await self._tx.execute(statement, params)
-        return bool(result.rowcount == 1)
+        return await self._tx.changed_one(_MOVE_ORDER_STOCK, _MOVE_ORDER_STOCK_PG, params)
 
 
 class SqlTicketStore:

@@ -164,11 +164,8 @@ class SqlPaymentStore:
         self, statement: Select[Any], direct: PositionalSql, params: dict[str, Any]
     ) -> Payment | None:
         """The payment ``statement`` finds (``direct`` on PostgreSQL), if any."""
-        if self._tx.is_postgres:
-            found = await self._tx.fetch_direct(direct, params)
-            return from_row(Payment, found[0]) if found else None
-        row = (await self._tx.execute(statement, params)).first()
-        return from_row(Payment, row._mapping) if row else None
+        row = await self._tx.first_mapping(statement, direct, params)
+        return from_row(Payment, row) if row is not None else None
 
     async def update(self, payment: Payment) -> None:
         if self._tx.is_postgres:
